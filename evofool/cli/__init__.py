@@ -1,0 +1,1 @@
+"""The ``evofool`` command line."""

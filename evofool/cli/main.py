@@ -1,0 +1,55 @@
+"""Entry point: parse, dispatch to one subcommand module, turn user errors into one line.
+
+Each subcommand lives in its own module exposing ``register(subparsers)``,
+which adds its parser and sets ``handler`` to a function of the parsed args.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from evofool import __version__
+from evofool.cli import classify, train
+from evofool.errors import EvofoolError, first_line
+
+EXIT_USER_ERROR = 2
+EXIT_INTERNAL_ERROR = 1
+_SUBCOMMANDS = (train, classify)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="evofool", description="Evolve images that classifiers label with near-certainty.")
+    parser.add_argument("--version", action="version", version=f"evofool {__version__}")
+    parser.add_argument("--debug", action="store_true",
+                        help="show full tracebacks instead of one-line errors")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in _SUBCOMMANDS:
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command; return its exit code (2 for a user mistake)."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args) or 0
+    except EvofoolError as error:
+        if args.debug:
+            raise
+        print(f"evofool: error: {error}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("evofool: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:
+        if args.debug:
+            raise
+        print(f"evofool: internal error: {type(error).__name__}: {first_line(error)} "
+              "(rerun with --debug for the traceback)", file=sys.stderr)
+        return EXIT_INTERNAL_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,39 @@
+"""Reading image files into [0, 1] tensors and writing tensors back as PNG."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, UnidentifiedImageError
+
+from evofool.errors import ImageReadError
+
+
+def read_image(path: Path, *, channels: int) -> torch.Tensor:
+    """A file as a float (C, H, W) tensor in [0, 1], converted to 1 (L) or 3 (RGB) channels.
+
+    Raises:
+        ImageReadError: the file is missing or not an image PIL can decode.
+    """
+    try:
+        with Image.open(path) as image:
+            pixels = np.asarray(image.convert("L" if channels == 1 else "RGB"))
+    except FileNotFoundError as error:
+        raise ImageReadError(f"image not found: {path}") from error
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+        raise ImageReadError(f"not a readable image: {path}") from error
+    tensor = torch.from_numpy(pixels.copy()).float().div_(255.0)
+    return tensor.unsqueeze(0) if channels == 1 else tensor.permute(2, 0, 1)
+
+
+def to_uint8(images: torch.Tensor) -> np.ndarray:
+    """[0, 1] images (N, C, H, W) -> uint8 (N, H, W, C), rounded, for saving."""
+    return images.clamp(0, 1).mul(255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+
+
+def write_png(image: torch.Tensor, path: Path) -> None:
+    """Save one [0, 1] image (C, H, W) losslessly."""
+    pixels = to_uint8(image.unsqueeze(0))[0]
+    Image.fromarray(pixels[..., 0] if pixels.shape[-1] == 1 else pixels).save(path)

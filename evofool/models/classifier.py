@@ -1,0 +1,97 @@
+"""One interface over every model: images in [0, 1] in, softmax probabilities out."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+
+from evofool.errors import InputShapeError, ModelLoadError, first_line
+from evofool.models.input_spec import InputSpec
+
+
+class Classifier(torch.nn.Module):
+    """A network with its own preprocessing, so callers only ever hand it [0, 1] images.
+
+    Encodings render pixels in [0, 1]; each source of models (LeNet on bytes
+    scaled to [0, 1], ImageNet networks on normalised RGB at 224) wants
+    something else. Keeping resize, scaling and normalisation inside the
+    module means the evaluator and every algorithm stay model-agnostic.
+
+    Args:
+        network: maps preprocessed (N, C, H, W) tensors to logits (N, K).
+        input_spec: what ``network`` expects.
+        class_names: K names, index-aligned with the logits.
+        name: the model spec this classifier was loaded from, for records.
+    """
+
+    def __init__(self, network: torch.nn.Module, *, input_spec: InputSpec,
+                 class_names: Sequence[str], name: str) -> None:
+        super().__init__()
+        self.network = network.eval()
+        self.input_spec = input_spec
+        self.class_names = tuple(class_names)
+        self.name = name
+        low, high = input_spec.value_range
+        mean = torch.zeros(input_spec.channels) if input_spec.mean is None \
+            else torch.tensor(input_spec.mean)
+        std = torch.ones(input_spec.channels) if input_spec.std is None \
+            else torch.tensor(input_spec.std)
+        # Fold range scaling and normalisation into one multiply-add: x * scale + shift.
+        self._identity_preprocessing = (low, high) == (0.0, 1.0) and input_spec.mean is None
+        self.register_buffer("_scale", ((high - low) / std).view(1, -1, 1, 1), persistent=False)
+        self.register_buffer("_shift", ((low - mean) / std).view(1, -1, 1, 1), persistent=False)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    def check_shape(self, images: torch.Tensor) -> None:
+        """Raise InputShapeError unless ``images`` is (N, C, H, W) this model accepts."""
+        spec = self.input_spec
+        if images.ndim != 4:
+            raise InputShapeError(
+                f"{self.name} takes images shaped (N, C, H, W); got {tuple(images.shape)}")
+        if images.shape[1] != spec.channels:
+            raise InputShapeError(
+                f"{self.name} takes {spec.channels}-channel images; got {images.shape[1]}")
+        if not spec.resize and tuple(images.shape[2:]) != (spec.height, spec.width):
+            raise InputShapeError(
+                f"{self.name} takes {spec.height}x{spec.width} images; "
+                f"got {images.shape[2]}x{images.shape[3]}")
+
+    def preprocess(self, images: torch.Tensor) -> torch.Tensor:
+        """Resize (where the spec allows) and normalise [0, 1] images for the network."""
+        spec = self.input_spec
+        if tuple(images.shape[2:]) != (spec.height, spec.width):
+            images = F.interpolate(images, size=(spec.height, spec.width), mode="bilinear",
+                                   align_corners=False, antialias=True)
+        if self._identity_preprocessing:
+            return images
+        return torch.addcmul(self._shift, images, self._scale)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """Probabilities (N, K) in float32 for [0, 1] images (N, C, H, W)."""
+        self.check_shape(images)
+        return self.probabilities(images)
+
+    def probabilities(self, images: torch.Tensor) -> torch.Tensor:
+        """``forward`` without the shape check, for callers that check a whole batch once."""
+        logits = self.network(self.preprocess(images))
+        return torch.softmax(logits.float(), dim=-1)
+
+
+def probe_num_outputs(network: torch.nn.Module, input_spec: InputSpec, name: str) -> int:
+    """Run one blank input through ``network``; a mismatched model fails here, not mid-run.
+
+    Raises:
+        ModelLoadError: the network cannot take an input of ``input_spec``'s shape.
+    """
+    try:
+        with torch.inference_mode():
+            outputs = network(torch.zeros(1, *input_spec.shape))
+    except Exception as error:
+        shape = "x".join(map(str, input_spec.shape))
+        raise ModelLoadError(f"{name} fails on a {shape} input: {first_line(error)}") from error
+    return outputs.shape[-1]

