@@ -45,6 +45,31 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def compare_at_batch(evaluator: BatchedEvaluator, count: int, repeats: int) -> dict:
+    """Best-of-``repeats`` images/s of the evaluator and of the bare network, interleaved."""
+    device, batch = evaluator.device, evaluator.max_batch
+    images = torch.rand(count, 1, 28, 28, device=device)
+    chunks = [chunk.contiguous(memory_format=torch.channels_last) for chunk in images.split(batch)]
+    network = evaluator.classifier.network
+
+    def bare():
+        with torch.inference_mode():
+            for chunk in chunks:
+                network(chunk)
+
+    def scored():
+        evaluator.score(images)
+
+    bare(), scored()  # warm-up
+    bare_rates, evaluator_rates = [], []
+    for _ in range(repeats):
+        bare_rates.append(images_per_second(bare, count, device))
+        evaluator_rates.append(images_per_second(scored, count, device))
+    return {"batch": batch, "bare_images_per_s": round(max(bare_rates)),
+            "evaluator_images_per_s": round(max(evaluator_rates)),
+            "ratio": round(max(evaluator_rates) / max(bare_rates), 3)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="auto")
@@ -58,31 +83,11 @@ def main() -> None:
     results = []
     for batch in BATCH_SIZES:
         evaluator = BatchedEvaluator(classifier, device=args.device, max_batch=batch)
-        device = evaluator.device
-        images = torch.rand(args.images, 1, 28, 28, device=device)
-        chunks = [chunk.contiguous(memory_format=torch.channels_last)
-                  for chunk in images.split(batch)]
-        network = evaluator.classifier.network
-
-        def bare():
-            with torch.inference_mode():
-                for chunk in chunks:
-                    network(chunk)
-
-        def scored():
-            evaluator.score(images)
-
-        bare(), scored()  # warm-up
-        bare_rates, evaluator_rates = [], []
-        for _ in range(args.repeats):
-            bare_rates.append(images_per_second(bare, args.images, device))
-            evaluator_rates.append(images_per_second(scored, args.images, device))
-        results.append({"batch": batch, "bare_images_per_s": round(max(bare_rates)),
-                        "evaluator_images_per_s": round(max(evaluator_rates)),
-                        "ratio": round(max(evaluator_rates) / max(bare_rates), 3)})
+        results.append(compare_at_batch(evaluator, args.images, args.repeats))
         print(json.dumps(results[-1]))
     print(json.dumps({
-        "benchmark": "evaluator", "model": "LeNet (Caffe shape)", "device": str(device),
+        "benchmark": "evaluator", "model": "LeNet (Caffe shape)",
+        "device": str(evaluator.device),
         "machine": f"{cpu_model()}, {torch.get_num_threads()} torch threads",
         "torch": torch.__version__, "images": args.images, "results": results,
         "ratio": min(result["ratio"] for result in results),
