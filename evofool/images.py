@@ -33,7 +33,8 @@ def to_uint8(images: torch.Tensor) -> np.ndarray:
     return images.clamp(0, 1).mul(255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
 
 
-def write_png(image: torch.Tensor, path: Path) -> None:
+def write_png(image: torch.Tensor, path: Path, **save_options) -> None:
     """Save one [0, 1] image (C, H, W) losslessly."""
     pixels = to_uint8(image.unsqueeze(0))[0]
-    Image.fromarray(pixels[..., 0] if pixels.shape[-1] == 1 else pixels).save(path)
+    Image.fromarray(pixels[..., 0] if pixels.shape[-1] == 1 else pixels).save(
+        path, **save_options)

@@ -10,12 +10,12 @@ import argparse
 import sys
 
 from evofool import __version__
-from evofool.cli import classify, train
+from evofool.cli import classify, run, train
 from evofool.errors import EvofoolError, first_line
 
 EXIT_USER_ERROR = 2
 EXIT_INTERNAL_ERROR = 1
-_SUBCOMMANDS = (train, classify)
+_SUBCOMMANDS = (train, classify, run)
 
 
 def build_parser() -> argparse.ArgumentParser:

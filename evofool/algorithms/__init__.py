@@ -1,0 +1,6 @@
+"""Search algorithms: they compose an encoding, an evaluator and an archive."""
+
+from evofool.algorithms.genetic import GeneticAlgorithm
+from evofool.algorithms.map_elites import MapElites
+
+__all__ = ["GeneticAlgorithm", "MapElites"]

@@ -1,0 +1,137 @@
+"""A plain generational GA per target class, all targets evolved side by side.
+
+Each target class has its own population of ``population`` genomes that never
+mixes with the others; stacking them lets one batched forward pass score
+every target's offspring at once. Selection mirrors DEAP's ``selTournament``
+(best of k drawn with replacement) or truncation (uniform among the best
+fraction), vectorised over targets; DEAP's ``Logbook`` keeps the statistics.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from deap import tools
+
+from evofool.archive import ChampionArchive
+from evofool.encodings.genome_batch import GenomeBatch, concat, take
+from evofool.encodings.protocol import Encoding
+from evofool.evaluator import BatchedEvaluator
+from evofool.randomness import RunRandomness
+
+
+class GeneticAlgorithm:
+    """(mu, lambda) with elitism: each target's next population is its ``elites`` best
+    parents plus the best ``population - elites`` offspring.
+
+    Args:
+        targets: class indices, each evolved independently.
+        population: mu, individuals per target.
+        offspring: lambda, children per target and generation (>= mu - elites).
+        selection: "tournament" or "truncation".
+        tournament_size: k for tournaments.
+        truncation_fraction: share of the population eligible as parents.
+        elites: parents carried over unchanged.
+    """
+
+    def __init__(self, *, encoding: Encoding, evaluator: BatchedEvaluator, targets: list[int],
+                 population: int, offspring: int, selection: str, tournament_size: int,
+                 truncation_fraction: float, elites: int, rng: RunRandomness) -> None:
+        if offspring < population - elites:
+            raise ValueError("offspring must be at least population - elites")
+        self.encoding = encoding
+        self.evaluator = evaluator
+        self.targets = torch.tensor(targets, device=rng.device)
+        self.population_size = population
+        self.offspring_size = offspring
+        self.selection = selection
+        self.tournament_size = tournament_size
+        self.truncation_fraction = truncation_fraction
+        self.elites = elites
+        self.rng = rng
+        self.archive = ChampionArchive(len(evaluator.class_names), rng.device)
+        self.population: GenomeBatch | None = None
+        self.fitness = torch.empty(0)
+        self.ids = torch.empty(0, dtype=torch.long)
+        self.generation = 0
+        self.evaluations = 0
+        self.next_genome_id = 0
+        self.logbook = tools.Logbook()
+        self.logbook.header = ["gen", "evals", "best", "median"]
+
+    @property
+    def classes_in_play(self) -> torch.Tensor:
+        """Only the target classes are evolved."""
+        return self.targets
+
+    def step(self) -> None:
+        targets, mu = len(self.targets), self.population_size
+        if self.generation == 0:
+            children = self.encoding.random(targets * mu, self.rng)
+            parent_ids = torch.full((targets * mu,), -1, dtype=torch.long, device=self.rng.device)
+            fitness, ids = self._score(children, parent_ids, per_target=mu)
+            self.population, self.fitness, self.ids = children, fitness, ids
+        else:
+            parents, mates = self._select(self.offspring_size), self._select(self.offspring_size)
+            children = self.encoding.offspring(take(self.population, parents),
+                                               take(self.population, mates), self.rng,
+                                               self.generation)
+            fitness, ids = self._score(children, self.ids[parents],
+                                       per_target=self.offspring_size)
+            self._replace(children, fitness, ids)
+        self.logbook.record(gen=self.generation, evals=self.evaluations,
+                            best=self.fitness.max(dim=1).values.tolist(),
+                            median=self.fitness.median(dim=1).values.tolist())
+        self.generation += 1
+
+    def _score(self, children: GenomeBatch, parent_ids: torch.Tensor,
+               per_target: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Fitness (targets, per_target) = each child's confidence in its own target."""
+        count = parent_ids.numel()
+        probabilities = self.evaluator.score(self.encoding.render(children))
+        own_target = self.targets.repeat_interleave(per_target)
+        # Each child competes in the archive for its own target class only.
+        competing = torch.full_like(probabilities, -1.0)
+        rows = torch.arange(count, device=self.rng.device)
+        competing[rows, own_target] = probabilities[rows, own_target]
+        ids = torch.arange(self.next_genome_id, self.next_genome_id + count,
+                           device=self.rng.device)
+        self.archive.add(children, competing, generation=self.generation, child_ids=ids,
+                         parent_ids=parent_ids, evaluations_before=self.evaluations)
+        self.evaluations += count
+        self.next_genome_id += count
+        return probabilities[rows, own_target].view(-1, per_target), ids
+
+    def _select(self, count: int) -> torch.Tensor:
+        """Row indices into the stacked population: ``count`` parents per target."""
+        targets, mu = self.fitness.shape
+        if self.selection == "tournament":
+            entrants = self.rng.integers(mu, targets, count, self.tournament_size)
+            scores = self.fitness.gather(1, entrants.view(targets, -1)).view(entrants.shape)
+            chosen = entrants.gather(2, scores.argmax(dim=2, keepdim=True)).squeeze(2)
+        else:
+            eligible = max(1, math.ceil(self.truncation_fraction * mu))
+            ranked = self.fitness.argsort(dim=1, descending=True)[:, :eligible]
+            chosen = ranked.gather(1, self.rng.integers(eligible, targets, count))
+        offsets = torch.arange(targets, device=chosen.device).unsqueeze(1) * mu
+        return (chosen + offsets).view(-1)
+
+    def _replace(self, children: GenomeBatch, fitness: torch.Tensor, ids: torch.Tensor) -> None:
+        targets, mu, lam = len(self.targets), self.population_size, self.offspring_size
+        elite_rows = self.fitness.argsort(dim=1, descending=True)[:, :self.elites]
+        child_rows = fitness.argsort(dim=1, descending=True)[:, :mu - self.elites]
+        elite_index = (elite_rows + torch.arange(targets, device=ids.device).unsqueeze(1) * mu)
+        child_index = (child_rows + torch.arange(targets, device=ids.device).unsqueeze(1) * lam)
+        kept = take(self.population, elite_index.view(-1))
+        new = take(children, child_index.view(-1))
+        # Regroup per target: each target's block is its elites, then its children.
+        device = ids.device
+        kept_rows = torch.arange(targets * self.elites, device=device).view(targets, -1)
+        new_rows = targets * self.elites + torch.arange(
+            targets * (mu - self.elites), device=device).view(targets, -1)
+        order = torch.cat([kept_rows, new_rows], dim=1).view(-1)
+        self.population = take(concat([kept, new]), order)
+        self.fitness = torch.cat([self.fitness.gather(1, elite_rows),
+                                  fitness.gather(1, child_rows)], dim=1)
+        self.ids = torch.cat([self.ids[elite_index.view(-1)], ids[child_index.view(-1)]])[order]

@@ -1,0 +1,66 @@
+"""Build a run's parts from its config: classifier, evaluator, encoding, algorithm."""
+
+from __future__ import annotations
+
+import sys
+
+from evofool.algorithms import GeneticAlgorithm, MapElites
+from evofool.config import ConfigError, CppnSettings, DirectSettings, GeneticSettings, RunConfig
+from evofool.encodings import CppnEncoding, CppnMutationRates, DirectEncoding, Encoding
+from evofool.evaluator import BatchedEvaluator
+from evofool.models import Classifier, default_lenet_path, load_classifier
+from evofool.randomness import RunRandomness
+from evofool.training import train_mnist_lenet
+
+
+def build_classifier(config: RunConfig) -> Classifier:
+    """Load the config's model; the default LeNet is trained first if it does not exist yet."""
+    if config.model == "mnist-lenet" and not default_lenet_path().exists():
+        print(f"evofool: no trained LeNet at {default_lenet_path()}; training it first "
+              "(about 90 s on 2 cores)", file=sys.stderr)
+        train_mnist_lenet(default_lenet_path())
+    return load_classifier(config.model)
+
+
+def build_encoding(config: RunConfig, classifier: Classifier) -> Encoding:
+    """The config's encoding, drawing at the model's input size unless told otherwise."""
+    settings = config.encoding
+    spec = classifier.input_spec
+    height, width = settings.height or spec.height, settings.width or spec.width
+    if (height, width) != (spec.height, spec.width) and not spec.resize:
+        raise ConfigError(
+            f"encoding draws {height}x{width} images but {config.model} takes only "
+            f"{spec.height}x{spec.width}")
+    if isinstance(settings, DirectSettings):
+        return DirectEncoding(
+            channels=spec.channels, height=height, width=width,
+            mutation_rate=settings.mutation_rate,
+            halving_generations=settings.halving_generations, eta=settings.eta,
+            crossover_rate=settings.crossover_rate, crossover_eta=settings.crossover_eta)
+    assert isinstance(settings, CppnSettings)
+    rates = CppnMutationRates(
+        add_connection=settings.add_connection, delete_connection=settings.delete_connection,
+        add_node=settings.add_node, delete_node=settings.delete_node,
+        weight=settings.weight_rate, activation=settings.activation_rate)
+    return CppnEncoding(channels=spec.channels, height=height, width=width,
+                        max_hidden=settings.max_hidden, weight_bound=settings.weight_bound,
+                        eta=settings.eta, rates=rates)
+
+
+def build_algorithm(config: RunConfig, encoding: Encoding,
+                    evaluator: BatchedEvaluator) -> MapElites | GeneticAlgorithm:
+    rng = RunRandomness(config.seed, evaluator.device)
+    settings = config.algorithm
+    if isinstance(settings, GeneticSettings):
+        classes = len(evaluator.class_names)
+        for target in settings.targets:
+            if not 0 <= target < classes:
+                raise ConfigError(f"algorithm.targets: class {target} does not exist "
+                                  f"({config.model} has classes 0..{classes - 1})")
+        return GeneticAlgorithm(
+            encoding=encoding, evaluator=evaluator, targets=settings.targets,
+            population=settings.population, offspring=settings.offspring,
+            selection=settings.selection, tournament_size=settings.tournament_size,
+            truncation_fraction=settings.truncation_fraction, elites=settings.elites, rng=rng)
+    return MapElites(encoding=encoding, evaluator=evaluator, batch_size=settings.batch_size,
+                     rng=rng)

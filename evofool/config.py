@@ -1,0 +1,226 @@
+"""Run configuration: YAML in, validated dataclasses out, one clear line per mistake.
+
+A config names the model, the seed, when to stop, and one ``encoding``,
+``algorithm`` and ``evaluator`` section; ``type`` picks the kind of encoding
+and algorithm. ``--set key=value`` overrides any key, dotted for nested ones
+(``--set encoding.mutation_rate=0.05``); values are read as YAML scalars.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from evofool.errors import EvofoolError
+
+
+class ConfigError(EvofoolError):
+    """A config that does not validate; the message names the key."""
+
+
+@dataclass(frozen=True)
+class DirectSettings:
+    type: Literal["direct"] = "direct"
+    height: int | None = None  # None: the model's input size
+    width: int | None = None
+    mutation_rate: float = 0.1
+    halving_generations: int | None = 1000  # None: a constant rate, as the original code
+    eta: float = 15.0
+    crossover_rate: float = 0.0
+    crossover_eta: float = 10.0
+
+
+@dataclass(frozen=True)
+class CppnSettings:
+    type: Literal["cppn"] = "cppn"
+    height: int | None = None
+    width: int | None = None
+    max_hidden: int = 32
+    weight_bound: float = 3.0
+    eta: float = 15.0
+    add_connection: float = 0.5
+    delete_connection: float = 0.3
+    add_node: float = 0.5
+    delete_node: float = 0.2
+    weight_rate: float = 0.1
+    activation_rate: float = 0.1
+
+
+@dataclass(frozen=True)
+class MapElitesSettings:
+    type: Literal["map_elites"] = "map_elites"
+    batch_size: int = 200
+
+
+@dataclass(frozen=True)
+class GeneticSettings:
+    type: Literal["ga"] = "ga"
+    targets: list[int] = field(default_factory=lambda: [0])
+    population: int = 100
+    offspring: int = 100
+    selection: Literal["tournament", "truncation"] = "tournament"
+    tournament_size: int = 3
+    truncation_fraction: float = 0.5
+    elites: int = 1
+
+
+@dataclass(frozen=True)
+class EvaluatorSettings:
+    device: str = "auto"
+    max_batch: int = 1024
+    amp: bool = False
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    name: str = "run"
+    model: str = "mnist-lenet"
+    seed: int = 0
+    generations: int | None = None
+    evaluations: int | None = None
+    wall_seconds: float | None = None
+    stop_when_all_at: float | None = None  # stop once every class reaches this confidence
+    encoding: DirectSettings | CppnSettings = field(default_factory=CppnSettings)
+    algorithm: MapElitesSettings | GeneticSettings = field(default_factory=MapElitesSettings)
+    evaluator: EvaluatorSettings = field(default_factory=EvaluatorSettings)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+_POSITIVE = {"generations", "evaluations", "wall_seconds", "batch_size", "population",
+             "offspring", "tournament_size", "max_batch", "max_hidden", "height", "width"}
+_PROBABILITIES = {"mutation_rate", "crossover_rate", "add_connection", "delete_connection",
+                  "add_node", "delete_node", "weight_rate", "activation_rate",
+                  "truncation_fraction", "stop_when_all_at"}
+
+
+def load_config(path: Path, overrides: list[str] = ()) -> RunConfig:
+    """Read, override and validate a YAML config.
+
+    Raises:
+        ConfigError: unreadable YAML, unknown key, wrong type or out-of-range value.
+    """
+    try:
+        raw = yaml.safe_load(Path(path).read_text())
+    except FileNotFoundError as error:
+        raise ConfigError(f"config file not found: {path}") from error
+    except (OSError, yaml.YAMLError) as error:
+        raise ConfigError(f"cannot read config {path}: {str(error).splitlines()[0]}") from error
+    raw = {} if raw is None else raw
+    if not isinstance(raw, dict):
+        raise ConfigError(f"config {path} must be a mapping of keys to values")
+    for override in overrides:
+        _apply_override(raw, override)
+    return config_from_dict(raw)
+
+
+def config_from_dict(raw: dict[str, Any]) -> RunConfig:
+    config = _build(RunConfig, raw, "")
+    if not any(value is not None for value in (config.generations, config.evaluations,
+                                               config.wall_seconds, config.stop_when_all_at)):
+        raise ConfigError("config sets no stop condition: set generations, evaluations, "
+                          "wall_seconds or stop_when_all_at")
+    algorithm = config.algorithm
+    if isinstance(algorithm, GeneticSettings):
+        if not algorithm.targets:
+            raise ConfigError("algorithm.targets must name at least one class")
+        if not 0 <= algorithm.elites < algorithm.population:
+            raise ConfigError("algorithm.elites must be in [0, population)")
+        if algorithm.offspring < algorithm.population - algorithm.elites:
+            raise ConfigError("algorithm.offspring must be at least population - elites")
+    return config
+
+
+def _apply_override(raw: dict[str, Any], override: str) -> None:
+    key, separator, text = override.partition("=")
+    if not separator or not key:
+        raise ConfigError(f"--set needs key=value, got {override!r}")
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise ConfigError(f"--set {key}: cannot read value {text!r}") from error
+    *parents, leaf = key.split(".")
+    node = raw
+    for part in parents:
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"--set {key}: {part} is not a section")
+    node[leaf] = value
+
+
+def _build(cls: type, data: Any, path: str) -> Any:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path.rstrip('.') or 'config'} must be a mapping")
+    hints = typing.get_type_hints(cls)
+    unknown = sorted(set(data) - set(hints))
+    if unknown:
+        raise ConfigError(f"unknown config key '{path}{unknown[0]}' "
+                          f"(known: {', '.join(sorted(hints))})")
+    values = {name: _convert(hints[name], data[name], f"{path}{name}", name)
+              for name in hints if name in data}
+    return cls(**values)
+
+
+def _convert(hint: Any, value: Any, key: str, name: str) -> Any:
+    origin, arguments = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        sections = [arg for arg in arguments if dataclasses.is_dataclass(arg)]
+        if sections:
+            return _build_section(sections, value, key)
+        if value is None and type(None) in arguments:
+            return None
+        (hint,) = [arg for arg in arguments if arg is not type(None)]
+        return _convert(hint, value, key, name)
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, {} if value is None else value, key + ".")
+    if origin is Literal:
+        if value not in arguments:
+            raise ConfigError(f"{key} must be one of {', '.join(map(str, arguments))}, "
+                              f"got {value!r}")
+        return value
+    if origin is list:
+        if not isinstance(value, list):
+            raise ConfigError(f"{key} must be a list, got {value!r}")
+        return [_convert(arguments[0], item, f"{key}[{i}]", name) for i, item in enumerate(value)]
+    return _scalar(hint, value, key, name)
+
+
+def _build_section(kinds: list[type], value: Any, key: str) -> Any:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{key} must be a mapping")
+    by_type = {kind.__dataclass_fields__["type"].default: kind for kind in kinds}
+    kind = value.get("type")
+    if kind not in by_type:
+        raise ConfigError(f"{key}.type must be one of {', '.join(by_type)}, got {kind!r}")
+    return _build(by_type[kind], value, key + ".")
+
+
+def _scalar(hint: type, value: Any, key: str, name: str) -> Any:
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if hint is float and isinstance(value, str):
+        try:  # YAML 1.1 reads "1e-3" as a string
+            value = float(value)
+        except ValueError:
+            pass
+    if not isinstance(value, hint) or (hint is not bool and isinstance(value, bool)):
+        raise ConfigError(f"{key} must be {_describe(hint)}, got {value!r}")
+    if name in _POSITIVE and value <= 0:
+        raise ConfigError(f"{key} must be positive, got {value!r}")
+    if name in _PROBABILITIES and not 0 <= value <= 1:
+        raise ConfigError(f"{key} must be in [0, 1], got {value!r}")
+    if hint in (int, float) and value < 0:
+        raise ConfigError(f"{key} must not be negative, got {value!r}")
+    return value
+
+
+def _describe(hint: type) -> str:
+    return {int: "an integer", float: "a number", bool: "true or false", str: "a string"}.get(
+        hint, hint.__name__)

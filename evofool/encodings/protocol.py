@@ -1,0 +1,33 @@
+"""What the algorithms need from an encoding."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import torch
+
+from evofool.encodings.genome_batch import GenomeBatch
+from evofool.randomness import RunRandomness
+
+
+class Encoding(Protocol):
+    """Genomes as tensor batches, their variation, and their pixels."""
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]: ...
+
+    def random(self, count: int, rng: RunRandomness) -> GenomeBatch:
+        """``count`` fresh genomes: the first generation."""
+
+    def offspring(self, parents: GenomeBatch, mates: GenomeBatch, rng: RunRandomness,
+                  generation: int) -> GenomeBatch:
+        """One child per parent (mates are used by encodings with crossover)."""
+
+    def render(self, genomes: GenomeBatch) -> torch.Tensor:
+        """Images (N, C, H, W) in [0, 1]."""
+
+    def to_record(self, genomes: GenomeBatch, index: int) -> Any:
+        """One genome in a storable form (JSON for CPPNs, an array for direct)."""
+
+    def from_record(self, record: Any) -> GenomeBatch:
+        """A one-genome batch from ``to_record``'s output."""

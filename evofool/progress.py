@@ -1,0 +1,42 @@
+"""Per-generation progress: a tqdm bar on a terminal, plain log lines otherwise."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from tqdm import tqdm
+
+LOG_INTERVAL_SECONDS = 30.0
+
+
+class ProgressReporter:
+    """Shows generation, evaluations and best/median/min champion confidence.
+
+    Args:
+        total_generations: the bar's length when generations bound the run (ETA then).
+        enabled: False silences everything.
+    """
+
+    def __init__(self, *, total_generations: int | None, enabled: bool = True) -> None:
+        self.enabled = enabled
+        self.interactive = enabled and sys.stderr.isatty()
+        self.bar = tqdm(total=total_generations, unit="gen", file=sys.stderr,
+                        desc="evolving") if self.interactive else None
+        self.last_log = time.monotonic()
+
+    def update(self, *, generation: int, evaluations: int, best: float, median: float,
+               worst: float, final: bool = False) -> None:
+        if self.bar is not None:
+            self.bar.update(generation - self.bar.n)
+            self.bar.set_postfix_str(f"best {best:.4f} median {median:.4f} min {worst:.4f}",
+                                     refresh=False)
+        elif self.enabled and (final or time.monotonic() - self.last_log >= LOG_INTERVAL_SECONDS):
+            self.last_log = time.monotonic()
+            print(f"evofool: generation {generation} evaluations {evaluations} "
+                  f"best {best:.4f} median {median:.4f} min {worst:.4f}", file=sys.stderr,
+                  flush=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()

@@ -1,0 +1,91 @@
+"""What a finished (or stopped) run leaves in its directory.
+
+    config.yaml      the resolved config (defaults filled in, overrides applied)
+    champions/       one PNG per class: class-<index>-<name>-<confidence>.png
+    genomes.json     CPPN champions as JSON records   (or genomes.npz for direct)
+    summary.json     generations, evaluations, wall time, per-class results
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from evofool.archive import ChampionArchive
+from evofool.config import RunConfig
+from evofool.encodings.genome_batch import take
+from evofool.encodings.protocol import Encoding
+from evofool.images import write_png
+
+RENDER_CHUNK = 256
+
+
+def write_config(config: RunConfig, run_dir: Path) -> None:
+    _write_atomic(run_dir / "config.yaml", yaml.safe_dump(config.to_dict(), sort_keys=False))
+
+
+def summarise(archive: ChampionArchive, class_names: tuple[str, ...], *, generations: int,
+              evaluations: int, wall_seconds: float) -> dict[str, Any]:
+    """The ``summary.json`` content: per-class champions and their fooling cost."""
+    occupied = archive.occupied.cpu()
+    confidence = archive.confidence.cpu()
+    generation = archive.generation.cpu()
+    cost = archive.evaluations_to_threshold.cpu()
+    classes = [{"class": index, "name": class_names[index],
+                "confidence": float(confidence[index]),
+                "generation": int(generation[index]),
+                "evaluations_to_0.99": int(cost[index]) if cost[index] >= 0 else None}
+               for index in occupied.nonzero().flatten().tolist()]
+    values = [entry["confidence"] for entry in classes]
+    return {"generations": generations, "evaluations": evaluations,
+            "wall_seconds": round(wall_seconds, 3),
+            "median_confidence": float(np.median(values)) if values else None,
+            "classes": classes}
+
+
+def write_results(run_dir: Path, archive: ChampionArchive, encoding: Encoding,
+                  summary: dict[str, Any], class_names: tuple[str, ...]) -> None:
+    """Champion images, genomes and the summary, each file replaced atomically."""
+    champions_dir = run_dir / "champions"
+    champions_dir.mkdir(exist_ok=True)
+    occupied = archive.occupied.nonzero().squeeze(1)
+    wanted = set()
+    for start in range(0, occupied.numel(), RENDER_CHUNK):
+        chunk = occupied[start:start + RENDER_CHUNK]
+        images = encoding.render(take(archive.genomes, chunk)).cpu()
+        for image, index in zip(images, chunk.tolist(), strict=True):
+            name = _png_name(index, class_names[index], float(archive.confidence[index]))
+            wanted.add(name)
+            write_png(image, champions_dir / (name + ".partial"), format="PNG")
+            os.replace(champions_dir / (name + ".partial"), champions_dir / name)
+    for stale in champions_dir.glob("class-*.png"):
+        if stale.name not in wanted:
+            stale.unlink()
+    records = {int(index): encoding.to_record(archive.genomes, int(index))
+               for index in occupied.tolist()}
+    if records and isinstance(next(iter(records.values())), np.ndarray):
+        partial = run_dir / "genomes.partial.npz"
+        np.savez(partial, classes=np.array(list(records)),
+                 genomes=np.stack(list(records.values())))
+        os.replace(partial, run_dir / "genomes.npz")
+    else:
+        _write_atomic(run_dir / "genomes.json", json.dumps(
+            {str(index): record for index, record in records.items()}))
+    _write_atomic(run_dir / "summary.json", json.dumps(summary, indent=2))
+
+
+def _png_name(index: int, name: str, confidence: float) -> str:
+    safe = re.sub(r"[^A-Za-z0-9]+", "_", name).strip("_")[:40] or "class"
+    return f"class-{index:04d}-{safe}-{confidence:.6f}.png"
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(text)
+    os.replace(partial, path)
