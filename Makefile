@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml requirements/constraints.txt
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/evofool train mnist-lenet
+	$(BIN)/evofool run configs/mnist_cppn.yaml
 
 test: $(STAMP)
 	$(BIN)/ruff check .

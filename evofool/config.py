@@ -163,9 +163,20 @@ def _build(cls: type, data: Any, path: str) -> Any:
     if unknown:
         raise ConfigError(f"unknown config key '{path}{unknown[0]}' "
                           f"(known: {', '.join(sorted(hints))})")
-    values = {name: _convert(hints[name], data[name], f"{path}{name}", name)
-              for name in hints if name in data}
+    values = {}
+    for name in hints:
+        if name not in data:
+            continue
+        value, hint = data[name], hints[name]
+        if isinstance(value, dict) and "type" not in value and _is_section_choice(hint):
+            hint = type(getattr(cls(), name))  # no type given: refine the default kind
+        values[name] = _convert(hint, value, f"{path}{name}", name)
     return cls(**values)
+
+
+def _is_section_choice(hint: Any) -> bool:
+    return typing.get_origin(hint) in (typing.Union, types.UnionType) and any(
+        dataclasses.is_dataclass(arg) for arg in typing.get_args(hint))
 
 
 def _convert(hint: Any, value: Any, key: str, name: str) -> Any:
@@ -196,7 +207,7 @@ def _build_section(kinds: list[type], value: Any, key: str) -> Any:
     if not isinstance(value, dict):
         raise ConfigError(f"{key} must be a mapping")
     by_type = {kind.__dataclass_fields__["type"].default: kind for kind in kinds}
-    kind = value.get("type")
+    kind = value["type"]
     if kind not in by_type:
         raise ConfigError(f"{key}.type must be one of {', '.join(by_type)}, got {kind!r}")
     return _build(by_type[kind], value, key + ".")

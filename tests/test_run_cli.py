@@ -1,0 +1,68 @@
+"""Real end-to-end runs of `evofool run` on tiny budgets."""
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+CONFIGS = Path(__file__).parents[1] / "configs"
+
+
+@pytest.mark.parametrize("config", ["mnist_cppn.yaml", "mnist_direct.yaml", "mnist_ga.yaml"])
+def test_tiny_run_writes_champions_and_summary(cli, trained_lenet, tmp_path, config):
+    out = tmp_path / "run"
+    result = cli("run", str(CONFIGS / config), "--out", str(out), "--set", "generations=4",
+                 "--set", f"model={trained_lenet['path']}", "--set", "seed=1")
+    assert result.returncode == 0, result.stderr
+    final = json.loads(result.stdout.strip().splitlines()[-1])
+    assert final["run_dir"] == str(out) and final["generations"] == 4
+    summary = json.loads((out / "summary.json").read_text())
+    assert set(summary) == {"generations", "evaluations", "wall_seconds", "median_confidence",
+                            "classes"}
+    classes = summary["classes"]
+    assert len(classes) == 10
+    assert set(classes[0]) == {"class", "name", "confidence", "generation",
+                               "evaluations_to_0.99"}
+    pngs = sorted(p.name for p in (out / "champions").glob("*.png"))
+    assert len(pngs) == 10 and pngs[3].startswith("class-0003-3-")
+    resolved = yaml.safe_load((out / "config.yaml").read_text())
+    assert resolved["seed"] == 1 and resolved["generations"] == 4
+    assert (out / ("genomes.npz" if "direct" in config else "genomes.json")).exists()
+
+
+def test_all_classes_threshold_stops_early(cli, trained_lenet, tmp_path):
+    result = cli("run", str(CONFIGS / "mnist_cppn.yaml"), "--out", str(tmp_path / "r"),
+                 "--set", "generations=500", "--set", "stop_when_all_at=0.5",
+                 "--set", f"model={trained_lenet['path']}")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.splitlines()[-1])["generations"] < 500
+
+
+@pytest.mark.parametrize("overrides, message", [
+    (["colour=red"], "unknown config key 'colour'"),
+    (["algorithm.batch_size=0"], "batch_size must be positive"),
+    (["seed=x"], "seed must be an integer"),
+    (["model=/no/such/model.pt"], "model not found"),
+    (["encoding.height=32"], "takes only 28x28"),
+    (["algorithm.targets=[12]"], "class 12 does not exist"),
+])
+def test_bad_configs_are_one_line_errors(cli, trained_lenet, tmp_path, overrides, message):
+    config = "mnist_ga.yaml" if "targets" in overrides[0] else "mnist_cppn.yaml"
+    args = ["run", str(CONFIGS / config), "--out", str(tmp_path / "r"),
+            "--set", f"model={trained_lenet['path']}"]
+    for override in overrides:
+        args += ["--set", override]
+    result = cli(*args)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert message in result.stderr
+
+
+def test_existing_run_directory_is_left_alone(cli, trained_lenet, tmp_path):
+    out = tmp_path / "taken"
+    out.mkdir()
+    (out / "summary.json").write_text("precious")
+    result = cli("run", str(CONFIGS / "mnist_cppn.yaml"), "--out", str(out),
+                 "--set", f"model={trained_lenet['path']}")
+    assert result.returncode == 2 and "already exists" in result.stderr
+    assert (out / "summary.json").read_text() == "precious"
