@@ -24,4 +24,8 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 benchmarks: $(STAMP)
+	$(BIN)/python -m pip install --quiet -c requirements/constraints.txt -e '.[test,bench]'
 	$(BIN)/python benchmarks/evaluator.py
+	$(BIN)/python benchmarks/overhead.py
+	$(BIN)/python benchmarks/reproduce_mnist.py
+	$(BIN)/python benchmarks/vs_pyribs.py

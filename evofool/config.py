@@ -42,7 +42,7 @@ class CppnSettings:
     height: int | None = None
     width: int | None = None
     max_hidden: int = 32
-    weight_bound: float = 3.0
+    weight_bound: float = 10.0  # 3.0 in the faithful preset; see CppnEncoding
     eta: float = 15.0
     add_connection: float = 0.5
     delete_connection: float = 0.3

@@ -73,9 +73,11 @@ class GeneticAlgorithm:
             fitness, ids = self._score(children, parent_ids, per_target=mu)
             self.population, self.fitness, self.ids = children, fitness, ids
         else:
-            parents, mates = self._select(self.offspring_size), self._select(self.offspring_size)
-            children = self.encoding.offspring(take(self.population, parents),
-                                               take(self.population, mates), self.rng,
+            parents = self._select(self.offspring_size)
+            mates = None
+            if self.encoding.uses_mates:
+                mates = take(self.population, self._select(self.offspring_size))
+            children = self.encoding.offspring(take(self.population, parents), mates, self.rng,
                                                self.generation)
             fitness, ids = self._score(children, self.ids[parents],
                                        per_target=self.offspring_size)

@@ -43,10 +43,12 @@ class MapElites:
         else:
             cells = self.archive.occupied.nonzero().squeeze(1)
             parents = cells[self.rng.integers(cells.numel(), count)]
-            mates = cells[self.rng.integers(cells.numel(), count)]
             genomes = self.archive.genomes
-            children = self.encoding.offspring(take(genomes, parents), take(genomes, mates),
-                                               self.rng, self.generation)
+            mates = None
+            if self.encoding.uses_mates:
+                mates = take(genomes, cells[self.rng.integers(cells.numel(), count)])
+            children = self.encoding.offspring(take(genomes, parents), mates, self.rng,
+                                               self.generation)
             parent_ids = self.archive.genome_id[parents]
         probabilities = self.evaluator.score(self.encoding.render(children))
         child_ids = torch.arange(self.next_genome_id, self.next_genome_id + count,

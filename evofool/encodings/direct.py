@@ -37,6 +37,10 @@ class DirectEncoding:
     def image_shape(self) -> tuple[int, int, int]:
         return (self.channels, self.height, self.width)
 
+    @property
+    def uses_mates(self) -> bool:
+        return self.crossover_rate > 0
+
     def rate_at(self, generation: int) -> float:
         """The per-gene mutation probability in force at ``generation``."""
         if self.halving_generations is None:
@@ -46,7 +50,7 @@ class DirectEncoding:
     def random(self, count: int, rng: RunRandomness) -> GenomeBatch:
         return {"pixels": rng.uniform(count, *self.image_shape)}
 
-    def offspring(self, parents: GenomeBatch, mates: GenomeBatch, rng: RunRandomness,
+    def offspring(self, parents: GenomeBatch, mates: GenomeBatch | None, rng: RunRandomness,
                   generation: int) -> GenomeBatch:
         """Children of ``parents``: crossed with ``mates`` (for some), then mutated."""
         pixels = parents["pixels"]

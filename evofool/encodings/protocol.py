@@ -16,10 +16,14 @@ class Encoding(Protocol):
     @property
     def image_shape(self) -> tuple[int, int, int]: ...
 
+    @property
+    def uses_mates(self) -> bool:
+        """Whether ``offspring`` reads its ``mates`` (crossover); if not, None is passed."""
+
     def random(self, count: int, rng: RunRandomness) -> GenomeBatch:
         """``count`` fresh genomes: the first generation."""
 
-    def offspring(self, parents: GenomeBatch, mates: GenomeBatch, rng: RunRandomness,
+    def offspring(self, parents: GenomeBatch, mates: GenomeBatch | None, rng: RunRandomness,
                   generation: int) -> GenomeBatch:
         """One child per parent (mates are used by encodings with crossover)."""
 

@@ -7,13 +7,15 @@ draw their random numbers for the whole population at once.
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from evofool.randomness import RunRandomness
 
 
 def polynomial_mutation(values: torch.Tensor, *, low: float, high: float, eta: float,
-                        rate: float | torch.Tensor, rng: RunRandomness,
+                        rate: float, rng: RunRandomness,
                         where: torch.Tensor | None = None) -> torch.Tensor:
     """Mutate each element with probability ``rate`` (and only where ``where``); new tensor.
 
@@ -21,32 +23,64 @@ def polynomial_mutation(values: torch.Tensor, *, low: float, high: float, eta: f
         values: genes in [low, high].
         eta: distribution index; larger keeps children closer to parents
             (the paper's code uses 15).
-        rate: per-gene mutation probability (a scalar, or broadcastable per row).
+        rate: per-gene mutation probability.
         where: optional mask of genes that may mutate at all (e.g. existing
-            connections of a CPPN); random numbers are drawn for these only.
+            connections of a CPPN).
     """
-    if where is not None:
-        mutated = values.clone()
-        mutated[where] = polynomial_mutation(values[where], low=low, high=high, eta=eta,
-                                             rate=rate, rng=rng)
-        return mutated
-    mutate = rng.uniform(*values.shape) < rate
-    chosen = values[mutate]
+    mutated = values.clone(memory_format=torch.contiguous_format)
+    flat = mutated.view(-1)
+    candidates = where.reshape(-1).nonzero().squeeze(1) if where is not None else None
+    count = flat.numel() if candidates is None else candidates.numel()
+    chosen = _bernoulli_positions(count, rate, rng)
+    if candidates is not None:
+        chosen = candidates[chosen]
+    flat[chosen] = _polynomial_step(flat[chosen], low=low, high=high, eta=eta, rng=rng)
+    return mutated
+
+
+def _bernoulli_positions(count: int, rate: float, rng: RunRandomness) -> torch.Tensor:
+    """Sorted positions in [0, count), each present independently with probability ``rate``.
+
+    Drawn as geometric gaps between successes, so the cost follows the expected
+    count * rate mutations rather than count: direct genomes mutate about a
+    tenth of their genes, CPPN weights fewer still.
+    """
+    device = rng.device
+    if rate >= 1.0:
+        return torch.arange(count, device=device)
+    if rate <= 0.0 or count == 0:
+        return torch.empty(0, dtype=torch.long, device=device)
+    expected = count * rate
+    draws = int(expected + 8.0 * math.sqrt(expected) + 16)
+    log_miss = math.log1p(-rate)
+    positions = torch.empty(0, dtype=torch.long, device=device)
+    start = -1
+    while True:
+        # gap - 1 ~ Geometric(rate): floor(log(u) / log(1 - rate)), u in (0, 1].
+        u = 1.0 - rng.uniform(draws)
+        gaps = torch.floor(torch.log(u) / log_miss).long() + 1
+        batch = start + gaps.cumsum(0)
+        positions = torch.cat([positions, batch[batch < count]])
+        if int(batch[-1]) >= count:
+            return positions
+        start = int(batch[-1])
+
+
+def _polynomial_step(chosen: torch.Tensor, *, low: float, high: float, eta: float,
+                     rng: RunRandomness) -> torch.Tensor:
+    """Deb's bounded polynomial mutation of every element of ``chosen`` (DEAP's formulas)."""
     u = rng.uniform(chosen.numel())
     span = high - low
     power = eta + 1.0
     below = u < 0.5
     # DEAP: xy = 1 - delta_1 below, 1 - delta_2 above, with delta_1, delta_2 the
     # normalised distances to the lower and upper bound.
-    xy = torch.where(below, (high - chosen) / span, (chosen - low) / span)
-    xy_power = xy.pow(power)
+    xy_power = torch.where(below, high - chosen, chosen - low).div_(span).pow_(power)
     value = torch.where(below, 2.0 * u + (1.0 - 2.0 * u) * xy_power,
                         2.0 * (1.0 - u) + 2.0 * (u - 0.5) * xy_power)
-    root = value.pow(1.0 / power)
+    root = value.pow_(1.0 / power)
     delta = torch.where(below, root - 1.0, 1.0 - root)
-    mutated = values.clone()
-    mutated[mutate] = (chosen + delta * span).clamp_(low, high)
-    return mutated
+    return delta.mul_(span).add_(chosen).clamp_(low, high)
 
 
 def simulated_binary_crossover(first: torch.Tensor, second: torch.Tensor, *, low: float,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-ACTIVATION_NAMES = ("sin", "sigmoid", "gaussian", "linear")  # order = code = _FUNCTIONS
+ACTIVATION_NAMES = ("sin", "sigmoid", "gaussian", "linear")  # index = code
 SIN, SIGMOID, GAUSSIAN, LINEAR = range(len(ACTIVATION_NAMES))
 
 
@@ -23,23 +23,28 @@ def activate(z: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
     rows = z.reshape(-1, z.shape[-1])
     flat_codes = codes.reshape(-1)
     out = torch.empty_like(rows)
-    for code, function in enumerate(_FUNCTIONS):
+    for code, function in enumerate(ACTIVATION_FUNCTIONS):
         selected = (flat_codes == code).nonzero().squeeze(1)
         if selected.numel():
             out.index_copy_(0, selected, function(rows.index_select(0, selected)))
     return out.view(z.shape)
 
 
-def _sigmoid(z: torch.Tensor) -> torch.Tensor:
-    return torch.sigmoid(z).mul_(2.0).sub_(1.0)
+def _sin(z: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
+    return torch.sin(z, out=out)
 
 
-def _gaussian(z: torch.Tensor) -> torch.Tensor:
-    return z.square().neg_().exp_()
+def _sigmoid(z: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
+    return torch.sigmoid(z, out=out).mul_(2.0).sub_(1.0)
 
 
-def _linear(z: torch.Tensor) -> torch.Tensor:
-    return z.clamp(-3.0, 3.0).div_(3.0)
+def _gaussian(z: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
+    return torch.square(z, out=out).neg_().exp_()
 
 
-_FUNCTIONS = (torch.sin, _sigmoid, _gaussian, _linear)
+def _linear(z: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
+    return torch.clamp(z, -3.0, 3.0, out=out).div_(3.0)
+
+
+# Each takes an optional ``out`` so the batched renderer writes straight into its table.
+ACTIVATION_FUNCTIONS = (_sin, _sigmoid, _gaussian, _linear)

@@ -55,18 +55,26 @@ def random_genomes(count: int, *, outputs: int, max_hidden: int, weight_bound: f
 
 def mutate(genomes: GenomeBatch, *, outputs: int, rates: CppnMutationRates, weight_bound: float,
            eta: float, rng: RunRandomness) -> GenomeBatch:
-    """A mutated copy of ``genomes``: weights, activations, then the four structural edits."""
+    """A mutated copy of ``genomes``: weights, activations, then the four structural edits.
+
+    The edits work on views of the slots in use (hidden slots fill from the
+    front, plus one free slot for a new node), so their cost follows the
+    largest genome in the batch rather than the slot capacity.
+    """
     child = {key: value.clone() for key, value in genomes.items()}
-    child["weight"] = polynomial_mutation(child["weight"], low=-weight_bound, high=weight_bound,
-                                          eta=eta, rate=rates.weight, rng=rng,
-                                          where=child["connected"])
-    _resample_activations(child, rates.activation, rng)
-    count = child["alive"].shape[0]
     hidden_from = first_hidden_slot(outputs)
-    _add_connections(child, rng.uniform(count) < rates.add_connection, weight_bound, rng)
-    _delete_connections(child, rng.uniform(count) < rates.delete_connection, rng)
-    _add_nodes(child, rng.uniform(count) < rates.add_node, hidden_from, rng)
-    _delete_nodes(child, rng.uniform(count) < rates.delete_node, hidden_from, rng)
+    used = min(child["alive"].shape[1], int(child["alive"].any(dim=0).nonzero().max()) + 2)
+    view = {key: value[:, :used, :used] if value.ndim == 3 else value[:, :used]
+            for key, value in child.items()}
+    view["weight"].copy_(polynomial_mutation(
+        view["weight"], low=-weight_bound, high=weight_bound, eta=eta, rate=rates.weight,
+        rng=rng, where=view["connected"]))
+    _resample_activations(view, rates.activation, rng)
+    count = child["alive"].shape[0]
+    _add_connections(view, rng.uniform(count) < rates.add_connection, weight_bound, rng)
+    _delete_connections(view, rng.uniform(count) < rates.delete_connection, rng)
+    _add_nodes(view, rng.uniform(count) < rates.add_node, hidden_from, rng)
+    _delete_nodes(view, rng.uniform(count) < rates.delete_node, hidden_from, rng)
     return child
 
 
@@ -74,12 +82,29 @@ def _random_codes(rng: RunRandomness, *shape: int) -> torch.Tensor:
     return rng.integers(len(ACTIVATION_NAMES), *shape).to(torch.int8)
 
 
+def _pick_connection(connected: torch.Tensor, rng: RunRandomness
+                     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Per genome, a uniformly random existing connection: (dst, src, whether any exists).
+
+    Works on the list of connections (a few dozen per genome), not the S x S matrix.
+    """
+    count = connected.shape[0]
+    genome, dst, src = connected.nonzero(as_tuple=True)
+    per_genome = torch.bincount(genome, minlength=count)
+    first = per_genome.cumsum(0) - per_genome
+    k = (rng.uniform(count) * per_genome).long().clamp_(max=(per_genome - 1).clamp(min=0))
+    chosen = (first + k).clamp_(max=max(genome.numel() - 1, 0))
+    if genome.numel() == 0:
+        return per_genome, per_genome, per_genome > 0
+    return dst[chosen], src[chosen], per_genome > 0
+
+
 def _pick(candidates: torch.Tensor, rng: RunRandomness) -> tuple[torch.Tensor, torch.Tensor]:
     """Per row, a uniformly random True column of ``candidates`` (P, M), and whether any exists.
 
     Draws one number per row (not per candidate): the k-th True column, k uniform.
     """
-    running = candidates.cumsum(dim=1)
+    running = candidates.cumsum(dim=1, dtype=torch.int32)
     counts = running[:, -1]
     k = (rng.uniform(candidates.shape[0]) * counts).long().clamp_(max=(counts - 1).clamp(min=0))
     return (running > k.unsqueeze(1)).int().argmax(dim=1), counts > 0
@@ -89,8 +114,8 @@ def _resample_activations(genomes: GenomeBatch, rate: float, rng: RunRandomness)
     alive = genomes["alive"]
     resample = alive & (rng.uniform(*alive.shape) < rate)
     resample[:, :NUM_INPUTS] = False
-    genomes["activation"] = torch.where(resample, _random_codes(rng, *alive.shape),
-                                        genomes["activation"])
+    genomes["activation"].copy_(torch.where(resample, _random_codes(rng, *alive.shape),
+                                            genomes["activation"]))
 
 
 def _add_connections(genomes: GenomeBatch, wanted: torch.Tensor, weight_bound: float,
@@ -110,10 +135,9 @@ def _add_connections(genomes: GenomeBatch, wanted: torch.Tensor, weight_bound: f
 
 def _delete_connections(genomes: GenomeBatch, wanted: torch.Tensor, rng: RunRandomness) -> None:
     connected = genomes["connected"]
-    count, slots, _ = connected.shape
-    pair, possible = _pick(connected.view(count, -1), rng)
+    dst, src, possible = _pick_connection(connected, rng)
     rows = (wanted & possible).nonzero().squeeze(1)
-    dst, src = pair[rows] // slots, pair[rows] % slots
+    dst, src = dst[rows], src[rows]
     connected[rows, dst, src] = False
     genomes["weight"][rows, dst, src] = 0.0
 
@@ -122,13 +146,13 @@ def _add_nodes(genomes: GenomeBatch, wanted: torch.Tensor, hidden_from: int,
                rng: RunRandomness) -> None:
     """Split a random connection src -> dst into src -> new (weight 1) -> dst (old weight)."""
     alive, connected, weight = genomes["alive"], genomes["connected"], genomes["weight"]
-    count, slots = alive.shape
-    pair, has_connection = _pick(connected.view(count, -1), rng)
+    count = alive.shape[0]
+    dst, src, has_connection = _pick_connection(connected, rng)
     free_slots = ~alive[:, hidden_from:]
     free, has_free = free_slots.int().argmax(dim=1) + hidden_from, free_slots.any(dim=1)
     codes = _random_codes(rng, count)
     rows = (wanted & has_connection & has_free).nonzero().squeeze(1)
-    dst, src, new = pair[rows] // slots, pair[rows] % slots, free[rows]
+    dst, src, new = dst[rows], src[rows], free[rows]
     old_weight = weight[rows, dst, src]
     alive[rows, new] = True
     genomes["activation"][rows, new] = codes[rows]

@@ -9,11 +9,12 @@ is the deepest network's depth, not the number of genomes or nodes.
 from __future__ import annotations
 
 import functools
+import warnings
 from typing import Any
 
 import torch
 
-from evofool.encodings.cppn.activations import ACTIVATION_NAMES, activate
+from evofool.encodings.cppn.activations import ACTIVATION_FUNCTIONS, ACTIVATION_NAMES, activate
 from evofool.encodings.cppn.layout import NUM_INPUTS, first_hidden_slot
 from evofool.encodings.genome_batch import GenomeBatch
 
@@ -32,13 +33,15 @@ def render_population(genomes: GenomeBatch, *, outputs: int, height: int,
     """Images (P, outputs, H, W) in [0, 1]: each output's |value|, clipped at 1.
 
     Works on the flat list of every genome's connections rather than on the
-    padded weight matrices, and only on nodes some output depends on: cost
-    grows with the connections that matter, not with slot capacity.
+    padded weight matrices, and only on nodes some output depends on, so cost
+    grows with the connections that matter, not with slot capacity. Computed
+    nodes get rows of one value table sorted by (depth, activation): a depth
+    is then one contiguous block, computed as one sparse (CSR) product of its
+    incoming weights with the table, and each activation a contiguous slice.
     """
     alive, connected = genomes["alive"], genomes["connected"]
     count, slots = alive.shape
     device = alive.device
-    pixels = height * width
     genome, dst, src = connected.nonzero(as_tuple=True)
     edge_src, edge_dst = genome * slots + src, genome * slots + dst
     edge_weights = genomes["weight"][genome, dst, src]
@@ -49,25 +52,45 @@ def render_population(genomes: GenomeBatch, *, outputs: int, height: int,
     edge_src, edge_dst, edge_weights = edge_src[keep], edge_dst[keep], edge_weights[keep]
     depth = _longest_paths(computed, edge_src, edge_dst)
 
-    # Rows of the value table: the 4 inputs (shared by every genome), then computed nodes.
     node_ids = computed.nonzero().squeeze(1)
-    row_of = slot_of_node.clone()  # input nodes map to rows 0-3
-    row_of[node_ids] = NUM_INPUTS + torch.arange(node_ids.numel(), device=device)
-    values = torch.empty(NUM_INPUTS + node_ids.numel(), pixels, device=device)
-    values[:NUM_INPUTS] = coordinate_inputs(height, width, device)
-    pre_activation = torch.zeros_like(values)
-    edge_src_rows, edge_dst_rows = row_of[edge_src], row_of[edge_dst]
-    codes = genomes["activation"].reshape(-1)
+    functions = len(ACTIVATION_NAMES)
+    block_key = depth[node_ids] * functions + genomes["activation"].reshape(-1)[node_ids]
+    node_ids = node_ids[torch.argsort(block_key, stable=True)]
     levels = int(depth.max()) if node_ids.numel() else 0
-    edge_groups = _group_by_level(depth[edge_dst], levels)
-    node_groups = _group_by_level(depth[node_ids], levels)
-    for edges, nodes in zip(edge_groups, node_groups, strict=True):
-        contributions = values.index_select(0, edge_src_rows[edges]).mul_(
-            edge_weights[edges].unsqueeze(1))
-        pre_activation.index_add_(0, edge_dst_rows[edges], contributions)
-        rows = row_of[node_ids[nodes]]
-        values.index_copy_(0, rows, activate(pre_activation.index_select(0, rows),
-                                             codes[node_ids[nodes]]))
+    block_sizes = torch.bincount(block_key, minlength=(levels + 1) * functions).tolist()
+    row_of = slot_of_node.clone()  # the inputs are rows 0-3, shared by every genome
+    row_of[node_ids] = NUM_INPUTS + torch.arange(node_ids.numel(), device=device)
+    table_rows = NUM_INPUTS + node_ids.numel()
+
+    edge_rows = row_of[edge_dst]
+    by_row = torch.argsort(edge_rows, stable=True)
+    edge_src_rows, edge_weights = row_of[edge_src][by_row], edge_weights[by_row]
+    edges_before_row = torch.zeros(table_rows + 1, dtype=torch.long, device=device)
+    edges_before_row[1:] = torch.bincount(edge_rows, minlength=table_rows).cumsum(0)
+
+    values = torch.empty(table_rows, height * width, device=device)
+    values[:NUM_INPUTS] = coordinate_inputs(height, width, device)
+    level_rows = [NUM_INPUTS]
+    for level in range(1, levels + 1):
+        level_rows.append(level_rows[-1] + sum(block_sizes[level * functions:
+                                                           (level + 1) * functions]))
+    level_edges = edges_before_row[level_rows].tolist()
+    for level in range(1, levels + 1):
+        first_row, last_row = level_rows[level - 1], level_rows[level]
+        first_edge, last_edge = level_edges[level - 1], level_edges[level]
+        with warnings.catch_warnings():  # torch calls CSR tensors "beta"; this product is stable
+            warnings.simplefilter("ignore", UserWarning)
+            incoming = torch.sparse_csr_tensor(
+                edges_before_row[first_row:last_row + 1] - first_edge,
+                edge_src_rows[first_edge:last_edge], edge_weights[first_edge:last_edge],
+                size=(last_row - first_row, table_rows), check_invariants=False)
+        z = incoming @ values
+        row = first_row
+        for code, size in enumerate(block_sizes[level * functions:(level + 1) * functions]):
+            if size:
+                ACTIVATION_FUNCTIONS[code](z[row - first_row:row - first_row + size],
+                                           out=values[row:row + size])
+                row += size
     output_ids = (torch.arange(count, device=device).unsqueeze(1) * slots
                   + torch.arange(NUM_INPUTS, first_hidden_slot(outputs), device=device))
     images = values.index_select(0, row_of[output_ids.view(-1)])
@@ -98,13 +121,6 @@ def _longest_paths(computed: torch.Tensor, edge_src: torch.Tensor,
         if torch.equal(deeper, depth):
             return depth
         depth = deeper
-
-
-def _group_by_level(levels: torch.Tensor, count: int) -> list[torch.Tensor]:
-    """Positions of ``levels`` (values 1..count) split into one index tensor per level."""
-    order = torch.argsort(levels, stable=True)
-    sizes = torch.bincount(levels - 1, minlength=count).tolist()
-    return list(torch.split(order, sizes))
 
 
 def render_reference(record: dict[str, Any], *, height: int, width: int) -> torch.Tensor:

@@ -1,0 +1,77 @@
+"""Overhead of a whole MAP-Elites generation over the bare classifier forward pass.
+
+Per encoding: wall time of N generations (selection, variation, rendering,
+scoring, archive update) divided by the time the bare LeNet network takes to
+classify the same number of same-size images at the same batch size, timed in
+the same process (goal: ratio <= 1.25). The last stdout line is JSON.
+
+    python benchmarks/overhead.py [--generations 200] [--warmup 50] [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import torch
+
+from evofool.algorithms import MapElites
+from evofool.components import build_classifier, build_encoding
+from evofool.config import config_from_dict
+from evofool.evaluator import BatchedEvaluator
+from evofool.randomness import RunRandomness
+
+BATCH = 200
+
+
+def timed_generations(encoding_type: str, generations: int, warmup: int) -> tuple[float, object]:
+    config = config_from_dict({"generations": 1, "encoding": {"type": encoding_type}})
+    classifier = build_classifier(config)
+    evaluator = BatchedEvaluator(classifier, device="cpu", max_batch=1024)
+    search = MapElites(encoding=build_encoding(config, classifier), evaluator=evaluator,
+                       batch_size=BATCH, rng=RunRandomness(0))
+    for _ in range(warmup):  # past the first generations, genomes have grown
+        search.step()
+    started = time.perf_counter()
+    for _ in range(generations):
+        search.step()
+    return time.perf_counter() - started, evaluator
+
+
+def timed_bare_forward(evaluator: BatchedEvaluator, generations: int) -> float:
+    network = evaluator.classifier.network
+    images = torch.rand(BATCH, 1, 28, 28).contiguous(memory_format=torch.channels_last)
+    with torch.inference_mode():
+        network(images)
+        started = time.perf_counter()
+        for _ in range(generations):
+            network(images)
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--generations", type=int, default=200)
+    parser.add_argument("--warmup", type=int, default=50)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    results = {}
+    for encoding_type in ("direct", "cppn"):
+        ratios, rates = [], []
+        for _ in range(args.repeats):
+            run_seconds, evaluator = timed_generations(encoding_type, args.generations,
+                                                       args.warmup)
+            bare_seconds = timed_bare_forward(evaluator, args.generations)
+            ratios.append(run_seconds / bare_seconds)
+            rates.append(args.generations * BATCH / run_seconds)
+        results[encoding_type] = {"ratio": round(min(ratios), 3),
+                                  "evaluations_per_s": round(max(rates))}
+        print(json.dumps({encoding_type: results[encoding_type]}), flush=True)
+    print(json.dumps({"benchmark": "overhead", "model": "mnist-lenet", "batch": BATCH,
+                      "generations": args.generations, "threads": torch.get_num_threads(),
+                      **results}))
+
+
+if __name__ == "__main__":
+    main()
