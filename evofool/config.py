@@ -8,6 +8,7 @@ and algorithm. ``--set key=value`` overrides any key, dotted for nested ones
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import types
 import typing
@@ -78,6 +79,13 @@ class EvaluatorSettings:
 
 
 @dataclass(frozen=True)
+class CheckpointSettings:
+    every_generations: int | None = 100
+    every_seconds: float | None = 600.0
+    keep: int = 3
+
+
+@dataclass(frozen=True)
 class RunConfig:
     name: str = "run"
     model: str = "mnist-lenet"
@@ -89,13 +97,15 @@ class RunConfig:
     encoding: DirectSettings | CppnSettings = field(default_factory=CppnSettings)
     algorithm: MapElitesSettings | GeneticSettings = field(default_factory=MapElitesSettings)
     evaluator: EvaluatorSettings = field(default_factory=EvaluatorSettings)
+    checkpoint: CheckpointSettings = field(default_factory=CheckpointSettings)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
 
 _POSITIVE = {"generations", "evaluations", "wall_seconds", "batch_size", "population",
-             "offspring", "tournament_size", "max_batch", "max_hidden", "height", "width"}
+             "offspring", "tournament_size", "max_batch", "max_hidden", "height", "width",
+             "every_generations", "every_seconds", "keep"}
 _PROBABILITIES = {"mutation_rate", "crossover_rate", "add_connection", "delete_connection",
                   "add_node", "delete_node", "weight_rate", "activation_rate",
                   "truncation_fraction", "stop_when_all_at"}
@@ -116,9 +126,15 @@ def load_config(path: Path, overrides: list[str] = ()) -> RunConfig:
     raw = {} if raw is None else raw
     if not isinstance(raw, dict):
         raise ConfigError(f"config {path} must be a mapping of keys to values")
+    return config_from_dict(override_dict(raw, overrides))
+
+
+def override_dict(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """A copy of ``raw`` with ``key=value`` overrides applied (dotted keys for sections)."""
+    raw = copy.deepcopy(raw)
     for override in overrides:
         _apply_override(raw, override)
-    return config_from_dict(raw)
+    return raw
 
 
 def config_from_dict(raw: dict[str, Any]) -> RunConfig:

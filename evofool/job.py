@@ -1,7 +1,20 @@
-"""One evolution run from config to results: build, loop until a stop condition, write."""
+"""One evolution run in one directory: start or resume, loop, persist, checkpoint, stop.
+
+The loop writes each generation's champion replacements to the store and a
+row to ``metrics.csv``, checkpoints every N generations and/or T seconds,
+and stops at the config's first stop condition or at SIGINT/SIGTERM (after
+finishing the generation in hand and checkpointing). Because a checkpoint
+holds all search state and every generator, and the store is rewound to it
+on resume, a run killed at any moment and resumed ends exactly where an
+uninterrupted run of the same seed would.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import random
+import signal
+import sys
 import time
 from datetime import datetime
 from pathlib import Path
@@ -9,67 +22,246 @@ from typing import Any
 
 import torch
 
+from evofool.archive.champions import COST_THRESHOLD
+from evofool.checkpoints import load_checkpoint, write_checkpoint
 from evofool.components import build_algorithm, build_classifier, build_encoding
-from evofool.config import RunConfig
+from evofool.config import RunConfig, config_from_dict, override_dict
+from evofool.encodings.genome_codec import record_to_bytes
 from evofool.errors import EvofoolError
 from evofool.evaluator import BatchedEvaluator
+from evofool.metrics import MetricsLog
 from evofool.progress import ProgressReporter
-from evofool.run_output import summarise, write_config, write_results
+from evofool.run_output import (
+    champion_image_name,
+    summarise,
+    write_champion_images,
+    write_config,
+    write_results,
+)
+from evofool.store import ChampionRow, RunStore
+from evofool.store.run_store import STORE_FILE
 
 
 def new_run_dir(config: RunConfig, out: Path | None, runs_root: Path = Path("runs")) -> Path:
     """``out`` if given, else ``runs/<name>-<timestamp>``; never an existing, non-empty one."""
     run_dir = out or runs_root / f"{config.name}-{datetime.now():%Y%m%d-%H%M%S}"
+    if (run_dir / STORE_FILE).exists():
+        raise EvofoolError(f"{run_dir} is an existing run; continue it with "
+                           f"`evofool resume {run_dir}`")
     if run_dir.exists() and (not run_dir.is_dir() or any(run_dir.iterdir())):
         raise EvofoolError(f"{run_dir} already exists and is not empty; choose another --out")
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
+        probe = run_dir / ".writable"
+        probe.write_text("")
+        probe.unlink()
     except OSError as error:
-        raise EvofoolError(f"cannot create run directory {run_dir}: {error.strerror}") from error
+        raise EvofoolError(f"run directory {run_dir} is not writable: "
+                           f"{error.strerror or error}") from error
     return run_dir
 
 
-def run_job(config: RunConfig, run_dir: Path, *, progress: bool = True) -> dict[str, Any]:
-    """Evolve until the config's first stop condition; return the summary written to run_dir."""
-    classifier = build_classifier(config)
-    evaluator = BatchedEvaluator(classifier, device=config.evaluator.device,
-                                 max_batch=config.evaluator.max_batch, amp=config.evaluator.amp)
-    encoding = build_encoding(config, classifier)
-    algorithm = build_algorithm(config, encoding, evaluator)
-    write_config(config, run_dir)
-    reporter = ProgressReporter(total_generations=config.generations, enabled=progress)
-    started = time.perf_counter()
-    try:
-        while not _should_stop(config, algorithm, time.perf_counter() - started):
-            algorithm.step()
-            best, median, worst = _confidence_spread(algorithm)
-            reporter.update(generation=algorithm.generation, evaluations=algorithm.evaluations,
-                            best=best, median=median, worst=worst)
-        reporter.update(generation=algorithm.generation, evaluations=algorithm.evaluations,
-                        best=best, median=median, worst=worst, final=True)
-    finally:
-        reporter.close()
-    summary = summarise(algorithm.archive, evaluator.class_names,
-                        generations=algorithm.generation, evaluations=algorithm.evaluations,
-                        wall_seconds=time.perf_counter() - started)
-    write_results(run_dir, algorithm.archive, encoding, summary, evaluator.class_names)
-    return summary
+def model_fingerprint(model: torch.nn.Module) -> str:
+    """A hash of every parameter and buffer, so a resume can tell a different model apart."""
+    digest = hashlib.sha256()
+    for name, tensor in sorted(model.state_dict().items()):
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
 
 
-def _confidence_spread(algorithm) -> tuple[float, float, float]:
-    values = algorithm.archive.confidence[algorithm.classes_in_play].clamp_min(0)
-    spread = torch.stack([values.max(), values.median(), values.min()]).tolist()
-    return spread[0], spread[1], spread[2]
+class EvolutionJob:
+    """Builds a run's parts from its config; ``start`` or ``resume`` makes one ready to ``run``."""
+
+    def __init__(self, config: RunConfig, run_dir: Path, *, progress: bool) -> None:
+        self.config = config
+        self.run_dir = run_dir
+        self.progress = progress
+        classifier = build_classifier(config)
+        self.evaluator = BatchedEvaluator(classifier, device=config.evaluator.device,
+                                          max_batch=config.evaluator.max_batch,
+                                          amp=config.evaluator.amp)
+        self.encoding = build_encoding(config, classifier)
+        self.algorithm = build_algorithm(config, self.encoding, self.evaluator)
+        self.class_names = self.evaluator.class_names
+        self.fingerprint = model_fingerprint(classifier)
+        self.elapsed_before = 0.0
+        self.stop_signal: int | None = None
+
+    @classmethod
+    def start(cls, config: RunConfig, run_dir: Path, *, progress: bool = True) -> EvolutionJob:
+        """A new run in an empty ``run_dir``: config, store and a generation-0 checkpoint."""
+        job = cls(config, run_dir, progress=progress)
+        write_config(config, run_dir)
+        job.store = RunStore(run_dir, create=True)
+        job.store.set_meta(config=config.to_dict(), model=config.model,
+                           encoding=config.encoding.type, algorithm=config.algorithm.type,
+                           class_names=list(job.class_names), model_fingerprint=job.fingerprint,
+                           status="running", created=time.time())
+        job.metrics = MetricsLog(run_dir)
+        job._checkpoint(0.0)
+        return job
+
+    @classmethod
+    def resume(cls, run_dir: Path, overrides: list[str] = (), *, force: bool = False,
+               progress: bool = True) -> EvolutionJob:
+        """Continue ``run_dir`` from its newest usable checkpoint.
+
+        Raises:
+            EvofoolError: not a run, no usable checkpoint, or a changed config or
+                model without ``force``.
+        """
+        store = RunStore(run_dir)
+        stored = config_from_dict(store.get_meta("config"))
+        config = config_from_dict(override_dict(stored.to_dict(), overrides))
+        if config != stored and not force:
+            changed = sorted(_changed_keys(stored.to_dict(), config.to_dict()))
+            raise EvofoolError(f"resuming with a changed config ({', '.join(changed)}) would "
+                               "not continue the same run; pass --force to do it anyway")
+        job = cls(config, run_dir, progress=progress)
+        if job.fingerprint != store.get_meta("model_fingerprint") and not force:
+            raise EvofoolError(f"model {config.model} is not the one this run started with; "
+                               "pass --force to continue against it anyway")
+        state, path, skipped = load_checkpoint(run_dir)
+        for note in skipped:
+            print(f"evofool: {note}; falling back to {path.name}", file=sys.stderr)
+        job.algorithm.load_state_dict(state["algorithm"])
+        random.setstate(state["python_random"])
+        torch.set_rng_state(state["torch_random"])
+        job.elapsed_before = state["wall_seconds"]
+        generation = job.algorithm.generation
+        store.rewind(generation, job._champion_rows(job.algorithm.archive.occupied))
+        store.set_meta(status="running", config=config.to_dict(),
+                       model_fingerprint=job.fingerprint)
+        write_config(config, run_dir)
+        job.store = store
+        job.metrics = MetricsLog(run_dir, resume_from=generation)
+        print(f"evofool: resuming {run_dir} at generation {generation} from {path.name}",
+              file=sys.stderr)
+        return job
+
+    def run(self) -> dict[str, Any]:
+        """Evolve until a stop condition or a stop signal; return the summary."""
+        algorithm, settings = self.algorithm, self.config.checkpoint
+        previous = {sig: signal.signal(sig, self._request_stop)
+                    for sig in (signal.SIGINT, signal.SIGTERM)}
+        reporter = ProgressReporter(total_generations=self.config.generations,
+                                    enabled=self.progress)
+        started = time.perf_counter()
+        last_checkpoint = time.monotonic()
+        try:
+            while self.stop_signal is None and not self._should_stop(self._elapsed(started)):
+                step_started = time.perf_counter()
+                evaluations_before = algorithm.evaluations
+                algorithm.step()
+                row = self._persist_generation(
+                    algorithm.evaluations - evaluations_before,
+                    time.perf_counter() - step_started, self._elapsed(started))
+                reporter.update(generation=algorithm.generation,
+                                evaluations=algorithm.evaluations, best=row["best"],
+                                median=row["median"], worst=row["min"])
+                due_by_count = (settings.every_generations is not None
+                                and algorithm.generation % settings.every_generations == 0)
+                due_by_time = (settings.every_seconds is not None
+                               and time.monotonic() - last_checkpoint >= settings.every_seconds)
+                if due_by_count or due_by_time:
+                    self._checkpoint(self._elapsed(started))
+                    last_checkpoint = time.monotonic()
+            interrupted = self.stop_signal is not None
+            self._checkpoint(self._elapsed(started))
+            summary = summarise(algorithm.archive, self.class_names,
+                                generations=algorithm.generation,
+                                evaluations=algorithm.evaluations,
+                                wall_seconds=self._elapsed(started))
+            write_results(self.run_dir, algorithm.archive, self.encoding, summary,
+                          self.class_names)
+            self.store.set_meta(status="interrupted" if interrupted else "finished",
+                                generations=algorithm.generation,
+                                evaluations=algorithm.evaluations)
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            reporter.close()
+            self.metrics.close()
+        if interrupted:
+            print(f"evofool: stopped by signal {self.stop_signal} after generation "
+                  f"{algorithm.generation}; continue with `evofool resume {self.run_dir}`",
+                  file=sys.stderr)
+        self.store.close()
+        return summary
+
+    def _request_stop(self, signum: int, frame: Any) -> None:
+        self.stop_signal = signum
+
+    def _elapsed(self, started: float) -> float:
+        return self.elapsed_before + time.perf_counter() - started
+
+    def _should_stop(self, elapsed: float) -> bool:
+        config, algorithm = self.config, self.algorithm
+        if config.generations is not None and algorithm.generation >= config.generations:
+            return True
+        if config.evaluations is not None and algorithm.evaluations >= config.evaluations:
+            return True
+        if config.wall_seconds is not None and elapsed >= config.wall_seconds:
+            return True
+        if config.stop_when_all_at is not None and algorithm.generation > 0:
+            confidence = algorithm.archive.confidence[algorithm.classes_in_play]
+            return bool((confidence >= config.stop_when_all_at).all())
+        return False
+
+    def _persist_generation(self, evaluated: int, step_seconds: float,
+                            elapsed: float) -> dict[str, Any]:
+        """Store this generation's champion replacements and its metrics row."""
+        algorithm = self.algorithm
+        self.store.record_generation(
+            self._champion_rows(algorithm.archive.last_improved),
+            evaluations=algorithm.evaluations, encoding=self.config.encoding.type)
+        values = algorithm.archive.confidence[algorithm.classes_in_play].clamp_min(0)
+        best, median, worst, fooled = torch.stack([
+            values.max(), values.median(), values.min(),
+            (values >= COST_THRESHOLD).sum().float()]).tolist()
+        row = {"generation": algorithm.generation, "evaluations": algorithm.evaluations,
+               "best": best, "median": median, "min": worst, "classes_at_0.99": int(fooled),
+               "evaluations_per_s": round(evaluated / max(step_seconds, 1e-9), 1),
+               "wall_seconds": round(elapsed, 3)}
+        self.metrics.record(row)
+        return row
+
+    def _champion_rows(self, classes: torch.Tensor) -> list[ChampionRow]:
+        archive = self.algorithm.archive
+        indices = classes.nonzero().flatten().tolist()
+        if not indices:
+            return []
+        confidence = archive.confidence.cpu()
+        genome_id, parent_id = archive.genome_id.cpu(), archive.parent_id.cpu()
+        generation = archive.generation.cpu()
+        top_classes, top_probabilities = archive.top_classes.cpu(), archive.top_probabilities.cpu()
+        return [ChampionRow(
+            class_index=index, genome_id=int(genome_id[index]), parent_id=int(parent_id[index]),
+            generation=int(generation[index]), confidence=float(confidence[index]),
+            top_k=[(int(c), float(p)) for c, p in zip(top_classes[index], top_probabilities[index],
+                                                      strict=True)],
+            image=champion_image_name(index, self.class_names[index], float(confidence[index])),
+            genome_payload=record_to_bytes(self.encoding.to_record(archive.genomes, index)))
+            for index in indices]
+
+    def _checkpoint(self, elapsed: float) -> None:
+        write_checkpoint(self.run_dir, {
+            "algorithm": self.algorithm.state_dict(), "wall_seconds": elapsed,
+            "python_random": random.getstate(), "torch_random": torch.get_rng_state(),
+            "config": self.config.to_dict()},
+            generation=self.algorithm.generation, keep=self.config.checkpoint.keep)
+        if self.algorithm.archive.genomes is not None:
+            write_champion_images(self.run_dir, self.algorithm.archive, self.encoding,
+                                  self.class_names)
 
 
-def _should_stop(config: RunConfig, algorithm, elapsed: float) -> bool:
-    if config.generations is not None and algorithm.generation >= config.generations:
-        return True
-    if config.evaluations is not None and algorithm.evaluations >= config.evaluations:
-        return True
-    if config.wall_seconds is not None and elapsed >= config.wall_seconds:
-        return True
-    if config.stop_when_all_at is not None and algorithm.generation > 0:
-        confidence = algorithm.archive.confidence[algorithm.classes_in_play]
-        return bool((confidence >= config.stop_when_all_at).all())
-    return False
+def _changed_keys(before: dict[str, Any], after: dict[str, Any], prefix: str = "") -> list[str]:
+    keys = []
+    for key in sorted(set(before) | set(after)):
+        old, new = before.get(key), after.get(key)
+        if isinstance(old, dict) and isinstance(new, dict):
+            keys += _changed_keys(old, new, f"{prefix}{key}.")
+        elif old != new:
+            keys.append(prefix + key)
+    return keys

@@ -1,6 +1,9 @@
 """What a finished (or stopped) run leaves in its directory.
 
     config.yaml      the resolved config (defaults filled in, overrides applied)
+    run.sqlite       the store: champions, their history, genomes, metadata (see store)
+    checkpoints/     the last few checkpoints (see checkpoints)
+    metrics.csv      one row per generation
     champions/       one PNG per class: class-<index>-<name>-<confidence>.png
     genomes.json     CPPN champions as JSON records   (or genomes.npz for direct)
     summary.json     generations, evaluations, wall time, per-class results
@@ -52,21 +55,8 @@ def summarise(archive: ChampionArchive, class_names: tuple[str, ...], *, generat
 def write_results(run_dir: Path, archive: ChampionArchive, encoding: Encoding,
                   summary: dict[str, Any], class_names: tuple[str, ...]) -> None:
     """Champion images, genomes and the summary, each file replaced atomically."""
-    champions_dir = run_dir / "champions"
-    champions_dir.mkdir(exist_ok=True)
+    write_champion_images(run_dir, archive, encoding, class_names)
     occupied = archive.occupied.nonzero().squeeze(1)
-    wanted = set()
-    for start in range(0, occupied.numel(), RENDER_CHUNK):
-        chunk = occupied[start:start + RENDER_CHUNK]
-        images = encoding.render(take(archive.genomes, chunk)).cpu()
-        for image, index in zip(images, chunk.tolist(), strict=True):
-            name = _png_name(index, class_names[index], float(archive.confidence[index]))
-            wanted.add(name)
-            write_png(image, champions_dir / (name + ".partial"), format="PNG")
-            os.replace(champions_dir / (name + ".partial"), champions_dir / name)
-    for stale in champions_dir.glob("class-*.png"):
-        if stale.name not in wanted:
-            stale.unlink()
     records = {int(index): encoding.to_record(archive.genomes, int(index))
                for index in occupied.tolist()}
     if records and isinstance(next(iter(records.values())), np.ndarray):
@@ -80,9 +70,30 @@ def write_results(run_dir: Path, archive: ChampionArchive, encoding: Encoding,
     _write_atomic(run_dir / "summary.json", json.dumps(summary, indent=2))
 
 
-def _png_name(index: int, name: str, confidence: float) -> str:
+def champion_image_name(index: int, name: str, confidence: float) -> str:
     safe = re.sub(r"[^A-Za-z0-9]+", "_", name).strip("_")[:40] or "class"
     return f"class-{index:04d}-{safe}-{confidence:.6f}.png"
+
+
+def write_champion_images(run_dir: Path, archive: ChampionArchive, encoding: Encoding,
+                          class_names: tuple[str, ...]) -> None:
+    """One PNG per champion under ``champions/``; files of replaced champions are removed."""
+    champions_dir = run_dir / "champions"
+    champions_dir.mkdir(exist_ok=True)
+    occupied = archive.occupied.nonzero().squeeze(1)
+    wanted = set()
+    for start in range(0, occupied.numel(), RENDER_CHUNK):
+        chunk = occupied[start:start + RENDER_CHUNK]
+        images = encoding.render(take(archive.genomes, chunk)).cpu()
+        for image, index in zip(images, chunk.tolist(), strict=True):
+            name = champion_image_name(index, class_names[index],
+                                       float(archive.confidence[index]))
+            wanted.add(name)
+            write_png(image, champions_dir / (name + ".partial"), format="PNG")
+            os.replace(champions_dir / (name + ".partial"), champions_dir / name)
+    for stale in champions_dir.glob("class-*.png"):
+        if stale.name not in wanted:
+            stale.unlink()
 
 
 def _write_atomic(path: Path, text: str) -> None:

@@ -7,13 +7,13 @@ def genomes(*values):
     return {"pixels": torch.tensor(values, dtype=torch.float32).view(-1, 1)}
 
 
-def add(archive, probabilities, *, ids, evaluations_before=0, generation=0, children=None):
+def add(archive, probabilities, *, ids, evaluations_before=0, generation=0, eligible=None):
     probabilities = torch.tensor(probabilities)
     count = probabilities.shape[0]
-    children = children or genomes(*[float(i) for i in ids])
+    children = genomes(*[float(i) for i in ids])
     return archive.add(children, probabilities, generation=generation,
                        child_ids=torch.tensor(ids), parent_ids=torch.full((count,), -1),
-                       evaluations_before=evaluations_before)
+                       evaluations_before=evaluations_before, eligible=eligible)
 
 
 def test_one_child_takes_every_class_where_it_is_best_not_only_its_argmax():
@@ -43,7 +43,25 @@ def test_fooling_cost_counts_evaluations_to_first_0_99():
     assert archive.evaluations_to_threshold.tolist() == [-1, 4]  # first time only
 
 
-def test_negative_entries_never_win():
+def test_ineligible_classes_are_not_taken():
     archive = ChampionArchive(2, torch.device("cpu"))
-    add(archive, [[-1.0, 0.3]], ids=[0])
+    add(archive, [[0.7, 0.3]], ids=[0], eligible=torch.tensor([[False, True]]))
     assert archive.occupied.tolist() == [False, True]
+
+
+def test_champions_carry_the_models_top_classes():
+    archive = ChampionArchive(3, torch.device("cpu"))
+    add(archive, [[0.1, 0.3, 0.6], [0.5, 0.4, 0.1]], ids=[0, 1])
+    assert archive.top_classes[2].tolist() == [2, 1, 0]
+    assert archive.top_classes[0].tolist() == [0, 1, 2]
+    torch.testing.assert_close(archive.top_probabilities[0], torch.tensor([0.5, 0.4, 0.1]))
+
+
+def test_state_round_trip():
+    archive = ChampionArchive(3, torch.device("cpu"))
+    add(archive, [[0.1, 0.3, 0.6], [0.5, 0.4, 0.1]], ids=[0, 1])
+    copy = ChampionArchive(3, torch.device("cpu"))
+    copy.load_state_dict(archive.state_dict())
+    for name in ("confidence", "genome_id", "top_classes", "evaluations_to_threshold"):
+        assert torch.equal(getattr(copy, name), getattr(archive, name))
+    assert torch.equal(copy.genomes["pixels"], archive.genomes["pixels"])

@@ -10,6 +10,7 @@ fraction), vectorised over targets; DEAP's ``Logbook`` keeps the statistics.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 from deap import tools
@@ -93,14 +94,15 @@ class GeneticAlgorithm:
         count = parent_ids.numel()
         probabilities = self.evaluator.score(self.encoding.render(children))
         own_target = self.targets.repeat_interleave(per_target)
-        # Each child competes in the archive for its own target class only.
-        competing = torch.full_like(probabilities, -1.0)
         rows = torch.arange(count, device=self.rng.device)
-        competing[rows, own_target] = probabilities[rows, own_target]
+        # Each child competes in the archive for its own target class only.
+        eligible = torch.zeros_like(probabilities, dtype=torch.bool)
+        eligible[rows, own_target] = True
         ids = torch.arange(self.next_genome_id, self.next_genome_id + count,
                            device=self.rng.device)
-        self.archive.add(children, competing, generation=self.generation, child_ids=ids,
-                         parent_ids=parent_ids, evaluations_before=self.evaluations)
+        self.archive.add(children, probabilities, generation=self.generation, child_ids=ids,
+                         parent_ids=parent_ids, evaluations_before=self.evaluations,
+                         eligible=eligible)
         self.evaluations += count
         self.next_genome_id += count
         return probabilities[rows, own_target].view(-1, per_target), ids
@@ -137,3 +139,28 @@ class GeneticAlgorithm:
         self.fitness = torch.cat([self.fitness.gather(1, elite_rows),
                                   fitness.gather(1, child_rows)], dim=1)
         self.ids = torch.cat([self.ids[elite_index.view(-1)], ids[child_index.view(-1)]])[order]
+
+    def state_dict(self) -> dict[str, Any]:
+        """All search state: archive, populations, counters, statistics and randomness."""
+        return {"archive": self.archive.state_dict(), "generation": self.generation,
+                "evaluations": self.evaluations, "next_genome_id": self.next_genome_id,
+                "population": None if self.population is None else {
+                    key: value.cpu() for key, value in self.population.items()},
+                "fitness": self.fitness.cpu(), "ids": self.ids.cpu(),
+                "logbook": [dict(entry) for entry in self.logbook], "rng": self.rng.get_state()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        device = self.rng.device
+        self.archive.load_state_dict(state["archive"])
+        self.generation = state["generation"]
+        self.evaluations = state["evaluations"]
+        self.next_genome_id = state["next_genome_id"]
+        self.population = None if state["population"] is None else {
+            key: value.to(device) for key, value in state["population"].items()}
+        self.fitness = state["fitness"].to(device)
+        self.ids = state["ids"].to(device)
+        self.logbook.clear()
+        for entry in state["logbook"]:
+            self.logbook.record(**entry)
+        self.rng.set_state(state["rng"])
+

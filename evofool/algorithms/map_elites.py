@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
 from evofool.archive import ChampionArchive
@@ -59,3 +61,17 @@ class MapElites:
         self.evaluations += count
         self.next_genome_id += count
         self.generation += 1
+
+    def state_dict(self) -> dict[str, Any]:
+        """All search state: archive, counters and randomness."""
+        return {"archive": self.archive.state_dict(), "generation": self.generation,
+                "evaluations": self.evaluations, "next_genome_id": self.next_genome_id,
+                "rng": self.rng.get_state()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.archive.load_state_dict(state["archive"])
+        self.generation = state["generation"]
+        self.evaluations = state["evaluations"]
+        self.next_genome_id = state["next_genome_id"]
+        self.rng.set_state(state["rng"])
+

@@ -8,11 +8,16 @@ called "8", so an archive keyed on the predicted class fills a single cell.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
 from evofool.encodings.genome_batch import GenomeBatch, put, take
 
 COST_THRESHOLD = 0.99
+TOP_K = 5
+_RECORDS = ("confidence", "generation", "genome_id", "parent_id", "evaluations_to_threshold",
+            "top_classes", "top_probabilities")
 
 
 class ChampionArchive:
@@ -25,6 +30,9 @@ class ChampionArchive:
         genome_id, parent_id: (K,) lineage ids (-1: none).
         evaluations_to_threshold: (K,) evaluations spent when the class first
             reached ``COST_THRESHOLD`` (the "fooling cost"); -1 until then.
+        top_classes, top_probabilities: (K, min(TOP_K, K)) the model's top
+            classes for each champion's image.
+        last_improved: (K,) the classes whose champion the last ``add`` replaced.
     """
 
     def __init__(self, num_classes: int, device: torch.device) -> None:
@@ -34,6 +42,10 @@ class ChampionArchive:
         self.genome_id = torch.full_like(self.generation, -1)
         self.parent_id = torch.full_like(self.generation, -1)
         self.evaluations_to_threshold = torch.full_like(self.generation, -1)
+        top = min(TOP_K, num_classes)
+        self.top_classes = torch.full((num_classes, top), -1, dtype=torch.long, device=device)
+        self.top_probabilities = torch.zeros(num_classes, top, device=device)
+        self.last_improved = torch.zeros(num_classes, dtype=torch.bool, device=device)
 
     @property
     def num_classes(self) -> int:
@@ -44,14 +56,15 @@ class ChampionArchive:
         return self.confidence >= 0
 
     def add(self, children: GenomeBatch, probabilities: torch.Tensor, *, generation: int,
-            child_ids: torch.Tensor, parent_ids: torch.Tensor,
-            evaluations_before: int) -> torch.Tensor:
+            child_ids: torch.Tensor, parent_ids: torch.Tensor, evaluations_before: int,
+            eligible: torch.Tensor | None = None) -> torch.Tensor:
         """Let each child take every class where it beats the champion.
 
         Args:
             children: the scored genomes (B rows).
-            probabilities: (B, K); entries below 0 never win (used to keep a
-                child out of classes it does not compete for).
+            probabilities: (B, K) the model's probabilities for the children.
+            eligible: optional (B, K) mask of the classes each child competes
+                for (a GA child competes for its own target only).
             generation: the children's generation.
             child_ids, parent_ids: (B,) lineage ids.
             evaluations_before: evaluations spent before this batch.
@@ -59,7 +72,8 @@ class ChampionArchive:
         Returns:
             (K,) mask of the classes whose champion changed.
         """
-        best, best_child = probabilities.max(dim=0)
+        competing = probabilities if eligible is None else probabilities.masked_fill(~eligible, -1)
+        best, best_child = competing.max(dim=0)
         improved = best > self.confidence
         if self.genomes is None:
             self.genomes = take(children, best_child)
@@ -70,9 +84,30 @@ class ChampionArchive:
         self.generation = torch.where(improved, generation, self.generation)
         self.genome_id = torch.where(improved, child_ids[best_child], self.genome_id)
         self.parent_id = torch.where(improved, parent_ids[best_child], self.parent_id)
-        reached = probabilities >= COST_THRESHOLD
+        top = probabilities[best_child].topk(self.top_classes.shape[1], dim=1)
+        self.top_classes = torch.where(improved.unsqueeze(1), top.indices, self.top_classes)
+        self.top_probabilities = torch.where(improved.unsqueeze(1), top.values,
+                                             self.top_probabilities)
+        self.last_improved = improved
+        reached = competing >= COST_THRESHOLD
         first_reaching = reached.int().argmax(dim=0)
         newly = reached.any(dim=0) & (self.evaluations_to_threshold < 0)
         self.evaluations_to_threshold = torch.where(
             newly, evaluations_before + first_reaching + 1, self.evaluations_to_threshold)
         return improved
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to rebuild this archive exactly (tensors moved to the CPU)."""
+        state: dict[str, Any] = {name: getattr(self, name).cpu() for name in _RECORDS}
+        state["genomes"] = None if self.genomes is None else {
+            key: value.cpu() for key, value in self.genomes.items()}
+        return state
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        device = self.confidence.device
+        for name in _RECORDS:
+            setattr(self, name, state[name].to(device))
+        self.genomes = None if state["genomes"] is None else {
+            key: value.to(device) for key, value in state["genomes"].items()}
+        self.last_improved = torch.zeros_like(self.last_improved)
+

@@ -1,4 +1,4 @@
-"""``evofool run CONFIG``: evolve fooling images and write a run directory."""
+"""``evofool run CONFIG`` and ``evofool resume RUN_DIR``: evolve fooling images."""
 
 from __future__ import annotations
 
@@ -6,29 +6,54 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from evofool.config import load_config
-from evofool.job import new_run_dir, run_job
+from evofool.job import EvolutionJob, new_run_dir
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
+    run_parser = subparsers.add_parser(
         "run", help="evolve fooling images as a config says",
-        description="Evolve fooling images. The last stdout line is JSON with the run "
-                    "directory, median confidence and classes at >= 0.99.")
-    parser.add_argument("config", type=Path, help="YAML config (see configs/)")
-    parser.add_argument("--out", type=Path, default=None,
-                        help="run directory (default: runs/<name>-<timestamp>)")
+        description="Evolve fooling images into a new run directory. The last stdout line is "
+                    "JSON with the run directory, median confidence and classes at >= 0.99.")
+    run_parser.add_argument("config", type=Path, help="YAML config (see configs/)")
+    run_parser.add_argument("--out", type=Path, default=None,
+                            help="run directory, new or empty (default: runs/<name>-<timestamp>)")
+    _add_common(run_parser)
+    run_parser.set_defaults(handler=run)
+
+    resume_parser = subparsers.add_parser(
+        "resume", help="continue an interrupted or finished run exactly where it stopped",
+        description="Continue a run from its newest usable checkpoint. --set may extend its "
+                    "budget (e.g. --set generations=5000); any config change needs --force.")
+    resume_parser.add_argument("run_dir", type=Path, help="the run directory")
+    resume_parser.add_argument("--force", action="store_true",
+                               help="continue even if the config or model changed")
+    _add_common(resume_parser)
+    resume_parser.set_defaults(handler=resume)
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--set", dest="overrides", action="append", default=[],
                         metavar="KEY=VALUE", help="override a config key (dotted for sections)")
     parser.add_argument("--quiet", action="store_true", help="no progress output")
-    parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     config = load_config(args.config, args.overrides)
     run_dir = new_run_dir(config, args.out)
-    summary = run_job(config, run_dir, progress=not args.quiet)
+    job = EvolutionJob.start(config, run_dir, progress=not args.quiet)
+    return _report(run_dir, job.run())
+
+
+def resume(args: argparse.Namespace) -> int:
+    job = EvolutionJob.resume(args.run_dir, args.overrides, force=args.force,
+                              progress=not args.quiet)
+    return _report(args.run_dir, job.run())
+
+
+def _report(run_dir: Path, summary: dict[str, Any]) -> int:
     fooled = sum(entry["confidence"] >= 0.99 for entry in summary["classes"])
     print(f"evofool: {len(summary['classes'])} champions in {run_dir / 'champions'} "
           f"({fooled} at >= 0.99 confidence); summary in {run_dir / 'summary.json'}",

@@ -1,0 +1,57 @@
+"""Per-generation metrics: ``metrics.csv`` always, TensorBoard when it is installed."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+import torch
+
+METRICS_FILE = "metrics.csv"
+COLUMNS = ("generation", "evaluations", "best", "median", "min", "classes_at_0.99",
+           "evaluations_per_s", "wall_seconds")
+
+
+class MetricsLog:
+    """Appends one row per generation; on resume, rows past the checkpoint are dropped first."""
+
+    def __init__(self, run_dir: Path, *, resume_from: int | None = None) -> None:
+        self.path = run_dir / METRICS_FILE
+        if resume_from is not None and self.path.exists():
+            with open(self.path, newline="") as stream:
+                kept = [row for row in csv.DictReader(stream)
+                        if int(row["generation"]) <= resume_from]
+        else:
+            kept = []
+        self.stream = open(self.path, "w", newline="")
+        self.writer = csv.DictWriter(self.stream, fieldnames=COLUMNS)
+        self.writer.writeheader()
+        self.writer.writerows(kept)
+        self.stream.flush()
+        self.tensorboard = _tensorboard_writer(run_dir)
+
+    def record(self, row: dict[str, Any]) -> None:
+        self.writer.writerow(row)
+        self.stream.flush()
+        if self.tensorboard is not None:
+            for name in COLUMNS[2:]:
+                self.tensorboard.add_scalar(name, row[name], row["generation"])
+
+    def record_images(self, images: torch.Tensor, generation: int) -> None:
+        """A grid of champion images in TensorBoard (when installed)."""
+        if self.tensorboard is not None and images.numel():
+            self.tensorboard.add_images("champions", images[:100].cpu(), generation)
+
+    def close(self) -> None:
+        self.stream.close()
+        if self.tensorboard is not None:
+            self.tensorboard.close()
+
+
+def _tensorboard_writer(run_dir: Path):
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:  # the optional 'tensorboard' extra is not installed
+        return None
+    return SummaryWriter(log_dir=str(run_dir / "tensorboard"))

@@ -1,0 +1,5 @@
+"""A run's persistent record: SQLite (archive, history, metadata) plus PNG files."""
+
+from evofool.store.run_store import SCHEMA_VERSION, ChampionRow, RunStore, StoreError
+
+__all__ = ["SCHEMA_VERSION", "ChampionRow", "RunStore", "StoreError"]

@@ -1,0 +1,170 @@
+"""The run store: ``run.sqlite`` in the run directory.
+
+Tables:
+    meta       key/value run metadata (schema version, config, model, status, ...)
+    champions  the current champion of each class
+    history    every champion replacement, in order
+    genomes    the genome of every genome that ever was a champion, by id
+
+Writes happen in one transaction per generation. The database runs in WAL
+mode, so the browser (and any other process) can read it while a run writes.
+The schema is versioned: opening an unknown version is refused with a clear
+message instead of guessing.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from evofool.errors import EvofoolError
+
+SCHEMA_VERSION = 1
+STORE_FILE = "run.sqlite"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS champions (
+    class INTEGER PRIMARY KEY, genome_id INTEGER NOT NULL, parent_id INTEGER NOT NULL,
+    generation INTEGER NOT NULL, confidence REAL NOT NULL, top_k TEXT NOT NULL,
+    image TEXT NOT NULL, updated REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS history (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, class INTEGER NOT NULL, genome_id INTEGER NOT NULL,
+    parent_id INTEGER NOT NULL, generation INTEGER NOT NULL, confidence REAL NOT NULL,
+    evaluations INTEGER NOT NULL, time REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS history_by_class ON history (class, generation);
+CREATE TABLE IF NOT EXISTS genomes (
+    genome_id INTEGER PRIMARY KEY, parent_id INTEGER NOT NULL, generation INTEGER NOT NULL,
+    encoding TEXT NOT NULL, payload BLOB NOT NULL);
+"""
+
+
+class StoreError(EvofoolError):
+    """A store that cannot be opened or is of an unknown version."""
+
+
+@dataclass(frozen=True)
+class ChampionRow:
+    """One class's new champion, as the job hands it to the store."""
+
+    class_index: int
+    genome_id: int
+    parent_id: int
+    generation: int
+    confidence: float
+    top_k: list[tuple[int, float]]
+    image: str
+    genome_payload: bytes
+
+
+class RunStore:
+    """Read and write one run's database.
+
+    Args:
+        run_dir: the run directory.
+        read_only: open without write access (the browser, ``summary``).
+        create: create the database if it does not exist.
+    """
+
+    def __init__(self, run_dir: Path, *, read_only: bool = False, create: bool = False) -> None:
+        self.path = Path(run_dir) / STORE_FILE
+        if not create and not self.path.exists():
+            raise StoreError(f"{run_dir} is not an evofool run (no {STORE_FILE})")
+        try:
+            if read_only:
+                self.connection = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
+            else:
+                self.connection = sqlite3.connect(self.path)
+                self.connection.execute("PRAGMA journal_mode=WAL")
+                self.connection.execute("PRAGMA synchronous=NORMAL")
+                self.connection.executescript(_SCHEMA)
+            version = self.get_meta("schema_version")
+        except sqlite3.DatabaseError as error:
+            raise StoreError(f"cannot open {self.path}: {error}") from error
+        if version is None and not read_only:
+            self.set_meta(schema_version=SCHEMA_VERSION)
+        elif version != SCHEMA_VERSION:
+            raise StoreError(f"{self.path} has store schema version {version}; this evofool "
+                             f"reads version {SCHEMA_VERSION}")
+
+    def close(self) -> None:
+        self.connection.close()
+
+    def get_meta(self, key: str) -> Any:
+        row = self.connection.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else json.loads(row[0])
+
+    def set_meta(self, **values: Any) -> None:
+        with self.connection:
+            self.connection.executemany(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                [(key, json.dumps(value)) for key, value in values.items()])
+
+    def record_generation(self, rows: Iterable[ChampionRow], *, evaluations: int,
+                          encoding: str) -> None:
+        """Write one generation's champion replacements in one transaction."""
+        now = time.time()
+        with self.connection:
+            for row in rows:
+                self.connection.execute(
+                    "INSERT OR REPLACE INTO champions VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (row.class_index, row.genome_id, row.parent_id, row.generation,
+                     row.confidence, json.dumps(row.top_k), row.image, now))
+                self.connection.execute(
+                    "INSERT INTO history (class, genome_id, parent_id, generation, confidence,"
+                    " evaluations, time) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (row.class_index, row.genome_id, row.parent_id, row.generation,
+                     row.confidence, evaluations, now))
+                self.connection.execute(
+                    "INSERT OR REPLACE INTO genomes VALUES (?, ?, ?, ?, ?)",
+                    (row.genome_id, row.parent_id, row.generation, encoding,
+                     row.genome_payload))
+
+    def rewind(self, generation: int, champions: Iterable[ChampionRow]) -> None:
+        """Forget everything from ``generation`` on and reset the champions table.
+
+        A resumed run restarts from its last checkpoint; whatever the store
+        recorded after it is redone, so it is removed first.
+        """
+        with self.connection:
+            self.connection.execute("DELETE FROM history WHERE generation >= ?", (generation,))
+            self.connection.execute("DELETE FROM genomes WHERE generation >= ?", (generation,))
+            self.connection.execute("DELETE FROM champions")
+            now = time.time()
+            for row in champions:
+                self.connection.execute(
+                    "INSERT INTO champions VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (row.class_index, row.genome_id, row.parent_id, row.generation,
+                     row.confidence, json.dumps(row.top_k), row.image, now))
+
+    def champions(self) -> list[dict[str, Any]]:
+        cursor = self.connection.execute(
+            "SELECT class, genome_id, parent_id, generation, confidence, top_k, image"
+            " FROM champions ORDER BY class")
+        return [{"class": c, "genome_id": g, "parent_id": p, "generation": gen,
+                 "confidence": conf, "top_k": json.loads(top), "image": image}
+                for c, g, p, gen, conf, top, image in cursor]
+
+    def history(self, class_index: int | None = None) -> list[dict[str, Any]]:
+        query = ("SELECT class, genome_id, parent_id, generation, confidence, evaluations"
+                 " FROM history")
+        arguments: tuple = ()
+        if class_index is not None:
+            query += " WHERE class = ?"
+            arguments = (class_index,)
+        cursor = self.connection.execute(query + " ORDER BY id", arguments)
+        return [{"class": c, "genome_id": g, "parent_id": p, "generation": gen,
+                 "confidence": conf, "evaluations": ev} for c, g, p, gen, conf, ev in cursor]
+
+    def genome(self, genome_id: int) -> tuple[str, bytes] | None:
+        row = self.connection.execute(
+            "SELECT encoding, payload FROM genomes WHERE genome_id = ?", (genome_id,)).fetchone()
+        return None if row is None else (row[0], row[1])
+
+    def integrity(self) -> str:
+        return self.connection.execute("PRAGMA integrity_check").fetchone()[0]
