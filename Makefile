@@ -29,3 +29,4 @@ benchmarks: $(STAMP)
 	$(BIN)/python benchmarks/overhead.py
 	$(BIN)/python benchmarks/reproduce_mnist.py
 	$(BIN)/python benchmarks/vs_pyribs.py
+	$(BIN)/python benchmarks/memory.py

@@ -178,6 +178,10 @@ class EvolutionJob:
             self.store.set_meta(status="interrupted" if interrupted else "finished",
                                 generations=algorithm.generation,
                                 evaluations=algorithm.evaluations)
+        except BaseException:
+            # A failed run (disk full, a bug) is resumable from its last checkpoint.
+            self.store.set_meta(status="interrupted")
+            raise
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)

@@ -58,6 +58,16 @@ def test_bad_configs_are_one_line_errors(cli, trained_lenet, tmp_path, overrides
     assert message in result.stderr
 
 
+def test_corrupt_model_file_is_one_line(cli, tmp_path):
+    corrupt = tmp_path / "model.pt"
+    corrupt.write_bytes(b"PK\x03\x04 truncated zip")
+    result = cli("run", str(CONFIGS / "mnist_cppn.yaml"), "--out", str(tmp_path / "r"),
+                 "--set", f"model={corrupt}")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "corrupt, truncated" in result.stderr
+    assert not (tmp_path / "r").exists() or not any((tmp_path / "r").iterdir())
+
+
 def test_existing_run_directory_is_left_alone(cli, trained_lenet, tmp_path):
     out = tmp_path / "taken"
     out.mkdir()

@@ -1,0 +1,163 @@
+"""Long runs: exact resume after SIGKILL, signals, and bad input that must not harm a run."""
+
+import errno
+import json
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from evofool import checkpoints
+from evofool.cli.main import main
+
+CONFIGS = Path(__file__).parents[1] / "configs"
+
+
+def evofool(*args):
+    return subprocess.Popen([sys.executable, "-m", "evofool", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def finished(process, timeout=300):
+    out, err = process.communicate(timeout=timeout)
+    return process.returncode, out, err
+
+
+def latest_generation(run_dir):
+    try:
+        connection = sqlite3.connect(f"file:{run_dir / 'run.sqlite'}?mode=ro", uri=True)
+        return connection.execute("SELECT max(generation) FROM history").fetchone()[0] or 0
+    except sqlite3.Error:
+        return 0
+
+
+def run_args(encoding, model, out, generations=90):
+    return ["run", str(CONFIGS / f"mnist_{encoding}.yaml"), "--out", str(out), "--quiet",
+            "--set", f"model={model}", "--set", f"generations={generations}",
+            "--set", "checkpoint.every_generations=7"]
+
+
+def champions_of(run_dir, encoding):
+    genomes = run_dir / ("genomes.json" if encoding == "cppn" else "genomes.npz")
+    summary = json.loads((run_dir / "summary.json").read_text())
+    return summary["classes"], genomes.read_bytes()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("encoding", ["cppn", "direct"])
+def test_killed_and_resumed_run_ends_bitwise_equal(tmp_path, trained_lenet, encoding):
+    model = trained_lenet["path"]
+    code, _, err = finished(evofool(*run_args(encoding, model, tmp_path / "whole")))
+    assert code == 0, err
+    killed = tmp_path / "killed"
+    process = evofool(*run_args(encoding, model, killed))
+    kills = 0
+    for target in (15, 45, 70):
+        while process.poll() is None and latest_generation(killed) < target:
+            time.sleep(0.002)
+        if process.poll() is None:
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+            kills += 1
+        process = evofool("resume", str(killed), "--quiet")
+    code, _, err = finished(process)
+    assert code == 0, err
+    assert kills >= 2
+    assert champions_of(killed, encoding) == champions_of(tmp_path / "whole", encoding)
+    connection = sqlite3.connect(killed / "run.sqlite")
+    assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    history = "SELECT class, genome_id, generation, confidence FROM history ORDER BY id"
+    assert connection.execute(history).fetchall() == sqlite3.connect(
+        tmp_path / "whole" / "run.sqlite").execute(history).fetchall()
+
+
+@pytest.mark.slow
+def test_sigterm_checkpoints_and_says_how_to_resume(tmp_path, trained_lenet):
+    out = tmp_path / "run"
+    process = evofool(*run_args("cppn", trained_lenet["path"], out, generations=100000))
+    while latest_generation(out) < 5:
+        time.sleep(0.01)
+    process.send_signal(signal.SIGTERM)
+    code, _, err = finished(process)
+    assert code == 0 and f"evofool resume {out}" in err
+    store = sqlite3.connect(out / "run.sqlite")
+    status = json.loads(store.execute("SELECT value FROM meta WHERE key='status'").fetchone()[0])
+    assert status == "interrupted"
+    stopped_at = json.loads((out / "summary.json").read_text())["generations"]
+    code, _, err = finished(evofool("resume", str(out), "--quiet", "--force",
+                                    "--set", f"generations={stopped_at + 3}"))
+    assert code == 0, err
+    assert json.loads((out / "summary.json").read_text())["generations"] == stopped_at + 3
+    rows = (out / "metrics.csv").read_text().strip().splitlines()
+    assert rows[0].startswith("generation,evaluations,best,median,min,classes_at_0.99")
+    assert [int(r.split(",")[0]) for r in rows[1:]] == list(range(1, stopped_at + 4))
+
+
+@pytest.fixture
+def small_run(tmp_path, trained_lenet):
+    out = tmp_path / "run"
+    code, _, err = finished(evofool(*run_args("cppn", trained_lenet["path"], out,
+                                              generations=20)))
+    assert code == 0, err
+    return out
+
+
+def snapshot(run_dir):
+    return {path: path.read_bytes() for path in sorted(run_dir.rglob("*")) if path.is_file()}
+
+
+def test_run_into_an_existing_run_says_resume(small_run, trained_lenet):
+    before = snapshot(small_run)
+    code, _, err = finished(evofool(*run_args("cppn", trained_lenet["path"], small_run)))
+    assert code == 2 and f"evofool resume {small_run}" in err and "Traceback" not in err
+    assert snapshot(small_run) == before
+
+
+def test_resume_with_a_changed_config_needs_force(small_run):
+    before = snapshot(small_run)
+    code, _, err = finished(evofool("resume", str(small_run), "--set", "seed=5"))
+    assert code == 2 and "changed config (seed)" in err and "--force" in err
+    assert snapshot(small_run) == before
+
+
+def test_resume_of_a_directory_that_is_not_a_run(tmp_path):
+    (tmp_path / "notes.txt").write_text("hello")
+    code, _, err = finished(evofool("resume", str(tmp_path)))
+    assert code == 2 and "is not an evofool run" in err
+    assert (tmp_path / "notes.txt").read_text() == "hello"
+
+
+def test_corrupt_latest_checkpoint_falls_back_and_says_so(small_run):
+    newest = checkpoints.checkpoint_paths(small_run)[-1]
+    newest.write_bytes(newest.read_bytes()[:100])
+    code, _, err = finished(evofool("resume", str(small_run), "--quiet"))
+    assert code == 0, err
+    assert f"{newest.name} is unreadable" in err and "falling back to" in err
+    assert json.loads((small_run / "summary.json").read_text())["generations"] == 20
+
+
+def test_unwritable_run_directory_is_one_line(tmp_path, trained_lenet):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    code, _, err = finished(evofool(*run_args("cppn", trained_lenet["path"],
+                                              blocker / "run")))
+    assert code == 2 and "is not writable" in err and "Traceback" not in err
+
+
+def test_disk_full_while_checkpointing_is_one_line_and_keeps_the_run(
+        small_run, monkeypatch, capsys):
+    before = checkpoints.checkpoint_paths(small_run)
+
+    def disk_full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(checkpoints.torch, "save", disk_full)
+    code = main(["resume", str(small_run), "--quiet", "--force", "--set", "generations=40"])
+    err = capsys.readouterr().err
+    assert code == 2 and "No space left on device" in err
+    assert checkpoints.checkpoint_paths(small_run) == before
+    assert not list((small_run / "checkpoints").glob("*.partial"))
