@@ -28,7 +28,7 @@ THRESHOLDS = (0.99, 0.999, 0.9999)
 ENCODINGS = {
     "direct": {"type": "direct"},
     "cppn": {"type": "cppn"},
-    "cppn-faithful": {"type": "cppn", "weight_bound": 3.0},
+    "cppn-faithful": {"type": "cppn", "weight_bound": 3.0, "eta": 15.0},
 }
 
 

@@ -44,7 +44,7 @@ class CppnSettings:
     width: int | None = None
     max_hidden: int = 32
     weight_bound: float = 10.0  # 3.0 in the faithful preset; see CppnEncoding
-    eta: float = 15.0
+    eta: float = 30.0  # 15.0 in the faithful preset
     add_connection: float = 0.5
     delete_connection: float = 0.3
     add_node: float = 0.5
