@@ -18,7 +18,9 @@ def build_classifier(config: RunConfig) -> Classifier:
     if config.model == "mnist-lenet" and not default_lenet_path().exists():
         print(f"evofool: no trained LeNet at {default_lenet_path()}; training it first "
               "(about 90 s on 2 cores)", file=sys.stderr)
-        train_mnist_lenet(default_lenet_path())
+        result = train_mnist_lenet(default_lenet_path())
+        print(f"evofool: trained LeNet: test accuracy {result.test_accuracy:.4f}, "
+              f"saved to {result.path}", file=sys.stderr)
     return load_classifier(config.model)
 
 

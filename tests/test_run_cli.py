@@ -76,3 +76,29 @@ def test_existing_run_directory_is_left_alone(cli, trained_lenet, tmp_path):
                  "--set", f"model={trained_lenet['path']}")
     assert result.returncode == 2 and "already exists" in result.stderr
     assert (out / "summary.json").read_text() == "precious"
+
+
+def test_missing_default_lenet_is_trained_first_and_said(tmp_path, monkeypatch, capsys,
+                                                          trained_lenet):
+    import shutil
+
+    from evofool import components
+    from evofool.config import config_from_dict
+    from evofool.training import TrainingResult
+
+    monkeypatch.setenv("EVOFOOL_CACHE", str(tmp_path))
+    trained = []
+
+    def fake_training(out):  # stands in for 90 s of real training (tested elsewhere)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(trained_lenet["path"], out)
+        trained.append(out)
+        return TrainingResult(test_accuracy=0.99, path=out)
+
+    monkeypatch.setattr(components, "train_mnist_lenet", fake_training)
+    classifier = components.build_classifier(config_from_dict({"generations": 1}))
+    assert trained == [tmp_path / "models" / "mnist-lenet.pt"]
+    assert classifier.num_classes == 10
+    assert "training it first" in capsys.readouterr().err
+    components.build_classifier(config_from_dict({"generations": 1}))
+    assert len(trained) == 1  # trained once, then reused

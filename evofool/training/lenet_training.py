@@ -58,7 +58,9 @@ def train_mnist_lenet(out: Path, *, epochs: int = DEFAULT_EPOCHS, seed: int = 0,
     optimizer = torch.optim.Adam(network.parameters(), lr=PEAK_LEARNING_RATE)
     schedule = torch.optim.lr_scheduler.OneCycleLR(
         optimizer, max_lr=PEAK_LEARNING_RATE, total_steps=epochs * steps_per_epoch)
-    bar = tqdm(total=epochs * steps_per_epoch, disable=not progress, file=sys.stderr,
+    # A bar on a terminal; one line per epoch in logs (a bar there is a wall of \r).
+    interactive = progress and sys.stderr.isatty()
+    bar = tqdm(total=epochs * steps_per_epoch, disable=not interactive, file=sys.stderr,
                desc="training LeNet", unit="batch")
     network.train()
     for epoch in range(epochs):
@@ -71,6 +73,9 @@ def train_mnist_lenet(out: Path, *, epochs: int = DEFAULT_EPOCHS, seed: int = 0,
             schedule.step()
             bar.update()
             bar.set_postfix(epoch=epoch + 1, loss=f"{loss.item():.4f}", refresh=False)
+        if progress and not interactive:
+            print(f"evofool: training LeNet: epoch {epoch + 1}/{epochs}, last batch loss "
+                  f"{loss.item():.4f}", file=sys.stderr, flush=True)
     bar.close()
     accuracy = test_accuracy(network, mnist.test_images, mnist.test_labels)
     info = CheckpointInfo(class_names=MNIST_CLASS_NAMES, input_spec=MNIST_INPUT_SPEC,
