@@ -42,14 +42,23 @@ from evofool.store import ChampionRow, RunStore
 from evofool.store.run_store import STORE_FILE
 
 
-def new_run_dir(config: RunConfig, out: Path | None, runs_root: Path = Path("runs")) -> Path:
-    """``out`` if given, else ``runs/<name>-<timestamp>``; never an existing, non-empty one."""
+def choose_run_dir(config: RunConfig, out: Path | None,
+                   runs_root: Path = Path("runs")) -> Path:
+    """``out`` if given, else ``runs/<name>-<timestamp>``; never an existing, non-empty one.
+
+    Nothing is created yet: a run that fails to build (a bad model, say)
+    leaves no trace.
+    """
     run_dir = out or runs_root / f"{config.name}-{datetime.now():%Y%m%d-%H%M%S}"
     if (run_dir / STORE_FILE).exists():
         raise EvofoolError(f"{run_dir} is an existing run; continue it with "
                            f"`evofool resume {run_dir}`")
     if run_dir.exists() and (not run_dir.is_dir() or any(run_dir.iterdir())):
         raise EvofoolError(f"{run_dir} already exists and is not empty; choose another --out")
+    return run_dir
+
+
+def _create_run_dir(run_dir: Path) -> None:
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
         probe = run_dir / ".writable"
@@ -58,7 +67,6 @@ def new_run_dir(config: RunConfig, out: Path | None, runs_root: Path = Path("run
     except OSError as error:
         raise EvofoolError(f"run directory {run_dir} is not writable: "
                            f"{error.strerror or error}") from error
-    return run_dir
 
 
 def model_fingerprint(model: torch.nn.Module) -> str:
@@ -92,6 +100,7 @@ class EvolutionJob:
     def start(cls, config: RunConfig, run_dir: Path, *, progress: bool = True) -> EvolutionJob:
         """A new run in an empty ``run_dir``: config, store and a generation-0 checkpoint."""
         job = cls(config, run_dir, progress=progress)
+        _create_run_dir(run_dir)
         write_config(config, run_dir)
         job.store = RunStore(run_dir, create=True)
         job.store.set_meta(config=config.to_dict(), model=config.model,

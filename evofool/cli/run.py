@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from evofool.config import load_config
-from evofool.job import EvolutionJob, new_run_dir
+from evofool.job import EvolutionJob, choose_run_dir
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -42,7 +42,7 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     config = load_config(args.config, args.overrides)
-    run_dir = new_run_dir(config, args.out)
+    run_dir = choose_run_dir(config, args.out)
     job = EvolutionJob.start(config, run_dir, progress=not args.quiet)
     return _report(run_dir, job.run())
 
