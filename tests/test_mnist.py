@@ -22,7 +22,8 @@ def test_arrays_are_real_mnist(mnist):
 
 def write_idx(path, array, gzipped):
     header = bytes([0, 0, 8, array.ndim]) + b"".join(d.to_bytes(4, "big") for d in array.shape)
-    (gzip.open if gzipped else open)(path, "wb").write(header + array.tobytes())
+    with (gzip.open(path, "wb", compresslevel=1) if gzipped else open(path, "wb")) as stream:
+        stream.write(header + array.tobytes())
 
 
 @pytest.mark.parametrize("gzipped, subdir", [(False, ""), (True, "MNIST/raw")])
