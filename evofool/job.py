@@ -158,6 +158,7 @@ class EvolutionJob:
                                     enabled=self.progress)
         started = time.perf_counter()
         last_checkpoint = time.monotonic()
+        row = None
         try:
             while self.stop_signal is None and not self._should_stop(self._elapsed(started)):
                 step_started = time.perf_counter()
@@ -176,6 +177,10 @@ class EvolutionJob:
                 if due_by_count or due_by_time:
                     self._checkpoint(self._elapsed(started))
                     last_checkpoint = time.monotonic()
+            if row is not None:  # the last generation, also in plain logs
+                reporter.update(generation=algorithm.generation,
+                                evaluations=algorithm.evaluations, best=row["best"],
+                                median=row["median"], worst=row["min"], final=True)
             interrupted = self.stop_signal is not None
             self._checkpoint(self._elapsed(started))
             summary = summarise(algorithm.archive, self.class_names,

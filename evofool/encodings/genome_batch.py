@@ -11,10 +11,6 @@ import torch
 GenomeBatch = dict[str, torch.Tensor]
 
 
-def batch_size(genomes: GenomeBatch) -> int:
-    return next(iter(genomes.values())).shape[0]
-
-
 def take(genomes: GenomeBatch, index: torch.Tensor) -> GenomeBatch:
     """The individuals at ``index`` (a new batch; repeats allowed)."""
     return {key: value[index] for key, value in genomes.items()}
@@ -28,7 +24,3 @@ def put(genomes: GenomeBatch, index: torch.Tensor, values: GenomeBatch) -> None:
 
 def concat(batches: list[GenomeBatch]) -> GenomeBatch:
     return {key: torch.cat([batch[key] for batch in batches]) for key in batches[0]}
-
-
-def to_device(genomes: GenomeBatch, device: torch.device) -> GenomeBatch:
-    return {key: value.to(device) for key, value in genomes.items()}
