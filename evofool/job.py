@@ -95,6 +95,7 @@ class EvolutionJob:
         self.fingerprint = model_fingerprint(classifier)
         self.elapsed_before = 0.0
         self.stop_signal: int | None = None
+        self.checkpointed_generation: int | None = None
 
     @classmethod
     def start(cls, config: RunConfig, run_dir: Path, *, progress: bool = True) -> EvolutionJob:
@@ -182,13 +183,13 @@ class EvolutionJob:
                                 evaluations=algorithm.evaluations, best=row["best"],
                                 median=row["median"], worst=row["min"], final=True)
             interrupted = self.stop_signal is not None
-            self._checkpoint(self._elapsed(started))
+            if self.checkpointed_generation != algorithm.generation:
+                self._checkpoint(self._elapsed(started))
             summary = summarise(algorithm.archive, self.class_names,
                                 generations=algorithm.generation,
                                 evaluations=algorithm.evaluations,
                                 wall_seconds=self._elapsed(started))
-            write_results(self.run_dir, algorithm.archive, self.encoding, summary,
-                          self.class_names)
+            write_results(self.run_dir, algorithm.archive, self.encoding, summary)
             self.store.set_meta(status="interrupted" if interrupted else "finished",
                                 generations=algorithm.generation,
                                 evaluations=algorithm.evaluations)
@@ -264,11 +265,12 @@ class EvolutionJob:
             for index in indices]
 
     def _checkpoint(self, elapsed: float) -> None:
+        """Write a checkpoint and the champion PNGs (the only place PNGs are written)."""
         write_checkpoint(self.run_dir, {
             "algorithm": self.algorithm.state_dict(), "wall_seconds": elapsed,
-            "python_random": random.getstate(), "torch_random": torch.get_rng_state(),
-            "config": self.config.to_dict()},
+            "python_random": random.getstate(), "torch_random": torch.get_rng_state()},
             generation=self.algorithm.generation, keep=self.config.checkpoint.keep)
+        self.checkpointed_generation = self.algorithm.generation
         if self.algorithm.archive.genomes is not None:
             write_champion_images(self.run_dir, self.algorithm.archive, self.encoding,
                                   self.class_names)

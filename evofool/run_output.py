@@ -53,9 +53,12 @@ def summarise(archive: ChampionArchive, class_names: tuple[str, ...], *, generat
 
 
 def write_results(run_dir: Path, archive: ChampionArchive, encoding: Encoding,
-                  summary: dict[str, Any], class_names: tuple[str, ...]) -> None:
-    """Champion images, genomes and the summary, each file replaced atomically."""
-    write_champion_images(run_dir, archive, encoding, class_names)
+                  summary: dict[str, Any]) -> None:
+    """Champion genomes and the summary, each file replaced atomically.
+
+    Champion images are written with every checkpoint (``write_champion_images``),
+    and a run always checkpoints before writing its results.
+    """
     occupied = archive.occupied.nonzero().squeeze(1)
     records = {int(index): encoding.to_record(archive.genomes, int(index))
                for index in occupied.tolist()}

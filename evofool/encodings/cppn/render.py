@@ -75,22 +75,22 @@ def render_population(genomes: GenomeBatch, *, outputs: int, height: int,
         level_rows.append(level_rows[-1] + sum(block_sizes[level * functions:
                                                            (level + 1) * functions]))
     level_edges = edges_before_row[level_rows].tolist()
-    for level in range(1, levels + 1):
-        first_row, last_row = level_rows[level - 1], level_rows[level]
-        first_edge, last_edge = level_edges[level - 1], level_edges[level]
-        with warnings.catch_warnings():  # torch calls CSR tensors "beta"; this product is stable
-            warnings.simplefilter("ignore", UserWarning)
+    with warnings.catch_warnings():  # torch calls CSR tensors "beta"; this product is stable
+        warnings.simplefilter("ignore", UserWarning)
+        for level in range(1, levels + 1):
+            first_row, last_row = level_rows[level - 1], level_rows[level]
+            first_edge, last_edge = level_edges[level - 1], level_edges[level]
             incoming = torch.sparse_csr_tensor(
                 edges_before_row[first_row:last_row + 1] - first_edge,
                 edge_src_rows[first_edge:last_edge], edge_weights[first_edge:last_edge],
                 size=(last_row - first_row, table_rows), check_invariants=False)
-        z = incoming @ values
-        row = first_row
-        for code, size in enumerate(block_sizes[level * functions:(level + 1) * functions]):
-            if size:
-                ACTIVATION_FUNCTIONS[code](z[row - first_row:row - first_row + size],
-                                           out=values[row:row + size])
-                row += size
+            z = incoming @ values
+            row = first_row
+            for code, size in enumerate(block_sizes[level * functions:(level + 1) * functions]):
+                if size:
+                    ACTIVATION_FUNCTIONS[code](z[row - first_row:row - first_row + size],
+                                               out=values[row:row + size])
+                    row += size
     output_ids = (torch.arange(count, device=device).unsqueeze(1) * slots
                   + torch.arange(NUM_INPUTS, first_hidden_slot(outputs), device=device))
     images = values.index_select(0, row_of[output_ids.view(-1)])
