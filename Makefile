@@ -27,6 +27,7 @@ benchmarks: $(STAMP)
 	$(BIN)/python -m pip install --quiet -c requirements/constraints.txt -e '.[test,bench]'
 	$(BIN)/python benchmarks/evaluator.py
 	$(BIN)/python benchmarks/overhead.py
+	$(BIN)/python benchmarks/cppn_render.py
 	$(BIN)/python benchmarks/reproduce_mnist.py
 	$(BIN)/python benchmarks/vs_pyribs.py
 	$(BIN)/python benchmarks/memory.py

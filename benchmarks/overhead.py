@@ -16,21 +16,19 @@ import time
 
 import torch
 
-from evofool.algorithms import MapElites
-from evofool.components import build_classifier, build_encoding
+from evofool.components import build_algorithm, build_classifier, build_encoding
 from evofool.config import config_from_dict
 from evofool.evaluator import BatchedEvaluator
-from evofool.randomness import RunRandomness
 
 BATCH = 200
 
 
 def timed_generations(encoding_type: str, generations: int, warmup: int) -> tuple[float, object]:
-    config = config_from_dict({"generations": 1, "encoding": {"type": encoding_type}})
+    config = config_from_dict({"generations": 1, "encoding": {"type": encoding_type},
+                               "algorithm": {"batch_size": BATCH}})
     classifier = build_classifier(config)
     evaluator = BatchedEvaluator(classifier, device="cpu", max_batch=1024)
-    search = MapElites(encoding=build_encoding(config, classifier), evaluator=evaluator,
-                       batch_size=BATCH, rng=RunRandomness(0))
+    search = build_algorithm(config, build_encoding(config, classifier), evaluator)
     for _ in range(warmup):  # past the first generations, genomes have grown
         search.step()
     started = time.perf_counter()

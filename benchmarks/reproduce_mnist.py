@@ -7,6 +7,7 @@ ten classes were at >= 0.99, 0.999 and 0.9999, and the wall time. The last
 stdout line is the whole table as JSON.
 
     python benchmarks/reproduce_mnist.py [--seeds 0 1 2 3 4] [--encodings direct cppn cppn-faithful]
+        [--max-generations 1000] [--set encoding.eta=15 ...]
 """
 
 from __future__ import annotations
@@ -17,11 +18,9 @@ import time
 
 import torch
 
-from evofool.algorithms import MapElites
-from evofool.components import build_classifier, build_encoding
-from evofool.config import config_from_dict
+from evofool.components import build_algorithm, build_classifier, build_encoding
+from evofool.config import config_from_dict, override_dict
 from evofool.evaluator import BatchedEvaluator
-from evofool.randomness import RunRandomness
 
 THRESHOLDS = (0.99, 0.999, 0.9999)
 # Encoding sections as in configs/; "cppn-faithful" is configs/mnist_cppn_faithful.yaml.
@@ -32,15 +31,15 @@ ENCODINGS = {
 }
 
 
-def reproduce(encoding_name: str, seed: int, max_generations: int) -> dict:
-    config = config_from_dict({"seed": seed, "generations": max_generations,
-                               "encoding": ENCODINGS[encoding_name],
-                               "evaluator": {"device": "cpu"}})
+def reproduce(encoding_name: str, seed: int, max_generations: int,
+              overrides: list[str] = ()) -> dict:
+    config = config_from_dict(override_dict(
+        {"seed": seed, "generations": max_generations, "encoding": ENCODINGS[encoding_name],
+         "evaluator": {"device": "cpu"}}, overrides))
     classifier = build_classifier(config)
     evaluator = BatchedEvaluator(classifier, device="cpu", max_batch=1024)
     encoding = build_encoding(config, classifier)
-    search = MapElites(encoding=encoding, evaluator=evaluator, batch_size=200,
-                       rng=RunRandomness(seed))
+    search = build_algorithm(config, encoding, evaluator)
     reached: dict[float, int | None] = dict.fromkeys(THRESHOLDS)
     started = time.perf_counter()
     while search.generation < max_generations and reached[THRESHOLDS[-1]] is None:
@@ -54,9 +53,13 @@ def reproduce(encoding_name: str, seed: int, max_generations: int) -> dict:
            "generations_run": search.generation,
            "wall_seconds": round(time.perf_counter() - started, 2),
            "min_confidence": float(search.archive.confidence.min())}
-    if "alive" in search.archive.genomes:
-        hidden = search.archive.genomes["alive"][:, 4 + encoding.channels:].sum(dim=1)
-        row["champion_hidden_nodes"] = hidden.tolist()
+    genomes = search.archive.genomes
+    if "alive" in genomes:
+        row["champion_hidden_nodes"] = genomes["alive"][:, 4 + encoding.channels:].sum(
+            dim=1).tolist()
+        weights = genomes["weight"][genomes["connected"]].abs()
+        row["champion_weights_near_bound"] = round(
+            float((weights > 0.95 * encoding.weight_bound).float().mean()), 3)
     return row
 
 
@@ -66,14 +69,17 @@ def main() -> None:
     parser.add_argument("--encodings", nargs="+", default=["direct", "cppn", "cppn-faithful"],
                         choices=sorted(ENCODINGS))
     parser.add_argument("--max-generations", type=int, default=1000)
+    parser.add_argument("--set", dest="overrides", action="append", default=[],
+                        metavar="KEY=VALUE",
+                        help="config override for every run, e.g. encoding.eta=15")
     args = parser.parse_args()
-    torch.set_num_threads(torch.get_num_threads())
     rows = []
     for encoding_name in args.encodings:
         for seed in args.seeds:
-            rows.append(reproduce(encoding_name, seed, args.max_generations))
+            rows.append(reproduce(encoding_name, seed, args.max_generations, args.overrides))
             print(json.dumps(rows[-1]), flush=True)
     print(json.dumps({"benchmark": "reproduce_mnist", "model": "mnist-lenet",
+                      "overrides": args.overrides,
                       "threads": torch.get_num_threads(), "rows": rows}))
 
 

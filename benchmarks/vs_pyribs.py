@@ -20,11 +20,9 @@ import time
 import numpy as np
 import torch
 
-from evofool.algorithms import MapElites
-from evofool.components import build_classifier, build_encoding
+from evofool.components import build_algorithm, build_classifier, build_encoding
 from evofool.config import config_from_dict
 from evofool.evaluator import BatchedEvaluator
-from evofool.randomness import RunRandomness
 
 FOOLED = 0.9999
 
@@ -58,10 +56,9 @@ def run_pyribs(classifier, evaluations: int, seed: int) -> dict:
             "classes_at_0.9999": int((objectives >= FOOLED).sum())}
 
 
-def run_ours(classifier, config, evaluations: int, seed: int) -> dict:
+def run_ours(classifier, config, evaluations: int) -> dict:
     evaluator = BatchedEvaluator(classifier, device="cpu", max_batch=1024)
-    search = MapElites(encoding=build_encoding(config, classifier), evaluator=evaluator,
-                       batch_size=200, rng=RunRandomness(seed))
+    search = build_algorithm(config, build_encoding(config, classifier), evaluator)
     started = time.perf_counter()
     while search.evaluations < evaluations:
         search.step()
@@ -82,7 +79,7 @@ def main() -> None:
     config = config_from_dict({"seed": args.seed, "generations": 1,
                                "encoding": {"type": "direct"}})
     classifier = build_classifier(config)
-    ours = run_ours(classifier, config, args.evaluations, args.seed)
+    ours = run_ours(classifier, config, args.evaluations)
     print(json.dumps(ours), flush=True)
     theirs = run_pyribs(classifier, args.evaluations, args.seed)
     print(json.dumps(theirs), flush=True)

@@ -30,12 +30,12 @@ class CppnEncoding:
         weight_bound: weights live in [-weight_bound, weight_bound]. The
             faithful preset uses 3; we default to 10. With |w| <= 3 over inputs
             in [-1, 1], sigmoid and linear nodes barely saturate and sine
-            stripes stay broad, so reaching 0.9999 needs deep, bloated
-            networks: in stalled MNIST runs 5-14% of champion weights sat at
-            the bound and genomes filled all 32 hidden slots. At 10, weights
-            rarely touch the bound; with eta 30, over 20 seeds all ten digits
-            reach 0.999 within 50 generations in 20 (faithful: 9) and 0.9999
-            within 500 in 18 (faithful: 17); see BENCHMARKS.md.
+            stripes stay broad, and evolution presses against the bound
+            (4-6.5% of champion weights within 5% of it on MNIST, against
+            1-2% at 10; benchmarks/reproduce_mnist.py reports it). With eta
+            30, over 20 seeds all ten digits reach 0.999 within 50 generations
+            in 20 (faithful: 9) and 0.9999 within 500 in 18 (faithful: 17);
+            see BENCHMARKS.md.
         eta: polynomial-mutation index for weights. The faithful preset uses the
             original 15 over [-3, 3]; over the wider [-10, 10] we default to 30,
             which keeps absolute weight steps closer to the original's (a step
