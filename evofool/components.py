@@ -8,34 +8,48 @@ from evofool.algorithms import GeneticAlgorithm, MapElites
 from evofool.config import ConfigError, CppnSettings, DirectSettings, GeneticSettings, RunConfig
 from evofool.encodings import CppnEncoding, CppnMutationRates, DirectEncoding, Encoding
 from evofool.evaluator import BatchedEvaluator
-from evofool.models import Classifier, default_lenet_path, load_classifier
+from evofool.models import Classifier, ClassifierEnsemble, default_lenet_path, load_classifier
 from evofool.randomness import RunRandomness
 from evofool.training import train_mnist_lenet
 
 
-def build_classifier(config: RunConfig) -> Classifier:
-    """Load the config's model; the default LeNet is trained first if it does not exist yet."""
-    if config.model == "mnist-lenet" and not default_lenet_path().exists():
+def build_classifier(config: RunConfig) -> Classifier | ClassifierEnsemble:
+    """Load the config's model(s); the default LeNet is trained first if it does not exist yet."""
+    if "mnist-lenet" in config.model_specs and not default_lenet_path().exists():
         print(f"evofool: no trained LeNet at {default_lenet_path()}; training it first "
               "(about 90 s on 2 cores)", file=sys.stderr)
         result = train_mnist_lenet(default_lenet_path())
         print(f"evofool: trained LeNet: test accuracy {result.test_accuracy:.4f}, "
               f"saved to {result.path}", file=sys.stderr)
-    return load_classifier(config.model)
+    classifiers = [load_classifier(spec) for spec in config.model_specs]
+    if len(classifiers) == 1:
+        return classifiers[0]
+    return ClassifierEnsemble(classifiers, config.evaluator.combine)
 
 
-def build_encoding(config: RunConfig, classifier: Classifier) -> Encoding:
+def build_encoding(config: RunConfig, classifier: Classifier | ClassifierEnsemble) -> Encoding:
     """The config's encoding, drawing at the model's input size unless told otherwise."""
     settings = config.encoding
     spec = classifier.input_spec
     height, width = settings.height or spec.height, settings.width or spec.width
     if (height, width) != (spec.height, spec.width) and not spec.resize:
         raise ConfigError(
-            f"encoding draws {height}x{width} images but {config.model} takes only "
+            f"encoding draws {height}x{width} images but {config.model_label} takes only "
             f"{spec.height}x{spec.width}")
+    return encoding_for_shape(settings, (spec.channels, height, width))
+
+
+def encoding_for_shape(settings: DirectSettings | CppnSettings,
+                       image_shape: tuple[int, int, int]) -> Encoding:
+    """The encoding ``settings`` describe, drawing (C, H, W) images; no model needed.
+
+    Reading a stored run back (export, transfer) goes through here with the
+    image shape the run recorded.
+    """
+    channels, height, width = image_shape
     if isinstance(settings, DirectSettings):
         return DirectEncoding(
-            channels=spec.channels, height=height, width=width,
+            channels=channels, height=height, width=width,
             mutation_rate=settings.mutation_rate,
             halving_generations=settings.halving_generations, eta=settings.eta,
             crossover_rate=settings.crossover_rate, crossover_eta=settings.crossover_eta)
@@ -44,7 +58,7 @@ def build_encoding(config: RunConfig, classifier: Classifier) -> Encoding:
         add_connection=settings.add_connection, delete_connection=settings.delete_connection,
         add_node=settings.add_node, delete_node=settings.delete_node,
         weight=settings.weight_rate, activation=settings.activation_rate)
-    return CppnEncoding(channels=spec.channels, height=height, width=width,
+    return CppnEncoding(channels=channels, height=height, width=width,
                         max_hidden=settings.max_hidden, weight_bound=settings.weight_bound,
                         eta=settings.eta, rates=rates)
 
@@ -58,11 +72,16 @@ def build_algorithm(config: RunConfig, encoding: Encoding,
         for target in settings.targets:
             if not 0 <= target < classes:
                 raise ConfigError(f"algorithm.targets: class {target} does not exist "
-                                  f"({config.model} has classes 0..{classes - 1})")
+                                  f"({config.model_label} has classes 0..{classes - 1})")
         return GeneticAlgorithm(
             encoding=encoding, evaluator=evaluator, targets=settings.targets,
             population=settings.population, offspring=settings.offspring,
             selection=settings.selection, tournament_size=settings.tournament_size,
             truncation_fraction=settings.truncation_fraction, elites=settings.elites, rng=rng)
+    classes = len(evaluator.class_names)
+    for cell in settings.classes or []:
+        if not 0 <= cell < classes:
+            raise ConfigError(f"algorithm.classes: class {cell} does not exist "
+                              f"({config.model_label} has classes 0..{classes - 1})")
     return MapElites(encoding=encoding, evaluator=evaluator, batch_size=settings.batch_size,
-                     rng=rng)
+                     rng=rng, classes=settings.classes)

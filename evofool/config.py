@@ -57,6 +57,7 @@ class CppnSettings:
 class MapElitesSettings:
     type: Literal["map_elites"] = "map_elites"
     batch_size: int = 200
+    classes: list[int] | None = None  # cells for these classes only; None: every class
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,7 @@ class EvaluatorSettings:
     device: str = "auto"
     max_batch: int = 1024
     amp: bool = False
+    combine: Literal["min", "mean"] = "min"  # fitness over several models (see RunConfig.model)
 
 
 @dataclass(frozen=True)
@@ -88,7 +90,7 @@ class CheckpointSettings:
 @dataclass(frozen=True)
 class RunConfig:
     name: str = "run"
-    model: str = "mnist-lenet"
+    model: str | list[str] = "mnist-lenet"  # a list: fool all at once (evaluator.combine)
     seed: int = 0
     generations: int | None = None
     evaluations: int | None = None
@@ -98,6 +100,15 @@ class RunConfig:
     algorithm: MapElitesSettings | GeneticSettings = field(default_factory=MapElitesSettings)
     evaluator: EvaluatorSettings = field(default_factory=EvaluatorSettings)
     checkpoint: CheckpointSettings = field(default_factory=CheckpointSettings)
+
+    @property
+    def model_specs(self) -> list[str]:
+        return [self.model] if isinstance(self.model, str) else list(self.model)
+
+    @property
+    def model_label(self) -> str:
+        """The model spec, or several joined with "+", for records and messages."""
+        return "+".join(self.model_specs)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -138,7 +149,18 @@ def override_dict(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
 
 
 def config_from_dict(raw: dict[str, Any]) -> RunConfig:
-    config = _build(RunConfig, raw, "")
+    return validate_run_config(_build(RunConfig, raw, ""))
+
+
+def build_section(cls: type, raw: Any, path: str = "") -> Any:
+    """A config dataclass of any kind from a mapping, with the same checks as a run config."""
+    return _build(cls, raw, path)
+
+
+def validate_run_config(config: RunConfig) -> RunConfig:
+    """The checks that span several keys of a run config."""
+    if not config.model_specs:
+        raise ConfigError("model must name at least one model")
     if not any(value is not None for value in (config.generations, config.evaluations,
                                                config.wall_seconds, config.stop_when_all_at)):
         raise ConfigError("config sets no stop condition: set generations, evaluations, "
@@ -151,6 +173,8 @@ def config_from_dict(raw: dict[str, Any]) -> RunConfig:
             raise ConfigError("algorithm.elites must be in [0, population)")
         if algorithm.offspring < algorithm.population - algorithm.elites:
             raise ConfigError("algorithm.offspring must be at least population - elites")
+    elif algorithm.classes is not None and not algorithm.classes:
+        raise ConfigError("algorithm.classes must name at least one class (or be null)")
     return config
 
 
@@ -203,8 +227,13 @@ def _convert(hint: Any, value: Any, key: str, name: str) -> Any:
             return _build_section(sections, value, key)
         if value is None and type(None) in arguments:
             return None
-        (hint,) = [arg for arg in arguments if arg is not type(None)]
-        return _convert(hint, value, key, name)
+        choices = [arg for arg in arguments if arg is not type(None)]
+        if len(choices) == 1:
+            return _convert(choices[0], value, key, name)
+        # str | list[str]: the shape of the value picks the kind
+        (choice,) = [arg for arg in choices if (typing.get_origin(arg) is list)
+                     == isinstance(value, list)] or [choices[0]]
+        return _convert(choice, value, key, name)
     if dataclasses.is_dataclass(hint):
         return _build(hint, {} if value is None else value, key + ".")
     if origin is Literal:

@@ -104,7 +104,8 @@ class EvolutionJob:
         _create_run_dir(run_dir)
         write_config(config, run_dir)
         job.store = RunStore(run_dir, create=True)
-        job.store.set_meta(config=config.to_dict(), model=config.model,
+        job.store.set_meta(config=config.to_dict(), model=config.model_label,
+                           image_shape=list(job.encoding.image_shape),
                            encoding=config.encoding.type, algorithm=config.algorithm.type,
                            class_names=list(job.class_names), model_fingerprint=job.fingerprint,
                            status="running", created=time.time())
@@ -130,7 +131,7 @@ class EvolutionJob:
                                "not continue the same run; pass --force to do it anyway")
         job = cls(config, run_dir, progress=progress)
         if job.fingerprint != store.get_meta("model_fingerprint") and not force:
-            raise EvofoolError(f"model {config.model} is not the one this run started with; "
+            raise EvofoolError(f"model {config.model_label} is not the one this run started with; "
                                "pass --force to continue against it anyway")
         state, path, skipped = load_checkpoint(run_dir)
         for note in skipped:
@@ -192,7 +193,8 @@ class EvolutionJob:
             write_results(self.run_dir, algorithm.archive, self.encoding, summary)
             self.store.set_meta(status="interrupted" if interrupted else "finished",
                                 generations=algorithm.generation,
-                                evaluations=algorithm.evaluations)
+                                evaluations=algorithm.evaluations,
+                                wall_seconds=summary["wall_seconds"])
         except BaseException:
             # A failed run (disk full, a bug) is resumable from its last checkpoint.
             self.store.set_meta(status="interrupted")

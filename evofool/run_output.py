@@ -73,9 +73,13 @@ def write_results(run_dir: Path, archive: ChampionArchive, encoding: Encoding,
     _write_atomic(run_dir / "summary.json", json.dumps(summary, indent=2))
 
 
+def safe_name(name: str) -> str:
+    """``name`` reduced to letters, digits and underscores, fit for a file name."""
+    return re.sub(r"[^A-Za-z0-9]+", "_", name).strip("_")[:40] or "class"
+
+
 def champion_image_name(index: int, name: str, confidence: float) -> str:
-    safe = re.sub(r"[^A-Za-z0-9]+", "_", name).strip("_")[:40] or "class"
-    return f"class-{index:04d}-{safe}-{confidence:.6f}.png"
+    return f"class-{index:04d}-{safe_name(name)}-{confidence:.6f}.png"
 
 
 def write_champion_images(run_dir: Path, archive: ChampionArchive, encoding: Encoding,

@@ -7,10 +7,10 @@ from evofool.models import load_classifier
 from evofool.randomness import RunRandomness
 
 
-def map_elites(model_path, encoding, seed=0, batch_size=50):
+def map_elites(model_path, encoding, seed=0, batch_size=50, classes=None):
     evaluator = BatchedEvaluator(load_classifier(model_path), device="cpu")
     return MapElites(encoding=encoding, evaluator=evaluator, batch_size=batch_size,
-                     rng=RunRandomness(seed))
+                     rng=RunRandomness(seed), classes=classes)
 
 
 def test_noise_is_mostly_one_class_yet_every_cell_fills(trained_lenet):
@@ -22,6 +22,16 @@ def test_noise_is_mostly_one_class_yet_every_cell_fills(trained_lenet):
     predicted = search.evaluator.score(noise["pixels"]).argmax(dim=1)
     assert torch.bincount(predicted, minlength=10).max() >= 150
     assert search.archive.occupied.all()
+
+
+def test_cells_can_be_limited_to_some_classes(trained_lenet):
+    """The n+1 experiment gives the garbage class no cell; other classes never fill."""
+    search = map_elites(trained_lenet["path"], CppnEncoding(channels=1, height=28, width=28),
+                        classes=[1, 8])
+    for _ in range(3):
+        search.step()
+    assert search.archive.occupied.nonzero().flatten().tolist() == [1, 8]
+    assert search.classes_in_play.tolist() == [1, 8]
 
 
 def test_champions_only_improve_and_lineage_is_recorded(trained_lenet):

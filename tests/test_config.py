@@ -1,6 +1,7 @@
 import pytest
 
 from evofool.config import ConfigError, CppnSettings, DirectSettings, GeneticSettings, load_config
+from evofool.retrain import load_retrain_config
 
 
 def write(tmp_path, text):
@@ -18,7 +19,41 @@ def test_shipped_configs_load(tmp_path):
     configs = sorted(Path(__file__).parents[1].glob("configs/*.yaml"))
     assert {c.name for c in configs} >= {"mnist_direct.yaml", "mnist_cppn.yaml", "mnist_ga.yaml"}
     for config in configs:
-        load_config(config)
+        if "retrain" in config.name:
+            assert load_retrain_config(config).rounds == 15
+        else:
+            load_config(config)
+
+
+def test_model_may_be_a_list_of_specs(tmp_path):
+    path = write(tmp_path, BASE + "model: [a.pt, b.pt]\nevaluator: {combine: mean}\n")
+    config = load_config(path)
+    assert config.model_specs == ["a.pt", "b.pt"] and config.model_label == "a.pt+b.pt"
+    assert load_config(write(tmp_path, BASE)).model_specs == ["mnist-lenet"]
+
+
+@pytest.mark.parametrize("text, message", [
+    ("model: 5\n", "model must be a string"),
+    ("model: []\n", "at least one model"),
+    ("evaluator: {combine: max}\n", "combine must be one of min, mean"),
+    ("algorithm: {classes: []}\n", "algorithm.classes must name at least one class"),
+])
+def test_bad_model_lists_and_cells(tmp_path, text, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config(write(tmp_path, BASE + text))
+
+
+@pytest.mark.parametrize("text, message", [
+    ("evolution: {generations: 5, model: x.pt}\n", "set model at the top level"),
+    ("evolution: {encoding: {type: cppn}}\n", "no stop condition"),
+    ("rounds: 0\n", "rounds must be at least 1"),
+    ("training: {mode: sideways}\n", "training.mode must be one of scratch, finetune"),
+    ("garbage: {per_round: 0}\n", "per_round must be at least 1"),
+    ("garbage: {colour: red}\n", "unknown config key 'garbage.colour'"),
+])
+def test_bad_retrain_configs(tmp_path, text, message):
+    with pytest.raises(ConfigError, match=message):
+        load_retrain_config(write(tmp_path, text))
 
 
 def test_paper_settings_in_the_cppn_config():

@@ -19,23 +19,36 @@ class MapElites:
 
     The first generation is B random genomes. ``step`` advances one
     generation; all state (archive, counters, randomness) is held here.
+
+    Args:
+        classes: the classes that have a cell (default: all). The n+1
+            experiment leaves the "garbage" class out: an image the model
+            calls garbage is no fooling image.
     """
 
     def __init__(self, *, encoding: Encoding, evaluator: BatchedEvaluator, batch_size: int,
-                 rng: RunRandomness) -> None:
+                 rng: RunRandomness, classes: list[int] | None = None) -> None:
         self.encoding = encoding
         self.evaluator = evaluator
         self.batch_size = batch_size
         self.rng = rng
-        self.archive = ChampionArchive(len(evaluator.class_names), rng.device)
+        num_classes = len(evaluator.class_names)
+        self.archive = ChampionArchive(num_classes, rng.device)
+        self._cells = torch.arange(num_classes, device=rng.device) if classes is None \
+            else torch.tensor(sorted(set(classes)), device=rng.device)
+        self._eligible = None
+        if classes is not None:
+            self._eligible = torch.zeros(batch_size, num_classes, dtype=torch.bool,
+                                         device=rng.device)
+            self._eligible[:, self._cells] = True
         self.generation = 0
         self.evaluations = 0
         self.next_genome_id = 0
 
     @property
     def classes_in_play(self) -> torch.Tensor:
-        """Every class has a cell."""
-        return torch.arange(self.archive.num_classes, device=self.rng.device)
+        """The classes that have a cell."""
+        return self._cells
 
     def step(self) -> None:
         count = self.batch_size
@@ -57,7 +70,7 @@ class MapElites:
                                  device=self.rng.device)
         self.archive.add(children, probabilities, generation=self.generation,
                          child_ids=child_ids, parent_ids=parent_ids,
-                         evaluations_before=self.evaluations)
+                         evaluations_before=self.evaluations, eligible=self._eligible)
         self.evaluations += count
         self.next_genome_id += count
         self.generation += 1

@@ -1,0 +1,95 @@
+"""A finished (or running) run read back from its directory: its fooling images and their records.
+
+Export, transfer and the n+1 experiment all need the same thing: the images
+a run found, with where each came from. Images are re-rendered from the
+stored genomes (exact, any time later), never read back from the PNGs,
+which are rounded to 8 bits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from evofool.components import encoding_for_shape
+from evofool.config import RunConfig, config_from_dict
+from evofool.encodings.genome_batch import concat
+from evofool.encodings.genome_codec import record_from_bytes
+from evofool.errors import EvofoolError
+from evofool.store import RunStore
+
+RENDER_CHUNK = 256
+
+
+@dataclass(frozen=True)
+class FoolingImage:
+    """One genome that was the champion of ``class_index`` at ``confidence``."""
+
+    run: str
+    class_index: int
+    class_name: str
+    confidence: float
+    generation: int
+    genome_id: int
+
+
+class StoredRun:
+    """Read-only view of one run directory.
+
+    Args:
+        run_dir: the run directory.
+        label: how records name the run (default: the directory's name).
+
+    Raises:
+        EvofoolError: not a run, or a store this version cannot read.
+    """
+
+    def __init__(self, run_dir: Path, *, label: str | None = None) -> None:
+        self.run_dir = Path(run_dir)
+        self.label = label or self.run_dir.name
+        self.store = RunStore(self.run_dir, read_only=True)
+        self.config: RunConfig = config_from_dict(self.store.get_meta("config"))
+        shape = self.store.get_meta("image_shape")
+        if shape is None:
+            raise EvofoolError(f"{run_dir} records no image shape (made by an older evofool)")
+        self.image_shape = tuple(shape)
+        self.encoding = encoding_for_shape(self.config.encoding, self.image_shape)
+        self.class_names: tuple[str, ...] = tuple(self.store.get_meta("class_names"))
+        self.model: str = self.store.get_meta("model")
+
+    def close(self) -> None:
+        self.store.close()
+
+    def champions(self) -> list[FoolingImage]:
+        """The current champion of every occupied class, by class."""
+        return [self._image(row) for row in self.store.champions()]
+
+    def history(self) -> list[FoolingImage]:
+        """Every champion the run ever had (each replacement once), in the order found."""
+        return [self._image(row) for row in self.store.history()]
+
+    def render(self, genome_ids: list[int]) -> torch.Tensor:
+        """Float images (N, C, H, W) in [0, 1] for stored genomes, in the order given."""
+        if not genome_ids:
+            return torch.empty(0, *self.image_shape)
+        images = []
+        for start in range(0, len(genome_ids), RENDER_CHUNK):
+            batch = concat([self._genome(genome_id)
+                            for genome_id in genome_ids[start:start + RENDER_CHUNK]])
+            images.append(self.encoding.render(batch).cpu())
+        return torch.cat(images)
+
+    def _genome(self, genome_id: int) -> dict[str, torch.Tensor]:
+        stored = self.store.genome(genome_id)
+        if stored is None:
+            raise EvofoolError(f"{self.run_dir}: genome {genome_id} is missing from the store")
+        return self.encoding.from_record(record_from_bytes(stored[1]))
+
+    def _image(self, row: dict) -> FoolingImage:
+        return FoolingImage(run=self.label, class_index=row["class"],
+                            class_name=self.class_names[row["class"]],
+                            confidence=row["confidence"], generation=row["generation"],
+                            genome_id=row["genome_id"])
+

@@ -1,0 +1,128 @@
+"""Do a run's fooling images fool other models? Score its champions on each and tabulate.
+
+The matrix has one row per model (the run's own first) and one column per
+fooled class: the probability that model gives the class the champion was
+evolved for. Top-1 agreement is the share of champions that model also
+labels as their fooled class. Images are re-rendered from the stored genomes,
+so the run's own row reproduces its recorded confidences.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from matplotlib.figure import Figure  # no pyplot: no backend, no global state
+
+from evofool.errors import EvofoolError
+from evofool.evaluator import BatchedEvaluator
+from evofool.models import load_classifier
+from evofool.stored_run import StoredRun
+
+ANNOTATE_UP_TO = 20  # classes; beyond that the heatmap carries no numbers
+
+
+@dataclass(frozen=True)
+class TransferMatrix:
+    models: list[str]
+    classes: list[int]
+    class_names: list[str]
+    confidence: list[list[float]]  # [model][class]
+    top1: list[list[bool]]
+
+    def agreement(self, row: int) -> float:
+        return sum(self.top1[row]) / len(self.classes)
+
+    def to_json(self) -> dict:
+        return {"models": self.models, "classes": self.classes, "class_names": self.class_names,
+                "confidence": self.confidence, "top1": self.top1,
+                "top1_agreement": [self.agreement(row) for row in range(len(self.models))]}
+
+
+def transfer_matrix(run_dir: Path, models: list[str], *, device: str = "auto") -> TransferMatrix:
+    """Score ``run_dir``'s champions on its own model(s) and on ``models``.
+
+    Champions of classes some model lacks (the garbage class of an n+1
+    model, scored on an n-class one) are left out.
+
+    Raises:
+        EvofoolError: not a run, no champions, or a model that cannot take the
+            run's images or whose classes differ.
+    """
+    run = StoredRun(run_dir)
+    try:
+        specs = [*run.config.model_specs, *models]
+        classifiers = [load_classifier(spec) for spec in specs]
+        for spec, classifier in zip(specs, classifiers, strict=True):
+            _check_compatible(classifier.class_names, run.class_names, spec, run_dir)
+        # Only classes every model has (an n+1 model's garbage class is not another's).
+        shared = min(classifier.num_classes for classifier in classifiers)
+        champions = [c for c in run.champions() if c.class_index < shared]
+        if not champions:
+            raise EvofoolError(f"{run_dir} has no champions of classes all models share")
+        images = run.render([champion.genome_id for champion in champions])
+        classes = torch.tensor([champion.class_index for champion in champions])
+        confidence, top1 = [], []
+        for classifier in classifiers:
+            probabilities = BatchedEvaluator(classifier, device=device).score(images).cpu()
+            confidence.append(probabilities[torch.arange(len(classes)), classes].tolist())
+            top1.append((probabilities.argmax(dim=1) == classes).tolist())
+        return TransferMatrix(models=specs, classes=classes.tolist(),
+                              class_names=[champion.class_name for champion in champions],
+                              confidence=confidence, top1=top1)
+    finally:
+        run.close()
+
+
+def _check_compatible(names: tuple[str, ...], run_names: tuple[str, ...], spec: str,
+                      run_dir: Path) -> None:
+    shared = min(len(names), len(run_names))
+    if names[:shared] != run_names[:shared]:
+        raise EvofoolError(f"{spec} does not have the classes of {run_dir}'s model "
+                           f"({len(names)} vs {len(run_names)} classes, or other names)")
+
+
+def write_transfer(matrix: TransferMatrix, out: Path) -> None:
+    """``transfer.csv`` (a row per model), ``transfer.json`` and ``transfer.png``."""
+    out.mkdir(parents=True, exist_ok=True)
+    partial = out / "transfer.csv.partial"
+    with open(partial, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["model", "top1_agreement",
+                         *(f"{c}:{n}" for c, n in zip(matrix.classes, matrix.class_names,
+                                                      strict=True))])
+        for row, model in enumerate(matrix.models):
+            writer.writerow([model, f"{matrix.agreement(row):.4f}",
+                             *(f"{value:.6f}" for value in matrix.confidence[row])])
+    os.replace(partial, out / "transfer.csv")
+    partial = out / "transfer.json.partial"
+    partial.write_text(json.dumps(matrix.to_json(), indent=2))
+    os.replace(partial, out / "transfer.json")
+    _heatmap(matrix, out / "transfer.png")
+
+
+def _heatmap(matrix: TransferMatrix, path: Path) -> None:
+    columns, rows = len(matrix.classes), len(matrix.models)
+    figure = Figure(figsize=(min(2 + 0.6 * columns, 24), 1.5 + 0.5 * rows),
+                    layout="constrained")
+    axis = figure.subplots()
+    shown = axis.imshow(matrix.confidence, vmin=0, vmax=1, cmap="viridis", aspect="auto")
+    axis.set_yticks(range(rows), [f"{model}  (top-1 {matrix.agreement(row):.0%})"
+                                  for row, model in enumerate(matrix.models)])
+    if columns <= ANNOTATE_UP_TO:
+        axis.set_xticks(range(columns), matrix.class_names, rotation=45, ha="right")
+        for row in range(rows):
+            for column in range(columns):
+                value = matrix.confidence[row][column]
+                axis.text(column, row, f"{value:.2f}", ha="center", va="center", fontsize=8,
+                          color="black" if value > 0.6 else "white")
+    axis.set_xlabel("fooled class")
+    axis.set_title("confidence each model gives the class each champion was evolved for")
+    figure.colorbar(shown, ax=axis, fraction=0.03)
+    partial = path.with_name(path.name + ".partial")
+    figure.savefig(partial, format="png", dpi=110)
+    os.replace(partial, path)

@@ -1,0 +1,87 @@
+"""`evofool transfer` and runs that fool several models at once."""
+
+import json
+
+import pytest
+import torch
+from PIL import Image
+
+from evofool.config import load_config
+from evofool.errors import ModelLoadError
+from evofool.job import EvolutionJob
+from evofool.models import ClassifierEnsemble, load_classifier
+from evofool.store import RunStore
+from evofool.transfer import transfer_matrix, write_transfer
+
+CONFIGS = __import__("pathlib").Path(__file__).parents[1] / "configs"
+
+
+def _run(out, models, generations=20, combine="min"):
+    model = models[0] if len(models) == 1 else "[" + ", ".join(map(str, models)) + "]"
+    config = load_config(CONFIGS / "mnist_cppn.yaml", [
+        f"generations={generations}", f"model={model}", f"evaluator.combine={combine}"])
+    EvolutionJob.start(config, out, progress=False).run()
+    return out
+
+
+def _stored_confidence(run_dir):
+    store = RunStore(run_dir, read_only=True)
+    try:
+        return {c["class"]: c["confidence"] for c in store.champions()}
+    finally:
+        store.close()
+
+
+def test_matrix_of_two_lenets_from_different_seeds(small_lenets, tmp_path, cli):
+    run_dir = _run(tmp_path / "run", small_lenets[:1])
+    result = cli("transfer", str(run_dir), "--models", str(small_lenets[1]))
+    assert result.returncode == 0, result.stderr
+    out = run_dir / "transfer"
+    matrix = json.loads((out / "transfer.json").read_text())
+    assert matrix["models"] == [str(small_lenets[0]), str(small_lenets[1])]
+    assert matrix["classes"] == list(range(10))
+    # The run's own row reproduces the confidences it recorded.
+    stored = _stored_confidence(run_dir)
+    assert matrix["confidence"][0] == pytest.approx([stored[c] for c in range(10)], abs=1e-5)
+    assert matrix["top1_agreement"][0] == 1.0
+    # The other seed's network is fooled much less by images evolved against the first.
+    assert sum(matrix["confidence"][1]) < sum(matrix["confidence"][0])
+    lines = (out / "transfer.csv").read_text().splitlines()
+    assert lines[0].startswith("model,top1_agreement,0:0,") and len(lines) == 3
+    assert Image.open(out / "transfer.png").size[0] > 0
+
+
+def test_fooling_both_models_at_once_transfers_to_both(small_lenets, tmp_path):
+    single = transfer_matrix(_run(tmp_path / "one", small_lenets[:1], generations=40),
+                             [str(small_lenets[1])])
+    both_dir = _run(tmp_path / "both", small_lenets, generations=40)
+    both = transfer_matrix(both_dir, [])
+    assert both.models == [str(path) for path in small_lenets]
+    # With min fitness, a champion's recorded confidence is its weaker model's.
+    stored = _stored_confidence(both_dir)
+    weakest = torch.tensor(both.confidence).amin(dim=0)
+    assert weakest.tolist() == pytest.approx([stored[c] for c in both.classes], abs=1e-5)
+    # The second model's row is what changes: fooled far more when evolved against.
+    assert sum(both.confidence[1]) > sum(single.confidence[1])
+    write_transfer(both, tmp_path / "matrix")
+    assert (tmp_path / "matrix" / "transfer.png").exists()
+
+
+def test_ensemble_combines_by_min_or_mean(small_lenets):
+    members = [load_classifier(str(path)) for path in small_lenets]
+    images = torch.rand(8, 1, 28, 28)
+    each = torch.stack([member(images) for member in members])
+    assert torch.allclose(ClassifierEnsemble(members, "min")(images), each.amin(dim=0))
+    assert torch.allclose(ClassifierEnsemble(members, "mean")(images), each.mean(dim=0))
+
+
+def test_ensemble_refuses_models_with_other_classes(small_lenets, random_lenet):
+    other = load_classifier(str(small_lenets[0]))
+    random_lenet.class_names = tuple("abcdefghij")
+    with pytest.raises(ModelLoadError, match="different classes"):
+        ClassifierEnsemble([other, random_lenet], "min")
+
+
+def test_transfer_of_a_non_run_is_one_line(tmp_path, cli, small_lenets):
+    result = cli("transfer", str(tmp_path), "--models", str(small_lenets[0]))
+    assert result.returncode == 2 and "is not an evofool run" in result.stderr
