@@ -11,10 +11,15 @@ from pathlib import Path
 import pytest
 import torch
 
-from evofool.data import load_mnist
+from evofool.config import load_config
+from evofool.data import MNIST_CLASS_NAMES, load_mnist
+from evofool.job import EvolutionJob
 from evofool.models import Classifier, InputSpec, LeNet
+from evofool.models.lenet import CheckpointInfo, save_lenet
+from evofool.training.lenet_training import images_to_tensor, train_lenet
 
 MNIST_SPEC = InputSpec(channels=1, height=28, width=28)
+CONFIGS = Path(__file__).parents[1] / "configs"
 
 
 @pytest.fixture(scope="session")
@@ -30,6 +35,32 @@ def trained_lenet(tmp_path_factory, mnist) -> dict:
     result = run_cli("train", "mnist-lenet", "--epochs", "1", "--out", str(out))
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="session")
+def small_lenets(tmp_path_factory, mnist) -> list[Path]:
+    """Two LeNets trained from different seeds on 6,000 digits (about 1 s each, ~95%)."""
+    folder = tmp_path_factory.mktemp("small-lenets")
+    paths = []
+    for seed in (1, 2):
+        network = train_lenet(images_to_tensor(mnist.train_images[:6000]),
+                              torch.from_numpy(mnist.train_labels[:6000]).long(),
+                              num_classes=10, epochs=1, seed=seed, progress=False)
+        info = CheckpointInfo(class_names=MNIST_CLASS_NAMES, input_spec=MNIST_SPEC,
+                              test_accuracy=None, seed=seed, epochs=1)
+        paths.append(folder / f"lenet-seed{seed}.pt")
+        save_lenet(network, info, paths[-1])
+    return paths
+
+
+@pytest.fixture(scope="session")
+def tiny_cppn_run(tmp_path_factory, trained_lenet) -> Path:
+    """A finished 30-generation MNIST CPPN run against the trained LeNet."""
+    run_dir = tmp_path_factory.mktemp("runs") / "tiny-cppn"
+    config = load_config(CONFIGS / "mnist_cppn.yaml",
+                         ["generations=30", f"model={trained_lenet['path']}"])
+    EvolutionJob.start(config, run_dir, progress=False).run()
+    return run_dir
 
 
 @pytest.fixture

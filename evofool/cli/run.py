@@ -8,8 +8,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from evofool.cli import retrain
 from evofool.config import load_config
 from evofool.job import EvolutionJob, choose_run_dir
+from evofool.retrain import RetrainExperiment, is_retrain_dir
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -24,10 +26,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run_parser.set_defaults(handler=run)
 
     resume_parser = subparsers.add_parser(
-        "resume", help="continue an interrupted or finished run exactly where it stopped",
+        "resume", help="continue an interrupted run or retrain experiment where it stopped",
         description="Continue a run from its newest usable checkpoint. --set may extend its "
                     "budget (e.g. --set generations=5000); any config change needs --force.")
-    resume_parser.add_argument("run_dir", type=Path, help="the run directory")
+    resume_parser.add_argument("run_dir", type=Path,
+                               help="the run (or retrain experiment) directory")
     resume_parser.add_argument("--force", action="store_true",
                                help="continue even if the config or model changed")
     _add_common(resume_parser)
@@ -48,6 +51,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def resume(args: argparse.Namespace) -> int:
+    if is_retrain_dir(args.run_dir):
+        experiment = RetrainExperiment.resume(args.run_dir, args.overrides, force=args.force,
+                                              progress=not args.quiet)
+        return retrain.report(args.run_dir, experiment.run())
     job = EvolutionJob.resume(args.run_dir, args.overrides, force=args.force,
                               progress=not args.quiet)
     return _report(args.run_dir, job.run())

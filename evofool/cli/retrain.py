@@ -1,0 +1,48 @@
+"""``evofool retrain CONFIG``: the paper's n+1 experiment, K rounds, unattended."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from evofool.retrain import RetrainExperiment, load_retrain_config
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "retrain", help="the n+1 experiment: evolve, add a garbage class, retrain, K rounds",
+        description="Run the paper's n+1 experiment into a new directory: each round evolves "
+                    "fooling images against the current model, adds them to a garbage class "
+                    "and retrains. Writes rounds.csv, rounds.json and rounds.png; "
+                    "`evofool resume DIR` continues an interrupted experiment. The last "
+                    "stdout line is JSON with the directory and the final round's measures.")
+    parser.add_argument("config", type=Path,
+                        help="YAML retrain config (see configs/mnist_retrain.yaml)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="experiment directory, new or empty "
+                             "(default: runs/<name>-<timestamp>)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[],
+                        metavar="KEY=VALUE", help="override a config key (e.g. rounds=2)")
+    parser.add_argument("--quiet", action="store_true", help="no per-generation progress")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    config = load_retrain_config(args.config, args.overrides)
+    directory = args.out or Path("runs") / f"{config.name}-{datetime.now():%Y%m%d-%H%M%S}"
+    experiment = RetrainExperiment.start(config, directory, progress=not args.quiet)
+    return report(directory, experiment.run())
+
+
+def report(directory: Path, table: list[dict[str, Any]]) -> int:
+    """Point to the table and print the last round as JSON (the last stdout line)."""
+    if (directory / "rounds.csv").exists():
+        print(f"evofool: per-round table in {directory / 'rounds.csv'}, plot in "
+              f"{directory / 'rounds.png'}", file=sys.stderr)
+    print(json.dumps({"directory": str(directory), "rounds_done": len(table),
+                      "last_round": table[-1] if table else None}))
+    return 0

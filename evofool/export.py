@@ -1,0 +1,185 @@
+"""Fooling images out of runs into datasets other tools load: ImageFolder trees, .pt, .npz.
+
+Every export writes ``manifest.csv`` (one row per image, in the data's
+order) so each image can be traced to its run, class, confidence and genome.
+The export is built in a hidden sibling directory and renamed into place,
+so an interrupted export leaves nothing half-written, and ``--overwrite``
+replaces only a previous export, never a run or an unrelated directory.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import torch
+from PIL import Image
+
+from evofool.errors import EvofoolError
+from evofool.images import to_uint8
+from evofool.retrain.layout import expand_run_dirs
+from evofool.run_output import safe_name
+from evofool.stored_run import FoolingImage, StoredRun
+
+Format = Literal["imagefolder", "pt", "npz"]
+FORMATS = ("imagefolder", "pt", "npz")
+MANIFEST = "manifest.csv"
+MANIFEST_FIELDS = ("index", "file", "run", "class", "class_name", "confidence", "generation",
+                   "genome_id", "model", "encoding")
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    """What to export. ``classes`` holds indices or names; None keeps every class."""
+
+    run_dirs: Sequence[Path]
+    out: Path
+    format: Format
+    min_confidence: float = 0.99
+    classes: Sequence[str] | None = None
+    rounds: Sequence[int] | None = None
+    include_history: bool = False
+    overwrite: bool = False
+
+
+def export(request: ExportRequest) -> int:
+    """Write the dataset ``request`` describes; returns the number of images.
+
+    Raises:
+        EvofoolError: a bad run directory, an unknown class, mixed image sizes or
+            class lists, an occupied output directory, or nothing to export.
+    """
+    _check_output(request.out, request.overwrite)
+    runs = [StoredRun(run_dir, label=label)
+            for run_dir, label in expand_run_dirs(request.run_dirs, request.rounds)]
+    try:
+        class_names = _shared_class_names(runs)
+        selected = [(run, _select(run, request)) for run in runs]
+        total = sum(len(images) for _, images in selected)
+        if total == 0:
+            raise EvofoolError(
+                f"nothing to export: no image at confidence >= {request.min_confidence} "
+                f"in {', '.join(run.label for run in runs)}; nothing was written")
+        shapes = {run.image_shape for run, images in selected if images}
+        if len(shapes) > 1:
+            raise EvofoolError(f"runs draw images of different shapes {sorted(shapes)}; "
+                               "export them separately")
+        partial = request.out.parent / f".{request.out.name}.partial-{os.getpid()}"
+        shutil.rmtree(partial, ignore_errors=True)
+        partial.mkdir(parents=True)
+        _write(partial, request.format, selected, class_names)
+    finally:
+        for run in runs:
+            run.close()
+    _move_into_place(partial, request.out)
+    return total
+
+
+def _check_output(out: Path, overwrite: bool) -> None:
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise EvofoolError(f"--out {out} exists and is not a directory")
+    if not any(out.iterdir()):
+        return
+    if not overwrite:
+        raise EvofoolError(f"--out {out} is not empty; pass --overwrite to replace an "
+                           "earlier export there")
+    if not (out / MANIFEST).exists() or any((out / name).exists()
+                                            for name in ("run.sqlite", "retrain.sqlite")):
+        raise EvofoolError(f"--overwrite replaces only an earlier evofool export, and {out} "
+                           f"is not one (no {MANIFEST}); choose another --out")
+
+
+def _shared_class_names(runs: list[StoredRun]) -> tuple[str, ...]:
+    """The longest class list; others must agree with it where they overlap.
+
+    Rounds of the n+1 experiment differ by the trailing garbage class only.
+    """
+    longest = max((run.class_names for run in runs), key=len)
+    for run in runs:
+        if run.class_names != longest[:len(run.class_names)]:
+            raise EvofoolError(f"{run.label} has other classes than "
+                               f"{next(r.label for r in runs if r.class_names == longest)}; "
+                               "export runs of different models separately")
+    return longest
+
+
+def _select(run: StoredRun, request: ExportRequest) -> list[FoolingImage]:
+    images = run.history() if request.include_history else run.champions()
+    wanted = None if request.classes is None else _class_indices(run, request.classes)
+    unique = {(image.class_index, image.genome_id): image for image in images
+              if image.confidence >= request.min_confidence
+              and (wanted is None or image.class_index in wanted)}
+    return sorted(unique.values(), key=lambda i: (i.class_index, i.generation, i.genome_id))
+
+
+def _class_indices(run: StoredRun, classes: Sequence[str]) -> set[int]:
+    indices = set()
+    for item in classes:
+        if item.isdigit() and int(item) < len(run.class_names):
+            indices.add(int(item))
+        elif item in run.class_names:
+            indices.add(run.class_names.index(item))
+        else:
+            raise EvofoolError(f"--classes: {item!r} is no class of {run.label} (classes "
+                               f"0..{len(run.class_names) - 1} or their names)")
+    return indices
+
+
+def _write(out: Path, format: Format, selected: list[tuple[StoredRun, list[FoolingImage]]],
+           class_names: tuple[str, ...]) -> None:
+    rows, pixels, labels = [], [], []
+    for run, images in selected:
+        if not images:
+            continue
+        rendered = to_uint8(run.render([image.genome_id for image in images]))  # N, H, W, C
+        for image, array in zip(images, rendered, strict=True):
+            file = _write_png(out, image, class_names, array) if format == "imagefolder" \
+                else f"fooling.{format}"
+            rows.append({"index": len(rows), "file": file, "run": run.label,
+                         "class": image.class_index, "class_name": image.class_name,
+                         "confidence": f"{image.confidence:.9f}",
+                         "generation": image.generation, "genome_id": image.genome_id,
+                         "model": run.model, "encoding": run.config.encoding.type})
+        pixels.append(rendered.transpose(0, 3, 1, 2))
+        labels += [image.class_index for image in images]
+    images_array = np.ascontiguousarray(np.concatenate(pixels))
+    labels_array = np.asarray(labels, dtype=np.int64)
+    if format == "pt":
+        torch.save({"images": torch.from_numpy(images_array),
+                    "labels": torch.from_numpy(labels_array),
+                    "class_names": list(class_names)}, out / "fooling.pt")
+    elif format == "npz":
+        np.savez_compressed(out / "fooling.npz", images=images_array, labels=labels_array,
+                            class_names=np.asarray(class_names))
+    with open(out / MANIFEST, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=MANIFEST_FIELDS)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def _write_png(out: Path, image: FoolingImage, class_names: tuple[str, ...],
+               pixels: np.ndarray) -> str:
+    """One PNG under ``<index>-<name>/``: zero-padded so ImageFolder's sorted order is the index."""
+    folder = f"{image.class_index:04d}-{safe_name(class_names[image.class_index])}"
+    name = f"{safe_name(image.run)}-g{image.genome_id}.png"
+    (out / folder).mkdir(exist_ok=True)
+    Image.fromarray(pixels[..., 0] if pixels.shape[-1] == 1 else pixels).save(out / folder / name)
+    return f"{folder}/{name}"
+
+
+def _move_into_place(partial: Path, out: Path) -> None:
+    old = None
+    if out.exists():
+        old = out.parent / f".{out.name}.old-{os.getpid()}"
+        os.replace(out, old)
+    os.replace(partial, out)
+    if old is not None:
+        shutil.rmtree(old)

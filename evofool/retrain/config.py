@@ -1,0 +1,106 @@
+"""The n+1 experiment's config: rounds, one evolution run per round, retraining, garbage set."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from evofool.config import (
+    ConfigError,
+    RunConfig,
+    build_section,
+    override_dict,
+    validate_run_config,
+)
+
+
+@dataclass(frozen=True)
+class TrainingSettings:
+    """How each round's n+1-class model is trained on MNIST plus the garbage set so far.
+
+    ``scratch`` trains a fresh LeNet each round (the paper); ``finetune``
+    continues from the previous round's model, adding the garbage output
+    the first time.
+    """
+
+    mode: Literal["scratch", "finetune"] = "scratch"
+    epochs: int = 3
+    learning_rate: float = 1e-3
+    natural_images: int | None = None  # the first N training digits only; None: all 60,000
+
+
+@dataclass(frozen=True)
+class GarbageSettings:
+    """Which fooling images of a round join the garbage class (class n+1).
+
+    A round adds its champions at ``threshold`` or above and then, with
+    ``include_history``, earlier champions (highest confidence first) up to
+    ``per_round`` images. While training, the garbage class is resampled to
+    the size of an average natural class, so it neither dominates nor vanishes.
+    """
+
+    threshold: float = 0.99
+    per_round: int = 1000
+    include_history: bool = True
+
+
+@dataclass(frozen=True)
+class RetrainConfig:
+    name: str = "retrain"
+    model: str = "mnist-lenet"  # round 0's model: any 1x28x28 MNIST classifier
+    seed: int = 0  # round r evolves with seed + r and trains with seed + r
+    rounds: int = 15  # retrained models; rounds 0..rounds each evolve once
+    evolution: RunConfig = field(default_factory=lambda: RunConfig(generations=500))
+    training: TrainingSettings = field(default_factory=TrainingSettings)
+    garbage: GarbageSettings = field(default_factory=GarbageSettings)
+
+    def to_dict(self) -> dict[str, Any]:
+        """As YAML would hold it; the rounds set the evolution's model and seed."""
+        raw = dataclasses.asdict(self)
+        del raw["evolution"]["model"], raw["evolution"]["seed"]
+        return raw
+
+
+def load_retrain_config(path: Path, overrides: list[str] = ()) -> RetrainConfig:
+    """Read, override and validate a retrain config.
+
+    Raises:
+        ConfigError: unreadable YAML, unknown key, wrong type or out-of-range value.
+    """
+    try:
+        raw = yaml.safe_load(Path(path).read_text())
+    except FileNotFoundError as error:
+        raise ConfigError(f"config file not found: {path}") from error
+    except (OSError, yaml.YAMLError) as error:
+        raise ConfigError(f"cannot read config {path}: {str(error).splitlines()[0]}") from error
+    raw = {} if raw is None else raw
+    if not isinstance(raw, dict):
+        raise ConfigError(f"config {path} must be a mapping of keys to values")
+    return retrain_config_from_dict(override_dict(raw, overrides))
+
+
+def retrain_config_from_dict(raw: dict[str, Any]) -> RetrainConfig:
+    evolution = raw.get("evolution") or {}
+    for key in ("model", "seed"):
+        if isinstance(evolution, dict) and key in evolution:
+            raise ConfigError(f"evolution.{key}: set {key} at the top level of a retrain "
+                              "config; each round evolves against its own model and seed")
+    config = build_section(RetrainConfig, raw)
+    validate_run_config(config.evolution)
+    if config.rounds < 1:
+        raise ConfigError(f"rounds must be at least 1, got {config.rounds}")
+    if config.training.epochs < 1:
+        raise ConfigError(f"training.epochs must be at least 1, got {config.training.epochs}")
+    if config.training.learning_rate <= 0:
+        raise ConfigError("training.learning_rate must be positive")
+    if config.training.natural_images is not None and config.training.natural_images < 10:
+        raise ConfigError("training.natural_images must be at least 10 (or null for all)")
+    if config.garbage.per_round < 1:
+        raise ConfigError("garbage.per_round must be at least 1")
+    if not 0 < config.garbage.threshold <= 1:
+        raise ConfigError("garbage.threshold must be in (0, 1]")
+    return config

@@ -1,0 +1,286 @@
+"""The paper's n+1 experiment (section 3.3), unattended: evolve, add garbage, retrain, repeat.
+
+Round r evolves fooling images against model r (round 0: the original
+n-class model), measures model r and the run, adds the run's fooling images
+to the garbage class n+1, and trains model r+1 on the natural digits plus
+every garbage image so far. Each phase leaves a durable mark (a finished
+run, a round row with its images in one transaction, a model file then its
+training row), so a resumed experiment redoes at most the phase in hand,
+and a round's evolution resumes mid-run through the run's own checkpoints.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import yaml
+
+from evofool.components import build_classifier
+from evofool.config import (
+    ConfigError,
+    GeneticSettings,
+    MapElitesSettings,
+    RunConfig,
+    override_dict,
+)
+from evofool.data import load_mnist
+from evofool.errors import EvofoolError
+from evofool.job import EvolutionJob
+from evofool.models import Classifier, LeNet, load_classifier
+from evofool.models.lenet import MNIST_INPUT_SPEC, CheckpointInfo, save_lenet
+from evofool.retrain.config import RetrainConfig, retrain_config_from_dict
+from evofool.retrain.garbage import as_training_images, balanced_epoch, collect_garbage
+from evofool.retrain.layout import round_model_path, round_run_dir
+from evofool.retrain.report import write_report
+from evofool.retrain.store import RetrainStore, RoundRecord
+from evofool.store import RunStore
+from evofool.stored_run import StoredRun
+from evofool.training.lenet_training import images_to_tensor, test_accuracy, train_lenet
+
+GARBAGE_NAME = "garbage"
+COST_THRESHOLD = 0.99
+
+
+class RetrainExperiment:
+    """One experiment directory; ``start`` or ``resume`` makes one ready to ``run``."""
+
+    def __init__(self, config: RetrainConfig, directory: Path, store: RetrainStore, *,
+                 progress: bool) -> None:
+        self.config = config
+        self.directory = Path(directory)
+        self.store = store
+        self.progress = progress
+        self.natural_names: tuple[str, ...] = tuple(store.get_meta("class_names"))
+
+    @classmethod
+    def start(cls, config: RetrainConfig, directory: Path, *,
+              progress: bool = True) -> RetrainExperiment:
+        """A new experiment in a new or empty ``directory``.
+
+        Raises:
+            EvofoolError: an occupied directory, or a round-0 model that is no
+                10-class 28x28 grayscale classifier, or GA targets out of range.
+        """
+        if directory.exists() and (not directory.is_dir() or any(directory.iterdir())):
+            raise EvofoolError(f"{directory} already exists and is not empty; choose another "
+                               "--out (or `evofool resume` it if it is an experiment)")
+        classifier = build_classifier(dataclasses.replace(config.evolution, model=config.model))
+        _check_mnist_classifier(classifier, config)
+        directory.mkdir(parents=True, exist_ok=True)
+        store = RetrainStore(directory, create=True)
+        store.set_meta(config=config.to_dict(), class_names=list(classifier.class_names),
+                       status="running", created=time.time())
+        _write_config(config, directory)
+        return cls(config, directory, store, progress=progress)
+
+    @classmethod
+    def resume(cls, directory: Path, overrides: list[str] = (), *, force: bool = False,
+               progress: bool = True) -> RetrainExperiment:
+        """Continue an experiment; ``--set rounds=K`` with ``force`` extends it."""
+        store = RetrainStore(directory)
+        stored = retrain_config_from_dict(store.get_meta("config"))
+        config = retrain_config_from_dict(override_dict(stored.to_dict(), overrides))
+        if config != stored and not force:
+            raise EvofoolError("resuming with a changed config would not continue the same "
+                               "experiment; pass --force to do it anyway")
+        store.set_meta(config=config.to_dict(), status="running")
+        _write_config(config, directory)
+        print(f"evofool: resuming experiment {directory} after "
+              f"{len(store.rounds())} finished round(s)", file=sys.stderr)
+        return cls(config, directory, store, progress=progress)
+
+    def run(self) -> list[dict[str, Any]]:
+        """Every remaining phase of every round; returns the per-round table."""
+        try:
+            for round_index in range(self.config.rounds + 1):
+                if round_index not in {record.round for record in self.store.rounds()}:
+                    if not self._evolve(round_index):
+                        self.store.set_meta(status="interrupted")
+                        print(f"evofool: experiment stopped in round {round_index}; continue "
+                              f"with `evofool resume {self.directory}`", file=sys.stderr)
+                        return self.table()
+                    self._record_round(round_index)
+                if round_index < self.config.rounds and \
+                        round_index + 1 not in self.store.trainings():
+                    self._train(round_index + 1)
+            table = self.table()
+            write_report(self.directory, table, natural_classes=len(self.natural_names))
+            self.store.set_meta(status="finished")
+            return table
+        except BaseException:
+            self.store.set_meta(status="interrupted")
+            raise
+        finally:
+            self.store.close()
+
+    def table(self) -> list[dict[str, Any]]:
+        trainings = self.store.trainings()
+        return [{**dataclasses.asdict(record),
+                 "train_seconds": trainings.get(record.round, {}).get("seconds")}
+                for record in self.store.rounds()]
+
+    def model_spec(self, round_index: int) -> str:
+        if round_index == 0:
+            return self.config.model
+        return str(round_model_path(self.directory, round_index))
+
+    def _evolve(self, round_index: int) -> bool:
+        """Run (or finish) the round's evolution; False if a signal stopped it."""
+        run_dir = round_run_dir(self.directory, round_index)
+        if (run_dir / "run.sqlite").exists():
+            store = RunStore(run_dir, read_only=True)
+            status = store.get_meta("status")
+            store.close()
+            if status == "finished":
+                return True
+            job = EvolutionJob.resume(run_dir, progress=self.progress)
+        else:
+            print(f"evofool: round {round_index}/{self.config.rounds}: evolving against "
+                  f"{self.model_spec(round_index)}", file=sys.stderr)
+            job = EvolutionJob.start(self._run_config(round_index), run_dir,
+                                     progress=self.progress)
+        job.run()
+        return job.stop_signal is None
+
+    def _run_config(self, round_index: int) -> RunConfig:
+        evolution = self.config.evolution
+        algorithm = evolution.algorithm
+        if isinstance(algorithm, MapElitesSettings):  # no cell for the garbage class
+            algorithm = dataclasses.replace(algorithm,
+                                            classes=list(range(len(self.natural_names))))
+        return dataclasses.replace(evolution, name=f"round-{round_index:02d}",
+                                   model=self.model_spec(round_index),
+                                   seed=self.config.seed + round_index, algorithm=algorithm)
+
+    def _record_round(self, round_index: int) -> None:
+        natural = len(self.natural_names)
+        classifier = load_classifier(self.model_spec(round_index))
+        mnist = load_mnist()
+        accuracy = _accuracy(classifier, mnist.test_images, mnist.test_labels)
+        earlier = self.store.garbage_pixels(round_index, MNIST_INPUT_SPEC.shape)
+        share = None
+        if round_index > 0 and len(earlier):
+            share = float((_predict(classifier, as_training_images(earlier)) == natural)
+                          .float().mean())
+        run_dir = round_run_dir(self.directory, round_index)
+        run = StoredRun(run_dir)
+        try:
+            champions = [c for c in run.champions() if c.class_index < natural]
+            history = [h for h in run.history() if h.class_index < natural]
+            generations = run.store.get_meta("generations")
+            wall_seconds = run.store.get_meta("wall_seconds")
+        finally:
+            run.close()
+        added = collect_garbage(run_dir, round_index=round_index,
+                                label=f"round-{round_index:02d}", natural_classes=natural,
+                                settings=self.config.garbage)
+        confidences = [c.confidence for c in champions]
+        previous_total = sum(r.garbage_added for r in self.store.rounds())
+        record = RoundRecord(
+            round=round_index, model=self.model_spec(round_index), test_accuracy=accuracy,
+            earlier_garbage_share=share,
+            median_confidence=statistics.median(confidences) if confidences else None,
+            classes_at_099=sum(value >= COST_THRESHOLD for value in confidences),
+            generations_to_all_099=_generations_to_all(history, natural),
+            generations=generations, garbage_added=len(added),
+            garbage_total=previous_total + len(added), evolve_seconds=wall_seconds or 0.0)
+        self.store.record_round(record, added)
+        share_text = "n/a" if share is None else f"{share:.3f}"
+        print(f"evofool: round {round_index}/{self.config.rounds}: test accuracy "
+              f"{accuracy:.4f}, earlier garbage called garbage {share_text}, median "
+              f"confidence {record.median_confidence:.4f}, {record.classes_at_099}/{natural} "
+              f"classes >= 0.99, +{len(added)} garbage images", file=sys.stderr)
+
+    def _train(self, round_index: int) -> None:
+        """Train model ``round_index`` on MNIST plus the garbage of every earlier round."""
+        settings = self.config.training
+        natural = len(self.natural_names)
+        started = time.perf_counter()
+        mnist = load_mnist()
+        digits = mnist.train_images[:settings.natural_images]
+        digit_labels = mnist.train_labels[:settings.natural_images]
+        garbage = self.store.garbage_pixels(round_index, MNIST_INPUT_SPEC.shape)
+        images = torch.cat([images_to_tensor(digits), as_training_images(garbage)])
+        labels = torch.cat([torch.from_numpy(digit_labels).long(),
+                            torch.full((len(garbage),), natural, dtype=torch.long)])
+        initial = None
+        if settings.mode == "finetune":
+            initial = _with_garbage_output(
+                load_classifier(self.model_spec(round_index - 1)).network, natural + 1)
+        print(f"evofool: round {round_index}/{self.config.rounds}: training an "
+              f"{natural + 1}-class LeNet ({settings.mode}, {settings.epochs} epochs) on "
+              f"{len(digits)} digits + {len(garbage)} garbage images",
+              file=sys.stderr)
+        network = train_lenet(
+            images, labels, num_classes=natural + 1, epochs=settings.epochs,
+            seed=self.config.seed + round_index, learning_rate=settings.learning_rate,
+            initial=initial,
+            epoch_indices=balanced_epoch(len(digits), len(garbage), natural),
+            progress=self.progress)
+        path = round_model_path(self.directory, round_index)
+        info = CheckpointInfo(class_names=(*self.natural_names, GARBAGE_NAME),
+                              input_spec=MNIST_INPUT_SPEC,
+                              test_accuracy=test_accuracy(network, mnist.test_images,
+                                                          mnist.test_labels),
+                              seed=self.config.seed + round_index, epochs=settings.epochs)
+        save_lenet(network, info, path)
+        self.store.record_training(round_index, path, mode=settings.mode,
+                                   epochs=settings.epochs, garbage_images=len(garbage),
+                                   seconds=round(time.perf_counter() - started, 3))
+
+
+def _check_mnist_classifier(classifier: Any, config: RetrainConfig) -> None:
+    if tuple(classifier.input_spec.shape) != MNIST_INPUT_SPEC.shape \
+            or classifier.num_classes != 10:
+        raise ConfigError(f"model {config.model}: the n+1 experiment retrains on MNIST and "
+                          "needs a 10-class 1x28x28 classifier")
+    if config.training.mode == "finetune" and not isinstance(classifier.network, LeNet):
+        raise ConfigError("training.mode finetune continues from the round-0 model, which "
+                          f"must then be an evofool LeNet; {config.model} is not")
+    algorithm = config.evolution.algorithm
+    if isinstance(algorithm, GeneticSettings) and any(t >= 10 for t in algorithm.targets):
+        raise ConfigError("evolution.algorithm.targets must be MNIST classes 0..9")
+
+
+def _with_garbage_output(network: LeNet, classes: int) -> LeNet:
+    """``network`` with its last layer widened to ``classes`` outputs (new rows fresh)."""
+    last = network.classifier[-1]
+    if last.out_features == classes:
+        return network
+    wider = torch.nn.Linear(last.in_features, classes)
+    with torch.no_grad():
+        wider.weight[:last.out_features] = last.weight
+        wider.bias[:last.out_features] = last.bias
+    network.classifier[-1] = wider
+    return network
+
+
+def _predict(classifier: Classifier, images: torch.Tensor) -> torch.Tensor:
+    with torch.inference_mode():
+        return torch.cat([classifier(chunk).argmax(dim=1) for chunk in images.split(1000)])
+
+
+def _accuracy(classifier: Classifier, images: np.ndarray, labels: np.ndarray) -> float:
+    """Natural test accuracy; a digit called garbage counts as wrong."""
+    predictions = _predict(classifier, images_to_tensor(images))
+    return float((predictions.numpy() == labels).mean())
+
+
+def _generations_to_all(history: list, natural: int) -> int | None:
+    """The generation by which every natural class had a champion at 0.99, if ever."""
+    first: dict[int, int] = {}
+    for entry in history:
+        if entry.confidence >= COST_THRESHOLD:
+            first.setdefault(entry.class_index, entry.generation)
+    return max(first.values()) if len(first) == natural else None
+
+
+def _write_config(config: RetrainConfig, directory: Path) -> None:
+    (directory / "config.yaml").write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))

@@ -1,0 +1,73 @@
+"""The garbage class: which fooling images join it, and how training sees it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from evofool.images import to_uint8
+from evofool.retrain.config import GarbageSettings
+from evofool.retrain.store import GarbageImage
+from evofool.stored_run import FoolingImage, StoredRun
+
+
+def collect_garbage(run_dir: Path, *, round_index: int, label: str, natural_classes: int,
+                    settings: GarbageSettings) -> list[GarbageImage]:
+    """A round's contribution to the garbage set, at most ``settings.per_round`` images.
+
+    Champions at the threshold come first (one per fooled class), then, with
+    ``include_history``, the run's earlier champions by confidence. Each genome
+    joins once, however many classes it fooled; the garbage class has no
+    cell, so only natural classes count.
+    """
+    run = StoredRun(run_dir, label=label)
+    try:
+        def fooling(images: list[FoolingImage]) -> list[FoolingImage]:
+            return [image for image in images if image.class_index < natural_classes
+                    and image.confidence >= settings.threshold]
+
+        candidates = fooling(run.champions())
+        if settings.include_history:
+            candidates += sorted(fooling(run.history()), key=lambda image: -image.confidence)
+        chosen: dict[int, FoolingImage] = {}
+        for image in candidates:
+            if len(chosen) == settings.per_round:
+                break
+            chosen.setdefault(image.genome_id, image)
+        images = list(chosen.values())
+        pixels = to_uint8(run.render([image.genome_id for image in images])).transpose(0, 3, 1, 2)
+    finally:
+        run.close()
+    return [GarbageImage(round=round_index, run=label, class_index=image.class_index,
+                         confidence=image.confidence, generation=image.generation,
+                         genome_id=image.genome_id, pixels=array)
+            for image, array in zip(images, pixels, strict=True)]
+
+
+def balanced_epoch(natural_count: int, garbage_count: int, natural_classes: int):
+    """A function drawing one epoch's rows: every natural row once, and the garbage rows
+    (stored after the natural ones) resampled to the size of an average natural class.
+
+    Each garbage image appears ``target // G`` times, plus a random ``target % G``
+    of them once more, so a small garbage set is repeated evenly rather than
+    by chance.
+    """
+    target = round(natural_count / natural_classes)
+
+    def draw(generator: torch.Generator) -> torch.Tensor:
+        natural = torch.arange(natural_count)
+        if garbage_count == 0:
+            return natural
+        repeats, remainder = divmod(target, garbage_count)
+        garbage = torch.cat([torch.arange(garbage_count).repeat(repeats),
+                             torch.randperm(garbage_count, generator=generator)[:remainder]])
+        return torch.cat([natural, natural_count + garbage])
+
+    return draw
+
+
+def as_training_images(pixels: np.ndarray) -> torch.Tensor:
+    """uint8 (N, C, H, W) -> float [0, 1], as the natural digits are fed."""
+    return torch.from_numpy(pixels).float().div_(255.0)

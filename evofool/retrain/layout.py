@@ -1,0 +1,56 @@
+"""Where the n+1 experiment keeps each round's run and model inside its directory.
+
+    RETRAIN_DIR/
+        config.yaml          the resolved retrain config
+        retrain.sqlite       rounds, trainings and the garbage set (see store)
+        rounds/round-00/     round 0's evolution run: an ordinary run directory
+        models/round-01.pt   the n+1-class LeNet trained after round 0
+        rounds.csv, rounds.json, rounds.png   the per-round table and plot
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from evofool.errors import EvofoolError
+
+RETRAIN_STORE_FILE = "retrain.sqlite"
+
+
+def is_retrain_dir(path: Path) -> bool:
+    return (Path(path) / RETRAIN_STORE_FILE).exists()
+
+
+def round_run_dir(retrain_dir: Path, round_index: int) -> Path:
+    return Path(retrain_dir) / "rounds" / f"round-{round_index:02d}"
+
+
+def round_model_path(retrain_dir: Path, round_index: int) -> Path:
+    return Path(retrain_dir) / "models" / f"round-{round_index:02d}.pt"
+
+
+def expand_run_dirs(paths: Sequence[Path], rounds: Sequence[int] | None
+                    ) -> list[tuple[Path, str | None]]:
+    """Run directories with labels: a retrain directory stands for its rounds' runs.
+
+    Raises:
+        EvofoolError: ``rounds`` with no retrain directory, or a round that has no run.
+    """
+    if rounds is not None and not any(is_retrain_dir(path) for path in paths):
+        raise EvofoolError("--rounds selects rounds of a retrain directory; none was given")
+    expanded: list[tuple[Path, str | None]] = []
+    for path in paths:
+        if not is_retrain_dir(path):
+            expanded.append((Path(path), None))
+            continue
+        present = sorted(int(run.name.removeprefix("round-"))
+                         for run in (Path(path) / "rounds").glob("round-*")
+                         if (run / "run.sqlite").exists())
+        for round_index in rounds if rounds is not None else present:
+            if round_index not in present:
+                raise EvofoolError(f"{path} has no run for round {round_index} "
+                                   f"(rounds with runs: {present or 'none'})")
+            expanded.append((round_run_dir(path, round_index),
+                             f"{Path(path).name}-round-{round_index:02d}"))
+    return expanded

@@ -1,0 +1,128 @@
+"""`evofool export`: datasets other tools load, a manifest per image, nothing half-written."""
+
+import csv
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from evofool.errors import EvofoolError
+from evofool.export import ExportRequest, export
+from evofool.store import RunStore
+from evofool.vision_libs import import_torchvision
+
+
+def _manifest(out):
+    with open(out / "manifest.csv") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _champions(run_dir, threshold=0.99):
+    store = RunStore(run_dir, read_only=True)
+    try:
+        return [c for c in store.champions() if c["confidence"] >= threshold]
+    finally:
+        store.close()
+
+
+def test_imagefolder_export_loads_with_torchvision(tiny_cppn_run, tmp_path, cli):
+    datasets = import_torchvision().datasets
+    out = tmp_path / "folder"
+    result = cli("export", str(tiny_cppn_run), "--format", "imagefolder", "--out", str(out),
+                 "--min-confidence", "0.5")
+    assert result.returncode == 0, result.stderr
+    rows = _manifest(out)
+    assert json.loads(result.stdout.splitlines()[-1])["images"] == len(rows)
+    assert len(rows) == len(_champions(tiny_cppn_run, 0.5)) > 0
+    dataset = datasets.ImageFolder(str(out))
+    assert len(dataset) == len(rows)
+    # Folders sort by zero-padded class index, so ImageFolder's labels are the class order.
+    image, label = dataset[0]
+    assert image.size == (28, 28)
+    assert dataset.classes[label].startswith(f"{int(rows[0]['class']):04d}-")
+    assert set(rows[0]) == {"index", "file", "run", "class", "class_name", "confidence",
+                            "generation", "genome_id", "model", "encoding"}
+
+
+def test_pt_and_npz_hold_the_same_images_labels_and_names(tiny_cppn_run, tmp_path):
+    for fmt in ("pt", "npz"):
+        export(ExportRequest(run_dirs=[tiny_cppn_run], out=tmp_path / fmt, format=fmt,
+                             min_confidence=0.5, include_history=True))
+    saved = torch.load(tmp_path / "pt" / "fooling.pt", weights_only=True)
+    arrays = np.load(tmp_path / "npz" / "fooling.npz")
+    assert saved["images"].dtype == torch.uint8 and saved["images"].shape[1:] == (1, 28, 28)
+    assert np.array_equal(saved["images"].numpy(), arrays["images"])
+    assert np.array_equal(saved["labels"].numpy(), arrays["labels"])
+    assert saved["class_names"] == list(arrays["class_names"]) == [str(i) for i in range(10)]
+    rows = _manifest(tmp_path / "pt")
+    assert [int(row["class"]) for row in rows] == saved["labels"].tolist()
+    assert len(rows) > len(_champions(tiny_cppn_run, 0.5))  # history adds earlier champions
+
+
+def test_exported_pixels_are_the_champion_pngs(tiny_cppn_run, tmp_path):
+    export(ExportRequest(run_dirs=[tiny_cppn_run], out=tmp_path / "x", format="npz",
+                         min_confidence=0.0))
+    arrays = np.load(tmp_path / "x" / "fooling.npz")
+    for row, image in zip(_manifest(tmp_path / "x"), arrays["images"], strict=True):
+        (png,) = (tiny_cppn_run / "champions").glob(f"class-{int(row['class']):04d}-*.png")
+        assert np.array_equal(np.asarray(Image.open(png)), image[0])
+
+
+def test_export_is_deterministic(tiny_cppn_run, tmp_path):
+    for name in ("a", "b"):
+        export(ExportRequest(run_dirs=[tiny_cppn_run], out=tmp_path / name, format="npz",
+                             min_confidence=0.0, include_history=True))
+    assert (tmp_path / "a" / "manifest.csv").read_text() == \
+        (tmp_path / "b" / "manifest.csv").read_text()
+    first, second = (np.load(tmp_path / name / "fooling.npz") for name in ("a", "b"))
+    assert np.array_equal(first["images"], second["images"])
+
+
+def test_class_filter_by_index_and_name(tiny_cppn_run, tmp_path):
+    export(ExportRequest(run_dirs=[tiny_cppn_run], out=tmp_path / "x", format="npz",
+                         min_confidence=0.0, classes=["3", "7"]))
+    assert {row["class"] for row in _manifest(tmp_path / "x")} == {"3", "7"}
+    with pytest.raises(EvofoolError, match="'eleven' is no class"):
+        export(ExportRequest(run_dirs=[tiny_cppn_run], out=tmp_path / "y", format="npz",
+                             classes=["eleven"]))
+
+
+def test_refuses_occupied_output_and_overwrites_only_an_export(tiny_cppn_run, tmp_path, cli):
+    out = tmp_path / "x"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    args = ["export", str(tiny_cppn_run), "--format", "npz", "--out", str(out),
+            "--min-confidence", "0"]
+    refused = cli(*args)
+    assert refused.returncode == 2 and "not empty" in refused.stderr
+    refused = cli(*args, "--overwrite")
+    assert refused.returncode == 2 and "not one" in refused.stderr
+    assert (out / "notes.txt").read_text() == "mine"
+    (out / "notes.txt").unlink()
+    assert cli(*args).returncode == 0
+    again = cli(*args[:3], "pt", *args[4:], "--overwrite")
+    assert again.returncode == 0, again.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["fooling.pt", "manifest.csv"]
+    assert not list(tmp_path.glob(".x.*"))  # no partial or old copies left behind
+
+
+def test_nothing_above_threshold_says_so_and_writes_nothing(tiny_cppn_run, tmp_path, cli):
+    out = tmp_path / "x"
+    result = cli("export", str(tiny_cppn_run), "--format", "npz", "--out", str(out),
+                 "--min-confidence", "1.5")
+    assert result.returncode == 2 and "nothing to export" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not out.exists() and not list(tmp_path.iterdir())
+
+
+def test_rounds_need_a_retrain_directory(tiny_cppn_run, tmp_path):
+    with pytest.raises(EvofoolError, match="--rounds selects rounds"):
+        export(ExportRequest(run_dirs=[tiny_cppn_run], out=tmp_path / "x", format="npz",
+                             rounds=[0]))
+
+
+def test_not_a_run_is_one_line(tmp_path, cli):
+    result = cli("export", str(tmp_path), "--format", "npz", "--out", str(tmp_path / "x"))
+    assert result.returncode == 2 and "is not an evofool run" in result.stderr

@@ -1,0 +1,155 @@
+"""The n+1 experiment on two tiny rounds: table, models, garbage set, exact resume."""
+
+import csv
+import json
+import os
+import signal
+import sqlite3
+
+import pytest
+
+from evofool.errors import EvofoolError
+from evofool.job import EvolutionJob
+from evofool.models import load_classifier
+from evofool.retrain import RetrainExperiment, load_retrain_config
+from evofool.retrain.layout import round_model_path
+
+CONFIG = __import__("pathlib").Path(__file__).parents[1] / "configs" / "mnist_retrain.yaml"
+TIMING = ("evolve_seconds", "train_seconds", "model")
+
+
+def tiny(model):
+    return ["rounds=2", f"model={model}", "evolution.generations=12",
+            "evolution.algorithm.batch_size=60", "evolution.checkpoint.every_generations=4",
+            "training.epochs=1", "training.natural_images=3000", "garbage.per_round=40"]
+
+
+@pytest.fixture(scope="module")
+def experiment(tmp_path_factory, small_lenets):
+    """Two rounds through the real CLI, uninterrupted."""
+    from tests.conftest import run_cli
+
+    directory = tmp_path_factory.mktemp("retrain") / "exp"
+    args = ["retrain", str(CONFIG), "--out", str(directory), "--quiet"]
+    for override in tiny(small_lenets[0]):
+        args += ["--set", override]
+    result = run_cli(*args)
+    assert result.returncode == 0, result.stderr
+    return directory, json.loads(result.stdout.splitlines()[-1])
+
+
+def _rows(directory):
+    with open(directory / "rounds.csv") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _garbage(directory):
+    connection = sqlite3.connect(directory / "retrain.sqlite")
+    try:
+        return connection.execute("SELECT round, run, class, confidence, generation, genome_id,"
+                                  " pixels FROM garbage ORDER BY id").fetchall()
+    finally:
+        connection.close()
+
+
+def test_two_rounds_write_table_plot_models_and_garbage(experiment):
+    directory, final = experiment
+    rows = _rows(directory)
+    assert [row["round"] for row in rows] == ["0", "1", "2"] and final["rounds_done"] == 3
+    assert rows[0]["earlier_garbage_share"] == ""  # round 0 has no earlier garbage
+    for row in rows[1:]:
+        assert 0 <= float(row["earlier_garbage_share"]) <= 1
+        assert float(row["test_accuracy"]) > 0.8
+    assert int(rows[2]["garbage_total"]) == sum(int(row["garbage_added"]) for row in rows)
+    assert json.loads((directory / "rounds.json").read_text())[1]["round"] == 1
+    assert (directory / "rounds.png").stat().st_size > 0
+    model = load_classifier(str(round_model_path(directory, 2)))
+    assert model.num_classes == 11 and model.class_names[-1] == "garbage"
+    garbage = _garbage(directory)
+    assert len(garbage) == int(rows[2]["garbage_total"]) > 0
+    round_index, run, fooled, confidence, _, _, pixels = garbage[0]
+    assert run == "round-00" and 0 <= fooled < 10 and confidence >= 0.99
+    assert len(pixels) == 28 * 28
+
+
+def test_rounds_evolve_no_garbage_champion(experiment):
+    directory, _ = experiment
+    summary = json.loads((directory / "rounds" / "round-02" / "summary.json").read_text())
+    assert {entry["class"] for entry in summary["classes"]} <= set(range(10))
+
+
+def test_export_and_transfer_read_rounds(experiment, tmp_path, cli):
+    directory, _ = experiment
+    result = cli("export", str(directory), "--rounds", "1", "2", "--format", "npz",
+                 "--out", str(tmp_path / "x"), "--min-confidence", "0")
+    assert result.returncode == 0, result.stderr
+    with open(tmp_path / "x" / "manifest.csv") as handle:
+        runs = {row["run"] for row in csv.DictReader(handle)}
+    assert runs == {"exp-round-01", "exp-round-02"}
+    missing = cli("export", str(directory), "--rounds", "7", "--format", "npz",
+                  "--out", str(tmp_path / "y"))
+    assert missing.returncode == 2 and "no run for round 7" in missing.stderr
+    transfer = cli("transfer", str(directory / "rounds" / "round-00"), "--models",
+                   str(round_model_path(directory, 1)), "--out", str(tmp_path / "t"))
+    assert transfer.returncode == 0, transfer.stderr
+
+
+def test_interrupted_between_and_within_rounds_resumes_exactly(experiment, small_lenets,
+                                                              tmp_path, monkeypatch):
+    reference, _ = experiment
+    directory = tmp_path / "exp"
+    config = load_retrain_config(CONFIG, tiny(small_lenets[0]))
+
+    # First stop: a crash while training round 2's model, after round 1 is recorded.
+    train = RetrainExperiment._train
+
+    def crash_in_round_two(self, round_index):
+        if round_index == 2:
+            raise KeyboardInterrupt
+        train(self, round_index)
+
+    monkeypatch.setattr(RetrainExperiment, "_train", crash_in_round_two)
+    with pytest.raises(KeyboardInterrupt):
+        RetrainExperiment.start(config, directory, progress=False).run()
+    monkeypatch.setattr(RetrainExperiment, "_train", train)
+    assert len(_rows_in_store(directory)) == 2
+
+    # Second stop: SIGINT in the middle of round 2's evolution (the job checkpoints).
+    persist = EvolutionJob._persist_generation
+
+    def signal_at_generation_six(self, *args):
+        row = persist(self, *args)
+        if self.run_dir.name == "round-02" and self.algorithm.generation == 6:
+            os.kill(os.getpid(), signal.SIGINT)
+        return row
+
+    monkeypatch.setattr(EvolutionJob, "_persist_generation", signal_at_generation_six)
+    table = RetrainExperiment.resume(directory, progress=False).run()
+    assert len(table) == 2  # stopped inside round 2
+    monkeypatch.setattr(EvolutionJob, "_persist_generation", persist)
+
+    RetrainExperiment.resume(directory, progress=False).run()
+    strip = [{k: v for k, v in row.items() if k not in TIMING} for row in _rows(directory)]
+    expected = [{k: v for k, v in row.items() if k not in TIMING} for row in _rows(reference)]
+    assert strip == expected
+    assert _garbage(directory) == _garbage(reference)
+
+
+def _rows_in_store(directory):
+    connection = sqlite3.connect(directory / "retrain.sqlite")
+    try:
+        return connection.execute("SELECT round FROM rounds").fetchall()
+    finally:
+        connection.close()
+
+
+def test_start_refuses_an_occupied_directory_and_a_non_mnist_model(tmp_path, small_lenets):
+    (tmp_path / "busy").mkdir()
+    (tmp_path / "busy" / "x").write_text("")
+    config = load_retrain_config(CONFIG, tiny(small_lenets[0]))
+    with pytest.raises(EvofoolError, match="not empty"):
+        RetrainExperiment.start(config, tmp_path / "busy")
+    with pytest.raises(EvofoolError, match="model not found"):
+        RetrainExperiment.start(load_retrain_config(CONFIG, ["model=/no/such.pt"]),
+                                tmp_path / "new")
+    assert not (tmp_path / "new").exists()
