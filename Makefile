@@ -31,3 +31,5 @@ benchmarks: $(STAMP)
 	$(BIN)/python benchmarks/reproduce_mnist.py
 	$(BIN)/python benchmarks/vs_pyribs.py
 	$(BIN)/python benchmarks/memory.py
+	$(BIN)/python benchmarks/retrain_mnist.py
+	$(BIN)/python benchmarks/transfer_mnist.py

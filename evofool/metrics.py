@@ -49,6 +49,21 @@ class MetricsLog:
             self.tensorboard.close()
 
 
+def latest_generation(run_dir: Path) -> int | None:
+    """The last generation ``metrics.csv`` records, read from its tail (a live run's progress)."""
+    path = run_dir / METRICS_FILE
+    if not path.exists():
+        return None
+    with open(path, "rb") as stream:
+        stream.seek(max(0, path.stat().st_size - 4096))
+        lines = stream.read().decode(errors="replace").splitlines()
+    for line in reversed(lines):
+        first = line.split(",", 1)[0]
+        if first.isdigit():
+            return int(first)
+    return None
+
+
 def _tensorboard_writer(run_dir: Path):
     try:
         from torch.utils.tensorboard import SummaryWriter

@@ -16,14 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from matplotlib.figure import Figure  # no pyplot: no backend, no global state
 
 from evofool.errors import EvofoolError
 from evofool.evaluator import BatchedEvaluator
 from evofool.models import load_classifier
+from evofool.plots import to_png, transfer_heatmap
 from evofool.stored_run import StoredRun
-
-ANNOTATE_UP_TO = 20  # classes; beyond that the heatmap carries no numbers
 
 
 @dataclass(frozen=True)
@@ -102,27 +100,6 @@ def write_transfer(matrix: TransferMatrix, out: Path) -> None:
     partial = out / "transfer.json.partial"
     partial.write_text(json.dumps(matrix.to_json(), indent=2))
     os.replace(partial, out / "transfer.json")
-    _heatmap(matrix, out / "transfer.png")
-
-
-def _heatmap(matrix: TransferMatrix, path: Path) -> None:
-    columns, rows = len(matrix.classes), len(matrix.models)
-    figure = Figure(figsize=(min(2 + 0.6 * columns, 24), 1.5 + 0.5 * rows),
-                    layout="constrained")
-    axis = figure.subplots()
-    shown = axis.imshow(matrix.confidence, vmin=0, vmax=1, cmap="viridis", aspect="auto")
-    axis.set_yticks(range(rows), [f"{model}  (top-1 {matrix.agreement(row):.0%})"
-                                  for row, model in enumerate(matrix.models)])
-    if columns <= ANNOTATE_UP_TO:
-        axis.set_xticks(range(columns), matrix.class_names, rotation=45, ha="right")
-        for row in range(rows):
-            for column in range(columns):
-                value = matrix.confidence[row][column]
-                axis.text(column, row, f"{value:.2f}", ha="center", va="center", fontsize=8,
-                          color="black" if value > 0.6 else "white")
-    axis.set_xlabel("fooled class")
-    axis.set_title("confidence each model gives the class each champion was evolved for")
-    figure.colorbar(shown, ax=axis, fraction=0.03)
-    partial = path.with_name(path.name + ".partial")
-    figure.savefig(partial, format="png", dpi=110)
-    os.replace(partial, path)
+    partial = out / "transfer.png.partial"
+    partial.write_bytes(to_png(transfer_heatmap(matrix)))
+    os.replace(partial, out / "transfer.png")

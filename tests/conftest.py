@@ -63,6 +63,28 @@ def tiny_cppn_run(tmp_path_factory, trained_lenet) -> Path:
     return run_dir
 
 
+RETRAIN_CONFIG = CONFIGS / "mnist_retrain.yaml"
+
+
+def tiny_retrain_overrides(model) -> list[str]:
+    """Two rounds of the n+1 experiment in seconds: short runs, 3,000 digits, one epoch."""
+    return ["rounds=2", f"model={model}", "evolution.generations=12",
+            "evolution.algorithm.batch_size=60", "evolution.checkpoint.every_generations=4",
+            "training.epochs=1", "training.natural_images=3000", "garbage.per_round=40"]
+
+
+@pytest.fixture(scope="session")
+def tiny_retrain(tmp_path_factory, small_lenets):
+    """Two rounds through the real CLI, uninterrupted: (directory, final JSON line)."""
+    directory = tmp_path_factory.mktemp("retrain") / "exp"
+    args = ["retrain", str(RETRAIN_CONFIG), "--out", str(directory), "--quiet"]
+    for override in tiny_retrain_overrides(small_lenets[0]):
+        args += ["--set", override]
+    result = run_cli(*args)
+    assert result.returncode == 0, result.stderr
+    return directory, json.loads(result.stdout.splitlines()[-1])
+
+
 @pytest.fixture
 def random_lenet() -> Classifier:
     torch.manual_seed(0)

@@ -7,6 +7,8 @@ import signal
 import sqlite3
 
 import pytest
+from conftest import RETRAIN_CONFIG as CONFIG
+from conftest import tiny_retrain_overrides as tiny
 
 from evofool.errors import EvofoolError
 from evofool.job import EvolutionJob
@@ -14,28 +16,14 @@ from evofool.models import load_classifier
 from evofool.retrain import RetrainExperiment, load_retrain_config
 from evofool.retrain.layout import round_model_path
 
-CONFIG = __import__("pathlib").Path(__file__).parents[1] / "configs" / "mnist_retrain.yaml"
 TIMING = ("evolve_seconds", "train_seconds", "model")
 
 
-def tiny(model):
-    return ["rounds=2", f"model={model}", "evolution.generations=12",
-            "evolution.algorithm.batch_size=60", "evolution.checkpoint.every_generations=4",
-            "training.epochs=1", "training.natural_images=3000", "garbage.per_round=40"]
 
 
-@pytest.fixture(scope="module")
-def experiment(tmp_path_factory, small_lenets):
-    """Two rounds through the real CLI, uninterrupted."""
-    from tests.conftest import run_cli
-
-    directory = tmp_path_factory.mktemp("retrain") / "exp"
-    args = ["retrain", str(CONFIG), "--out", str(directory), "--quiet"]
-    for override in tiny(small_lenets[0]):
-        args += ["--set", override]
-    result = run_cli(*args)
-    assert result.returncode == 0, result.stderr
-    return directory, json.loads(result.stdout.splitlines()[-1])
+@pytest.fixture
+def experiment(tiny_retrain):
+    return tiny_retrain
 
 
 def _rows(directory):

@@ -1,4 +1,4 @@
-"""The n+1 experiment's per-round table as CSV and JSON, and one figure of its trends."""
+"""The n+1 experiment's per-round table as CSV and JSON, and the figure of its trends."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from matplotlib.figure import Figure  # no pyplot: no backend, no global state
+from evofool.plots import rounds_figure, to_png
 
 
 def write_report(directory: Path, table: list[dict[str, Any]], *, natural_classes: int) -> None:
@@ -24,30 +24,6 @@ def write_report(directory: Path, table: list[dict[str, Any]], *, natural_classe
     partial = directory / "rounds.json.partial"
     partial.write_text(json.dumps(table, indent=2))
     os.replace(partial, directory / "rounds.json")
-    _plot(table, natural_classes, directory / "rounds.png")
-
-
-def _plot(table: list[dict[str, Any]], natural_classes: int, path: Path) -> None:
-    rounds = [row["round"] for row in table]
-
-    def column(key: str) -> list[float]:
-        return [float("nan") if row[key] is None else row[key] for row in table]
-
-    figure = Figure(figsize=(13, 3.6), layout="constrained")
-    axes = figure.subplots(1, 3)
-    axes[0].plot(rounds, column("test_accuracy"), marker="o")
-    axes[0].set(title="natural test accuracy", xlabel="round", ylabel="accuracy")
-    axes[1].plot(rounds, column("earlier_garbage_share"), marker="o", color="tab:green")
-    axes[1].set(title="earlier fooling images called garbage", xlabel="round",
-                ylabel="share", ylim=(-0.02, 1.02))
-    axes[2].plot(rounds, column("median_confidence"), marker="o", label="median best confidence")
-    axes[2].plot(rounds, [row["classes_at_099"] / natural_classes for row in table],
-                 marker="s", label="share of classes >= 0.99")
-    axes[2].set(title="fooling success", xlabel="round", ylim=(-0.02, 1.02))
-    axes[2].legend(loc="lower left", fontsize="small")
-    for axis in axes:
-        axis.grid(alpha=0.3)
-        axis.xaxis.get_major_locator().set_params(integer=True)
-    partial = path.with_name(path.name + ".partial")
-    figure.savefig(partial, format="png", dpi=110)
-    os.replace(partial, path)
+    partial = directory / "rounds.png.partial"
+    partial.write_bytes(to_png(rounds_figure(table, natural_classes)))
+    os.replace(partial, directory / "rounds.png")

@@ -74,21 +74,25 @@ class GarbageImage:
 
 
 class RetrainStore:
-    """Read and write one experiment's ``retrain.sqlite``."""
+    """Read and write one experiment's ``retrain.sqlite`` (``read_only`` for the browser)."""
 
-    def __init__(self, retrain_dir: Path, *, create: bool = False) -> None:
+    def __init__(self, retrain_dir: Path, *, create: bool = False,
+                 read_only: bool = False) -> None:
         self.path = Path(retrain_dir) / RETRAIN_STORE_FILE
         if not create and not self.path.exists():
             raise EvofoolError(f"{retrain_dir} is not a retrain directory "
                                f"(no {RETRAIN_STORE_FILE})")
         try:
-            self.connection = sqlite3.connect(self.path)
-            self.connection.execute("PRAGMA journal_mode=WAL")
-            self.connection.executescript(_SCHEMA)
+            if read_only:
+                self.connection = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
+            else:
+                self.connection = sqlite3.connect(self.path)
+                self.connection.execute("PRAGMA journal_mode=WAL")
+                self.connection.executescript(_SCHEMA)
             version = self.get_meta("schema_version")
         except sqlite3.DatabaseError as error:
             raise EvofoolError(f"cannot open {self.path}: {error}") from error
-        if version is None:
+        if version is None and not read_only:
             self.set_meta(schema_version=SCHEMA_VERSION)
         elif version != SCHEMA_VERSION:
             raise EvofoolError(f"{self.path} has schema version {version}; this evofool reads "

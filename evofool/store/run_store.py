@@ -166,5 +166,22 @@ class RunStore:
             "SELECT encoding, payload FROM genomes WHERE genome_id = ?", (genome_id,)).fetchone()
         return None if row is None else (row[0], row[1])
 
+    def lineage(self, genome_id: int, limit: int = 1000) -> list[dict[str, int]]:
+        """``genome_id`` and its ancestors, newest first, as far as the store holds them.
+
+        MAP-Elites parents are always champions, so their genomes are stored
+        and a champion's chain runs back to its generation-0 ancestor.
+        """
+        chain = []
+        while genome_id >= 0 and len(chain) < limit:
+            row = self.connection.execute(
+                "SELECT parent_id, generation FROM genomes WHERE genome_id = ?",
+                (genome_id,)).fetchone()
+            if row is None:
+                break
+            chain.append({"genome_id": genome_id, "parent_id": row[0], "generation": row[1]})
+            genome_id = row[0]
+        return chain
+
     def integrity(self) -> str:
         return self.connection.execute("PRAGMA integrity_check").fetchone()[0]

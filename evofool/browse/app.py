@@ -1,0 +1,250 @@
+"""The archive browser: a read-only local web app over run directories.
+
+Pages are server-rendered HTML (Jinja2) that fetch JSON from ``/api`` and
+poll it while a run is live; no front-end build step. Endpoints are plain
+functions, which Starlette runs in its thread pool: reading SQLite and
+rendering genomes block, and must not stall the event loop. Images are rendered
+from the stored genomes on request (and cached: a genome never changes), so
+a live run's gallery is current, not one checkpoint behind. Nothing here
+writes: stores are opened read-only, and the only files served are those
+inside a catalogued run directory.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+
+from evofool.browse.catalog import CatalogEntry, RunCatalog, describe
+from evofool.encodings.genome_codec import record_from_bytes
+from evofool.errors import EvofoolError
+from evofool.images import to_uint8
+from evofool.plots import class_history, confidence_curves, read_metrics, rounds_figure, to_png
+from evofool.retrain.store import RetrainStore
+from evofool.stored_run import StoredRun
+
+HERE = Path(__file__).parent
+IMMUTABLE = {"Cache-Control": "public, max-age=31536000, immutable"}
+NO_STORE = {"Cache-Control": "no-store"}
+TOP_NAMES = 5
+
+
+def create_app(roots: list[Path]) -> Starlette:
+    """The browser over the runs under ``roots`` (see :class:`RunCatalog`)."""
+    catalog = RunCatalog(roots)
+    templates = Jinja2Templates(directory=str(HERE / "templates"))
+
+    def entry_for(request: Request, kind: str | None = None) -> CatalogEntry:
+        entry = catalog.find(request.path_params["slug"])
+        if entry is None or (kind is not None and entry.kind != kind):
+            raise HTTPException(404, f"no run called {request.path_params['slug']!r} here")
+        return entry
+
+    def open_run(entry: CatalogEntry) -> StoredRun:
+        try:
+            return StoredRun(entry.path, label=entry.slug)
+        except EvofoolError as error:
+            raise HTTPException(500, f"cannot read {entry.path}: {error}") from error
+
+    def index(request: Request) -> Response:
+        return templates.TemplateResponse(request, "index.html",
+                                          {"roots": [str(root) for root in catalog.roots]})
+
+    def api_runs(request: Request) -> Response:
+        return JSONResponse([describe(entry) for entry in catalog.entries()], headers=NO_STORE)
+
+    def run_page(request: Request) -> Response:
+        entry = entry_for(request)
+        row = describe(entry)
+        page = "retrain.html" if entry.kind == "retrain" else "run.html"
+        status = 200 if "error" not in row else 404 if entry.kind == "missing" else 500
+        return templates.TemplateResponse(request, page, {"run": row}, status_code=status)
+
+    def api_run(request: Request) -> Response:
+        entry = entry_for(request)
+        if entry.kind == "retrain":
+            return JSONResponse(_retrain_json(entry), headers=NO_STORE)
+        run = open_run(entry)
+        try:
+            champions = [{"class": c.class_index, "name": c.class_name,
+                          "confidence": c.confidence, "generation": c.generation,
+                          "genome_id": c.genome_id,
+                          "image": f"/runs/{entry.slug}/genomes/{c.genome_id}.png"}
+                         for c in run.champions()]
+        finally:
+            run.close()
+        return JSONResponse({**describe(entry), "champions": champions,
+                             "transfer": _transfer_json(entry)}, headers=NO_STORE)
+
+    def champion_page(request: Request) -> Response:
+        entry = entry_for(request, "run")
+        row, class_index = describe(entry), request.path_params["class_index"]
+        if not 0 <= class_index < (row.get("classes") or 0):
+            raise HTTPException(404, f"{entry.slug} has no class {class_index}")
+        return templates.TemplateResponse(request, "champion.html",
+                                          {"run": row, "class_index": class_index})
+
+    def api_champion(request: Request) -> Response:
+        entry = entry_for(request, "run")
+        class_index = request.path_params["class_index"]
+        run = open_run(entry)
+        try:
+            if not 0 <= class_index < len(run.class_names):
+                raise HTTPException(404, f"{entry.slug} has no class {class_index}")
+            champion = next((c for c in run.store.champions() if c["class"] == class_index),
+                            None)
+            if champion is None:
+                raise HTTPException(404, f"class {class_index} has no champion yet")
+            names = run.class_names
+            history = run.store.history(class_index)
+            lineage = run.store.lineage(champion["genome_id"])
+        finally:
+            run.close()
+        genome = champion["genome_id"]
+        return JSONResponse({
+            "run": entry.slug, "class": class_index, "name": names[class_index],
+            "confidence": champion["confidence"], "generation": champion["generation"],
+            "genome_id": genome, "parent_id": champion["parent_id"],
+            "image": f"/runs/{entry.slug}/genomes/{genome}.png",
+            "genome_download": f"/runs/{entry.slug}/genomes/{genome}/genome",
+            "history_plot": f"/runs/{entry.slug}/plots/class-{class_index}.png",
+            "top_k": [{"class": c, "name": names[c], "probability": p}
+                      for c, p in champion["top_k"][:TOP_NAMES]],
+            "history": history,
+            "lineage": [{**link, "image": f"/runs/{entry.slug}/genomes/{link['genome_id']}.png"}
+                        for link in lineage],
+        }, headers=NO_STORE)
+
+    @functools.lru_cache(maxsize=4096)
+    def genome_png(path: Path, genome_id: int) -> bytes:
+        run = StoredRun(path)
+        try:
+            pixels = to_uint8(run.render([genome_id]))[0]
+        finally:
+            run.close()
+        buffer = io.BytesIO()
+        Image.fromarray(pixels[..., 0] if pixels.shape[-1] == 1 else pixels).save(buffer, "PNG")
+        return buffer.getvalue()
+
+    def genome_image(request: Request) -> Response:
+        entry = entry_for(request, "run")
+        try:
+            data = genome_png(entry.path, request.path_params["genome_id"])
+        except EvofoolError as error:
+            raise HTTPException(404, str(error)) from error
+        return Response(data, media_type="image/png", headers=IMMUTABLE)
+
+    def genome_download(request: Request) -> Response:
+        entry = entry_for(request, "run")
+        genome_id = request.path_params["genome_id"]
+        run = open_run(entry)
+        try:
+            stored = run.store.genome(genome_id)
+        finally:
+            run.close()
+        if stored is None:
+            raise HTTPException(404, f"no genome {genome_id} in {entry.slug}")
+        record = record_from_bytes(stored[1])
+        body = json.dumps(record.tolist() if hasattr(record, "tolist") else record)
+        name = f"{entry.slug}-genome-{genome_id}.json"
+        return Response(body, media_type="application/json",
+                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+    def confidence_plot(request: Request) -> Response:
+        entry = entry_for(request, "run")
+        classes = describe(entry).get("classes") or 1
+        return _png(confidence_curves(read_metrics(entry.path), classes))
+
+    def class_plot(request: Request) -> Response:
+        entry = entry_for(request, "run")
+        run = open_run(entry)
+        try:
+            class_index = request.path_params["class_index"]
+            if not 0 <= class_index < len(run.class_names):
+                raise HTTPException(404, f"{entry.slug} has no class {class_index}")
+            history = run.store.history(class_index)
+            name = run.class_names[class_index]
+        finally:
+            run.close()
+        return _png(class_history([h["generation"] for h in history],
+                                  [h["confidence"] for h in history], name))
+
+    def rounds_plot(request: Request) -> Response:
+        data = _retrain_json(entry_for(request, "retrain"))
+        return _png(rounds_figure(data["rounds"], data["classes"]))
+
+    def run_file(request: Request) -> Response:
+        """A file inside the run directory; anything that resolves outside it is a 404."""
+        entry = entry_for(request)
+        root = entry.path.resolve()
+        target = (root / request.path_params["path"]).resolve()
+        if not target.is_relative_to(root) or not target.is_file():
+            raise HTTPException(404, "no such file in this run")
+        return FileResponse(target, headers=NO_STORE)
+
+    async def not_found(request: Request, error: HTTPException) -> Response:
+        if request.url.path.startswith("/api/") or "." in request.url.path.rsplit("/", 1)[-1]:
+            return JSONResponse({"error": error.detail}, status_code=error.status_code)
+        return templates.TemplateResponse(request, "error.html", {"message": error.detail},
+                                          status_code=error.status_code)
+
+    return Starlette(routes=[
+        Route("/", index),
+        Route("/api/runs", api_runs),
+        Route("/api/runs/{slug}", api_run),
+        Route("/api/runs/{slug}/classes/{class_index:int}", api_champion),
+        Route("/runs/{slug}", run_page),
+        Route("/runs/{slug}/classes/{class_index:int}", champion_page),
+        Route("/runs/{slug}/genomes/{genome_id:int}.png", genome_image),
+        Route("/runs/{slug}/genomes/{genome_id:int}/genome", genome_download),
+        Route("/runs/{slug}/plots/confidence.png", confidence_plot),
+        Route("/runs/{slug}/plots/class-{class_index:int}.png", class_plot),
+        Route("/runs/{slug}/plots/rounds.png", rounds_plot),
+        Route("/runs/{slug}/files/{path:path}", run_file),
+        Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
+    ], exception_handlers={HTTPException: not_found})
+
+
+def _png(figure: Any) -> Response:
+    return Response(to_png(figure), media_type="image/png", headers=NO_STORE)
+
+
+def _retrain_json(entry: CatalogEntry) -> dict[str, Any]:
+    try:
+        store = RetrainStore(entry.path, read_only=True)
+    except EvofoolError as error:
+        raise HTTPException(500, f"cannot read {entry.path}: {error}") from error
+    try:
+        trainings = store.trainings()
+        rounds = [{**record.__dict__,
+                   "train_seconds": trainings.get(record.round, {}).get("seconds"),
+                   "run": f"{entry.slug}.round-{record.round:02d}"}
+                  for record in store.rounds()]
+        classes = len(store.get_meta("class_names") or [])
+    finally:
+        store.close()
+    return {**describe(entry), "rounds": rounds, "classes": classes}
+
+
+def _transfer_json(entry: CatalogEntry) -> dict[str, Any] | None:
+    """The run's transfer matrix, if `evofool transfer` wrote one to its default place."""
+    path = entry.path / "transfer" / "transfer.json"
+    if not path.exists():
+        return None
+    try:
+        matrix = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+    return {**matrix, "heatmap": f"/runs/{entry.slug}/files/transfer/transfer.png"}

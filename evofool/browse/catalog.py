@@ -1,0 +1,135 @@
+"""Which runs the browser shows: discovered afresh on every request, so new runs appear."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from evofool.archive.champions import COST_THRESHOLD
+from evofool.errors import EvofoolError
+from evofool.metrics import METRICS_FILE, latest_generation
+from evofool.retrain.layout import RETRAIN_STORE_FILE, is_retrain_dir
+from evofool.retrain.store import RetrainStore
+from evofool.store import RunStore
+from evofool.store.run_store import STORE_FILE
+
+STALLED_AFTER_SECONDS = 300  # a "running" run whose metrics have not moved for this long
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    """A run or retrain experiment the browser can show, under a URL-safe ``slug``."""
+
+    slug: str
+    path: Path
+    kind: Literal["run", "retrain", "missing"]
+    parent: str | None = None  # the experiment a round's run belongs to
+
+
+class RunCatalog:
+    """Runs under the directories given on the command line.
+
+    Each root may be a run, a retrain experiment (its rounds' runs come along)
+    or a directory of them (searched one level deep). A root that does not
+    exist is listed as missing rather than failing the whole page.
+    """
+
+    def __init__(self, roots: list[Path]) -> None:
+        self.roots = [Path(root) for root in roots]
+
+    def entries(self) -> list[CatalogEntry]:
+        found: list[tuple[Path, str, str | None]] = []
+        for root in self.roots:
+            if not root.exists():
+                found.append((root, "missing", None))
+            elif _is_run(root) or is_retrain_dir(root):
+                found += _with_rounds(root)
+            elif root.is_dir():
+                for child in sorted(root.iterdir()):
+                    if child.is_dir() and (_is_run(child) or is_retrain_dir(child)):
+                        found += _with_rounds(child)
+        entries, used = [], set()
+        for path, kind, parent in found:
+            base = path.name if parent is None else f"{parent}.{path.name}"
+            slug, suffix = base, 2
+            while slug in used:
+                slug, suffix = f"{base}-{suffix}", suffix + 1
+            used.add(slug)
+            entries.append(CatalogEntry(slug=slug, path=path, kind=kind,  # type: ignore[arg-type]
+                                        parent=parent))
+        return entries
+
+    def find(self, slug: str) -> CatalogEntry | None:
+        return next((entry for entry in self.entries() if entry.slug == slug), None)
+
+
+def _is_run(path: Path) -> bool:
+    return (path / STORE_FILE).exists()
+
+
+def _with_rounds(path: Path) -> list[tuple[Path, str, str | None]]:
+    if not is_retrain_dir(path):
+        return [(path, "run", None)]
+    rounds = sorted(run for run in (path / "rounds").glob("round-*") if _is_run(run))
+    return [(path, "retrain", None), *((run, "run", path.name) for run in rounds)]
+
+
+def describe(entry: CatalogEntry) -> dict[str, Any]:
+    """The index page's row for ``entry``; a broken directory gives a row with ``error``."""
+    row: dict[str, Any] = {"slug": entry.slug, "kind": entry.kind, "name": entry.path.name,
+                           "path": str(entry.path), "parent": entry.parent}
+    try:
+        if entry.kind == "missing":
+            raise EvofoolError(f"{entry.path} does not exist")
+        row.update(_describe_retrain(entry.path) if entry.kind == "retrain"
+                   else _describe_run(entry.path))
+    except EvofoolError as error:
+        row["error"] = str(error)
+    return row
+
+
+def _describe_run(path: Path) -> dict[str, Any]:
+    store = RunStore(path, read_only=True)
+    try:
+        champions = [c["confidence"] for c in store.champions()]
+        config = store.get_meta("config") or {}
+        status = store.get_meta("status")
+        return {"model": store.get_meta("model"),
+                "encoding": (config.get("encoding") or {}).get("type"),
+                "algorithm": (config.get("algorithm") or {}).get("type"),
+                "status": _live_status(status, path / METRICS_FILE),
+                "generations": latest_generation(path),
+                "median_confidence": statistics.median(champions) if champions else None,
+                "classes_at_099": sum(value >= COST_THRESHOLD for value in champions),
+                "classes": len(store.get_meta("class_names") or [])}
+    finally:
+        store.close()
+
+
+def _describe_retrain(path: Path) -> dict[str, Any]:
+    store = RetrainStore(path, read_only=True)
+    try:
+        rounds = store.rounds()
+        config = store.get_meta("config") or {}
+        last = rounds[-1] if rounds else None
+        return {"model": config.get("model"), "encoding": "n+1 experiment",
+                "status": _live_status(store.get_meta("status"), path / RETRAIN_STORE_FILE),
+                "generations": None, "rounds_done": len(rounds),
+                "rounds": config.get("rounds"),
+                "median_confidence": last.median_confidence if last else None,
+                "classes_at_099": last.classes_at_099 if last else None,
+                "classes": len(store.get_meta("class_names") or [])}
+    finally:
+        store.close()
+
+
+def _live_status(status: str | None, heartbeat: Path) -> str:
+    """``running`` only while the run still moves; a killed run keeps saying running."""
+    if status == "running" and heartbeat.exists() and \
+            time.time() - heartbeat.stat().st_mtime > STALLED_AFTER_SECONDS:
+        return "stalled"
+    return status or "unknown"
+

@@ -1,0 +1,182 @@
+// The browser's pages: fetch JSON from /api and draw it; poll while a run is live.
+// DOM is built with textContent only: class names come from model files, not from us.
+"use strict";
+const evofool = (() => {
+  const PAGE_SIZE = 100;      // cards per page: 1000 ImageNet classes stay fast
+  const LIVE_POLL_MS = 2000;  // while a run writes
+  const IDLE_POLL_MS = 10000; // a finished run may be resumed
+
+  function el(tag, attributes = {}, ...children) {
+    const node = document.createElement(tag);
+    for (const [key, value] of Object.entries(attributes)) {
+      if (key === "text") node.textContent = value;
+      else node.setAttribute(key, value);
+    }
+    node.append(...children);
+    return node;
+  }
+  const fmt = (value, digits = 4) => (value === null || value === undefined) ? "—" : Number(value).toFixed(digits);
+
+  async function getJson(url) {
+    const response = await fetch(url, { cache: "no-store" });
+    const body = await response.json();
+    if (!response.ok) throw new Error(body.error || response.statusText);
+    return body;
+  }
+
+  function poll(load) {
+    const tick = async () => {
+      let live = false;
+      try { live = await load(); } catch (error) { console.error(error); }
+      setTimeout(tick, live ? LIVE_POLL_MS : IDLE_POLL_MS);
+    };
+    tick();
+  }
+
+  function runsPage() {
+    const body = document.querySelector("#runs tbody");
+    poll(async () => {
+      const runs = await getJson("/api/runs");
+      body.replaceChildren(...runs.map((run) => {
+        const link = el("a", { href: `/runs/${encodeURIComponent(run.slug)}`, text: run.slug });
+        if (run.error) {
+          return el("tr", { class: "broken" }, el("td", {}, link),
+                    el("td", { colspan: "6", class: "error", text: run.error }));
+        }
+        const classes = run.classes_at_099 === null || run.classes_at_099 === undefined ? "—"
+          : `${run.classes_at_099} / ${run.classes}`;
+        return el("tr", { "data-slug": run.slug }, el("td", {}, link),
+          el("td", { text: run.model || "—" }), el("td", { text: run.encoding || "—" }),
+          el("td", { class: `status-${run.status}`, text: run.status }),
+          el("td", { text: run.kind === "retrain" ? `rounds ${run.rounds_done} / ${run.rounds + 1}`
+                                                  : (run.generations ?? "—") }),
+          el("td", { text: fmt(run.median_confidence) }), el("td", { text: classes }));
+      }));
+      if (!runs.length) body.replaceChildren(el("tr", {}, el("td", { colspan: "7", class: "muted", text: "no runs found" })));
+      return runs.some((run) => run.status === "running");
+    });
+  }
+
+  function runPage(slug) {
+    const state = { champions: [], page: 0 };
+    const gallery = document.getElementById("gallery");
+    const filter = document.getElementById("filter");
+    const sort = document.getElementById("sort");
+    const plot = document.getElementById("confidence-plot");
+    filter.addEventListener("input", () => { state.page = 0; draw(); });
+    sort.addEventListener("change", () => { state.page = 0; draw(); });
+
+    function visible() {
+      const needle = filter.value.trim().toLowerCase();
+      const shown = state.champions.filter((c) => !needle || c.name.toLowerCase().includes(needle)
+                                                   || String(c.class) === needle);
+      const order = { "class": (a, b) => a.class - b.class,
+                      "confidence": (a, b) => b.confidence - a.confidence || a.class - b.class,
+                      "confidence-asc": (a, b) => a.confidence - b.confidence || a.class - b.class };
+      return shown.sort(order[sort.value]);
+    }
+
+    function draw() {
+      const shown = visible();
+      const pages = Math.max(1, Math.ceil(shown.length / PAGE_SIZE));
+      state.page = Math.min(state.page, pages - 1);
+      const slice = shown.slice(state.page * PAGE_SIZE, (state.page + 1) * PAGE_SIZE);
+      gallery.replaceChildren(...slice.map((c) => el("a", {
+          class: "card", href: `/runs/${encodeURIComponent(slug)}/classes/${c.class}`,
+          "data-class": c.class },
+        el("img", { class: "pixelated", src: c.image, alt: c.name, loading: "lazy" }),
+        el("div", { class: "name", text: c.name, title: `${c.class}: ${c.name}` }),
+        el("div", { class: c.confidence >= 0.99 ? "conf fooled" : "conf", text: fmt(c.confidence, 6) }),
+        el("div", { class: "muted", text: `generation ${c.generation}` }))));
+      document.getElementById("count").textContent =
+        `${shown.length} of ${state.champions.length} classes`;
+      const nav = document.getElementById("pages");
+      nav.replaceChildren(...(pages > 1 ? Array.from({ length: pages }, (_, i) => {
+        const button = el("button", { text: String(i + 1) });
+        if (i === state.page) button.disabled = true;
+        button.addEventListener("click", () => { state.page = i; draw(); });
+        return button;
+      }) : []));
+    }
+
+    function drawTransfer(matrix) {
+      const section = document.getElementById("transfer");
+      if (!matrix) { section.replaceChildren(); return; }
+      const rows = matrix.models.map((model, i) => el("tr", {}, el("td", { text: model }),
+        el("td", { text: `${Math.round(100 * matrix.top1_agreement[i])}%` }),
+        el("td", { text: fmt(matrix.confidence[i].reduce((a, b) => a + b, 0) / matrix.confidence[i].length) })));
+      section.replaceChildren(el("h2", { text: "Transfer to other models" }),
+        el("img", { src: matrix.heatmap, alt: "transfer matrix" }),
+        el("table", { class: "table" }, el("thead", {}, el("tr", {}, el("th", { text: "model" }),
+          el("th", { text: "top-1 agreement" }), el("th", { text: "mean confidence" }))),
+          el("tbody", {}, ...rows)));
+    }
+
+    let signature = "";
+    poll(async () => {
+      const run = await getJson(`/api/runs/${encodeURIComponent(slug)}`);
+      document.getElementById("run-summary").textContent =
+        `${run.model} · ${run.encoding} · ${run.algorithm} · ${run.status} · generation ` +
+        `${run.generations ?? "—"} · median confidence ${fmt(run.median_confidence)} · ` +
+        `${run.classes_at_099} / ${run.classes} classes ≥ 0.99`;
+      const next = JSON.stringify([run.champions, run.generations]);
+      if (next !== signature) {  // redraw (and reload the plot) only when something changed
+        signature = next;
+        state.champions = run.champions;
+        draw();
+        plot.src = `/runs/${encodeURIComponent(slug)}/plots/confidence.png?g=${run.generations}`;
+        drawTransfer(run.transfer);
+      }
+      return run.status === "running";
+    });
+  }
+
+  function championPage(slug, classIndex) {
+    poll(async () => {
+      let c;
+      try {
+        c = await getJson(`/api/runs/${encodeURIComponent(slug)}/classes/${classIndex}`);
+      } catch (error) {  // e.g. no champion yet: say so, keep polling
+        document.getElementById("champion-facts").textContent = error.message;
+        return false;
+      }
+      document.getElementById("champion-title").textContent = `class ${c.class}: ${c.name}`;
+      const image = document.getElementById("champion-image");
+      if (image.getAttribute("src") !== c.image) image.src = c.image;
+      document.getElementById("champion-facts").textContent =
+        `confidence ${fmt(c.confidence, 6)} · found in generation ${c.generation} · ` +
+        `genome ${c.genome_id} (parent ${c.parent_id})`;
+      const png = document.getElementById("png-download");
+      png.href = c.image; png.setAttribute("download", `${slug}-class-${c.class}.png`);
+      document.getElementById("genome-download").href = c.genome_download;
+      document.querySelector("#top-k tbody").replaceChildren(...c.top_k.map((t) => el("tr", {},
+        el("td", { text: `${t.class}: ${t.name}` }), el("td", { text: fmt(t.probability, 6) }))));
+      document.getElementById("history-plot").src = `${c.history_plot}?n=${c.history.length}`;
+      document.getElementById("lineage").replaceChildren(...c.lineage.map((link) => el("figure", {},
+        el("img", { src: link.image, alt: `genome ${link.genome_id}` }),
+        el("figcaption", { text: `g${link.generation}` }))));
+      return false;  // a champion page refreshes at the idle pace
+    });
+  }
+
+  function retrainPage(slug) {
+    const body = document.querySelector("#rounds tbody");
+    poll(async () => {
+      const data = await getJson(`/api/runs/${encodeURIComponent(slug)}`);
+      document.getElementById("retrain-summary").textContent =
+        `${data.model} · ${data.status} · ${data.rounds_done} of ${data.rounds + 1} rounds done`;
+      body.replaceChildren(...data.rounds.map((r) => el("tr", {},
+        el("td", {}, el("a", { href: `/runs/${encodeURIComponent(r.run)}`, text: String(r.round) })),
+        el("td", { text: fmt(r.test_accuracy) }), el("td", { text: fmt(r.earlier_garbage_share, 3) }),
+        el("td", { text: fmt(r.median_confidence) }), el("td", { text: `${r.classes_at_099} / ${data.classes}` }),
+        el("td", { text: r.generations_to_all_099 ?? "—" }),
+        el("td", { text: `${r.garbage_added} / ${r.garbage_total}` }),
+        el("td", { text: fmt(r.evolve_seconds, 1) }), el("td", { text: fmt(r.train_seconds, 1) }))));
+      document.getElementById("rounds-plot").src =
+        `/runs/${encodeURIComponent(slug)}/plots/rounds.png?r=${data.rounds.length}`;
+      return data.status === "running";
+    });
+  }
+
+  return { runsPage, runPage, championPage, retrainPage };
+})();

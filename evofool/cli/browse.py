@@ -1,0 +1,46 @@
+"""``evofool browse [DIR ...]``: the archive browser on a local web server."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from evofool.errors import EvofoolError
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "browse", help="browse runs in a local web gallery (read-only)",
+        description="Serve a read-only web gallery of runs: a runs directory, run directories "
+                    "or retrain experiments. Pages update while runs write.")
+    parser.add_argument("paths", type=Path, nargs="*", default=[Path("runs")], metavar="DIR",
+                        help="runs directory, run or experiment directories (default: runs)")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to bind (default 127.0.0.1: this machine only)")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import uvicorn  # imported here: only this command needs a web server
+
+    from evofool.browse import create_app
+
+    if not 0 < args.port < 65536:
+        raise EvofoolError(f"--port must be in 1..65535, not {args.port}")
+    missing = [str(path) for path in args.paths if not path.exists()]
+    if len(missing) == len(args.paths):
+        raise EvofoolError(f"nothing to browse: {', '.join(missing)} does not exist")
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"evofool: serving on {args.host}: other machines can read these runs",
+              file=sys.stderr)
+    print(f"evofool: browsing {', '.join(map(str, args.paths))} at "
+          f"http://{args.host}:{args.port}/ (Ctrl-C stops)", file=sys.stderr)
+    try:
+        uvicorn.run(create_app(list(args.paths)), host=args.host, port=args.port,
+                    log_level="warning")
+    except OSError as error:
+        raise EvofoolError(f"cannot serve on {args.host}:{args.port}: "
+                           f"{error.strerror or error}") from error
+    return 0

@@ -1,0 +1,78 @@
+"""``evofool plot RUN_DIR``: a run's figures as PNG files."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from evofool.plots import (
+    champion_montage,
+    class_bars,
+    confidence_curves,
+    read_metrics,
+    rounds_figure,
+    to_png,
+)
+from evofool.retrain.layout import is_retrain_dir
+from evofool.retrain.store import RetrainStore
+from evofool.stored_run import StoredRun
+
+MONTAGE_LIMIT = 100  # champions; a larger run's montage shows its most confident
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "plot", help="write a run's figures as PNG",
+        description="Write montage.png (champions labelled with class and confidence), "
+                    "confidence.png (best/median/min and classes >= 0.99 over generations) and "
+                    "classes.png (champion confidence per class); for a retrain experiment, "
+                    "rounds.png.")
+    parser.add_argument("run_dir", type=Path, help="a run or retrain experiment directory")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="output directory (default: RUN_DIR/plots)")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    out = args.out or args.run_dir / "plots"
+    figures = _retrain_figures(args.run_dir) if is_retrain_dir(args.run_dir) \
+        else _run_figures(args.run_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, figure in figures.items():
+        partial = out / f"{name}.partial"
+        partial.write_bytes(to_png(figure))
+        os.replace(partial, out / name)
+    print(f"evofool: wrote {', '.join(figures)} to {out}", file=sys.stderr)
+    print(json.dumps({"out": str(out), "files": sorted(figures)}))
+    return 0
+
+
+def _run_figures(run_dir: Path) -> dict:
+    run = StoredRun(run_dir)
+    try:
+        champions = run.champions()
+        shown = sorted(champions, key=lambda c: -c.confidence)[:MONTAGE_LIMIT] \
+            if len(champions) > MONTAGE_LIMIT else champions
+        images = run.render([champion.genome_id for champion in shown])
+        captions = [f"{c.class_name}\n{c.confidence:.4f}" for c in shown]
+        return {
+            "montage.png": champion_montage(images, captions),
+            "confidence.png": confidence_curves(read_metrics(run_dir), len(run.class_names)),
+            "classes.png": class_bars([c.class_name for c in champions],
+                                      [c.confidence for c in champions]),
+        }
+    finally:
+        run.close()
+
+
+def _retrain_figures(directory: Path) -> dict:
+    store = RetrainStore(directory, read_only=True)
+    try:
+        table = [record.__dict__ for record in store.rounds()]
+        natural = len(store.get_meta("class_names"))
+    finally:
+        store.close()
+    return {"rounds.png": rounds_figure(table, natural)}

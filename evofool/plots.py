@@ -1,0 +1,163 @@
+"""The figures of a run, shared by ``evofool plot`` (files) and ``evofool browse`` (web pages).
+
+Figures are built with matplotlib's object API (no pyplot): no display, no
+global state, safe in a web server's threads.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import torch
+from matplotlib.figure import Figure
+
+from evofool.archive.champions import COST_THRESHOLD
+from evofool.metrics import METRICS_FILE
+
+if TYPE_CHECKING:
+    from evofool.transfer import TransferMatrix
+
+MONTAGE_COLUMNS = 10
+ANNOTATE_UP_TO = 20  # classes; a wider heatmap carries no numbers
+
+
+def read_metrics(run_dir: Path) -> dict[str, list[float]]:
+    """``metrics.csv`` as columns of numbers (empty if the run has none yet)."""
+    path = Path(run_dir) / METRICS_FILE
+    columns: dict[str, list[float]] = {}
+    if not path.exists():
+        return columns
+    with open(path, newline="") as stream:
+        for row in csv.DictReader(stream):
+            try:
+                values = {key: float(value) for key, value in row.items()}
+            except (TypeError, ValueError):  # a row being written right now
+                break
+            for key, value in values.items():
+                columns.setdefault(key, []).append(value)
+    return columns
+
+
+def confidence_curves(metrics: dict[str, list[float]], num_classes: int) -> Figure:
+    """Best / median / min champion confidence and classes >= 0.99 over generations."""
+    figure = Figure(figsize=(9, 3.6), layout="constrained")
+    left, right = figure.subplots(1, 2)
+    generations = metrics.get("generation", [])
+    for key, colour in (("best", "tab:green"), ("median", "tab:blue"), ("min", "tab:red")):
+        left.plot(generations, metrics.get(key, []), label=key, color=colour)
+    left.set(title="champion confidence", xlabel="generation", ylim=(-0.02, 1.02))
+    left.legend(loc="lower right", fontsize="small")
+    right.plot(generations, metrics.get(f"classes_at_{COST_THRESHOLD}", []), color="tab:purple")
+    right.set(title=f"classes at >= {COST_THRESHOLD}", xlabel="generation",
+              ylim=(0, max(num_classes, 1) * 1.03))
+    for axis in (left, right):
+        axis.grid(alpha=0.3)
+    return figure
+
+
+def champion_montage(images: torch.Tensor, captions: Sequence[str]) -> Figure:
+    """A grid of champions with a caption (class name, confidence) under each, as the
+    paper's figures show them."""
+    count = len(captions)
+    columns = min(MONTAGE_COLUMNS, max(count, 1))
+    rows = max(math.ceil(count / columns), 1)
+    figure = Figure(figsize=(1.5 * columns, 1.75 * rows), layout="constrained")
+    axes = figure.subplots(rows, columns, squeeze=False)
+    for index, axis in enumerate(axes.flat):
+        if index >= count:
+            axis.set_axis_off()
+            continue
+        axis.set_xticks([])
+        axis.set_yticks([])
+        for spine in axis.spines.values():
+            spine.set_visible(False)
+        image = images[index].clamp(0, 1).permute(1, 2, 0).numpy()
+        if image.shape[-1] == 1:
+            axis.imshow(image[..., 0], cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+        else:
+            axis.imshow(image, interpolation="nearest")
+        axis.set_xlabel(captions[index], fontsize=8)  # a label, so the layout makes room
+    return figure
+
+
+def class_bars(names: Sequence[str], confidences: Sequence[float]) -> Figure:
+    """One bar per class: its champion's confidence, with the 0.99 line."""
+    figure = Figure(figsize=(min(2 + 0.35 * len(names), 30), 3.6), layout="constrained")
+    axis = figure.subplots()
+    colours = ["tab:green" if value >= COST_THRESHOLD else "tab:orange" for value in confidences]
+    axis.bar(range(len(names)), confidences, color=colours)
+    axis.axhline(COST_THRESHOLD, color="black", linewidth=0.8, linestyle="--")
+    if len(names) <= 50:
+        axis.set_xticks(range(len(names)), names, rotation=45 if len(names) > 10 else 0,
+                        ha="right" if len(names) > 10 else "center", fontsize=8)
+    axis.set(title="champion confidence per class", ylabel="confidence", ylim=(0, 1.02))
+    return figure
+
+
+def class_history(generations: Sequence[int], confidences: Sequence[float],
+                  name: str) -> Figure:
+    """How one class's champion confidence rose, one step per replacement."""
+    figure = Figure(figsize=(6, 3), layout="constrained")
+    axis = figure.subplots()
+    axis.step(generations, confidences, where="post", marker="o", markersize=3)
+    axis.set(title=f"champion confidence: {name}", xlabel="generation", ylabel="confidence")
+    axis.grid(alpha=0.3)
+    return figure
+
+
+def rounds_figure(table: Sequence[dict[str, Any]], natural_classes: int) -> Figure:
+    """The n+1 experiment per round: natural accuracy, earlier garbage recognised, fooling."""
+    rounds = [row["round"] for row in table]
+
+    def column(key: str) -> list[float]:
+        return [float("nan") if row[key] is None else row[key] for row in table]
+
+    figure = Figure(figsize=(13, 3.6), layout="constrained")
+    axes = figure.subplots(1, 3)
+    axes[0].plot(rounds, column("test_accuracy"), marker="o")
+    axes[0].set(title="natural test accuracy", xlabel="round", ylabel="accuracy")
+    axes[1].plot(rounds, column("earlier_garbage_share"), marker="o", color="tab:green")
+    axes[1].set(title="earlier fooling images called garbage", xlabel="round",
+                ylabel="share", ylim=(-0.02, 1.02))
+    axes[2].plot(rounds, column("median_confidence"), marker="o", label="median best confidence")
+    axes[2].plot(rounds, [row["classes_at_099"] / natural_classes for row in table],
+                 marker="s", label="share of classes >= 0.99")
+    axes[2].set(title="fooling success", xlabel="round", ylim=(-0.02, 1.02))
+    axes[2].legend(loc="lower left", fontsize="small")
+    for axis in axes:
+        axis.grid(alpha=0.3)
+        axis.xaxis.get_major_locator().set_params(integer=True)
+    return figure
+
+
+def transfer_heatmap(matrix: TransferMatrix) -> Figure:
+    """A TransferMatrix as a heatmap: a row per model, a column per fooled class."""
+    columns, rows = len(matrix.classes), len(matrix.models)
+    figure = Figure(figsize=(min(2 + 0.6 * columns, 24), 1.5 + 0.5 * rows),
+                    layout="constrained")
+    axis = figure.subplots()
+    shown = axis.imshow(matrix.confidence, vmin=0, vmax=1, cmap="viridis", aspect="auto")
+    axis.set_yticks(range(rows), [f"{model}  (top-1 {matrix.agreement(row):.0%})"
+                                  for row, model in enumerate(matrix.models)])
+    if columns <= ANNOTATE_UP_TO:
+        axis.set_xticks(range(columns), matrix.class_names, rotation=45, ha="right")
+        for row in range(rows):
+            for column in range(columns):
+                value = matrix.confidence[row][column]
+                axis.text(column, row, f"{value:.2f}", ha="center", va="center", fontsize=8,
+                          color="black" if value > 0.6 else "white")
+    axis.set_xlabel("fooled class")
+    axis.set_title("confidence each model gives the class each champion was evolved for")
+    figure.colorbar(shown, ax=axis, fraction=0.03)
+    return figure
+
+
+def to_png(figure: Figure) -> bytes:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100)
+    return buffer.getvalue()

@@ -1,0 +1,145 @@
+"""The archive browser's HTTP API and pages, through Starlette's test client."""
+
+import hashlib
+import io
+
+import numpy as np
+import pytest
+from conftest import CONFIGS
+from PIL import Image
+from starlette.testclient import TestClient
+
+from evofool.browse import create_app
+from evofool.config import load_config
+from evofool.job import EvolutionJob
+from evofool.transfer import transfer_matrix, write_transfer
+
+
+@pytest.fixture
+def client(tiny_cppn_run, tiny_retrain, tmp_path):
+    broken = tmp_path / "runs" / "broken"
+    broken.mkdir(parents=True)
+    (broken / "run.sqlite").write_bytes(b"this is not a database" * 100)
+    roots = [tiny_cppn_run, tiny_retrain[0], tmp_path / "runs", tmp_path / "missing"]
+    return TestClient(create_app(roots))
+
+
+def _digest(directory):
+    return {path.name: hashlib.sha256(path.read_bytes()).hexdigest()
+            for path in sorted(directory.rglob("*")) if path.is_file()}
+
+
+def test_runs_list_shows_runs_experiments_and_broken_directories(client):
+    runs = {row["slug"]: row for row in client.get("/api/runs").json()}
+    tiny = runs["tiny-cppn"]
+    assert tiny["status"] == "finished" and tiny["generations"] == 30
+    assert tiny["model"].endswith("lenet.pt") and tiny["encoding"] == "cppn"
+    assert tiny["classes"] == 10 and 0 <= tiny["classes_at_099"] <= 10
+    assert 0 < tiny["median_confidence"] <= 1
+    assert runs["exp"]["kind"] == "retrain" and runs["exp"]["rounds_done"] == 3
+    assert {"exp.round-00", "exp.round-01", "exp.round-02"} <= set(runs)
+    assert "cannot open" in runs["broken"]["error"]
+    assert "does not exist" in runs["missing"]["error"]
+    index = client.get("/")
+    assert index.status_code == 200 and "evofool.runsPage()" in index.text
+
+
+def test_gallery_data_and_images_match_the_store(client, tiny_cppn_run):
+    run = client.get("/api/runs/tiny-cppn").json()
+    assert [c["class"] for c in run["champions"]] == list(range(10))
+    first = run["champions"][0]
+    response = client.get(first["image"])
+    assert response.status_code == 200 and response.headers["content-type"] == "image/png"
+    assert "immutable" in response.headers["cache-control"]
+    served = np.asarray(Image.open(io.BytesIO(response.content)))
+    (png,) = (tiny_cppn_run / "champions").glob("class-0000-*.png")
+    assert served.shape == (28, 28) and np.array_equal(served, np.asarray(Image.open(png)))
+    page = client.get("/runs/tiny-cppn")
+    assert page.status_code == 200 and 'id="gallery"' in page.text
+    plot = client.get("/runs/tiny-cppn/plots/confidence.png")
+    assert plot.status_code == 200 and plot.content[:4] == b"\x89PNG"
+
+
+def test_champion_page_data_history_lineage_top5_downloads(client):
+    champion = client.get("/api/runs/tiny-cppn/classes/3").json()
+    assert champion["name"] == "3" and len(champion["top_k"]) == 5
+    assert champion["top_k"][0]["probability"] >= champion["top_k"][1]["probability"]
+    history = [h["confidence"] for h in champion["history"]]
+    assert history == sorted(history) and history[-1] == champion["confidence"]
+    lineage = champion["lineage"]
+    assert lineage[0]["genome_id"] == champion["genome_id"]
+    assert lineage[-1]["parent_id"] == -1 and lineage[-1]["generation"] == 0
+    links = zip(lineage[:-1], lineage[1:], strict=True)
+    assert all(child["parent_id"] == parent["genome_id"] for child, parent in links)
+    genome = client.get(champion["genome_download"])
+    assert genome.status_code == 200 and "attachment" in genome.headers["content-disposition"]
+    assert set(genome.json()) == {"outputs", "nodes", "connections"}
+    assert client.get(champion["history_plot"]).content[:4] == b"\x89PNG"
+    assert client.get("/runs/tiny-cppn/classes/3").status_code == 200
+
+
+def test_retrain_experiment_table_and_plot(client):
+    data = client.get("/api/runs/exp").json()
+    assert [row["round"] for row in data["rounds"]] == [0, 1, 2]
+    assert data["rounds"][1]["run"] == "exp.round-01"
+    assert client.get("/runs/exp").status_code == 200
+    assert client.get("/runs/exp/plots/rounds.png").content[:4] == b"\x89PNG"
+
+
+def test_transfer_matrix_is_shown_with_the_run(small_lenets, tmp_path):
+    config = load_config(CONFIGS / "mnist_cppn.yaml",
+                         ["generations=3", f"model={small_lenets[0]}"])
+    EvolutionJob.start(config, tmp_path / "run", progress=False).run()
+    write_transfer(transfer_matrix(tmp_path / "run", [str(small_lenets[1])]),
+                   tmp_path / "run" / "transfer")
+    client = TestClient(create_app([tmp_path / "run"]))
+    transfer = client.get("/api/runs/run").json()["transfer"]
+    assert transfer["models"] == [str(path) for path in small_lenets]
+    assert client.get(transfer["heatmap"]).content[:4] == b"\x89PNG"
+
+
+@pytest.mark.parametrize("path", [
+    "/runs/tiny-cppn/files/../../etc/passwd",
+    "/runs/tiny-cppn/files/%2e%2e/%2e%2e/etc/passwd",
+    "/runs/tiny-cppn/files/..%2f..%2fetc%2fpasswd",
+    "/runs/tiny-cppn/files//etc/passwd",
+    "/runs/tiny-cppn/files/champions/../../tiny-cppn-sibling",
+    "/runs/nope",
+    "/runs/tiny-cppn/classes/99",
+    "/api/runs/tiny-cppn/classes/99",
+    "/runs/tiny-cppn/genomes/99999999.png",
+])
+def test_outside_files_and_unknown_things_are_404(client, path):
+    assert client.get(path).status_code == 404
+
+
+def test_files_inside_a_run_are_served(client):
+    response = client.get("/runs/tiny-cppn/files/summary.json")
+    assert response.status_code == 200 and response.json()["generations"] == 30
+
+
+def test_broken_and_missing_runs_get_a_clear_page(client):
+    broken = client.get("/runs/broken")
+    assert broken.status_code == 500 and "cannot be shown" in broken.text
+    missing = client.get("/runs/missing")
+    assert missing.status_code == 404 and "does not exist" in missing.text
+
+
+def test_read_only_and_live(small_lenets, tmp_path):
+    """Pages follow a run as it writes; serving them changes no byte of it."""
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    client = TestClient(create_app([runs]))
+    assert client.get("/api/runs").json() == []
+    config = load_config(CONFIGS / "mnist_cppn.yaml",
+                         ["generations=3", f"model={small_lenets[0]}"])
+    EvolutionJob.start(config, runs / "live", progress=False).run()
+    assert client.get("/api/runs/live").json()["generations"] == 3  # appeared after start
+    before = _digest(runs / "live")
+    for path in ("/api/runs/live", "/runs/live", "/api/runs/live/classes/0",
+                 "/runs/live/plots/confidence.png", "/runs/live/files/config.yaml"):
+        assert client.get(path).status_code == 200
+    assert client.post("/api/runs/live").status_code == 405
+    assert _digest(runs / "live") == before
+    EvolutionJob.resume(runs / "live", ["generations=6"], force=True, progress=False).run()
+    assert client.get("/api/runs/live").json()["generations"] == 6

@@ -1,0 +1,94 @@
+"""The gallery in a real headless Chromium (Debian's, driven by Playwright).
+
+Skips, saying why, when Playwright or a Chromium binary is missing; `.ci/run`
+installs both. Screenshots land in ``test-artifacts/`` (or
+``$EVOFOOL_TEST_ARTIFACTS``) for a person to look at.
+"""
+
+import os
+import shutil
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from evofool.browse import create_app
+
+playwright_api = pytest.importorskip(
+    "playwright.sync_api", reason="playwright is not installed (pip install -e '.[test]')")
+CHROMIUM = os.environ.get("EVOFOOL_CHROMIUM") or shutil.which("chromium") or \
+    shutil.which("chromium-browser")
+ARTIFACTS = Path(os.environ.get("EVOFOOL_TEST_ARTIFACTS",
+                                Path(__file__).parents[1] / "test-artifacts"))
+
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None, reason="no Chromium binary (apt-get install chromium, or set "
+                             "EVOFOOL_CHROMIUM); .ci/run installs it")
+
+
+@pytest.fixture
+def server(tiny_cppn_run):
+    """The real app under uvicorn on a free local port, in a background thread."""
+    import uvicorn
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    app_server = uvicorn.Server(uvicorn.Config(create_app([tiny_cppn_run.parent]),
+                                               host="127.0.0.1", port=port,
+                                               log_level="warning"))
+    thread = threading.Thread(target=app_server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not app_server.started:
+        assert time.monotonic() < deadline, "browser server did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    app_server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def page():
+    with playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                             args=["--no-sandbox"])
+        try:
+            yield browser.new_page(viewport={"width": 1280, "height": 900})
+        finally:
+            browser.close()
+
+
+def test_gallery_and_champion_in_chromium(server, page):
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.goto(server + "/")
+    page.click("text=tiny-cppn")
+    page.wait_for_url("**/runs/tiny-cppn")
+    page.wait_for_function(
+        "document.querySelectorAll('#gallery .card img').length === 10 && "
+        "[...document.querySelectorAll('#gallery .card img')]"
+        ".every(img => img.complete && img.naturalWidth > 0)", timeout=30000)
+    widths = page.eval_on_selector_all("#gallery .card img",
+                                       "images => images.map(image => image.naturalWidth)")
+    assert widths == [28] * 10
+    assert page.inner_text("#count") == "10 of 10 classes"
+    page.fill("#filter", "7")
+    page.wait_for_function("document.querySelectorAll('#gallery .card').length === 1")
+    page.fill("#filter", "")
+    page.select_option("#sort", "confidence")
+    page.screenshot(path=str(ARTIFACTS / "gallery.png"), full_page=True)
+
+    page.click("#gallery .card[data-class='3']")
+    page.wait_for_url("**/runs/tiny-cppn/classes/3")
+    page.wait_for_function(
+        "document.getElementById('champion-image').naturalWidth > 0 && "
+        "document.querySelectorAll('#top-k tr').length === 5 && "
+        "document.querySelectorAll('#lineage img').length > 0 && "
+        "document.getElementById('history-plot').naturalWidth > 0 && "
+        "[...document.querySelectorAll('#lineage img')].every(img => img.complete)",
+        timeout=30000)
+    assert page.inner_text("#champion-title") == "class 3: 3"
+    page.screenshot(path=str(ARTIFACTS / "champion.png"), full_page=True)
+    assert (ARTIFACTS / "champion.png").stat().st_size > 0
