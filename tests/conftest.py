@@ -63,6 +63,23 @@ def tiny_cppn_run(tmp_path_factory, trained_lenet) -> Path:
     return run_dir
 
 
+@pytest.fixture(scope="session")
+def thousand_class_run(tmp_path_factory) -> Path:
+    """One generation against a random 1000-class linear model on 28x28 grayscale:
+    every class gets a champion, as an ImageNet run's gallery would hold."""
+    folder = tmp_path_factory.mktemp("thousand")
+    torch.manual_seed(0)
+    network = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 1000)).eval()
+    torch.jit.script(network).save(str(folder / "wide.pt"))
+    (folder / "wide.json").write_text(json.dumps({
+        "input_spec": {"channels": 1, "height": 28, "width": 28},
+        "class_names": [f"class {index}" for index in range(1000)]}))
+    config = load_config(CONFIGS / "mnist_cppn.yaml",
+                         ["generations=1", f"model={folder / 'wide.pt'}"])
+    EvolutionJob.start(config, folder / "wide-run", progress=False).run()
+    return folder / "wide-run"
+
+
 RETRAIN_CONFIG = CONFIGS / "mnist_retrain.yaml"
 
 

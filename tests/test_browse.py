@@ -98,6 +98,13 @@ def test_transfer_matrix_is_shown_with_the_run(small_lenets, tmp_path):
     assert client.get(transfer["heatmap"]).content[:4] == b"\x89PNG"
 
 
+def test_a_thousand_classes(thousand_class_run):
+    client = TestClient(create_app([thousand_class_run]))
+    champions = client.get("/api/runs/wide-run").json()["champions"]
+    assert len(champions) == 1000 and champions[999]["name"] == "class 999"
+    assert client.get(champions[999]["image"]).status_code == 200
+
+
 @pytest.mark.parametrize("path", [
     "/runs/tiny-cppn/files/../../etc/passwd",
     "/runs/tiny-cppn/files/%2e%2e/%2e%2e/etc/passwd",

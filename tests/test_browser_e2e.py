@@ -29,14 +29,15 @@ pytestmark = pytest.mark.skipif(
 
 
 @pytest.fixture
-def server(tiny_cppn_run):
+def server(tiny_cppn_run, thousand_class_run):
     """The real app under uvicorn on a free local port, in a background thread."""
     import uvicorn
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    app_server = uvicorn.Server(uvicorn.Config(create_app([tiny_cppn_run.parent]),
+    app_server = uvicorn.Server(uvicorn.Config(create_app([tiny_cppn_run.parent,
+                                                           thousand_class_run]),
                                                host="127.0.0.1", port=port,
                                                log_level="warning"))
     thread = threading.Thread(target=app_server.run, daemon=True)
@@ -92,3 +93,15 @@ def test_gallery_and_champion_in_chromium(server, page):
     assert page.inner_text("#champion-title") == "class 3: 3"
     page.screenshot(path=str(ARTIFACTS / "champion.png"), full_page=True)
     assert (ARTIFACTS / "champion.png").stat().st_size > 0
+
+
+def test_a_thousand_class_gallery_pages_by_a_hundred(server, page):
+    page.goto(server + "/runs/wide-run")
+    page.wait_for_function("document.querySelectorAll('#gallery .card').length === 100")
+    assert page.inner_text("#count") == "1000 of 1000 classes"
+    assert page.eval_on_selector_all("#pages button", "buttons => buttons.length") == 10
+    page.click("#pages button:nth-child(10)")
+    page.wait_for_selector("#gallery .card[data-class='999']")
+    page.fill("#filter", "class 123")
+    page.wait_for_function("document.querySelectorAll('#gallery .card').length === 1")
+    page.wait_for_function("document.querySelector('#gallery .card img').naturalWidth > 0")
