@@ -128,6 +128,15 @@ def load_config(path: Path, overrides: list[str] = ()) -> RunConfig:
     Raises:
         ConfigError: unreadable YAML, unknown key, wrong type or out-of-range value.
     """
+    return config_from_dict(override_dict(read_yaml_mapping(path), overrides))
+
+
+def read_yaml_mapping(path: Path) -> dict[str, Any]:
+    """A YAML file's top-level mapping (empty for an empty file).
+
+    Raises:
+        ConfigError: a missing or unreadable file, bad YAML, or not a mapping.
+    """
     try:
         raw = yaml.safe_load(Path(path).read_text())
     except FileNotFoundError as error:
@@ -137,7 +146,7 @@ def load_config(path: Path, overrides: list[str] = ()) -> RunConfig:
     raw = {} if raw is None else raw
     if not isinstance(raw, dict):
         raise ConfigError(f"config {path} must be a mapping of keys to values")
-    return config_from_dict(override_dict(raw, overrides))
+    return raw
 
 
 def override_dict(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:

@@ -50,14 +50,19 @@ class StoredRun:
         self.run_dir = Path(run_dir)
         self.label = label or self.run_dir.name
         self.store = RunStore(self.run_dir, read_only=True)
-        self.config: RunConfig = config_from_dict(self.store.get_meta("config"))
-        shape = self.store.get_meta("image_shape")
-        if shape is None:
-            raise EvofoolError(f"{run_dir} records no image shape (made by an older evofool)")
-        self.image_shape = tuple(shape)
-        self.encoding = encoding_for_shape(self.config.encoding, self.image_shape)
-        self.class_names: tuple[str, ...] = tuple(self.store.get_meta("class_names"))
-        self.model: str = self.store.get_meta("model")
+        try:
+            self.config: RunConfig = config_from_dict(self.store.get_meta("config"))
+            shape = self.store.get_meta("image_shape")
+            if shape is None:
+                raise EvofoolError(f"{run_dir} records no image shape (made by an older "
+                                   "evofool)")
+            self.image_shape = tuple(shape)
+            self.encoding = encoding_for_shape(self.config.encoding, self.image_shape)
+            self.class_names: tuple[str, ...] = tuple(self.store.get_meta("class_names"))
+            self.model: str = self.store.get_meta("model")
+        except BaseException:
+            self.store.close()
+            raise
 
     def close(self) -> None:
         self.store.close()

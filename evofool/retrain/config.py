@@ -7,13 +7,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-
 from evofool.config import (
     ConfigError,
     RunConfig,
     build_section,
     override_dict,
+    read_yaml_mapping,
     validate_run_config,
 )
 
@@ -71,16 +70,7 @@ def load_retrain_config(path: Path, overrides: list[str] = ()) -> RetrainConfig:
     Raises:
         ConfigError: unreadable YAML, unknown key, wrong type or out-of-range value.
     """
-    try:
-        raw = yaml.safe_load(Path(path).read_text())
-    except FileNotFoundError as error:
-        raise ConfigError(f"config file not found: {path}") from error
-    except (OSError, yaml.YAMLError) as error:
-        raise ConfigError(f"cannot read config {path}: {str(error).splitlines()[0]}") from error
-    raw = {} if raw is None else raw
-    if not isinstance(raw, dict):
-        raise ConfigError(f"config {path} must be a mapping of keys to values")
-    return retrain_config_from_dict(override_dict(raw, overrides))
+    return retrain_config_from_dict(override_dict(read_yaml_mapping(path), overrides))
 
 
 def retrain_config_from_dict(raw: dict[str, Any]) -> RetrainConfig:

@@ -116,6 +116,8 @@ class RetrainExperiment:
             return table
         except BaseException:
             self.store.set_meta(status="interrupted")
+            print(f"evofool: experiment stopped; continue with `evofool resume "
+                  f"{self.directory}`", file=sys.stderr)
             raise
         finally:
             self.store.close()

@@ -13,21 +13,18 @@ experiment can tell exactly which phases are done.
 
 from __future__ import annotations
 
-import json
-import sqlite3
 from dataclasses import astuple, dataclass, fields
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from evofool.errors import EvofoolError
 from evofool.retrain.layout import RETRAIN_STORE_FILE
+from evofool.store.versioned_store import VersionedStore
 
 SCHEMA_VERSION = 1
 
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS rounds (
     round INTEGER PRIMARY KEY, model TEXT NOT NULL, test_accuracy REAL NOT NULL,
     earlier_garbage_share REAL, median_confidence REAL, classes_at_099 INTEGER NOT NULL,
@@ -73,43 +70,13 @@ class GarbageImage:
     pixels: np.ndarray  # uint8 (C, H, W)
 
 
-class RetrainStore:
-    """Read and write one experiment's ``retrain.sqlite`` (``read_only`` for the browser)."""
+class RetrainStore(VersionedStore):
+    """Read and write one experiment's ``retrain.sqlite``."""
 
-    def __init__(self, retrain_dir: Path, *, create: bool = False,
-                 read_only: bool = False) -> None:
-        self.path = Path(retrain_dir) / RETRAIN_STORE_FILE
-        if not create and not self.path.exists():
-            raise EvofoolError(f"{retrain_dir} is not a retrain directory "
-                               f"(no {RETRAIN_STORE_FILE})")
-        try:
-            if read_only:
-                self.connection = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
-            else:
-                self.connection = sqlite3.connect(self.path)
-                self.connection.execute("PRAGMA journal_mode=WAL")
-                self.connection.executescript(_SCHEMA)
-            version = self.get_meta("schema_version")
-        except sqlite3.DatabaseError as error:
-            raise EvofoolError(f"cannot open {self.path}: {error}") from error
-        if version is None and not read_only:
-            self.set_meta(schema_version=SCHEMA_VERSION)
-        elif version != SCHEMA_VERSION:
-            raise EvofoolError(f"{self.path} has schema version {version}; this evofool reads "
-                               f"version {SCHEMA_VERSION}")
-
-    def close(self) -> None:
-        self.connection.close()
-
-    def get_meta(self, key: str) -> Any:
-        row = self.connection.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return None if row is None else json.loads(row[0])
-
-    def set_meta(self, **values: Any) -> None:
-        with self.connection:
-            self.connection.executemany(
-                "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
-                [(key, json.dumps(value)) for key, value in values.items()])
+    FILE = RETRAIN_STORE_FILE
+    SCHEMA = _SCHEMA
+    VERSION = SCHEMA_VERSION
+    WHAT = "a retrain experiment"
 
     def record_round(self, record: RoundRecord, garbage: list[GarbageImage]) -> None:
         """A round's measures and the images it adds, together or not at all."""

@@ -1,5 +1,6 @@
 """A run's persistent record: SQLite (archive, history, metadata) plus PNG files."""
 
-from evofool.store.run_store import SCHEMA_VERSION, ChampionRow, RunStore, StoreError
+from evofool.store.run_store import SCHEMA_VERSION, ChampionRow, RunStore
+from evofool.store.versioned_store import StoreError, VersionedStore
 
-__all__ = ["SCHEMA_VERSION", "ChampionRow", "RunStore", "StoreError"]
+__all__ = ["SCHEMA_VERSION", "ChampionRow", "RunStore", "StoreError", "VersionedStore"]

@@ -8,27 +8,22 @@ Tables:
 
 Writes happen in one transaction per generation. The database runs in WAL
 mode, so the browser (and any other process) can read it while a run writes.
-The schema is versioned: opening an unknown version is refused with a clear
-message instead of guessing.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from evofool.errors import EvofoolError
+from evofool.store.versioned_store import VersionedStore
 
 SCHEMA_VERSION = 1
 STORE_FILE = "run.sqlite"
 
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS champions (
     class INTEGER PRIMARY KEY, genome_id INTEGER NOT NULL, parent_id INTEGER NOT NULL,
     generation INTEGER NOT NULL, confidence REAL NOT NULL, top_k TEXT NOT NULL,
@@ -42,10 +37,6 @@ CREATE TABLE IF NOT EXISTS genomes (
     genome_id INTEGER PRIMARY KEY, parent_id INTEGER NOT NULL, generation INTEGER NOT NULL,
     encoding TEXT NOT NULL, payload BLOB NOT NULL);
 """
-
-
-class StoreError(EvofoolError):
-    """A store that cannot be opened or is of an unknown version."""
 
 
 @dataclass(frozen=True)
@@ -62,48 +53,13 @@ class ChampionRow:
     genome_payload: bytes
 
 
-class RunStore:
-    """Read and write one run's database.
+class RunStore(VersionedStore):
+    """Read and write one run's database (see :class:`VersionedStore` for opening it)."""
 
-    Args:
-        run_dir: the run directory.
-        read_only: open without write access (the browser, ``summary``).
-        create: create the database if it does not exist.
-    """
-
-    def __init__(self, run_dir: Path, *, read_only: bool = False, create: bool = False) -> None:
-        self.path = Path(run_dir) / STORE_FILE
-        if not create and not self.path.exists():
-            raise StoreError(f"{run_dir} is not an evofool run (no {STORE_FILE})")
-        try:
-            if read_only:
-                self.connection = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
-            else:
-                self.connection = sqlite3.connect(self.path)
-                self.connection.execute("PRAGMA journal_mode=WAL")
-                self.connection.execute("PRAGMA synchronous=NORMAL")
-                self.connection.executescript(_SCHEMA)
-            version = self.get_meta("schema_version")
-        except sqlite3.DatabaseError as error:
-            raise StoreError(f"cannot open {self.path}: {error}") from error
-        if version is None and not read_only:
-            self.set_meta(schema_version=SCHEMA_VERSION)
-        elif version != SCHEMA_VERSION:
-            raise StoreError(f"{self.path} has store schema version {version}; this evofool "
-                             f"reads version {SCHEMA_VERSION}")
-
-    def close(self) -> None:
-        self.connection.close()
-
-    def get_meta(self, key: str) -> Any:
-        row = self.connection.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return None if row is None else json.loads(row[0])
-
-    def set_meta(self, **values: Any) -> None:
-        with self.connection:
-            self.connection.executemany(
-                "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
-                [(key, json.dumps(value)) for key, value in values.items()])
+    FILE = STORE_FILE
+    SCHEMA = _SCHEMA
+    VERSION = SCHEMA_VERSION
+    WHAT = "an evofool run"
 
     def record_generation(self, rows: Iterable[ChampionRow], *, evaluations: int,
                           encoding: str) -> None:
