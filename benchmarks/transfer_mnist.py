@@ -4,8 +4,8 @@ evolving against both at once (fitness = min or mean) change that?
 Model A is the default ``mnist-lenet`` (seed 0); model B is trained here with
 seed 1 (same recipe) unless --model-b names one. Three CPPN runs (A alone,
 A+B with min, A+B with mean) of --generations each, then the transfer matrix
-of each run's champions on A and B. Prints per run and model: mean
-confidence for the fooled class, classes >= 0.99 and top-1 agreement (JSON,
+of each run's champions on A and B. Prints per run and model: mean and
+min confidence for the fooled class, classes >= 0.99 and top-1 agreement (JSON,
 the last stdout line is the whole result).
 
     python benchmarks/transfer_mnist.py [--generations 500] [--model-b PATH]
@@ -52,7 +52,8 @@ def main() -> None:
             for index, model in enumerate(matrix.models):
                 values = matrix.confidence[index]
                 row["models"]["A" if model == "mnist-lenet" else "B"] = {
-                    "mean_confidence": round(sum(values) / len(values), 4),
+                    "mean_confidence": round(sum(values) / len(values), 6),
+                    "min_confidence": round(min(values), 6),
                     "classes_at_0.99": sum(value >= 0.99 for value in values),
                     "top1_agreement": matrix.agreement(index)}
             print(json.dumps(row), flush=True)

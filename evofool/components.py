@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import sys
 
-from evofool.algorithms import GeneticAlgorithm, MapElites
-from evofool.config import ConfigError, CppnSettings, DirectSettings, GeneticSettings, RunConfig
+from evofool.algorithms import GeneticAlgorithm, GradientAscent, MapElites
+from evofool.config import (
+    AscentSettings,
+    ConfigError,
+    CppnSettings,
+    DirectSettings,
+    GeneticSettings,
+    RunConfig,
+)
 from evofool.encodings import CppnEncoding, CppnMutationRates, DirectEncoding, Encoding
 from evofool.evaluator import BatchedEvaluator
 from evofool.models import Classifier, ClassifierEnsemble, default_lenet_path, load_classifier
@@ -63,25 +70,33 @@ def encoding_for_shape(settings: DirectSettings | CppnSettings,
                         eta=settings.eta, rates=rates)
 
 
-def build_algorithm(config: RunConfig, encoding: Encoding,
-                    evaluator: BatchedEvaluator) -> MapElites | GeneticAlgorithm:
+def build_algorithm(config: RunConfig, encoding: Encoding, evaluator: BatchedEvaluator
+                    ) -> MapElites | GeneticAlgorithm | GradientAscent:
     rng = RunRandomness(config.seed, evaluator.device)
     settings = config.algorithm
-    if isinstance(settings, GeneticSettings):
+    if isinstance(settings, AscentSettings):
         classes = len(evaluator.class_names)
-        for target in settings.targets:
-            if not 0 <= target < classes:
-                raise ConfigError(f"algorithm.targets: class {target} does not exist "
-                                  f"({config.model_label} has classes 0..{classes - 1})")
+        targets = list(range(classes)) if settings.targets is None else settings.targets
+        _check_classes("algorithm.targets", targets, classes, config)
+        return GradientAscent(encoding=encoding, evaluator=evaluator, targets=targets,
+                              learning_rate=settings.learning_rate,
+                              l2_decay=settings.l2_decay,
+                              steps_per_generation=settings.steps_per_generation, rng=rng)
+    if isinstance(settings, GeneticSettings):
+        _check_classes("algorithm.targets", settings.targets, len(evaluator.class_names), config)
         return GeneticAlgorithm(
             encoding=encoding, evaluator=evaluator, targets=settings.targets,
             population=settings.population, offspring=settings.offspring,
             selection=settings.selection, tournament_size=settings.tournament_size,
             truncation_fraction=settings.truncation_fraction, elites=settings.elites, rng=rng)
-    classes = len(evaluator.class_names)
-    for cell in settings.classes or []:
-        if not 0 <= cell < classes:
-            raise ConfigError(f"algorithm.classes: class {cell} does not exist "
-                              f"({config.model_label} has classes 0..{classes - 1})")
+    _check_classes("algorithm.classes", settings.classes or [], len(evaluator.class_names),
+                   config)
     return MapElites(encoding=encoding, evaluator=evaluator, batch_size=settings.batch_size,
                      rng=rng, classes=settings.classes)
+
+
+def _check_classes(key: str, indices: list[int], classes: int, config: RunConfig) -> None:
+    for index in indices:
+        if not 0 <= index < classes:
+            raise ConfigError(f"{key}: class {index} does not exist "
+                              f"({config.model_label} has classes 0..{classes - 1})")

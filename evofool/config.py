@@ -73,11 +73,27 @@ class GeneticSettings:
 
 
 @dataclass(frozen=True)
+class AscentSettings:
+    """Gradient ascent from noise, the paper's comparison (section 3.4); needs direct encoding.
+
+    One generation is ``steps_per_generation`` Adam steps for every target at
+    once; the archive (and the store) sees the images at the end of each.
+    """
+
+    type: Literal["ascent"] = "ascent"
+    targets: list[int] | None = None  # None: every class
+    learning_rate: float = 0.05
+    l2_decay: float = 0.001  # pulls pixels toward mid-grey, the analogue of a zero-mean image
+    steps_per_generation: int = 10
+
+
+@dataclass(frozen=True)
 class EvaluatorSettings:
     device: str = "auto"
     max_batch: int = 1024
     amp: bool = False
     combine: Literal["min", "mean"] = "min"  # fitness over several models (see RunConfig.model)
+    ten_crop: bool = False  # the paper's ImageNet fitness: 10 crops, softmax averaged
 
 
 @dataclass(frozen=True)
@@ -97,7 +113,8 @@ class RunConfig:
     wall_seconds: float | None = None
     stop_when_all_at: float | None = None  # stop once every class reaches this confidence
     encoding: DirectSettings | CppnSettings = field(default_factory=CppnSettings)
-    algorithm: MapElitesSettings | GeneticSettings = field(default_factory=MapElitesSettings)
+    algorithm: MapElitesSettings | GeneticSettings | AscentSettings = field(
+        default_factory=MapElitesSettings)
     evaluator: EvaluatorSettings = field(default_factory=EvaluatorSettings)
     checkpoint: CheckpointSettings = field(default_factory=CheckpointSettings)
 
@@ -116,7 +133,8 @@ class RunConfig:
 
 _POSITIVE = {"generations", "evaluations", "wall_seconds", "batch_size", "population",
              "offspring", "tournament_size", "max_batch", "max_hidden", "height", "width",
-             "every_generations", "every_seconds", "keep"}
+             "every_generations", "every_seconds", "keep", "learning_rate",
+             "steps_per_generation"}
 _PROBABILITIES = {"mutation_rate", "crossover_rate", "add_connection", "delete_connection",
                   "add_node", "delete_node", "weight_rate", "activation_rate",
                   "truncation_fraction", "stop_when_all_at"}
@@ -182,6 +200,12 @@ def validate_run_config(config: RunConfig) -> RunConfig:
             raise ConfigError("algorithm.elites must be in [0, population)")
         if algorithm.offspring < algorithm.population - algorithm.elites:
             raise ConfigError("algorithm.offspring must be at least population - elites")
+    elif isinstance(algorithm, AscentSettings):
+        if not isinstance(config.encoding, DirectSettings):
+            raise ConfigError("algorithm.type ascent changes pixels directly: it needs "
+                              "encoding.type direct")
+        if algorithm.targets is not None and not algorithm.targets:
+            raise ConfigError("algorithm.targets must name at least one class (or be null)")
     elif algorithm.classes is not None and not algorithm.classes:
         raise ConfigError("algorithm.classes must name at least one class (or be null)")
     return config

@@ -5,8 +5,10 @@ from __future__ import annotations
 import torch
 
 from evofool.devices import resolve_device
-from evofool.errors import NonFiniteScoresError
+from evofool.errors import InputShapeError, NonFiniteScoresError
 from evofool.models.classifier import Classifier
+
+CROPS = 10
 
 DEFAULT_MAX_BATCH = 256
 
@@ -25,19 +27,24 @@ class BatchedEvaluator:
         device: ``auto``, ``cpu``, ``cuda``, ``cuda:N`` or ``mps``.
         max_batch: the largest chunk handed to the network at once.
         amp: autocast the forward pass to bf16 on CUDA (ignored elsewhere).
+        ten_crop: score each image as the paper's ImageNet fitness did: the
+            model-sized crops at the four corners and the centre, each also
+            mirrored, with the ten softmax outputs averaged.
 
     Attributes:
         images_scored: how many images this evaluator has scored in all.
     """
 
     def __init__(self, classifier: Classifier, *, device: str = "auto",
-                 max_batch: int = DEFAULT_MAX_BATCH, amp: bool = False) -> None:
+                 max_batch: int = DEFAULT_MAX_BATCH, amp: bool = False,
+                 ten_crop: bool = False) -> None:
         if max_batch < 1:
             raise ValueError(f"max_batch must be at least 1, not {max_batch}")
         self.device = resolve_device(device)
         self.classifier = classifier.to(self.device).to(memory_format=torch.channels_last).eval()
         self.max_batch = max_batch
         self.amp = amp and self.device.type == "cuda"
+        self.ten_crop = ten_crop
         self.images_scored = 0
 
     @property
@@ -54,15 +61,60 @@ class BatchedEvaluator:
         self.classifier.check_shape(images)
         count = images.shape[0]
         probabilities = torch.empty(count, self.classifier.num_classes, device=self.device)
+        # A chunk of n images is 10n network inputs with ten crops.
+        step = max(1, self.max_batch // CROPS) if self.ten_crop else self.max_batch
         with torch.inference_mode(), torch.autocast(
                 self.device.type, dtype=torch.bfloat16, enabled=self.amp):
-            for start in range(0, count, self.max_batch):
-                chunk = images[start:start + self.max_batch].to(
-                    self.device, non_blocking=True, memory_format=torch.channels_last)
-                probabilities[start:start + chunk.shape[0]] = self.classifier.probabilities(chunk)
+            for start in range(0, count, step):
+                chunk = images[start:start + step].to(self.device, non_blocking=True)
+                probabilities[start:start + chunk.shape[0]] = self._probabilities(chunk)
         if not bool(torch.isfinite(probabilities).all()):
             raise NonFiniteScoresError(
                 f"{self.classifier.name} produced NaN or infinite outputs; check the model "
                 "and that images are finite values in [0, 1]")
         self.images_scored += count
         return probabilities
+
+    def log_probability_gradient(self, images: torch.Tensor,
+                                 targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Probabilities (N, K) and the gradient of each image's log-probability of its target.
+
+        For gradient ascent (the paper's comparison): the same preprocessing,
+        crops and autocast as ``score``, with autograd on.
+        """
+        self.classifier.check_shape(images)
+        pixels = images.detach().to(self.device).requires_grad_(True)
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
+            probabilities = self._probabilities(pixels)
+        chosen = probabilities.gather(1, targets.to(self.device).view(-1, 1))
+        (gradient,) = torch.autograd.grad(chosen.clamp_min(1e-30).log().sum(), pixels)
+        self.images_scored += images.shape[0]
+        return probabilities.detach(), gradient
+
+    def _probabilities(self, images: torch.Tensor) -> torch.Tensor:
+        if not self.ten_crop:
+            return self.classifier.probabilities(images.contiguous(
+                memory_format=torch.channels_last))
+        spec = self.classifier.input_spec
+        crops = ten_crops(images, spec.height, spec.width)
+        outputs = self.classifier.probabilities(crops.contiguous(
+            memory_format=torch.channels_last))
+        return outputs.view(CROPS, images.shape[0], -1).mean(dim=0)
+
+
+def ten_crops(images: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """(10N, C, height, width): four corners and the centre of each image, then all mirrored.
+
+    Crop k of image i sits at row k * N + i, so a (10, N, K) view groups them.
+
+    Raises:
+        InputShapeError: images smaller than the crop.
+    """
+    rows, columns = images.shape[-2:]
+    if rows < height or columns < width:
+        raise InputShapeError(f"ten-crop scoring needs images of at least {height}x{width}; "
+                              f"got {rows}x{columns}")
+    bottom, right = rows - height, columns - width
+    corners = [(0, 0), (0, right), (bottom, 0), (bottom, right), (bottom // 2, right // 2)]
+    crops = [images[..., top:top + height, left:left + width] for top, left in corners]
+    return torch.cat(crops + [crop.flip(-1) for crop in crops])

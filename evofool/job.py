@@ -74,7 +74,9 @@ def model_fingerprint(model: torch.nn.Module) -> str:
     digest = hashlib.sha256()
     for name, tensor in sorted(model.state_dict().items()):
         digest.update(name.encode())
-        digest.update(tensor.detach().cpu().contiguous().view(torch.uint8).numpy().tobytes())
+        # reshape first: a 0-d buffer (BatchNorm's step count) cannot be viewed as bytes
+        flat = tensor.detach().cpu().contiguous().reshape(-1)
+        digest.update(flat.view(torch.uint8).numpy().tobytes())
     return digest.hexdigest()
 
 
@@ -88,6 +90,7 @@ class EvolutionJob:
         classifier = build_classifier(config)
         self.evaluator = BatchedEvaluator(classifier, device=config.evaluator.device,
                                           max_batch=config.evaluator.max_batch,
+                                          ten_crop=config.evaluator.ten_crop,
                                           amp=config.evaluator.amp)
         self.encoding = build_encoding(config, classifier)
         self.algorithm = build_algorithm(config, self.encoding, self.evaluator)
@@ -190,6 +193,7 @@ class EvolutionJob:
                                 generations=algorithm.generation,
                                 evaluations=algorithm.evaluations,
                                 wall_seconds=self._elapsed(started))
+            summary.update(algorithm.summary_fields())
             write_results(self.run_dir, algorithm.archive, self.encoding, summary)
             self.store.set_meta(status="interrupted" if interrupted else "finished",
                                 generations=algorithm.generation,

@@ -140,6 +140,10 @@ class GeneticAlgorithm:
                                   fitness.gather(1, child_rows)], dim=1)
         self.ids = torch.cat([self.ids[elite_index.view(-1)], ids[child_index.view(-1)]])[order]
 
+    def summary_fields(self) -> dict[str, Any]:
+        """Nothing beyond the common summary."""
+        return {}
+
     def state_dict(self) -> dict[str, Any]:
         """All search state: archive, populations, counters, statistics and randomness."""
         return {"archive": self.archive.state_dict(), "generation": self.generation,

@@ -75,6 +75,10 @@ class MapElites:
         self.next_genome_id += count
         self.generation += 1
 
+    def summary_fields(self) -> dict[str, Any]:
+        """Nothing beyond the common summary."""
+        return {}
+
     def state_dict(self) -> dict[str, Any]:
         """All search state: archive, counters and randomness."""
         return {"archive": self.archive.state_dict(), "generation": self.generation,

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from evofool.cli import retrain
-from evofool.config import load_config
+from evofool.config import AscentSettings, ConfigError, load_config
 from evofool.job import EvolutionJob, choose_run_dir
 from evofool.retrain import RetrainExperiment, is_retrain_dir
 
@@ -24,6 +24,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                             help="run directory, new or empty (default: runs/<name>-<timestamp>)")
     _add_common(run_parser)
     run_parser.set_defaults(handler=run)
+
+    ascent_parser = subparsers.add_parser(
+        "ascent", help="gradient ascent from noise, the paper's baseline (algorithm.type ascent)",
+        description="Maximise each target class's probability by gradient ascent from noise "
+                    "(configs/mnist_ascent.yaml). A run like any other: same directory, store, "
+                    "checkpoints and resume; summary.json adds the steps to 0.99/0.999/0.9999.")
+    ascent_parser.add_argument("config", type=Path, help="YAML config with algorithm.type ascent")
+    ascent_parser.add_argument("--out", type=Path, default=None,
+                               help="run directory, new or empty "
+                                    "(default: runs/<name>-<timestamp>)")
+    _add_common(ascent_parser)
+    ascent_parser.set_defaults(handler=ascent)
 
     resume_parser = subparsers.add_parser(
         "resume", help="continue an interrupted run or retrain experiment where it stopped",
@@ -48,6 +60,14 @@ def run(args: argparse.Namespace) -> int:
     run_dir = choose_run_dir(config, args.out)
     job = EvolutionJob.start(config, run_dir, progress=not args.quiet)
     return _report(run_dir, job.run())
+
+
+def ascent(args: argparse.Namespace) -> int:
+    config = load_config(args.config, args.overrides)
+    if not isinstance(config.algorithm, AscentSettings):
+        raise ConfigError(f"{args.config} has algorithm.type {config.algorithm.type}; "
+                          "`evofool ascent` needs ascent (use `evofool run` for evolution)")
+    return run(args)
 
 
 def resume(args: argparse.Namespace) -> int:
