@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml requirements/constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check \
-		-c requirements/constraints.txt -e '.[test]'
+		-c requirements/constraints.txt -e '.[test,ray]'
 	touch $@
 
 install: $(STAMP)
@@ -24,7 +24,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 benchmarks: $(STAMP)
-	$(BIN)/python -m pip install --quiet -c requirements/constraints.txt -e '.[test,bench]'
+	$(BIN)/python -m pip install --quiet -c requirements/constraints.txt -e '.[test,ray,bench]'
 	$(BIN)/python benchmarks/evaluator.py
 	$(BIN)/python benchmarks/overhead.py
 	$(BIN)/python benchmarks/cppn_render.py
@@ -33,3 +33,6 @@ benchmarks: $(STAMP)
 	$(BIN)/python benchmarks/memory.py
 	$(BIN)/python benchmarks/retrain_mnist.py
 	$(BIN)/python benchmarks/transfer_mnist.py
+	$(BIN)/python benchmarks/imagenet.py --device cpu --generations 5 --warmup 5
+	$(BIN)/python benchmarks/gpu.py
+	$(BIN)/python benchmarks/ray_scaling.py

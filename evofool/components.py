@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 from evofool.algorithms import GeneticAlgorithm, GradientAscent, MapElites
 from evofool.config import (
@@ -19,6 +20,9 @@ from evofool.models import Classifier, ClassifierEnsemble, default_lenet_path, l
 from evofool.randomness import RunRandomness
 from evofool.training import train_mnist_lenet
 
+if TYPE_CHECKING:
+    from evofool.distributed import RayEvaluator
+
 
 def build_classifier(config: RunConfig) -> Classifier | ClassifierEnsemble:
     """Load the config's model(s); the default LeNet is trained first if it does not exist yet."""
@@ -32,6 +36,23 @@ def build_classifier(config: RunConfig) -> Classifier | ClassifierEnsemble:
     if len(classifiers) == 1:
         return classifiers[0]
     return ClassifierEnsemble(classifiers, config.evaluator.combine)
+
+
+def build_evaluator(config: RunConfig, classifier: Classifier | ClassifierEnsemble
+                    ) -> BatchedEvaluator | RayEvaluator:
+    """Local scoring, or Ray actors that each load the config's model(s) once."""
+    settings = config.evaluator
+    if settings.backend == "ray":
+        from evofool.distributed import RayEvaluator  # Ray is an optional extra
+
+        return RayEvaluator(classifier, model_specs=config.model_specs,
+                            combine=settings.combine, max_batch=settings.max_batch,
+                            amp=settings.amp, ten_crop=settings.ten_crop,
+                            actors=settings.ray_actors,
+                            gpus_per_actor=settings.ray_gpus_per_actor,
+                            address=settings.ray_address)
+    return BatchedEvaluator(classifier, device=settings.device, max_batch=settings.max_batch,
+                            amp=settings.amp, ten_crop=settings.ten_crop)
 
 
 def build_encoding(config: RunConfig, classifier: Classifier | ClassifierEnsemble) -> Encoding:

@@ -94,6 +94,10 @@ class EvaluatorSettings:
     amp: bool = False
     combine: Literal["min", "mean"] = "min"  # fitness over several models (see RunConfig.model)
     ten_crop: bool = False  # the paper's ImageNet fitness: 10 crops, softmax averaged
+    backend: Literal["local", "ray"] = "local"  # ray: score on Ray actors (evofool[ray])
+    ray_address: str | None = None  # an existing cluster ("auto", "ray://host:10001"); None: local
+    ray_actors: int = 2  # scoring actors
+    ray_gpus_per_actor: float = 0.0  # 1: one GPU per actor
 
 
 @dataclass(frozen=True)
@@ -133,7 +137,7 @@ class RunConfig:
 
 _POSITIVE = {"generations", "evaluations", "wall_seconds", "batch_size", "population",
              "offspring", "tournament_size", "max_batch", "max_hidden", "height", "width",
-             "every_generations", "every_seconds", "keep", "learning_rate",
+             "every_generations", "every_seconds", "keep", "learning_rate", "ray_actors",
              "steps_per_generation"}
 _PROBABILITIES = {"mutation_rate", "crossover_rate", "add_connection", "delete_connection",
                   "add_node", "delete_node", "weight_rate", "activation_rate",
@@ -206,6 +210,9 @@ def validate_run_config(config: RunConfig) -> RunConfig:
                               "encoding.type direct")
         if algorithm.targets is not None and not algorithm.targets:
             raise ConfigError("algorithm.targets must name at least one class (or be null)")
+        if config.evaluator.backend != "local":
+            raise ConfigError("algorithm.type ascent needs gradients: set evaluator.backend: "
+                              "local")
     elif algorithm.classes is not None and not algorithm.classes:
         raise ConfigError("algorithm.classes must name at least one class (or be null)")
     return config

@@ -24,11 +24,15 @@ import torch
 
 from evofool.archive.champions import COST_THRESHOLD
 from evofool.checkpoints import load_checkpoint, write_checkpoint
-from evofool.components import build_algorithm, build_classifier, build_encoding
+from evofool.components import (
+    build_algorithm,
+    build_classifier,
+    build_encoding,
+    build_evaluator,
+)
 from evofool.config import RunConfig, config_from_dict, override_dict
 from evofool.encodings.genome_codec import record_to_bytes
 from evofool.errors import EvofoolError
-from evofool.evaluator import BatchedEvaluator
 from evofool.metrics import MetricsLog
 from evofool.progress import ProgressReporter
 from evofool.run_output import (
@@ -88,10 +92,7 @@ class EvolutionJob:
         self.run_dir = run_dir
         self.progress = progress
         classifier = build_classifier(config)
-        self.evaluator = BatchedEvaluator(classifier, device=config.evaluator.device,
-                                          max_batch=config.evaluator.max_batch,
-                                          ten_crop=config.evaluator.ten_crop,
-                                          amp=config.evaluator.amp)
+        self.evaluator = build_evaluator(config, classifier)
         self.encoding = build_encoding(config, classifier)
         self.algorithm = build_algorithm(config, self.encoding, self.evaluator)
         self.class_names = self.evaluator.class_names

@@ -1,0 +1,67 @@
+"""Scoring on Ray actors: same champions as local scoring; a killed actor loses nothing.
+
+Starts a local Ray instance (num_cpus=2); skips, saying why, without Ray.
+"""
+
+import json
+
+import pytest
+import torch
+from conftest import CONFIGS
+
+from evofool.components import build_algorithm, build_classifier, build_encoding, build_evaluator
+from evofool.config import ConfigError, load_config
+from evofool.job import EvolutionJob
+
+ray = pytest.importorskip("ray", reason="Ray is not installed (pip install -e '.[ray]')")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def local_ray():
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield
+    ray.shutdown()
+
+
+def _config(model, backend, generations=8):
+    return load_config(CONFIGS / "mnist_cppn.yaml", [
+        f"model={model}", f"generations={generations}", f"evaluator.backend={backend}",
+        "evaluator.ray_actors=2", "algorithm.batch_size=50"])
+
+
+def test_a_run_on_ray_actors_has_the_champions_of_a_local_run(small_lenets, tmp_path):
+    for backend in ("local", "ray"):
+        EvolutionJob.start(_config(small_lenets[0], backend), tmp_path / backend,
+                           progress=False).run()
+    local, remote = (json.loads((tmp_path / name / "summary.json").read_text())
+                     for name in ("local", "ray"))
+    assert remote["classes"] == local["classes"] and remote["evaluations"] == 400
+    assert (tmp_path / "ray" / "genomes.json").read_text() == \
+        (tmp_path / "local" / "genomes.json").read_text()
+
+
+def test_a_killed_actor_loses_no_evaluation(small_lenets, capsys):
+    searches = {}
+    for backend in ("local", "ray"):
+        config = _config(small_lenets[0], backend)
+        classifier = build_classifier(config)
+        evaluator = build_evaluator(config, classifier)
+        searches[backend] = build_algorithm(config, build_encoding(config, classifier),
+                                            evaluator)
+    local, remote = searches["local"], searches["ray"]
+    for generation in range(6):
+        if generation == 3:
+            ray.kill(remote.evaluator.actors[0], no_restart=True)
+        local.step()
+        remote.step()
+    assert remote.evaluator.failures == 1
+    assert "scoring actor 0 died" in capsys.readouterr().err
+    assert remote.evaluations == local.evaluations == 300
+    assert remote.evaluator.images_scored == 300
+    assert torch.equal(remote.archive.confidence, local.archive.confidence)
+    assert torch.equal(remote.archive.genome_id, local.archive.genome_id)
+
+
+def test_gradient_ascent_asks_for_the_local_backend(small_lenets):
+    with pytest.raises(ConfigError, match="backend: local"):
+        load_config(CONFIGS / "mnist_ascent.yaml", ["evaluator.backend=ray"])
