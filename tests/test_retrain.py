@@ -141,3 +141,16 @@ def test_start_refuses_an_occupied_directory_and_a_non_mnist_model(tmp_path, sma
         RetrainExperiment.start(load_retrain_config(CONFIG, ["model=/no/such.pt"]),
                                 tmp_path / "new")
     assert not (tmp_path / "new").exists()
+
+
+def test_finetune_mode_widens_the_previous_model(small_lenets, tmp_path):
+    overrides = [*tiny(small_lenets[0]), "rounds=1", "training.mode=finetune"]
+    table = RetrainExperiment.start(load_retrain_config(CONFIG, overrides), tmp_path / "ft",
+                                    progress=False).run()
+    assert [row["round"] for row in table] == [0, 1]
+    model = load_classifier(str(round_model_path(tmp_path / "ft", 1)))
+    original = load_classifier(str(small_lenets[0]))
+    assert model.num_classes == 11
+    # Fine-tuning starts from round 0's weights: the first layer is still close to them.
+    first, start = model.network.features[0].weight, original.network.features[0].weight
+    assert (first - start).abs().mean() < 0.5 * start.abs().mean()
