@@ -32,10 +32,15 @@ def build_classifier(config: RunConfig) -> Classifier | ClassifierEnsemble:
         result = train_mnist_lenet(default_lenet_path())
         print(f"evofool: trained LeNet: test accuracy {result.test_accuracy:.4f}, "
               f"saved to {result.path}", file=sys.stderr)
-    classifiers = [load_classifier(spec) for spec in config.model_specs]
+    return load_classifiers(config.model_specs, config.evaluator.combine)
+
+
+def load_classifiers(specs: list[str], combine: str) -> Classifier | ClassifierEnsemble:
+    """One model, or several scored together (``combine``: min or mean)."""
+    classifiers = [load_classifier(spec) for spec in specs]
     if len(classifiers) == 1:
         return classifiers[0]
-    return ClassifierEnsemble(classifiers, config.evaluator.combine)
+    return ClassifierEnsemble(classifiers, combine)  # type: ignore[arg-type]
 
 
 def build_evaluator(config: RunConfig, classifier: Classifier | ClassifierEnsemble

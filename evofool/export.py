@@ -23,9 +23,10 @@ from PIL import Image
 
 from evofool.errors import EvofoolError
 from evofool.images import to_uint8
-from evofool.retrain.layout import expand_run_dirs
+from evofool.retrain.layout import expand_run_dirs, is_retrain_dir
 from evofool.run_output import safe_name
-from evofool.stored_run import FoolingImage, StoredRun
+from evofool.store import is_run_dir
+from evofool.stored_run import FoolingImage, StoredRun, classes_agree
 
 Format = Literal["imagefolder", "pt", "npz"]
 FORMATS = ("imagefolder", "pt", "npz")
@@ -91,8 +92,7 @@ def _check_output(out: Path, overwrite: bool) -> None:
     if not overwrite:
         raise EvofoolError(f"--out {out} is not empty; pass --overwrite to replace an "
                            "earlier export there")
-    if not (out / MANIFEST).exists() or any((out / name).exists()
-                                            for name in ("run.sqlite", "retrain.sqlite")):
+    if not (out / MANIFEST).exists() or is_run_dir(out) or is_retrain_dir(out):
         raise EvofoolError(f"--overwrite replaces only an earlier evofool export, and {out} "
                            f"is not one (no {MANIFEST}); choose another --out")
 
@@ -104,7 +104,7 @@ def _shared_class_names(runs: list[StoredRun]) -> tuple[str, ...]:
     """
     longest = max((run.class_names for run in runs), key=len)
     for run in runs:
-        if run.class_names != longest[:len(run.class_names)]:
+        if not classes_agree(run.class_names, longest):
             raise EvofoolError(f"{run.label} has other classes than "
                                f"{next(r.label for r in runs if r.class_names == longest)}; "
                                "export runs of different models separately")

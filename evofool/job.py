@@ -42,8 +42,7 @@ from evofool.run_output import (
     write_config,
     write_results,
 )
-from evofool.store import ChampionRow, RunStore
-from evofool.store.run_store import STORE_FILE
+from evofool.store import ChampionRow, RunStore, is_run_dir
 
 
 def choose_run_dir(config: RunConfig, out: Path | None,
@@ -54,7 +53,7 @@ def choose_run_dir(config: RunConfig, out: Path | None,
     leaves no trace.
     """
     run_dir = out or runs_root / f"{config.name}-{datetime.now():%Y%m%d-%H%M%S}"
-    if (run_dir / STORE_FILE).exists():
+    if is_run_dir(run_dir):
         raise EvofoolError(f"{run_dir} is an existing run; continue it with "
                            f"`evofool resume {run_dir}`")
     if run_dir.exists() and (not run_dir.is_dir() or any(run_dir.iterdir())):

@@ -15,7 +15,7 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import yaml
@@ -26,10 +26,14 @@ from evofool.encodings.genome_batch import take
 from evofool.encodings.protocol import Encoding
 from evofool.images import write_png
 
+if TYPE_CHECKING:
+    from evofool.retrain.config import RetrainConfig
+
 RENDER_CHUNK = 256
 
 
-def write_config(config: RunConfig, run_dir: Path) -> None:
+def write_config(config: RunConfig | RetrainConfig, run_dir: Path) -> None:
+    """``config.yaml``: the resolved config of a run or an n+1 experiment, atomically."""
     _write_atomic(run_dir / "config.yaml", yaml.safe_dump(config.to_dict(), sort_keys=False))
 
 

@@ -35,6 +35,16 @@ class FoolingImage:
     genome_id: int
 
 
+def classes_agree(names: tuple[str, ...], others: tuple[str, ...]) -> bool:
+    """Whether two class lists agree where both have classes.
+
+    An n+1 model's classes are its round-0 model's plus a trailing garbage
+    class, so their runs can be exported and scored together.
+    """
+    shared = min(len(names), len(others))
+    return names[:shared] == others[:shared]
+
+
 class StoredRun:
     """Read-only view of one run directory.
 

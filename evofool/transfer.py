@@ -21,7 +21,7 @@ from evofool.errors import EvofoolError
 from evofool.evaluator import BatchedEvaluator
 from evofool.models import load_classifier
 from evofool.plots import to_png, transfer_heatmap
-from evofool.stored_run import StoredRun
+from evofool.stored_run import StoredRun, classes_agree
 
 
 @dataclass(frozen=True)
@@ -78,8 +78,7 @@ def transfer_matrix(run_dir: Path, models: list[str], *, device: str = "auto") -
 
 def _check_compatible(names: tuple[str, ...], run_names: tuple[str, ...], spec: str,
                       run_dir: Path) -> None:
-    shared = min(len(names), len(run_names))
-    if names[:shared] != run_names[:shared]:
+    if not classes_agree(names, run_names):
         raise EvofoolError(f"{spec} does not have the classes of {run_dir}'s model "
                            f"({len(names)} vs {len(run_names)} classes, or other names)")
 

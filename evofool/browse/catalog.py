@@ -11,10 +11,9 @@ from typing import Any, Literal
 from evofool.archive.champions import COST_THRESHOLD
 from evofool.errors import EvofoolError
 from evofool.metrics import METRICS_FILE, latest_generation
-from evofool.retrain.layout import RETRAIN_STORE_FILE, is_retrain_dir
+from evofool.retrain.layout import RETRAIN_STORE_FILE, is_retrain_dir, round_runs
 from evofool.retrain.store import RetrainStore
-from evofool.store import RunStore
-from evofool.store.run_store import STORE_FILE
+from evofool.store import RunStore, is_run_dir
 
 STALLED_AFTER_SECONDS = 300  # a "running" run whose metrics have not moved for this long
 
@@ -45,11 +44,11 @@ class RunCatalog:
         for root in self.roots:
             if not root.exists():
                 found.append((root, "missing", None))
-            elif _is_run(root) or is_retrain_dir(root):
+            elif is_run_dir(root) or is_retrain_dir(root):
                 found += _with_rounds(root)
             elif root.is_dir():
                 for child in sorted(root.iterdir()):
-                    if child.is_dir() and (_is_run(child) or is_retrain_dir(child)):
+                    if child.is_dir() and (is_run_dir(child) or is_retrain_dir(child)):
                         found += _with_rounds(child)
         entries, used = [], set()
         for path, kind, parent in found:
@@ -66,15 +65,10 @@ class RunCatalog:
         return next((entry for entry in self.entries() if entry.slug == slug), None)
 
 
-def _is_run(path: Path) -> bool:
-    return (path / STORE_FILE).exists()
-
-
 def _with_rounds(path: Path) -> list[tuple[Path, str, str | None]]:
     if not is_retrain_dir(path):
         return [(path, "run", None)]
-    rounds = sorted(run for run in (path / "rounds").glob("round-*") if _is_run(run))
-    return [(path, "retrain", None), *((run, "run", path.name) for run in rounds)]
+    return [(path, "retrain", None), *((run, "run", path.name) for _, run in round_runs(path))]
 
 
 def describe(entry: CatalogEntry) -> dict[str, Any]:

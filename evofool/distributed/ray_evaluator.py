@@ -41,13 +41,10 @@ class _ScoringWorker:
 
     def __init__(self, model_specs: list[str], combine: str, device: str, max_batch: int,
                  amp: bool, ten_crop: bool) -> None:
-        from evofool.models import ClassifierEnsemble, load_classifier
+        from evofool.components import load_classifiers  # in the actor's process
 
-        classifiers = [load_classifier(spec) for spec in model_specs]
-        classifier = classifiers[0] if len(classifiers) == 1 else \
-            ClassifierEnsemble(classifiers, combine)  # type: ignore[arg-type]
-        self.evaluator = BatchedEvaluator(classifier, device=device, max_batch=max_batch,
-                                          amp=amp, ten_crop=ten_crop)
+        self.evaluator = BatchedEvaluator(load_classifiers(model_specs, combine), device=device,
+                                          max_batch=max_batch, amp=amp, ten_crop=ten_crop)
 
     def score(self, images: np.ndarray) -> np.ndarray:
         return self.evaluator.score(torch.from_numpy(images)).cpu().numpy()

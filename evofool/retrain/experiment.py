@@ -18,10 +18,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
-import yaml
 
+from evofool.archive.champions import COST_THRESHOLD
 from evofool.components import build_classifier
 from evofool.config import (
     ConfigError,
@@ -33,19 +32,24 @@ from evofool.config import (
 from evofool.data import load_mnist
 from evofool.errors import EvofoolError
 from evofool.job import EvolutionJob
-from evofool.models import Classifier, LeNet, load_classifier
+from evofool.models import LeNet, load_classifier
 from evofool.models.lenet import MNIST_INPUT_SPEC, CheckpointInfo, save_lenet
 from evofool.retrain.config import RetrainConfig, retrain_config_from_dict
 from evofool.retrain.garbage import as_training_images, balanced_epoch, collect_garbage
 from evofool.retrain.layout import round_model_path, round_run_dir
 from evofool.retrain.report import write_report
 from evofool.retrain.store import RetrainStore, RoundRecord
-from evofool.store import RunStore
+from evofool.run_output import write_config
+from evofool.store import RunStore, is_run_dir
 from evofool.stored_run import StoredRun
-from evofool.training.lenet_training import images_to_tensor, test_accuracy, train_lenet
+from evofool.training.lenet_training import (
+    images_to_tensor,
+    predict,
+    test_accuracy,
+    train_lenet,
+)
 
 GARBAGE_NAME = "garbage"
-COST_THRESHOLD = 0.99
 
 
 class RetrainExperiment:
@@ -77,7 +81,7 @@ class RetrainExperiment:
         store = RetrainStore(directory, create=True)
         store.set_meta(config=config.to_dict(), class_names=list(classifier.class_names),
                        status="running", created=time.time())
-        _write_config(config, directory)
+        write_config(config, directory)
         return cls(config, directory, store, progress=progress)
 
     @classmethod
@@ -91,7 +95,7 @@ class RetrainExperiment:
             raise EvofoolError("resuming with a changed config would not continue the same "
                                "experiment; pass --force to do it anyway")
         store.set_meta(config=config.to_dict(), status="running")
-        _write_config(config, directory)
+        write_config(config, directory)
         print(f"evofool: resuming experiment {directory} after "
               f"{len(store.rounds())} finished round(s)", file=sys.stderr)
         return cls(config, directory, store, progress=progress)
@@ -136,7 +140,7 @@ class RetrainExperiment:
     def _evolve(self, round_index: int) -> bool:
         """Run (or finish) the round's evolution; False if a signal stopped it."""
         run_dir = round_run_dir(self.directory, round_index)
-        if (run_dir / "run.sqlite").exists():
+        if is_run_dir(run_dir):
             store = RunStore(run_dir, read_only=True)
             status = store.get_meta("status")
             store.close()
@@ -165,24 +169,23 @@ class RetrainExperiment:
         natural = len(self.natural_names)
         classifier = load_classifier(self.model_spec(round_index))
         mnist = load_mnist()
-        accuracy = _accuracy(classifier, mnist.test_images, mnist.test_labels)
+        accuracy = test_accuracy(classifier, mnist.test_images, mnist.test_labels)
         earlier = self.store.garbage_pixels(round_index, MNIST_INPUT_SPEC.shape)
         share = None
         if round_index > 0 and len(earlier):
-            share = float((_predict(classifier, as_training_images(earlier)) == natural)
+            share = float((predict(classifier, as_training_images(earlier)) == natural)
                           .float().mean())
         run_dir = round_run_dir(self.directory, round_index)
-        run = StoredRun(run_dir)
+        run = StoredRun(run_dir, label=f"round-{round_index:02d}")
         try:
             champions = [c for c in run.champions() if c.class_index < natural]
             history = [h for h in run.history() if h.class_index < natural]
             generations = run.store.get_meta("generations")
             wall_seconds = run.store.get_meta("wall_seconds")
+            added = collect_garbage(run, champions, history, round_index=round_index,
+                                    settings=self.config.garbage)
         finally:
             run.close()
-        added = collect_garbage(run_dir, round_index=round_index,
-                                label=f"round-{round_index:02d}", natural_classes=natural,
-                                settings=self.config.garbage)
         confidences = [c.confidence for c in champions]
         previous_total = sum(r.garbage_added for r in self.store.rounds())
         record = RoundRecord(
@@ -264,17 +267,6 @@ def _with_garbage_output(network: LeNet, classes: int) -> LeNet:
     return network
 
 
-def _predict(classifier: Classifier, images: torch.Tensor) -> torch.Tensor:
-    with torch.inference_mode():
-        return torch.cat([classifier(chunk).argmax(dim=1) for chunk in images.split(1000)])
-
-
-def _accuracy(classifier: Classifier, images: np.ndarray, labels: np.ndarray) -> float:
-    """Natural test accuracy; a digit called garbage counts as wrong."""
-    predictions = _predict(classifier, images_to_tensor(images))
-    return float((predictions.numpy() == labels).mean())
-
-
 def _generations_to_all(history: list, natural: int) -> int | None:
     """The generation by which every natural class had a champion at 0.99, if ever."""
     first: dict[int, int] = {}
@@ -283,6 +275,3 @@ def _generations_to_all(history: list, natural: int) -> int | None:
             first.setdefault(entry.class_index, entry.generation)
     return max(first.values()) if len(first) == natural else None
 
-
-def _write_config(config: RetrainConfig, directory: Path) -> None:
-    (directory / "config.yaml").write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))

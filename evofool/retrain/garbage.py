@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import torch
 
@@ -13,34 +11,31 @@ from evofool.retrain.store import GarbageImage
 from evofool.stored_run import FoolingImage, StoredRun
 
 
-def collect_garbage(run_dir: Path, *, round_index: int, label: str, natural_classes: int,
+def collect_garbage(run: StoredRun, champions: list[FoolingImage],
+                    history: list[FoolingImage], *, round_index: int,
                     settings: GarbageSettings) -> list[GarbageImage]:
     """A round's contribution to the garbage set, at most ``settings.per_round`` images.
 
-    Champions at the threshold come first (one per fooled class), then, with
-    ``include_history``, the run's earlier champions by confidence. Each genome
-    joins once, however many classes it fooled; the garbage class has no
-    cell, so only natural classes count.
+    ``champions`` and ``history`` are the run's records for the natural
+    classes (the garbage class has no cell). Champions at the threshold come
+    first (one per fooled class), then, with ``include_history``, the run's
+    earlier champions by confidence. Each genome joins once, however many
+    classes it fooled.
     """
-    run = StoredRun(run_dir, label=label)
-    try:
-        def fooling(images: list[FoolingImage]) -> list[FoolingImage]:
-            return [image for image in images if image.class_index < natural_classes
-                    and image.confidence >= settings.threshold]
+    def fooling(images: list[FoolingImage]) -> list[FoolingImage]:
+        return [image for image in images if image.confidence >= settings.threshold]
 
-        candidates = fooling(run.champions())
-        if settings.include_history:
-            candidates += sorted(fooling(run.history()), key=lambda image: -image.confidence)
-        chosen: dict[int, FoolingImage] = {}
-        for image in candidates:
-            if len(chosen) == settings.per_round:
-                break
-            chosen.setdefault(image.genome_id, image)
-        images = list(chosen.values())
-        pixels = to_uint8(run.render([image.genome_id for image in images])).transpose(0, 3, 1, 2)
-    finally:
-        run.close()
-    return [GarbageImage(round=round_index, run=label, class_index=image.class_index,
+    candidates = fooling(champions)
+    if settings.include_history:
+        candidates += sorted(fooling(history), key=lambda image: -image.confidence)
+    chosen: dict[int, FoolingImage] = {}
+    for image in candidates:
+        if len(chosen) == settings.per_round:
+            break
+        chosen.setdefault(image.genome_id, image)
+    images = list(chosen.values())
+    pixels = to_uint8(run.render([image.genome_id for image in images])).transpose(0, 3, 1, 2)
+    return [GarbageImage(round=round_index, run=run.label, class_index=image.class_index,
                          confidence=image.confidence, generation=image.generation,
                          genome_id=image.genome_id, pixels=array)
             for image, array in zip(images, pixels, strict=True)]

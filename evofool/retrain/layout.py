@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from evofool.errors import EvofoolError
+from evofool.store.run_store import is_run_dir
 
 RETRAIN_STORE_FILE = "retrain.sqlite"
 
@@ -30,6 +31,13 @@ def round_model_path(retrain_dir: Path, round_index: int) -> Path:
     return Path(retrain_dir) / "models" / f"round-{round_index:02d}.pt"
 
 
+def round_runs(retrain_dir: Path) -> list[tuple[int, Path]]:
+    """(round, run directory) for every round whose run has started, in round order."""
+    runs = [(int(run.name.removeprefix("round-")), run)
+            for run in (Path(retrain_dir) / "rounds").glob("round-*") if is_run_dir(run)]
+    return sorted(runs)
+
+
 def expand_run_dirs(paths: Sequence[Path], rounds: Sequence[int] | None
                     ) -> list[tuple[Path, str | None]]:
     """Run directories with labels: a retrain directory stands for its rounds' runs.
@@ -44,9 +52,7 @@ def expand_run_dirs(paths: Sequence[Path], rounds: Sequence[int] | None
         if not is_retrain_dir(path):
             expanded.append((Path(path), None))
             continue
-        present = sorted(int(run.name.removeprefix("round-"))
-                         for run in (Path(path) / "rounds").glob("round-*")
-                         if (run / "run.sqlite").exists())
+        present = [round_index for round_index, _ in round_runs(path)]
         for round_index in rounds if rounds is not None else present:
             if round_index not in present:
                 raise EvofoolError(f"{path} has no run for round {round_index} "

@@ -16,6 +16,7 @@ import json
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from evofool.store.versioned_store import VersionedStore
@@ -51,6 +52,11 @@ class ChampionRow:
     top_k: list[tuple[int, float]]
     image: str
     genome_payload: bytes
+
+
+def is_run_dir(path: Path) -> bool:
+    """Whether ``path`` holds a run's store."""
+    return (Path(path) / STORE_FILE).exists()
 
 
 class RunStore(VersionedStore):

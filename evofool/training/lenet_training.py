@@ -108,9 +108,17 @@ def train_lenet(images: torch.Tensor, labels: torch.Tensor, *, num_classes: int,
 
 
 def test_accuracy(network: torch.nn.Module, images: np.ndarray, labels: np.ndarray) -> float:
-    """Share of ``images`` whose argmax class equals ``labels``."""
+    """Share of uint8 ``images`` whose argmax class equals ``labels``.
+
+    ``network`` may be a bare LeNet (logits) or a Classifier (probabilities):
+    only the argmax counts. A digit an n+1 model calls garbage counts as wrong.
+    """
+    predictions = predict(network, images_to_tensor(images))
+    return float((predictions.numpy() == labels).mean())
+
+
+def predict(network: torch.nn.Module, images: torch.Tensor) -> torch.Tensor:
+    """Argmax classes of [0, 1] images (N, 1, 28, 28), in chunks of 1000."""
     network.eval()
     with torch.inference_mode():
-        predictions = torch.cat([network(chunk).argmax(dim=1)
-                                 for chunk in images_to_tensor(images).split(1000)])
-    return float((predictions.numpy() == labels).mean())
+        return torch.cat([network(chunk).argmax(dim=1) for chunk in images.split(1000)])
