@@ -118,7 +118,8 @@ def build_algorithm(config: RunConfig, encoding: Encoding, evaluator: BatchedEva
     _check_classes("algorithm.classes", settings.classes or [], len(evaluator.class_names),
                    config)
     return MapElites(encoding=encoding, evaluator=evaluator, batch_size=settings.batch_size,
-                     rng=rng, classes=settings.classes)
+                     rng=rng, classes=settings.classes,
+                     brightness_bins=settings.brightness_bins)
 
 
 def _check_classes(key: str, indices: list[int], classes: int, config: RunConfig) -> None:

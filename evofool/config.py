@@ -58,6 +58,9 @@ class MapElitesSettings:
     type: Literal["map_elites"] = "map_elites"
     batch_size: int = 200
     classes: list[int] | None = None  # cells for these classes only; None: every class
+    # Stepping stones: also keep the best genome per (class, band of mean brightness) and
+    # draw parents from those cells. 1: the paper's one cell per class. See MapElites.
+    brightness_bins: int = 1
 
 
 @dataclass(frozen=True)
@@ -138,7 +141,7 @@ class RunConfig:
 _POSITIVE = {"generations", "evaluations", "wall_seconds", "batch_size", "population",
              "offspring", "tournament_size", "max_batch", "max_hidden", "height", "width",
              "every_generations", "every_seconds", "keep", "learning_rate", "ray_actors",
-             "steps_per_generation"}
+             "steps_per_generation", "brightness_bins"}
 _PROBABILITIES = {"mutation_rate", "crossover_rate", "add_connection", "delete_connection",
                   "add_node", "delete_node", "weight_rate", "activation_rate",
                   "truncation_fraction", "stop_when_all_at"}

@@ -42,7 +42,7 @@ from evofool.run_output import (
     write_config,
     write_results,
 )
-from evofool.store import ChampionRow, RunStore, is_run_dir
+from evofool.store import ChampionRow, GenomeRow, RunStore, is_run_dir
 
 
 def choose_run_dir(config: RunConfig, out: Path | None,
@@ -240,7 +240,8 @@ class EvolutionJob:
         algorithm = self.algorithm
         self.store.record_generation(
             self._champion_rows(algorithm.archive.last_improved),
-            evaluations=algorithm.evaluations, encoding=self.config.encoding.type)
+            evaluations=algorithm.evaluations, encoding=self.config.encoding.type,
+            stepping_stones=self._stepping_stone_rows())
         values = algorithm.archive.confidence[algorithm.classes_in_play].clamp_min(0)
         best, median, worst, fooled = torch.stack([
             values.max(), values.median(), values.min(),
@@ -269,6 +270,22 @@ class EvolutionJob:
             image=champion_image_name(index, self.class_names[index], float(confidence[index])),
             genome_payload=record_to_bytes(self.encoding.to_record(archive.genomes, index)))
             for index in indices]
+
+    def _stepping_stone_rows(self) -> list[GenomeRow]:
+        """The genomes that entered a stepping-stone cell this generation (they may
+        become parents, so lineages need them), each once."""
+        stones = getattr(self.algorithm, "stepping_stones", None)
+        if stones is None:
+            return []
+        genome_id, parent_id = stones.genome_id.cpu(), stones.parent_id.cpu()
+        generation = stones.generation.cpu()
+        cell_of = {int(genome_id[cell]): cell
+                   for cell in stones.last_improved.nonzero().flatten().tolist()}
+        return [GenomeRow(genome_id=identifier, parent_id=int(parent_id[cell]),
+                          generation=int(generation[cell]),
+                          genome_payload=record_to_bytes(self.encoding.to_record(stones.genomes,
+                                                                                 cell)))
+                for identifier, cell in cell_of.items()]
 
     def _checkpoint(self, elapsed: float) -> None:
         """Write a checkpoint and the champion PNGs (the only place PNGs are written)."""

@@ -2,15 +2,16 @@ import torch
 
 from evofool.algorithms import GeneticAlgorithm, MapElites
 from evofool.encodings import CppnEncoding, DirectEncoding
+from evofool.encodings.genome_batch import take
 from evofool.evaluator import BatchedEvaluator
 from evofool.models import load_classifier
 from evofool.randomness import RunRandomness
 
 
-def map_elites(model_path, encoding, seed=0, batch_size=50, classes=None):
+def map_elites(model_path, encoding, seed=0, batch_size=50, classes=None, brightness_bins=1):
     evaluator = BatchedEvaluator(load_classifier(model_path), device="cpu")
     return MapElites(encoding=encoding, evaluator=evaluator, batch_size=batch_size,
-                     rng=RunRandomness(seed), classes=classes)
+                     rng=RunRandomness(seed), classes=classes, brightness_bins=brightness_bins)
 
 
 def test_noise_is_mostly_one_class_yet_every_cell_fills(trained_lenet):
@@ -60,6 +61,54 @@ def test_same_seed_same_champions(trained_lenet):
     for key in first.genomes:
         assert torch.equal(first.genomes[key], second.genomes[key])
     assert not torch.equal(first.confidence, other.confidence)
+
+
+def test_stepping_stones_hold_the_best_per_brightness_band(trained_lenet):
+    """Each stone is the best genome yet for its (band, class); the champion of a
+    class is the best of its bands, because every child competes in both."""
+    bins = 3
+    search = map_elites(trained_lenet["path"], CppnEncoding(channels=1, height=28, width=28),
+                        brightness_bins=bins)
+    for _ in range(12):
+        search.step()
+    stones = search.stepping_stones
+    by_band = stones.confidence.view(bins, 10)
+    assert torch.equal(by_band.max(dim=0).values, search.archive.confidence)
+    occupied = stones.occupied.nonzero().flatten()
+    assert occupied.numel() > 10  # more parent cells than classes
+    images = search.encoding.render(take(stones.genomes, occupied))
+    band = (images.mean(dim=(1, 2, 3)) * bins).long().clamp(max=bins - 1)
+    assert torch.equal(band, occupied // 10)
+    scores = search.evaluator.score(images)[torch.arange(occupied.numel()), occupied % 10]
+    assert torch.allclose(scores, stones.confidence[occupied], atol=1e-6)
+    later = search.archive.generation > 0  # children of stones, which are stored genomes
+    assert torch.all(search.archive.parent_id[later] >= 0)
+
+
+def test_stepping_stones_respect_the_classes_in_play(trained_lenet):
+    search = map_elites(trained_lenet["path"], CppnEncoding(channels=1, height=28, width=28),
+                        classes=[1, 8], brightness_bins=2)
+    for _ in range(3):
+        search.step()
+    assert set((search.stepping_stones.occupied.nonzero().flatten() % 10).tolist()) <= {1, 8}
+
+
+def test_stepping_stones_survive_a_state_round_trip(trained_lenet):
+    def fresh():
+        return map_elites(trained_lenet["path"], CppnEncoding(channels=1, height=28, width=28),
+                          brightness_bins=3)
+
+    whole, first = fresh(), fresh()
+    for _ in range(6):
+        whole.step()
+    for _ in range(3):
+        first.step()
+    resumed = fresh()
+    resumed.load_state_dict(first.state_dict())
+    for _ in range(3):
+        resumed.step()
+    assert torch.equal(resumed.stepping_stones.confidence, whole.stepping_stones.confidence)
+    assert torch.equal(resumed.archive.genome_id, whole.archive.genome_id)
 
 
 def ga(model_path, **overrides):

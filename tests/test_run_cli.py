@@ -42,6 +42,7 @@ def test_all_classes_threshold_stops_early(cli, trained_lenet, tmp_path):
 @pytest.mark.parametrize("overrides, message", [
     (["colour=red"], "unknown config key 'colour'"),
     (["algorithm.batch_size=0"], "batch_size must be positive"),
+    (["algorithm.brightness_bins=0"], "brightness_bins must be positive"),
     (["seed=x"], "seed must be an integer"),
     (["model=/no/such/model.pt"], "model not found"),
     (["encoding.height=32"], "takes only 28x28"),

@@ -52,3 +52,16 @@ def test_a_corrupt_database_is_a_clear_error(tmp_path):
     (tmp_path / "run.sqlite").write_bytes(b"definitely not sqlite" * 100)
     with pytest.raises(StoreError, match="cannot open"):
         RunStore(tmp_path)
+
+
+def test_lineage_through_stepping_stones_reaches_generation_zero(tiny_cppn_run):
+    """mnist_cppn.yaml draws parents from stepping stones that are often no class's
+    champion; their genomes are stored, so every champion's chain is whole."""
+    store = RunStore(tiny_cppn_run, read_only=True)
+    champion_ids = {row["genome_id"] for row in store.history()}
+    through_stones = 0
+    for champion in store.champions():
+        chain = store.lineage(champion["genome_id"])
+        assert chain[-1]["parent_id"] == -1 and chain[-1]["generation"] == 0
+        through_stones += sum(link["genome_id"] not in champion_ids for link in chain)
+    assert through_stones > 0

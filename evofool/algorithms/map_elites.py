@@ -24,10 +24,21 @@ class MapElites:
         classes: the classes that have a cell (default: all). The n+1
             experiment leaves the "garbage" class out: an image the model
             calls garbage is no fooling image.
+        brightness_bins: with more than 1, parents come from finer cells:
+            the best genome for each (class, band of mean pixel brightness),
+            held in ``stepping_stones`` beside the per-class ``archive``
+            (which every child still competes for, as in the paper). Why:
+            a CPPN run that stalls under 0.9999 is stuck on a champion no
+            single mutation improves, and its escape comes from another
+            cell's genome (benchmarks/cppn_stall.py); with only one cell per
+            class there are few such stepping stones. Brightness is the
+            descriptor because it is cheap, encoding-free, and splits images
+            a class accepts into visibly different kinds.
     """
 
     def __init__(self, *, encoding: Encoding, evaluator: BatchedEvaluator, batch_size: int,
-                 rng: RunRandomness, classes: list[int] | None = None) -> None:
+                 rng: RunRandomness, classes: list[int] | None = None,
+                 brightness_bins: int = 1) -> None:
         self.encoding = encoding
         self.evaluator = evaluator
         self.batch_size = batch_size
@@ -41,6 +52,9 @@ class MapElites:
             self._eligible = torch.zeros(batch_size, num_classes, dtype=torch.bool,
                                          device=rng.device)
             self._eligible[:, self._cells] = True
+        self.brightness_bins = brightness_bins
+        self.stepping_stones = None if brightness_bins == 1 else ChampionArchive(
+            brightness_bins * num_classes, rng.device)
         self.generation = 0
         self.evaluations = 0
         self.next_genome_id = 0
@@ -56,37 +70,70 @@ class MapElites:
             children = self.encoding.random(count, self.rng)
             parent_ids = torch.full((count,), -1, dtype=torch.long, device=self.rng.device)
         else:
-            cells = self.archive.occupied.nonzero().squeeze(1)
+            pool = self._parent_pool()
+            cells = pool.occupied.nonzero().squeeze(1)
             parents = cells[self.rng.integers(cells.numel(), count)]
-            genomes = self.archive.genomes
+            genomes = pool.genomes
             mates = None
             if self.encoding.uses_mates:
                 mates = take(genomes, cells[self.rng.integers(cells.numel(), count)])
             children = self.encoding.offspring(take(genomes, parents), mates, self.rng,
                                                self.generation)
-            parent_ids = self.archive.genome_id[parents]
-        probabilities = self.evaluator.score(self.encoding.render(children))
+            parent_ids = pool.genome_id[parents]
+        images = self.encoding.render(children)
+        probabilities = self.evaluator.score(images)
         child_ids = torch.arange(self.next_genome_id, self.next_genome_id + count,
                                  device=self.rng.device)
         self.archive.add(children, probabilities, generation=self.generation,
                          child_ids=child_ids, parent_ids=parent_ids,
                          evaluations_before=self.evaluations, eligible=self._eligible)
+        if self.stepping_stones is not None:
+            self.stepping_stones.add(
+                children, self._by_brightness(images, probabilities), generation=self.generation,
+                child_ids=child_ids, parent_ids=parent_ids, evaluations_before=self.evaluations)
         self.evaluations += count
         self.next_genome_id += count
         self.generation += 1
+
+    def _parent_pool(self) -> ChampionArchive:
+        """The stepping stones where there are any (a checkpoint from before they were
+        switched on has none yet), else the per-class champions."""
+        if self.stepping_stones is not None and bool(self.stepping_stones.occupied.any()):
+            return self.stepping_stones
+        return self.archive
+
+    def _by_brightness(self, images: torch.Tensor, probabilities: torch.Tensor) -> torch.Tensor:
+        """(B, bins * K): each child's probabilities in its brightness band's K columns, -1
+        elsewhere (and for classes without a cell), so it competes in its own band only."""
+        count, num_classes = probabilities.shape
+        band = (images.mean(dim=(1, 2, 3)) * self.brightness_bins).long()
+        band.clamp_(max=self.brightness_bins - 1)
+        columns = band.unsqueeze(1) * num_classes + torch.arange(num_classes,
+                                                                 device=band.device)
+        if self._eligible is not None:
+            probabilities = probabilities.masked_fill(~self._eligible, -1)
+        spread = torch.full((count, self.brightness_bins * num_classes), -1.0,
+                            device=probabilities.device)
+        return spread.scatter_(1, columns, probabilities)
 
     def summary_fields(self) -> dict[str, Any]:
         """Nothing beyond the common summary."""
         return {}
 
     def state_dict(self) -> dict[str, Any]:
-        """All search state: archive, counters and randomness."""
-        return {"archive": self.archive.state_dict(), "generation": self.generation,
+        """All search state: archive, stepping stones, counters and randomness."""
+        stones = None if self.stepping_stones is None else self.stepping_stones.state_dict()
+        return {"archive": self.archive.state_dict(), "stepping_stones": stones,
+                "generation": self.generation,
                 "evaluations": self.evaluations, "next_genome_id": self.next_genome_id,
                 "rng": self.rng.get_state()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.archive.load_state_dict(state["archive"])
+        stones = state.get("stepping_stones")
+        if (self.stepping_stones is not None and stones is not None
+                and stones["confidence"].shape == self.stepping_stones.confidence.shape):
+            self.stepping_stones.load_state_dict(stones)
         self.generation = state["generation"]
         self.evaluations = state["evaluations"]
         self.next_genome_id = state["next_genome_id"]

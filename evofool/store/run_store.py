@@ -4,7 +4,8 @@ Tables:
     meta       key/value run metadata (schema version, config, model, status, ...)
     champions  the current champion of each class
     history    every champion replacement, in order
-    genomes    the genome of every genome that ever was a champion, by id
+    genomes    the genome of every genome that ever was a champion or a stepping
+               stone (a MAP-Elites parent cell), by id, so lineages are complete
 
 Writes happen in one transaction per generation. The database runs in WAL
 mode, so the browser (and any other process) can read it while a run writes.
@@ -54,6 +55,16 @@ class ChampionRow:
     genome_payload: bytes
 
 
+@dataclass(frozen=True)
+class GenomeRow:
+    """A genome stored for lineage only: a stepping stone that is no class's champion."""
+
+    genome_id: int
+    parent_id: int
+    generation: int
+    genome_payload: bytes
+
+
 def is_run_dir(path: Path) -> bool:
     """Whether ``path`` holds a run's store."""
     return (Path(path) / STORE_FILE).exists()
@@ -68,10 +79,13 @@ class RunStore(VersionedStore):
     WHAT = "an evofool run"
 
     def record_generation(self, rows: Iterable[ChampionRow], *, evaluations: int,
-                          encoding: str) -> None:
-        """Write one generation's champion replacements in one transaction."""
+                          encoding: str, stepping_stones: Iterable[GenomeRow] = ()) -> None:
+        """Write one generation's champion replacements (and the genomes of its new
+        stepping stones) in one transaction."""
         now = time.time()
         with self.connection:
+            for stone in stepping_stones:
+                self._insert_genome(stone, encoding)
             for row in rows:
                 self.connection.execute(
                     "INSERT OR REPLACE INTO champions VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -82,10 +96,12 @@ class RunStore(VersionedStore):
                     " evaluations, time) VALUES (?, ?, ?, ?, ?, ?, ?)",
                     (row.class_index, row.genome_id, row.parent_id, row.generation,
                      row.confidence, evaluations, now))
-                self.connection.execute(
-                    "INSERT OR REPLACE INTO genomes VALUES (?, ?, ?, ?, ?)",
-                    (row.genome_id, row.parent_id, row.generation, encoding,
-                     row.genome_payload))
+                self._insert_genome(row, encoding)
+
+    def _insert_genome(self, row: ChampionRow | GenomeRow, encoding: str) -> None:
+        self.connection.execute(
+            "INSERT OR REPLACE INTO genomes VALUES (?, ?, ?, ?, ?)",
+            (row.genome_id, row.parent_id, row.generation, encoding, row.genome_payload))
 
     def rewind(self, generation: int, champions: Iterable[ChampionRow]) -> None:
         """Forget everything from ``generation`` on and reset the champions table.
@@ -131,8 +147,9 @@ class RunStore(VersionedStore):
     def lineage(self, genome_id: int, limit: int = 1000) -> list[dict[str, int]]:
         """``genome_id`` and its ancestors, newest first, as far as the store holds them.
 
-        MAP-Elites parents are always champions, so their genomes are stored
-        and a champion's chain runs back to its generation-0 ancestor.
+        MAP-Elites parents are always champions or stepping stones, whose
+        genomes are stored, so a champion's chain runs back to its
+        generation-0 ancestor.
         """
         chain = []
         while genome_id >= 0 and len(chain) < limit:
