@@ -1,6 +1,7 @@
 """Why a CPPN run stalls just under 0.9999: probe the stuck champion, then trace the escape.
 
-Runs MAP-Elites (configs' CPPN defaults, 200 children) for --probe-at
+Runs MAP-Elites (CPPN defaults, 200 children, one parent cell per class:
+brightness_bins 1, where the stall is common) for --probe-at
 generations, takes the class with the lowest champion confidence, and
 mutates that champion --children times with each mutation operator alone
 (and with all of them, as a run does), counting children that beat it. A
