@@ -238,10 +238,11 @@ class EvolutionJob:
                             elapsed: float) -> dict[str, Any]:
         """Store this generation's champion replacements and its metrics row."""
         algorithm = self.algorithm
+        champions = self._champion_rows(algorithm.archive.last_improved)
         self.store.record_generation(
-            self._champion_rows(algorithm.archive.last_improved),
-            evaluations=algorithm.evaluations, encoding=self.config.encoding.type,
-            stepping_stones=self._stepping_stone_rows())
+            champions, evaluations=algorithm.evaluations, encoding=self.config.encoding.type,
+            stepping_stones=self._stepping_stone_rows(
+                already_stored={row.genome_id for row in champions}))
         values = algorithm.archive.confidence[algorithm.classes_in_play].clamp_min(0)
         best, median, worst, fooled = torch.stack([
             values.max(), values.median(), values.min(),
@@ -271,16 +272,18 @@ class EvolutionJob:
             genome_payload=record_to_bytes(self.encoding.to_record(archive.genomes, index)))
             for index in indices]
 
-    def _stepping_stone_rows(self) -> list[GenomeRow]:
+    def _stepping_stone_rows(self, already_stored: set[int]) -> list[GenomeRow]:
         """The genomes that entered a stepping-stone cell this generation (they may
-        become parents, so lineages need them), each once."""
+        become parents, so lineages need them), each once, leaving out those in
+        ``already_stored``: a new champion is always a new stone as well."""
         stones = getattr(self.algorithm, "stepping_stones", None)
         if stones is None:
             return []
         genome_id, parent_id = stones.genome_id.cpu(), stones.parent_id.cpu()
         generation = stones.generation.cpu()
         cell_of = {int(genome_id[cell]): cell
-                   for cell in stones.last_improved.nonzero().flatten().tolist()}
+                   for cell in stones.last_improved.nonzero().flatten().tolist()
+                   if int(genome_id[cell]) not in already_stored}
         return [GenomeRow(genome_id=identifier, parent_id=int(parent_id[cell]),
                           generation=int(generation[cell]),
                           genome_payload=record_to_bytes(self.encoding.to_record(stones.genomes,
