@@ -21,6 +21,7 @@ import numpy as np
 import yaml
 
 from evofool.archive import ChampionArchive
+from evofool.atomic_files import write_atomically
 from evofool.config import RunConfig
 from evofool.encodings.genome_batch import take
 from evofool.encodings.protocol import Encoding
@@ -34,7 +35,7 @@ RENDER_CHUNK = 256
 
 def write_config(config: RunConfig | RetrainConfig, run_dir: Path) -> None:
     """``config.yaml``: the resolved config of a run or an n+1 experiment, atomically."""
-    _write_atomic(run_dir / "config.yaml", yaml.safe_dump(config.to_dict(), sort_keys=False))
+    write_atomically(run_dir / "config.yaml", yaml.safe_dump(config.to_dict(), sort_keys=False))
 
 
 def summarise(archive: ChampionArchive, class_names: tuple[str, ...], *, generations: int,
@@ -72,9 +73,9 @@ def write_results(run_dir: Path, archive: ChampionArchive, encoding: Encoding,
                  genomes=np.stack(list(records.values())))
         os.replace(partial, run_dir / "genomes.npz")
     else:
-        _write_atomic(run_dir / "genomes.json", json.dumps(
+        write_atomically(run_dir / "genomes.json", json.dumps(
             {str(index): record for index, record in records.items()}))
-    _write_atomic(run_dir / "summary.json", json.dumps(summary, indent=2))
+    write_atomically(run_dir / "summary.json", json.dumps(summary, indent=2))
 
 
 def safe_name(name: str) -> str:
@@ -105,9 +106,3 @@ def write_champion_images(run_dir: Path, archive: ChampionArchive, encoding: Enc
     for stale in champions_dir.glob("class-*.png"):
         if stale.name not in wanted:
             stale.unlink()
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(text)
-    os.replace(partial, path)

@@ -10,13 +10,14 @@ so the run's own row reproduces its recorded confidences.
 from __future__ import annotations
 
 import csv
+import io
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
+from evofool.atomic_files import write_atomically
 from evofool.errors import EvofoolError
 from evofool.evaluator import BatchedEvaluator
 from evofool.models import load_classifier
@@ -86,19 +87,14 @@ def _check_compatible(names: tuple[str, ...], run_names: tuple[str, ...], spec: 
 def write_transfer(matrix: TransferMatrix, out: Path) -> None:
     """``transfer.csv`` (a row per model), ``transfer.json`` and ``transfer.png``."""
     out.mkdir(parents=True, exist_ok=True)
-    partial = out / "transfer.csv.partial"
-    with open(partial, "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["model", "top1_agreement",
-                         *(f"{c}:{n}" for c, n in zip(matrix.classes, matrix.class_names,
-                                                      strict=True))])
-        for row, model in enumerate(matrix.models):
-            writer.writerow([model, f"{matrix.agreement(row):.4f}",
-                             *(f"{value:.6f}" for value in matrix.confidence[row])])
-    os.replace(partial, out / "transfer.csv")
-    partial = out / "transfer.json.partial"
-    partial.write_text(json.dumps(matrix.to_json(), indent=2))
-    os.replace(partial, out / "transfer.json")
-    partial = out / "transfer.png.partial"
-    partial.write_bytes(to_png(transfer_heatmap(matrix)))
-    os.replace(partial, out / "transfer.png")
+    table = io.StringIO()
+    writer = csv.writer(table)
+    writer.writerow(["model", "top1_agreement",
+                     *(f"{c}:{n}" for c, n in zip(matrix.classes, matrix.class_names,
+                                                  strict=True))])
+    for row, model in enumerate(matrix.models):
+        writer.writerow([model, f"{matrix.agreement(row):.4f}",
+                         *(f"{value:.6f}" for value in matrix.confidence[row])])
+    write_atomically(out / "transfer.csv", table.getvalue())
+    write_atomically(out / "transfer.json", json.dumps(matrix.to_json(), indent=2))
+    write_atomically(out / "transfer.png", to_png(transfer_heatmap(matrix)))

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
+from evofool.atomic_files import write_atomically
 from evofool.plots import (
     champion_montage,
     class_bars,
@@ -42,9 +42,7 @@ def run(args: argparse.Namespace) -> int:
         else _run_figures(args.run_dir)
     out.mkdir(parents=True, exist_ok=True)
     for name, figure in figures.items():
-        partial = out / f"{name}.partial"
-        partial.write_bytes(to_png(figure))
-        os.replace(partial, out / name)
+        write_atomically(out / name, to_png(figure))
     print(f"evofool: wrote {', '.join(figures)} to {out}", file=sys.stderr)
     print(json.dumps({"out": str(out), "files": sorted(figures)}))
     return 0

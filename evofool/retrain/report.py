@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
-import os
 from pathlib import Path
 from typing import Any
 
+from evofool.atomic_files import write_atomically
 from evofool.plots import rounds_figure, to_png
 
 
@@ -15,15 +16,10 @@ def write_report(directory: Path, table: list[dict[str, Any]], *, natural_classe
     """``rounds.csv``, ``rounds.json`` and ``rounds.png`` in ``directory``, each atomically."""
     if not table:
         return
-    partial = directory / "rounds.csv.partial"
-    with open(partial, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(table[0]))
-        writer.writeheader()
-        writer.writerows(table)
-    os.replace(partial, directory / "rounds.csv")
-    partial = directory / "rounds.json.partial"
-    partial.write_text(json.dumps(table, indent=2))
-    os.replace(partial, directory / "rounds.json")
-    partial = directory / "rounds.png.partial"
-    partial.write_bytes(to_png(rounds_figure(table, natural_classes)))
-    os.replace(partial, directory / "rounds.png")
+    rows = io.StringIO()
+    writer = csv.DictWriter(rows, fieldnames=list(table[0]))
+    writer.writeheader()
+    writer.writerows(table)
+    write_atomically(directory / "rounds.csv", rows.getvalue())
+    write_atomically(directory / "rounds.json", json.dumps(table, indent=2))
+    write_atomically(directory / "rounds.png", to_png(rounds_figure(table, natural_classes)))
