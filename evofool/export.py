@@ -148,17 +148,19 @@ def _write(out: Path, format: Format, selected: list[tuple[StoredRun, list[Fooli
                          "confidence": f"{image.confidence:.9f}",
                          "generation": image.generation, "genome_id": image.genome_id,
                          "model": run.model, "encoding": run.config.encoding.type})
-        pixels.append(rendered.transpose(0, 3, 1, 2))
-        labels += [image.class_index for image in images]
-    images_array = np.ascontiguousarray(np.concatenate(pixels))
-    labels_array = np.asarray(labels, dtype=np.int64)
-    if format == "pt":
-        torch.save({"images": torch.from_numpy(images_array),
-                    "labels": torch.from_numpy(labels_array),
-                    "class_names": list(class_names)}, out / "fooling.pt")
-    elif format == "npz":
-        np.savez_compressed(out / "fooling.npz", images=images_array, labels=labels_array,
-                            class_names=np.asarray(class_names))
+        if format != "imagefolder":  # ImageFolder's pixels are already in its PNGs
+            pixels.append(rendered.transpose(0, 3, 1, 2))
+            labels += [image.class_index for image in images]
+    if format != "imagefolder":
+        images_array = np.ascontiguousarray(np.concatenate(pixels))
+        labels_array = np.asarray(labels, dtype=np.int64)
+        if format == "pt":
+            torch.save({"images": torch.from_numpy(images_array),
+                        "labels": torch.from_numpy(labels_array),
+                        "class_names": list(class_names)}, out / "fooling.pt")
+        else:
+            np.savez_compressed(out / "fooling.npz", images=images_array, labels=labels_array,
+                                class_names=np.asarray(class_names))
     with open(out / MANIFEST, "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=MANIFEST_FIELDS)
         writer.writeheader()
