@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml requirements/constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check \
-		-c requirements/constraints.txt -e '.[test,ray]'
+		-c requirements/constraints.txt -e '.[test,ray,onnx]'
 	touch $@
 
 install: $(STAMP)
@@ -24,7 +24,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 benchmarks: $(STAMP)
-	$(BIN)/python -m pip install --quiet -c requirements/constraints.txt -e '.[test,ray,bench]'
+	$(BIN)/python -m pip install --quiet -c requirements/constraints.txt -e '.[test,ray,onnx,bench]'
 	$(BIN)/python benchmarks/evaluator.py
 	$(BIN)/python benchmarks/overhead.py
 	$(BIN)/python benchmarks/cppn_render.py

@@ -43,21 +43,28 @@ def load_classifiers(specs: list[str], combine: str) -> Classifier | ClassifierE
     return ClassifierEnsemble(classifiers, combine)  # type: ignore[arg-type]
 
 
-def build_evaluator(config: RunConfig, classifier: Classifier | ClassifierEnsemble
-                    ) -> BatchedEvaluator | RayEvaluator:
-    """Local scoring, or Ray actors that each load the config's model(s) once."""
+def build_evaluator(config: RunConfig, classifier: Classifier | ClassifierEnsemble, *,
+                    engine: str | None = None) -> BatchedEvaluator | RayEvaluator:
+    """Local scoring, or Ray actors that each load the config's model(s) once.
+
+    ``engine`` overrides ``evaluator.engine`` (a resumed run keeps the engine it
+    started with). Gradient ascent always scores in torch: it needs autograd.
+    """
     settings = config.evaluator
+    engine = engine or settings.engine
+    if isinstance(config.algorithm, AscentSettings):
+        engine = "torch"
     if settings.backend == "ray":
         from evofool.distributed import RayEvaluator  # Ray is an optional extra
 
         return RayEvaluator(classifier, model_specs=config.model_specs,
                             combine=settings.combine, max_batch=settings.max_batch,
-                            amp=settings.amp, ten_crop=settings.ten_crop,
+                            amp=settings.amp, ten_crop=settings.ten_crop, engine=engine,
                             actors=settings.ray_actors,
                             gpus_per_actor=settings.ray_gpus_per_actor,
                             address=settings.ray_address)
     return BatchedEvaluator(classifier, device=settings.device, max_batch=settings.max_batch,
-                            amp=settings.amp, ten_crop=settings.ten_crop)
+                            amp=settings.amp, ten_crop=settings.ten_crop, engine=engine)
 
 
 def build_encoding(config: RunConfig, classifier: Classifier | ClassifierEnsemble) -> Encoding:

@@ -98,6 +98,8 @@ class EvaluatorSettings:
     combine: Literal["min", "mean"] = "min"  # fitness over several models (see RunConfig.model)
     ten_crop: bool = False  # the paper's ImageNet fitness: 10 crops, softmax averaged
     backend: Literal["local", "ray"] = "local"  # ray: score on Ray actors (evofool[ray])
+    # what runs the network; auto: ONNX Runtime on CPU where installed, exact and faster
+    engine: Literal["auto", "torch", "onnxruntime"] = "auto"
     ray_address: str | None = None  # an existing cluster ("auto", "ray://host:10001"); None: local
     ray_actors: int = 2  # scoring actors
     ray_gpus_per_actor: float = 0.0  # 1: one GPU per actor
@@ -216,6 +218,9 @@ def validate_run_config(config: RunConfig) -> RunConfig:
         if config.evaluator.backend != "local":
             raise ConfigError("algorithm.type ascent needs gradients: set evaluator.backend: "
                               "local")
+        if config.evaluator.engine == "onnxruntime":
+            raise ConfigError("algorithm.type ascent needs gradients, which only torch gives: "
+                              "set evaluator.engine: torch (or auto)")
     elif algorithm.classes is not None and not algorithm.classes:
         raise ConfigError("algorithm.classes must name at least one class (or be null)")
     return config

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from evofool.devices import resolve_device
+from evofool.engines import EngineError, attach_engine
 from evofool.errors import InputShapeError, NonFiniteScoresError
 from evofool.models.classifier import Classifier
 
@@ -30,14 +31,17 @@ class BatchedEvaluator:
         ten_crop: score each image as the paper's ImageNet fitness did: the
             model-sized crops at the four corners and the centre, each also
             mirrored, with the ten softmax outputs averaged.
+        engine: what runs the network: ``torch``, ``onnxruntime`` (CPU; about 2x
+            torch eager for ImageNet networks) or ``auto`` (see ``evofool.engines``).
 
     Attributes:
         images_scored: how many images this evaluator has scored in all.
+        engine: the engine that scores, ``torch`` or ``onnxruntime`` (never ``auto``).
     """
 
     def __init__(self, classifier: Classifier, *, device: str = "auto",
                  max_batch: int = DEFAULT_MAX_BATCH, amp: bool = False,
-                 ten_crop: bool = False) -> None:
+                 ten_crop: bool = False, engine: str = "torch") -> None:
         if max_batch < 1:
             raise ValueError(f"max_batch must be at least 1, not {max_batch}")
         self.device = resolve_device(device)
@@ -46,6 +50,8 @@ class BatchedEvaluator:
         self.amp = amp and self.device.type == "cuda"
         self.ten_crop = ten_crop
         self.images_scored = 0
+        self.engine = attach_engine(self.classifier, engine=engine, device=self.device,
+                                    batch=chunk_size(self.max_batch, self.ten_crop))
 
     @property
     def class_names(self) -> tuple[str, ...]:
@@ -61,8 +67,7 @@ class BatchedEvaluator:
         self.classifier.check_shape(images)
         count = images.shape[0]
         probabilities = torch.empty(count, self.classifier.num_classes, device=self.device)
-        # A chunk of n images is 10n network inputs with ten crops.
-        step = max(1, self.max_batch // CROPS) if self.ten_crop else self.max_batch
+        step = chunk_size(self.max_batch, self.ten_crop)
         with torch.inference_mode(), torch.autocast(
                 self.device.type, dtype=torch.bfloat16, enabled=self.amp):
             for start in range(0, count, step):
@@ -80,8 +85,11 @@ class BatchedEvaluator:
         """Probabilities (N, K) and the gradient of each image's log-probability of its target.
 
         For gradient ascent (the paper's comparison): the same preprocessing,
-        crops and autocast as ``score``, with autograd on.
+        crops and autocast as ``score``, with autograd on, so always in torch.
         """
+        if self.engine != "torch":
+            raise EngineError(f"gradients need the torch engine, not {self.engine}; "
+                              "set evaluator.engine: torch")
         self.classifier.check_shape(images)
         pixels = images.detach().to(self.device).requires_grad_(True)
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
@@ -100,6 +108,17 @@ class BatchedEvaluator:
         outputs = self.classifier.probabilities(crops.contiguous(
             memory_format=torch.channels_last))
         return outputs.view(CROPS, images.shape[0], -1).mean(dim=0)
+
+
+def chunk_size(max_batch: int, ten_crop: bool) -> int:
+    """Images per forward call: a chunk of n images is 10n network inputs with ten crops.
+
+    Every backend cuts a batch at the same multiples of this size (Ray shards
+    included), because float32 kernels may give an image slightly different
+    results inside batches of different sizes: fixed chunks make scores
+    independent of how a population is split up.
+    """
+    return max(1, max_batch // CROPS) if ten_crop else max_batch
 
 
 def ten_crops(images: torch.Tensor, height: int, width: int) -> torch.Tensor:

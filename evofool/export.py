@@ -19,10 +19,9 @@ from typing import Literal
 
 import numpy as np
 import torch
-from PIL import Image
 
 from evofool.errors import EvofoolError
-from evofool.images import to_uint8
+from evofool.images import png_bytes, to_uint8
 from evofool.retrain.layout import expand_run_dirs, is_retrain_dir
 from evofool.run_output import safe_name
 from evofool.store import is_run_dir
@@ -173,7 +172,7 @@ def _write_png(out: Path, image: FoolingImage, class_names: tuple[str, ...],
     folder = f"{image.class_index:04d}-{safe_name(class_names[image.class_index])}"
     name = f"{safe_name(image.run)}-g{image.genome_id}.png"
     (out / folder).mkdir(exist_ok=True)
-    Image.fromarray(pixels[..., 0] if pixels.shape[-1] == 1 else pixels).save(out / folder / name)
+    (out / folder / name).write_bytes(png_bytes(pixels))
     return f"{folder}/{name}"
 
 

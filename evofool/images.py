@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
@@ -33,8 +34,17 @@ def to_uint8(images: torch.Tensor) -> np.ndarray:
     return images.clamp(0, 1).mul(255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
 
 
-def write_png(image: torch.Tensor, path: Path, **save_options) -> None:
+def png_bytes(image: torch.Tensor | np.ndarray) -> bytes:
+    """One image as lossless PNG bytes: a [0, 1] tensor (C, H, W) or uint8 pixels (H, W, C).
+
+    The one PNG encoder: champion files, exports and the browser all use it.
+    """
+    pixels = to_uint8(image.unsqueeze(0))[0] if isinstance(image, torch.Tensor) else image
+    buffer = io.BytesIO()
+    Image.fromarray(pixels[..., 0] if pixels.shape[-1] == 1 else pixels).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def write_png(image: torch.Tensor, path: Path) -> None:
     """Save one [0, 1] image (C, H, W) losslessly."""
-    pixels = to_uint8(image.unsqueeze(0))[0]
-    Image.fromarray(pixels[..., 0] if pixels.shape[-1] == 1 else pixels).save(
-        path, **save_options)
+    path.write_bytes(png_bytes(image))

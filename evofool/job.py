@@ -11,7 +11,6 @@ uninterrupted run of the same seed would.
 
 from __future__ import annotations
 
-import hashlib
 import random
 import signal
 import sys
@@ -34,11 +33,12 @@ from evofool.config import RunConfig, config_from_dict, override_dict
 from evofool.encodings.genome_codec import record_to_bytes
 from evofool.errors import EvofoolError
 from evofool.metrics import MetricsLog
+from evofool.models.fingerprint import model_fingerprint
 from evofool.progress import ProgressReporter
 from evofool.run_output import (
+    ChampionImageWriter,
     champion_image_name,
     summarise,
-    write_champion_images,
     write_config,
     write_results,
 )
@@ -72,30 +72,21 @@ def _create_run_dir(run_dir: Path) -> None:
                            f"{error.strerror or error}") from error
 
 
-def model_fingerprint(model: torch.nn.Module) -> str:
-    """A hash of every parameter and buffer, so a resume can tell a different model apart."""
-    digest = hashlib.sha256()
-    for name, tensor in sorted(model.state_dict().items()):
-        digest.update(name.encode())
-        # reshape first: a 0-d buffer (BatchNorm's step count) cannot be viewed as bytes
-        flat = tensor.detach().cpu().contiguous().reshape(-1)
-        digest.update(flat.view(torch.uint8).numpy().tobytes())
-    return digest.hexdigest()
-
-
 class EvolutionJob:
     """Builds a run's parts from its config; ``start`` or ``resume`` makes one ready to ``run``."""
 
-    def __init__(self, config: RunConfig, run_dir: Path, *, progress: bool) -> None:
+    def __init__(self, config: RunConfig, run_dir: Path, *, progress: bool,
+                 engine: str | None = None) -> None:
         self.config = config
         self.run_dir = run_dir
         self.progress = progress
         classifier = build_classifier(config)
-        self.evaluator = build_evaluator(config, classifier)
+        self.evaluator = build_evaluator(config, classifier, engine=engine)
         self.encoding = build_encoding(config, classifier)
         self.algorithm = build_algorithm(config, self.encoding, self.evaluator)
         self.class_names = self.evaluator.class_names
         self.fingerprint = model_fingerprint(classifier)
+        self.champion_images = ChampionImageWriter(run_dir, self.encoding, self.class_names)
         self.elapsed_before = 0.0
         self.stop_signal: int | None = None
         self.checkpointed_generation: int | None = None
@@ -111,7 +102,7 @@ class EvolutionJob:
                            image_shape=list(job.encoding.image_shape),
                            encoding=config.encoding.type, algorithm=config.algorithm.type,
                            class_names=list(job.class_names), model_fingerprint=job.fingerprint,
-                           status="running", created=time.time())
+                           engine=job.evaluator.engine, status="running", created=time.time())
         job.metrics = MetricsLog(run_dir)
         job._checkpoint(0.0)
         return job
@@ -132,7 +123,11 @@ class EvolutionJob:
             changed = sorted(_changed_keys(stored.to_dict(), config.to_dict()))
             raise EvofoolError(f"resuming with a changed config ({', '.join(changed)}) would "
                                "not continue the same run; pass --force to do it anyway")
-        job = cls(config, run_dir, progress=progress)
+        # The engine the run started with (torch before engines existed), unless the
+        # resume names one: a fresh "auto" choice could change the run's numbers.
+        engine = None if config.evaluator.engine != stored.evaluator.engine \
+            else store.get_meta("engine") or "torch"
+        job = cls(config, run_dir, progress=progress, engine=engine)
         if job.fingerprint != store.get_meta("model_fingerprint") and not force:
             raise EvofoolError(f"model {config.model_label} is not the one this run started with; "
                                "pass --force to continue against it anyway")
@@ -146,7 +141,7 @@ class EvolutionJob:
         generation = job.algorithm.generation
         store.rewind(generation, job._champion_rows(job.algorithm.archive.occupied))
         store.set_meta(status="running", config=config.to_dict(),
-                       model_fingerprint=job.fingerprint)
+                       model_fingerprint=job.fingerprint, engine=job.evaluator.engine)
         write_config(config, run_dir)
         job.store = store
         job.metrics = MetricsLog(run_dir, resume_from=generation)
@@ -193,6 +188,7 @@ class EvolutionJob:
                                 generations=algorithm.generation,
                                 evaluations=algorithm.evaluations,
                                 wall_seconds=self._elapsed(started))
+            summary["engine"] = self.evaluator.engine
             summary.update(algorithm.summary_fields())
             write_results(self.run_dir, algorithm.archive, self.encoding, summary)
             self.store.set_meta(status="interrupted" if interrupted else "finished",
@@ -268,7 +264,8 @@ class EvolutionJob:
             generation=int(generation[index]), confidence=float(confidence[index]),
             top_k=[(int(c), float(p)) for c, p in zip(top_classes[index], top_probabilities[index],
                                                       strict=True)],
-            image=champion_image_name(index, self.class_names[index], float(confidence[index])),
+            image=champion_image_name(index, self.class_names[index], float(confidence[index]),
+                                      int(genome_id[index])),
             genome_payload=record_to_bytes(self.encoding.to_record(archive.genomes, index)))
             for index in indices]
 
@@ -298,8 +295,7 @@ class EvolutionJob:
             generation=self.algorithm.generation, keep=self.config.checkpoint.keep)
         self.checkpointed_generation = self.algorithm.generation
         if self.algorithm.archive.genomes is not None:
-            write_champion_images(self.run_dir, self.algorithm.archive, self.encoding,
-                                  self.class_names)
+            self.champion_images.update(self.algorithm.archive)
 
 
 def _changed_keys(before: dict[str, Any], after: dict[str, Any], prefix: str = "") -> list[str]:

@@ -26,7 +26,8 @@ def local_ray():
 def _config(model, backend, generations=8):
     return load_config(CONFIGS / "mnist_cppn.yaml", [
         f"model={model}", f"generations={generations}", f"evaluator.backend={backend}",
-        "evaluator.ray_actors=2", "algorithm.batch_size=50"])
+        "evaluator.ray_actors=2", "algorithm.batch_size=50",
+        "evaluator.max_batch=25"])  # two chunks: one per actor
 
 
 def test_a_run_on_ray_actors_has_the_champions_of_a_local_run(small_lenets, tmp_path):

@@ -13,12 +13,10 @@ inside a catalogued run directory.
 from __future__ import annotations
 
 import functools
-import io
 import json
 from pathlib import Path
 from typing import Any
 
-from PIL import Image
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -30,7 +28,7 @@ from starlette.templating import Jinja2Templates
 from evofool.browse.catalog import CatalogEntry, RunCatalog, describe
 from evofool.encodings.genome_codec import record_from_bytes
 from evofool.errors import EvofoolError
-from evofool.images import to_uint8
+from evofool.images import png_bytes
 from evofool.plots import class_history, confidence_curves, read_metrics, rounds_figure, to_png
 from evofool.retrain.store import RetrainStore
 from evofool.stored_run import StoredRun
@@ -131,12 +129,9 @@ def create_app(roots: list[Path]) -> Starlette:
     def genome_png(path: Path, genome_id: int) -> bytes:
         run = StoredRun(path)
         try:
-            pixels = to_uint8(run.render([genome_id]))[0]
+            return png_bytes(run.render([genome_id])[0])
         finally:
             run.close()
-        buffer = io.BytesIO()
-        Image.fromarray(pixels[..., 0] if pixels.shape[-1] == 1 else pixels).save(buffer, "PNG")
-        return buffer.getvalue()
 
     def genome_image(request: Request) -> Response:
         entry = entry_for(request, "run")

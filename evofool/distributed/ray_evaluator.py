@@ -3,7 +3,12 @@
 Each actor loads the model once and owns a local BatchedEvaluator; a batch is
 cut into one contiguous shard per actor and the probabilities are put back
 in order, so an algorithm cannot tell which evaluator scored its children
-(a test checks the champions match local scoring). If an actor dies, its
+(a test checks the champions match local scoring). That holds by design, not
+by luck of the processor: shards are whole chunks of the size local scoring
+uses (``evaluator.chunk_size``), every actor uses the driver's engine (``auto``
+is resolved once, in the driver) and the driver's thread count. So a
+generation spreads over at most ``children / max_batch`` actors: lower
+``evaluator.max_batch`` to use more. If an actor dies, its
 shard is scored again on a live actor, a replacement is started, and the
 failure is logged: no evaluation is lost and the run goes on.
 
@@ -21,8 +26,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from evofool.engines import attach_engine
 from evofool.errors import EvofoolError
-from evofool.evaluator import BatchedEvaluator
+from evofool.evaluator import BatchedEvaluator, chunk_size
 
 log = logging.getLogger(__name__)
 
@@ -40,11 +46,13 @@ class _ScoringWorker:
     """Runs inside a Ray actor: one classifier, loaded once, scoring shards."""
 
     def __init__(self, model_specs: list[str], combine: str, device: str, max_batch: int,
-                 amp: bool, ten_crop: bool) -> None:
+                 amp: bool, ten_crop: bool, engine: str, threads: int) -> None:
         from evofool.components import load_classifiers  # in the actor's process
 
+        torch.set_num_threads(threads)
         self.evaluator = BatchedEvaluator(load_classifiers(model_specs, combine), device=device,
-                                          max_batch=max_batch, amp=amp, ten_crop=ten_crop)
+                                          max_batch=max_batch, amp=amp, ten_crop=ten_crop,
+                                          engine=engine)
 
     def score(self, images: np.ndarray) -> np.ndarray:
         return self.evaluator.score(torch.from_numpy(images)).cpu().numpy()
@@ -56,6 +64,7 @@ class RayEvaluator:
     Args:
         classifier: the driver's copy, for class names and shape checks only.
         model_specs, combine, amp, ten_crop, max_batch: how each actor builds its evaluator.
+        engine: ``auto`` is resolved here, in the driver, and every actor uses the result.
         actors: how many actors.
         gpus_per_actor: 0 for CPU actors, 1 for one GPU each.
         address: an existing cluster (``ray://host:10001`` or ``auto``); None starts a
@@ -63,7 +72,7 @@ class RayEvaluator:
     """
 
     def __init__(self, classifier: Any, *, model_specs: list[str], combine: str,
-                 max_batch: int, amp: bool, ten_crop: bool, actors: int,
+                 max_batch: int, amp: bool, ten_crop: bool, engine: str, actors: int,
                  gpus_per_actor: float = 0, address: str | None = None) -> None:
         ray = _ray()
         if actors < 1:
@@ -75,9 +84,13 @@ class RayEvaluator:
         self.device = torch.device("cpu")  # the driver: genomes and archive live here
         self.images_scored = 0
         self._worker_class = ray.remote(num_cpus=1, num_gpus=gpus_per_actor)(_ScoringWorker)
-        self._options = dict(model_specs=model_specs, combine=combine,
-                             device="cuda" if gpus_per_actor else "cpu",
-                             max_batch=max_batch, amp=amp, ten_crop=ten_crop)
+        device = torch.device("cuda" if gpus_per_actor else "cpu")
+        self.engine = attach_engine(classifier, engine=engine, device=device,
+                                    batch=chunk_size(max_batch, ten_crop))
+        self.chunk = chunk_size(max_batch, ten_crop)
+        self._options = dict(model_specs=model_specs, combine=combine, device=device.type,
+                             max_batch=max_batch, amp=amp, ten_crop=ten_crop, engine=self.engine,
+                             threads=torch.get_num_threads())
         self.actors = [self._start_actor() for _ in range(actors)]
         self.failures = 0
 
@@ -89,7 +102,12 @@ class RayEvaluator:
         """Probabilities (N, K) on the driver, in the order of ``images``."""
         ray = _ray()
         self.classifier.check_shape(images)
-        shards = np.array_split(images.detach().cpu().numpy(), len(self.actors))
+        pixels = images.detach().cpu().numpy()
+        chunk_count = -(-len(pixels) // self.chunk)
+        # whole chunks per shard, so each image is scored in the chunk local scoring uses
+        shards = [pixels[part[0] * self.chunk:(part[-1] + 1) * self.chunk] if len(part)
+                  else pixels[:0]
+                  for part in np.array_split(np.arange(chunk_count), len(self.actors))]
         # shard index -> (actor slot, future)
         pending = {index: (index, self.actors[index].score.remote(shard))
                    for index, shard in enumerate(shards) if len(shard)}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -42,6 +42,7 @@ class Classifier(torch.nn.Module):
         self._identity_preprocessing = (low, high) == (0.0, 1.0) and input_spec.mean is None
         self.register_buffer("_scale", ((high - low) / std).view(1, -1, 1, 1), persistent=False)
         self.register_buffer("_shift", ((low - mean) / std).view(1, -1, 1, 1), persistent=False)
+        self.engine: Callable[[torch.Tensor], torch.Tensor] | None = None
 
     @property
     def num_classes(self) -> int:
@@ -61,15 +62,17 @@ class Classifier(torch.nn.Module):
                 f"{self.name} takes {spec.height}x{spec.width} images; "
                 f"got {images.shape[2]}x{images.shape[3]}")
 
-    def preprocess(self, images: torch.Tensor) -> torch.Tensor:
-        """Resize (where the spec allows) and normalise [0, 1] images for the network."""
+    def resize(self, images: torch.Tensor) -> torch.Tensor:
+        """[0, 1] images at the model's own size (antialiased bilinear, where the spec allows).
+
+        Kept apart from the rest of the forward because engines cannot take it:
+        ONNX has no antialiased resize, so an engine starts after it.
+        """
         spec = self.input_spec
-        if tuple(images.shape[2:]) != (spec.height, spec.width):
-            images = F.interpolate(images, size=(spec.height, spec.width), mode="bilinear",
-                                   align_corners=False, antialias=True)
-        if self._identity_preprocessing:
+        if tuple(images.shape[2:]) == (spec.height, spec.width):
             return images
-        return torch.addcmul(self._shift, images, self._scale)
+        return F.interpolate(images, size=(spec.height, spec.width), mode="bilinear",
+                             align_corners=False, antialias=True)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """Probabilities (N, K) in float32 for [0, 1] images (N, C, H, W)."""
@@ -77,9 +80,24 @@ class Classifier(torch.nn.Module):
         return self.probabilities(images)
 
     def probabilities(self, images: torch.Tensor) -> torch.Tensor:
-        """``forward`` without the shape check, for callers that check a whole batch once."""
-        logits = self.network(self.preprocess(images))
-        return torch.softmax(logits.float(), dim=-1)
+        """``forward`` without the shape check, for callers that check a whole batch once.
+
+        Runs on ``engine`` when one is attached (see ``evofool.engines``), else in torch.
+        """
+        images = self.resize(images)
+        if self.engine is not None:
+            return self.engine(images)
+        return self.probabilities_at_model_size(images)
+
+    def probabilities_at_model_size(self, images: torch.Tensor) -> torch.Tensor:
+        """Normalise, run the network and softmax, in torch, on images already at model size.
+
+        This is the part an engine replaces (it is what gets exported), and the
+        path autograd needs.
+        """
+        if not self._identity_preprocessing:
+            images = torch.addcmul(self._shift, images, self._scale)
+        return torch.softmax(self.network(images).float(), dim=-1)
 
 
 def probe_num_outputs(network: torch.nn.Module, input_spec: InputSpec, name: str) -> int:

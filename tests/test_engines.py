@@ -1,0 +1,152 @@
+"""Scoring engines: ONNX Runtime must give torch's probabilities, or say why it cannot."""
+
+import json
+
+import pytest
+import torch
+from conftest import CONFIGS, MNIST_SPEC
+
+from evofool.config import ConfigError, load_config
+from evofool.engines import EngineError, attach_engine
+from evofool.engines.onnx_export import onnx_path
+from evofool.errors import DataUnavailableError
+from evofool.evaluator import BatchedEvaluator
+from evofool.job import EvolutionJob
+from evofool.models import Classifier, ClassifierEnsemble, InputSpec, LeNet, load_classifier
+from evofool.store import RunStore
+
+pytest.importorskip("onnxruntime")
+TOLERANCE = 1e-5  # the engine's promise: probabilities within 1e-5 of torch's
+CPU = torch.device("cpu")
+
+
+def engine_and_torch_scores(classifier, images, **options):
+    evaluator = BatchedEvaluator(classifier, device="cpu", engine="onnxruntime", **options)
+    assert evaluator.engine == "onnxruntime"
+    engine_scores = evaluator.score(images)
+    for member in getattr(classifier, "members", [classifier]):
+        member.engine = None
+    return engine_scores, BatchedEvaluator(classifier, device="cpu", **options).score(images)
+
+
+def test_lenet_on_onnxruntime_equals_torch(random_lenet):
+    engine, eager = engine_and_torch_scores(random_lenet, torch.rand(300, 1, 28, 28),
+                                            max_batch=128)
+    torch.testing.assert_close(engine, eager, atol=TOLERANCE, rtol=0)
+
+
+def test_torchvision_model_with_random_weights_equals_torch():
+    classifier = load_classifier("torchvision:resnet18@random")
+    # drawn at 256 and resized by torch before the engine, as the ImageNet configs do
+    engine, eager = engine_and_torch_scores(classifier, torch.rand(6, 3, 256, 256), max_batch=4)
+    torch.testing.assert_close(engine, eager, atol=TOLERANCE, rtol=0)
+
+
+def test_efficientnet_lite0_equals_torch_with_ten_crops():
+    try:
+        classifier = load_classifier("efficientnet-lite0")
+    except DataUnavailableError as error:
+        pytest.skip(f"efficientnet-lite0 wheel cannot be fetched here: {error}")
+    engine, eager = engine_and_torch_scores(classifier, torch.rand(3, 3, 240, 240),
+                                            max_batch=20, ten_crop=True)
+    torch.testing.assert_close(engine, eager, atol=TOLERANCE, rtol=0)
+
+
+def test_ensemble_members_each_get_an_engine(random_lenet):
+    torch.manual_seed(1)
+    other = Classifier(LeNet(), input_spec=MNIST_SPEC, class_names=random_lenet.class_names,
+                       name="other")
+    ensemble = ClassifierEnsemble([random_lenet, other], "min")
+    engine, eager = engine_and_torch_scores(ensemble, torch.rand(20, 1, 28, 28))
+    torch.testing.assert_close(engine, eager, atol=TOLERANCE, rtol=0)
+
+
+class AntialiasedResize(torch.nn.Module):
+    """A network whose first op ONNX cannot express."""
+
+    def __init__(self):
+        super().__init__()
+        self.head = torch.nn.Linear(3 * 8 * 8, 4)
+
+    def forward(self, images):
+        small = torch.nn.functional.interpolate(images, size=(8, 8), mode="bilinear",
+                                                antialias=True)
+        return self.head(small.flatten(1))
+
+
+def unexportable():
+    return Classifier(AntialiasedResize(), input_spec=InputSpec(channels=3, height=16, width=16),
+                      class_names=list("abcd"), name="resizing-net")
+
+
+def test_unexportable_model_names_the_operator_and_the_fallback():
+    with pytest.raises(EngineError, match=r"resizing-net cannot be exported.*"
+                       r"upsample_bilinear2d_aa.*evaluator.engine=torch"):
+        attach_engine(unexportable(), engine="onnxruntime", device=CPU, batch=4)
+
+
+def test_auto_falls_back_to_torch_with_a_warning(capsys):
+    classifier = unexportable()
+    assert attach_engine(classifier, engine="auto", device=CPU, batch=4) == "torch"
+    assert classifier.engine is None
+    assert "scoring with torch" in capsys.readouterr().err
+
+
+def test_export_leaves_batchnorm_statistics_and_mode_alone(tmp_path, monkeypatch):
+    monkeypatch.setenv("EVOFOOL_CACHE", str(tmp_path))
+    torch.manual_seed(0)
+    network = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3), torch.nn.BatchNorm2d(4),
+                                  torch.nn.Flatten(), torch.nn.Linear(4 * 26 * 26, 10))
+    classifier = Classifier(network, input_spec=MNIST_SPEC, class_names=list("0123456789"),
+                            name="bn-net")
+    before = {key: value.clone() for key, value in network.state_dict().items()}
+    attach_engine(classifier, engine="onnxruntime", device=CPU, batch=8)
+    assert not network.training
+    for key, value in network.state_dict().items():
+        assert torch.equal(value, before[key]), key
+
+
+def test_export_is_cached_by_content(tmp_path, monkeypatch, random_lenet):
+    monkeypatch.setenv("EVOFOOL_CACHE", str(tmp_path))
+    attach_engine(random_lenet, engine="onnxruntime", device=CPU, batch=8)
+    path = onnx_path(random_lenet)
+    stamp = path.stat().st_mtime_ns
+    attach_engine(random_lenet, engine="onnxruntime", device=CPU, batch=8)
+    assert path.stat().st_mtime_ns == stamp
+    with torch.no_grad():
+        random_lenet.network.classifier[3].bias.add_(1.0)  # new weights, new file
+    assert onnx_path(random_lenet) != path
+
+
+def test_auto_caches_its_timing_decision(tmp_path, monkeypatch, random_lenet):
+    monkeypatch.setenv("EVOFOOL_CACHE", str(tmp_path))
+    chosen = attach_engine(random_lenet, engine="auto", device=CPU, batch=64)
+    decisions = json.loads((tmp_path / "onnx" / "auto-decisions.json").read_text())
+    (verdict,) = decisions.values()
+    faster = verdict["onnxruntime_seconds"] <= verdict["torch_seconds"]
+    assert chosen == ("onnxruntime" if faster else "torch")
+    assert (random_lenet.engine is not None) == faster
+
+
+def test_gradient_ascent_refuses_onnxruntime():
+    with pytest.raises(ConfigError, match="ascent needs gradients.*evaluator.engine: torch"):
+        load_config(CONFIGS / "mnist_ascent.yaml", ["evaluator.engine=onnxruntime"])
+
+
+def test_unknown_engine_is_one_line():
+    with pytest.raises(ConfigError, match="evaluator.engine must be one of auto, torch"):
+        load_config(CONFIGS / "mnist_cppn.yaml", ["evaluator.engine=tensorrt"])
+
+
+def test_run_records_its_engine_and_resume_keeps_it(tmp_path, trained_lenet):
+    config = load_config(CONFIGS / "mnist_cppn.yaml", [
+        "generations=3", f"model={trained_lenet['path']}", "evaluator.engine=onnxruntime"])
+    EvolutionJob.start(config, tmp_path / "run", progress=False).run()
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["engine"] == "onnxruntime"
+    job = EvolutionJob.resume(tmp_path / "run", ["generations=5"], force=True, progress=False)
+    assert job.evaluator.engine == "onnxruntime"
+    job.run()
+    store = RunStore(tmp_path / "run", read_only=True)
+    assert store.get_meta("engine") == "onnxruntime"
+    store.close()
