@@ -38,10 +38,14 @@ def png_bytes(image: torch.Tensor | np.ndarray) -> bytes:
     """One image as lossless PNG bytes: a [0, 1] tensor (C, H, W) or uint8 pixels (H, W, C).
 
     The one PNG encoder: champion files, exports and the browser all use it.
+    zlib level 1: a 224x224 CPPN image encodes in 2.7 ms instead of 7.7 ms at the
+    default level 6, for files 1.4x larger (34 KB against 25 KB; scratch timing on
+    the project's 2-core machine); an ImageNet run writes hundreds per checkpoint.
     """
     pixels = to_uint8(image.unsqueeze(0))[0] if isinstance(image, torch.Tensor) else image
     buffer = io.BytesIO()
-    Image.fromarray(pixels[..., 0] if pixels.shape[-1] == 1 else pixels).save(buffer, "PNG")
+    image_file = Image.fromarray(pixels[..., 0] if pixels.shape[-1] == 1 else pixels)
+    image_file.save(buffer, "PNG", compress_level=1)
     return buffer.getvalue()
 
 

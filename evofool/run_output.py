@@ -96,7 +96,8 @@ class ChampionImageWriter:
 
     Why: an ImageNet run has 1000 champions, and drawing and encoding all of them
     at every checkpoint took ~14 s on 2 cores; between two checkpoints only a
-    fraction change. A new writer (a resumed run) draws every champion once.
+    fraction change. A new writer (a resumed run) starts from the files on disk:
+    a file's name holds its champion's genome id and confidence.
     """
 
     PROGRESS_AFTER = 200  # announce a write of more images than this
@@ -105,7 +106,8 @@ class ChampionImageWriter:
         self.folder = run_dir / "champions"
         self.encoding = encoding
         self.class_names = class_names
-        self.written: dict[int, str] = {}  # class -> file name now on disk
+        self.written: dict[int, str] = {  # class -> file name now on disk
+            int(path.name.split("-")[1]): path.name for path in self.folder.glob("class-*.png")}
 
     def update(self, archive: ChampionArchive) -> None:
         """Draw the champions whose file name changed; remove replaced champions' files."""
