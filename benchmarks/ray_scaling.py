@@ -22,8 +22,11 @@ from evofool.config import config_from_dict
 
 
 def throughput(backend: str, actors: int, batch: int, generations: int) -> float:
+    # One chunk per actor: Ray shards are whole chunks of max_batch (so scores do not
+    # depend on the split), and local scoring uses the same chunks.
     config = config_from_dict({"generations": 1, "algorithm": {"batch_size": batch},
-                               "evaluator": {"backend": backend, "ray_actors": actors}})
+                               "evaluator": {"backend": backend, "ray_actors": actors,
+                                             "max_batch": -(-batch // 2)}})
     classifier = build_classifier(config)
     evaluator = build_evaluator(config, classifier)
     search = build_algorithm(config, build_encoding(config, classifier), evaluator)

@@ -108,7 +108,7 @@ class EvaluatorSettings:
 @dataclass(frozen=True)
 class CheckpointSettings:
     every_generations: int | None = 100
-    every_seconds: float | None = 600.0
+    every_seconds: float | None = 120.0  # a kill loses at most ~2 minutes (BENCHMARKS.md)
     keep: int = 3
 
 
@@ -155,7 +155,11 @@ def load_config(path: Path, overrides: list[str] = ()) -> RunConfig:
     Raises:
         ConfigError: unreadable YAML, unknown key, wrong type or out-of-range value.
     """
-    return config_from_dict(override_dict(read_yaml_mapping(path), overrides))
+    raw = read_yaml_mapping(path)
+    if "rounds" in raw and "evolution" in raw:
+        raise ConfigError(f"{path} is an n+1 (retrain) experiment config; run it with "
+                          f"`evofool retrain {path}`")
+    return config_from_dict(override_dict(raw, overrides))
 
 
 def read_yaml_mapping(path: Path) -> dict[str, Any]:
@@ -168,6 +172,11 @@ def read_yaml_mapping(path: Path) -> dict[str, Any]:
         raw = yaml.safe_load(Path(path).read_text())
     except FileNotFoundError as error:
         raise ConfigError(f"config file not found: {path}") from error
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        raise ConfigError(f"{where}: YAML syntax error: {error.problem or error.context}"
+                          ) from error
     except (OSError, yaml.YAMLError) as error:
         raise ConfigError(f"cannot read config {path}: {str(error).splitlines()[0]}") from error
     raw = {} if raw is None else raw

@@ -72,6 +72,14 @@ def _create_run_dir(run_dir: Path) -> None:
                            f"{error.strerror or error}") from error
 
 
+# Config keys that only say when to stop: a resume may change them without --force.
+STOP_CONDITIONS = ("generations", "evaluations", "wall_seconds", "stop_when_all_at")
+
+
+class RunAlreadyFinished(EvofoolError):
+    """A resume of a finished run that no extended stop condition would continue."""
+
+
 class EvolutionJob:
     """Builds a run's parts from its config; ``start`` or ``resume`` makes one ready to ``run``."""
 
@@ -102,7 +110,8 @@ class EvolutionJob:
                            image_shape=list(job.encoding.image_shape),
                            encoding=config.encoding.type, algorithm=config.algorithm.type,
                            class_names=list(job.class_names), model_fingerprint=job.fingerprint,
-                           engine=job.evaluator.engine, status="running", created=time.time())
+                           engine=job.evaluator.engine, status="running", created=time.time(),
+                           classes_in_play=job.algorithm.classes_in_play.tolist())
         job.metrics = MetricsLog(run_dir)
         job._checkpoint(0.0)
         return job
@@ -112,23 +121,33 @@ class EvolutionJob:
                progress: bool = True) -> EvolutionJob:
         """Continue ``run_dir`` from its newest usable checkpoint.
 
+        Nothing in ``run_dir`` changes before the checks have passed.
+
         Raises:
-            EvofoolError: not a run, no usable checkpoint, or a changed config or
-                model without ``force``.
+            RunAlreadyFinished: a finished run whose stop conditions stay met.
+            EvofoolError: not a run, no usable checkpoint, or a changed config
+                (beyond the stop conditions) or model without ``force``.
         """
-        store = RunStore(run_dir)
-        stored = config_from_dict(store.get_meta("config"))
+        # Opened writable but only read: unlike a read-only connection, its last close
+        # removes SQLite's -wal/-shm side files, so a refused resume leaves no trace.
+        reader = RunStore(run_dir)
+        stored = config_from_dict(reader.get_meta("config"))
+        status, stored_engine = reader.get_meta("status"), reader.get_meta("engine")
+        fingerprint = reader.get_meta("model_fingerprint")
+        reader.close()
         config = config_from_dict(override_dict(stored.to_dict(), overrides))
-        if config != stored and not force:
-            changed = sorted(_changed_keys(stored.to_dict(), config.to_dict()))
-            raise EvofoolError(f"resuming with a changed config ({', '.join(changed)}) would "
-                               "not continue the same run; pass --force to do it anyway")
+        changed = set(_changed_keys(stored.to_dict(), config.to_dict())) - set(STOP_CONDITIONS)
+        if changed and not force:
+            raise EvofoolError(f"resuming with a changed config ({', '.join(sorted(changed))}) "
+                               "would not continue the same run; pass --force to do it anyway "
+                               f"(only the stop conditions {', '.join(STOP_CONDITIONS)} may "
+                               "change freely)")
         # The engine the run started with (torch before engines existed), unless the
         # resume names one: a fresh "auto" choice could change the run's numbers.
         engine = None if config.evaluator.engine != stored.evaluator.engine \
-            else store.get_meta("engine") or "torch"
+            else stored_engine or "torch"
         job = cls(config, run_dir, progress=progress, engine=engine)
-        if job.fingerprint != store.get_meta("model_fingerprint") and not force:
+        if job.fingerprint != fingerprint and not force:
             raise EvofoolError(f"model {config.model_label} is not the one this run started with; "
                                "pass --force to continue against it anyway")
         state, path, skipped = load_checkpoint(run_dir)
@@ -139,6 +158,12 @@ class EvolutionJob:
         torch.set_rng_state(state["torch_random"])
         job.elapsed_before = state["wall_seconds"]
         generation = job.algorithm.generation
+        if status == "finished" and job._should_stop(job.elapsed_before):
+            raise RunAlreadyFinished(
+                f"{run_dir} is already finished (generation {generation}, "
+                f"{job.algorithm.evaluations} evaluations); to go on, extend a stop condition: "
+                f"evofool resume {run_dir} --set generations={generation + 100}")
+        store = RunStore(run_dir)
         store.rewind(generation, job._champion_rows(job.algorithm.archive.occupied))
         store.set_meta(status="running", config=config.to_dict(),
                        model_fingerprint=job.fingerprint, engine=job.evaluator.engine)
@@ -189,6 +214,10 @@ class EvolutionJob:
                                 evaluations=algorithm.evaluations,
                                 wall_seconds=self._elapsed(started))
             summary["engine"] = self.evaluator.engine
+            # Over the whole run, start-up to last write; metrics.csv's evaluations_per_s
+            # times only each generation's step (render, score, archive), so it is higher.
+            summary["evaluations_per_s_overall"] = round(
+                algorithm.evaluations / max(summary["wall_seconds"], 1e-9), 1)
             summary.update(algorithm.summary_fields())
             write_results(self.run_dir, algorithm.archive, self.encoding, summary)
             self.store.set_meta(status="interrupted" if interrupted else "finished",

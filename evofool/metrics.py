@@ -49,8 +49,8 @@ class MetricsLog:
             self.tensorboard.close()
 
 
-def latest_generation(run_dir: Path) -> int | None:
-    """The last generation ``metrics.csv`` records, read from its tail (a live run's progress)."""
+def latest_row(run_dir: Path) -> dict[str, str] | None:
+    """The last row ``metrics.csv`` records, read from its tail (a live run's progress)."""
     path = run_dir / METRICS_FILE
     if not path.exists():
         return None
@@ -58,10 +58,11 @@ def latest_generation(run_dir: Path) -> int | None:
         stream.seek(max(0, path.stat().st_size - 4096))
         lines = stream.read().decode(errors="replace").splitlines()
     for line in reversed(lines):
-        first = line.split(",", 1)[0]
-        if first.isdigit():
-            return int(first)
+        values = line.split(",")
+        if values[0].isdigit() and len(values) == len(COLUMNS):
+            return dict(zip(COLUMNS, values, strict=True))
     return None
+
 
 
 def _tensorboard_writer(run_dir: Path):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,6 +18,7 @@ import torch
 from matplotlib.figure import Figure
 
 from evofool.archive.champions import COST_THRESHOLD
+from evofool.confidence import format_confidence
 from evofool.metrics import METRICS_FILE
 
 if TYPE_CHECKING:
@@ -24,6 +26,24 @@ if TYPE_CHECKING:
 
 MONTAGE_COLUMNS = 10
 ANNOTATE_UP_TO = 20  # classes; a wider heatmap carries no numbers
+# Confidence axes use a logit scale between these: on a linear axis 0.99 and 0.9999
+# (the paper's two bars) are one pixel apart; on a logit axis as far apart as 0.5 and
+# 0.99. float32's exact 1.0 is drawn at the ceiling.
+CONFIDENCE_FLOOR, CONFIDENCE_CEILING = 1e-4, 1 - 1e-7
+CONFIDENCE_GRID = (0.99, 0.999, 0.9999)
+CAPTION_WIDTH = 16  # characters per line under a montage image
+
+
+def _on_confidence_axis(values: Sequence[float]) -> list[float]:
+    return [min(max(value, CONFIDENCE_FLOOR), CONFIDENCE_CEILING) for value in values]
+
+
+def _confidence_axis(axis: Any) -> None:
+    axis.set_yscale("logit")
+    axis.set_ylim(CONFIDENCE_FLOOR, CONFIDENCE_CEILING)
+    for level in CONFIDENCE_GRID:
+        axis.axhline(level, color="grey", linewidth=0.6, linestyle=":")
+    axis.set_ylabel("confidence (logit scale)")
 
 
 def read_metrics(run_dir: Path) -> dict[str, list[float]]:
@@ -49,8 +69,10 @@ def confidence_curves(metrics: dict[str, list[float]], num_classes: int) -> Figu
     left, right = figure.subplots(1, 2)
     generations = metrics.get("generation", [])
     for key, colour in (("best", "tab:green"), ("median", "tab:blue"), ("min", "tab:red")):
-        left.plot(generations, metrics.get(key, []), label=key, color=colour)
-    left.set(title="champion confidence", xlabel="generation", ylim=(-0.02, 1.02))
+        left.plot(generations, _on_confidence_axis(metrics.get(key, [])), label=key,
+                  color=colour)
+    _confidence_axis(left)
+    left.set(title="champion confidence", xlabel="generation")
     left.legend(loc="lower right", fontsize="small")
     right.plot(generations, metrics.get(f"classes_at_{COST_THRESHOLD}", []), color="tab:purple")
     right.set(title=f"classes at >= {COST_THRESHOLD}", xlabel="generation",
@@ -81,21 +103,32 @@ def champion_montage(images: torch.Tensor, captions: Sequence[str]) -> Figure:
             axis.imshow(image[..., 0], cmap="gray", vmin=0, vmax=1, interpolation="nearest")
         else:
             axis.imshow(image, interpolation="nearest")
-        axis.set_xlabel(captions[index], fontsize=8)  # a label, so the layout makes room
+        axis.set_xlabel(captions[index], fontsize=7)  # a label, so the layout makes room
     return figure
+
+
+def montage_caption(name: str, confidence: float) -> str:
+    """A class name wrapped to two short lines (long ImageNet names would run into their
+    neighbours), then the confidence."""
+    lines = textwrap.wrap(name, CAPTION_WIDTH) or [""]
+    if len(lines) > 2:
+        lines = [lines[0], textwrap.shorten(" ".join(lines[1:]), CAPTION_WIDTH, placeholder="…")]
+    return "\n".join([*lines, format_confidence(confidence)])
 
 
 def class_bars(names: Sequence[str], confidences: Sequence[float]) -> Figure:
     """One bar per class: its champion's confidence, with the 0.99 line."""
-    figure = Figure(figsize=(min(2 + 0.35 * len(names), 30), 3.6), layout="constrained")
+    figure = Figure(figsize=(min(2 + 0.35 * len(names), 30), 4.2), layout="constrained")
     axis = figure.subplots()
     colours = ["tab:green" if value >= COST_THRESHOLD else "tab:orange" for value in confidences]
-    axis.bar(range(len(names)), confidences, color=colours)
-    axis.axhline(COST_THRESHOLD, color="black", linewidth=0.8, linestyle="--")
-    if len(names) <= 50:
-        axis.set_xticks(range(len(names)), names, rotation=45 if len(names) > 10 else 0,
-                        ha="right" if len(names) > 10 else "center", fontsize=8)
-    axis.set(title="champion confidence per class", ylabel="confidence", ylim=(0, 1.02))
+    heights = [value - CONFIDENCE_FLOOR for value in _on_confidence_axis(confidences)]
+    axis.bar(range(len(names)), heights, bottom=CONFIDENCE_FLOOR, color=colours)
+    _confidence_axis(axis)
+    if len(names) <= 50:  # vertical, shortened names never overlap their neighbours
+        axis.set_xticks(range(len(names)),
+                        [textwrap.shorten(name, 24, placeholder="…") for name in names],
+                        rotation=90 if len(names) > 10 else 0, fontsize=8)
+    axis.set(title="champion confidence per class")
     return figure
 
 
@@ -104,8 +137,10 @@ def class_history(generations: Sequence[int], confidences: Sequence[float],
     """How one class's champion confidence rose, one step per replacement."""
     figure = Figure(figsize=(6, 3), layout="constrained")
     axis = figure.subplots()
-    axis.step(generations, confidences, where="post", marker="o", markersize=3)
-    axis.set(title=f"champion confidence: {name}", xlabel="generation", ylabel="confidence")
+    axis.step(generations, _on_confidence_axis(confidences), where="post", marker="o",
+              markersize=3)
+    _confidence_axis(axis)
+    axis.set(title=f"champion confidence: {name}", xlabel="generation")
     axis.grid(alpha=0.3)
     return figure
 

@@ -7,6 +7,8 @@ import time
 
 from tqdm import tqdm
 
+from evofool.confidence import format_confidence
+
 LOG_INTERVAL_SECONDS = 30.0
 
 
@@ -29,14 +31,17 @@ class ProgressReporter:
                worst: float, final: bool = False) -> None:
         if self.bar is not None:
             self.bar.update(generation - self.bar.n)
-            self.bar.set_postfix_str(f"best {best:.4f} median {median:.4f} min {worst:.4f}",
-                                     refresh=False)
+            self.bar.set_postfix_str(_confidences(best, median, worst), refresh=False)
         elif self.enabled and (final or time.monotonic() - self.last_log >= LOG_INTERVAL_SECONDS):
             self.last_log = time.monotonic()
             print(f"evofool: generation {generation} evaluations {evaluations} "
-                  f"best {best:.4f} median {median:.4f} min {worst:.4f}", file=sys.stderr,
-                  flush=True)
+                  f"{_confidences(best, median, worst)}", file=sys.stderr, flush=True)
 
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+
+
+def _confidences(best: float, median: float, worst: float) -> str:
+    return (f"best {format_confidence(best)} median {format_confidence(median)} "
+            f"min {format_confidence(worst)}")

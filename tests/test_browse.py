@@ -150,3 +150,21 @@ def test_read_only_and_live(small_lenets, tmp_path):
     assert _digest(runs / "live") == before
     EvolutionJob.resume(runs / "live", ["generations=6"], force=True, progress=False).run()
     assert client.get("/api/runs/live").json()["generations"] == 6
+
+
+def test_a_run_restricted_to_some_classes_is_about_those(small_lenets, tmp_path):
+    config = load_config(CONFIGS / "mnist_cppn.yaml", [
+        "generations=3", f"model={small_lenets[0]}", "algorithm.classes=[3, 7]"])
+    EvolutionJob.start(config, tmp_path / "two", progress=False).run()
+    client = TestClient(create_app([tmp_path / "two"]))
+    (row,) = client.get("/api/runs").json()
+    assert row["classes"] == 2 and row["classes_in_play"] == [3, 7] and row["model_classes"] == 10
+    assert row["evaluations"] == 600 and row["wall_seconds"] > 0 and row["started"] > 0
+    run = client.get("/api/runs/two").json()
+    assert [c["class"] for c in run["champions"]] == [3, 7]
+    for path in ("/runs/two/classes/5", "/api/runs/two/classes/5"):
+        response = client.get(path)
+        assert response.status_code == 404
+        assert "not one of the 2 classes this run evolves for" in response.text
+    assert client.get("/runs/two/classes/3").status_code == 200
+    assert client.get("/api/runs/two/classes/12").status_code == 404

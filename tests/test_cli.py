@@ -1,8 +1,14 @@
 import json
+import socket
+import subprocess
+import sys
 
 import pytest
 import torch
+from conftest import CONFIGS
 
+from evofool.cli.main import build_parser
+from evofool.export import FORMATS
 from evofool.images import write_png
 
 
@@ -36,7 +42,7 @@ def test_classify_efficientnet_on_sample_photos(cli, skimage_photo):
 
 
 @pytest.fixture
-def bad_inputs(tmp_path, trained_lenet):
+def bad_inputs(tmp_path, trained_lenet, request):
     corrupt = tmp_path / "corrupt.pt"
     corrupt.write_bytes(b"\x00not a checkpoint")
     not_image = tmp_path / "notes.png"
@@ -46,7 +52,20 @@ def bad_inputs(tmp_path, trained_lenet):
     digit = tmp_path / "digit.png"
     write_png(torch.rand(1, 28, 28), digit)
     model = trained_lenet["path"]
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))  # a port in use for the browse case
+    taken.listen()
+    request.addfinalizer(taken.close)
+    port = str(taken.getsockname()[1])
     return {
+        "browse a file": (["browse", str(digit)], "is a file; browse takes"),
+        "port in use": (["browse", str(tmp_path), "--port", port], f"cannot serve on 127.0.0.1:"
+                                                                  f"{port}"),
+        "confidence above 1": (["export", str(tmp_path), "--format", "pt", "--out",
+                                str(tmp_path / "x"), "--min-confidence", "99"],
+                               "--min-confidence must be in [0, 1]"),
+        "retrain config to run": (["run", str(CONFIGS / "mnist_retrain.yaml")],
+                                  "run it with `evofool retrain"),
         "missing model": (["classify", str(tmp_path / "none.pt"), str(digit)], "model not found"),
         "corrupt model": (["classify", str(corrupt), str(digit)], "corrupt"),
         "unknown spec": (["classify", "hub:thing", str(digit)], "unknown model source"),
@@ -59,7 +78,9 @@ def bad_inputs(tmp_path, trained_lenet):
 
 
 @pytest.mark.parametrize("case", ["missing model", "corrupt model", "unknown spec", "not an image",
-                                  "missing image", "wrong size", "unknown device", "bad top"])
+                                  "missing image", "wrong size", "unknown device", "bad top",
+                                  "browse a file", "port in use", "confidence above 1",
+                                  "retrain config to run"])
 def test_bad_input_is_one_line_and_exit_2(cli, bad_inputs, case):
     args, message = bad_inputs[case]
     result = cli(*args)
@@ -72,3 +93,20 @@ def test_bad_input_is_one_line_and_exit_2(cli, bad_inputs, case):
 def test_debug_flag_shows_the_traceback(cli, tmp_path):
     result = cli("--debug", "classify", str(tmp_path / "none.pt"), "x.png")
     assert result.returncode != 0 and "Traceback" in result.stderr
+
+
+def test_help_imports_no_heavy_library():
+    """`evofool --help` answers at once: torch, matplotlib and uvicorn load only when a
+    command needs them (checked by what is imported, not by a timing)."""
+    probe = ("import sys; from evofool.cli.main import build_parser; build_parser(); "
+             "print(sorted(m for m in ('torch', 'matplotlib', 'uvicorn', 'onnxruntime') "
+             "if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
+def test_export_formats_in_the_parser_are_the_exporters():
+    export_parser = build_parser()._subparsers._group_actions[0].choices["export"]
+    (format_action,) = [a for a in export_parser._actions if a.dest == "format"]
+    assert tuple(format_action.choices) == tuple(FORMATS)

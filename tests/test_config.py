@@ -1,4 +1,5 @@
 import pytest
+from conftest import CONFIGS
 
 from evofool.config import ConfigError, CppnSettings, DirectSettings, GeneticSettings, load_config
 from evofool.retrain import load_retrain_config
@@ -90,7 +91,7 @@ def test_set_overrides_top_level_and_nested_keys(tmp_path):
     (BASE + "evaluator: {amp: 1}\n", [], "amp must be true or false"),
     (BASE + "encoding: {type: direct, mutation_rate: 1.5}\n", [], "must be in [0, 1]"),
     ("name: t\n", [], "no stop condition"),
-    (BASE + "[1, 2]\n", [], "cannot read config"),
+    (BASE + "[1, 2]\n", [], "YAML syntax error"),
     (BASE, ["seed"], "--set needs key=value"),
 ])
 def test_mistakes_name_the_key(tmp_path, text, overrides, message):
@@ -102,3 +103,15 @@ def test_mistakes_name_the_key(tmp_path, text, overrides, message):
 def test_missing_file(tmp_path):
     with pytest.raises(ConfigError, match="not found"):
         load_config(tmp_path / "none.yaml")
+
+
+def test_yaml_syntax_error_names_file_line_and_column(tmp_path):
+    path = write(tmp_path, "name: t\ngenerations: 3\nencoding: {type: cppn\nseed: 1\n")
+    with pytest.raises(ConfigError, match=rf"^{path}:4:5: YAML syntax error"):
+        load_config(path)
+
+
+def test_a_retrain_config_given_to_run_points_to_retrain():
+    with pytest.raises(ConfigError, match="n\\+1 \\(retrain\\) experiment config; run it with "
+                       "`evofool retrain"):
+        load_config(CONFIGS / "mnist_retrain.yaml")

@@ -110,8 +110,12 @@ def test_refuses_occupied_output_and_overwrites_only_an_export(tiny_cppn_run, tm
 
 def test_nothing_above_threshold_says_so_and_writes_nothing(tiny_cppn_run, tmp_path, cli):
     out = tmp_path / "x"
+    weakest = min(json.loads((tiny_cppn_run / "summary.json").read_text())["classes"],
+                  key=lambda entry: entry["confidence"])
+    assert weakest["confidence"] < 1
     result = cli("export", str(tiny_cppn_run), "--format", "npz", "--out", str(out),
-                 "--min-confidence", "1.5")
+                 "--classes", str(weakest["class"]),
+                 "--min-confidence", str((weakest["confidence"] + 1) / 2))
     assert result.returncode == 2 and "nothing to export" in result.stderr
     assert "Traceback" not in result.stderr
     assert not out.exists() and not list(tmp_path.iterdir())

@@ -38,11 +38,12 @@ def test_ten_crop_score_is_the_mean_over_crops():
     assert torch.allclose(scored.sum(dim=1), torch.ones(5), atol=1e-5)
 
 
-@pytest.mark.parametrize("config, overrides", [
-    ("imagenet_cppn.yaml", ["evaluator.ten_crop=true"]),
-    ("imagenet_direct.yaml", []),
+@pytest.mark.parametrize("config, overrides, size", [
+    ("imagenet_cppn.yaml", [], 224),  # drawn at the model's own size
+    ("imagenet_cppn_faithful.yaml", ["evaluator.ten_crop=true"], 256),
+    ("imagenet_direct.yaml", [], 256),
 ])
-def test_imagenet_configs_run_on_cpu_with_a_small_budget(config, overrides, tmp_path, cli):
+def test_imagenet_configs_run_on_cpu_with_a_small_budget(config, overrides, size, tmp_path, cli):
     result = cli("run", str(CONFIGS / config), "--out", str(tmp_path / "r"), "--quiet",
                  "--set", "generations=2", "--set", "algorithm.batch_size=3",
                  "--set", "evaluator.device=cpu", *[f"--set={o}" for o in overrides],
@@ -53,7 +54,7 @@ def test_imagenet_configs_run_on_cpu_with_a_small_budget(config, overrides, tmp_
     summary = json.loads((tmp_path / "r" / "summary.json").read_text())
     assert summary["evaluations"] == 6 and len(summary["classes"]) == 10
     store = RunStore(tmp_path / "r", read_only=True)
-    assert store.get_meta("image_shape") == [3, 256, 256]
+    assert store.get_meta("image_shape") == [3, size, size]
     store.close()
 
 

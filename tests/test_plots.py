@@ -2,7 +2,11 @@
 
 import json
 
+import pytest
 from PIL import Image
+
+from evofool.confidence import format_confidence
+from evofool.plots import class_bars, confidence_curves, montage_caption
 
 
 def test_plot_writes_montage_curves_and_bars(tiny_cppn_run, tmp_path, cli):
@@ -26,3 +30,30 @@ def test_plot_of_a_non_run_is_one_line(tmp_path, cli):
     result = cli("plot", str(tmp_path))
     assert result.returncode == 2 and "is not an evofool run" in result.stderr
     assert not (tmp_path / "plots").exists()
+
+
+def test_confidences_keep_their_nines():
+    assert format_confidence(0.99995) == "0.999950"
+    assert format_confidence(0.999999) == "0.9999990"
+    assert format_confidence(1.0) == "1 (saturated)"
+    assert format_confidence(0.5) == "0.5000"
+
+
+def test_confidence_axes_show_the_tail():
+    figure = confidence_curves({"generation": [1, 2], "best": [0.999, 1.0],
+                                "median": [0.99, 0.9999], "min": [0.0, 0.5],
+                                "classes_at_0.99": [1, 2]}, num_classes=5)
+    left, right = figure.axes
+    assert left.get_yscale() == "logit"
+    low, high = left.get_ylim()
+    assert low < 0.5 and high > 0.99999  # 0.99 and 0.9999 are far apart, not one pixel
+    assert right.get_ylim()[1] == pytest.approx(5 * 1.03)  # the classes the run evolves for
+
+
+def test_long_class_names_wrap_under_montage_images():
+    caption = montage_caption("American Staffordshire terrier, Staffordshire bullterrier", 0.999)
+    lines = caption.splitlines()
+    assert len(lines) == 3 and all(len(line) <= 16 for line in lines[:2])
+    assert lines[-1] == "0.9990"
+    bars = class_bars(["a very long ImageNet class name indeed"] * 12, [0.5] * 12)
+    assert all(label.get_rotation() == 90 for label in bars.axes[0].get_xticklabels())

@@ -35,10 +35,10 @@ def latest_generation(run_dir):
         return 0
 
 
-def run_args(encoding, model, out, generations=90):
+def run_args(encoding, model, out, generations=90, engine="auto"):
     return ["run", str(CONFIGS / f"mnist_{encoding}.yaml"), "--out", str(out), "--quiet",
             "--set", f"model={model}", "--set", f"generations={generations}",
-            "--set", "checkpoint.every_generations=7"]
+            "--set", "checkpoint.every_generations=7", "--set", f"evaluator.engine={engine}"]
 
 
 def champions_of(run_dir, encoding):
@@ -48,13 +48,16 @@ def champions_of(run_dir, encoding):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("encoding", ["cppn", "direct"])
-def test_killed_and_resumed_run_ends_bitwise_equal(tmp_path, trained_lenet, encoding):
+@pytest.mark.parametrize("encoding, engine", [("cppn", "onnxruntime"), ("direct", "torch")])
+def test_killed_and_resumed_run_ends_bitwise_equal(tmp_path, trained_lenet, encoding, engine):
+    if engine == "onnxruntime":
+        pytest.importorskip("onnxruntime")
     model = trained_lenet["path"]
-    code, _, err = finished(evofool(*run_args(encoding, model, tmp_path / "whole")))
+    code, _, err = finished(evofool(*run_args(encoding, model, tmp_path / "whole",
+                                              engine=engine)))
     assert code == 0, err
     killed = tmp_path / "killed"
-    process = evofool(*run_args(encoding, model, killed))
+    process = evofool(*run_args(encoding, model, killed, engine=engine))
     kills = 0
     for target in (15, 45, 70):
         while process.poll() is None and latest_generation(killed) < target:
@@ -88,7 +91,7 @@ def test_sigterm_checkpoints_and_says_how_to_resume(tmp_path, trained_lenet):
     status = json.loads(store.execute("SELECT value FROM meta WHERE key='status'").fetchone()[0])
     assert status == "interrupted"
     stopped_at = json.loads((out / "summary.json").read_text())["generations"]
-    code, _, err = finished(evofool("resume", str(out), "--quiet", "--force",
+    code, _, err = finished(evofool("resume", str(out), "--quiet",
                                     "--set", f"generations={stopped_at + 3}"))
     assert code == 0, err
     assert json.loads((out / "summary.json").read_text())["generations"] == stopped_at + 3
@@ -122,6 +125,22 @@ def test_resume_with_a_changed_config_needs_force(small_run):
     code, _, err = finished(evofool("resume", str(small_run), "--set", "seed=5"))
     assert code == 2 and "changed config (seed)" in err and "--force" in err
     assert snapshot(small_run) == before
+
+
+def test_resume_of_a_finished_run_says_so_and_changes_no_byte(small_run):
+    before = snapshot(small_run)
+    code, out, err = finished(evofool("resume", str(small_run), "--quiet"))
+    assert code == 0 and out == ""
+    assert "already finished (generation 20" in err and "--set generations=120" in err
+    assert "resuming" not in err
+    assert snapshot(small_run) == before
+
+
+def test_extending_a_stop_condition_needs_no_force(small_run):
+    code, _, err = finished(evofool("resume", str(small_run), "--quiet",
+                                    "--set", "generations=25", "--set", "wall_seconds=600"))
+    assert code == 0, err
+    assert json.loads((small_run / "summary.json").read_text())["generations"] == 25
 
 
 def test_resume_of_a_directory_that_is_not_a_run(tmp_path):

@@ -19,7 +19,7 @@ def test_tiny_run_writes_champions_and_summary(cli, trained_lenet, tmp_path, con
     assert final["run_dir"] == str(out) and final["generations"] == 4
     summary = json.loads((out / "summary.json").read_text())
     assert set(summary) == {"generations", "evaluations", "wall_seconds", "median_confidence",
-                            "classes", "engine"}
+                            "classes", "engine", "evaluations_per_s_overall"}
     assert summary["engine"] in ("torch", "onnxruntime")
     classes = summary["classes"]
     assert len(classes) == 10

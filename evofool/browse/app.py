@@ -76,31 +76,31 @@ def create_app(roots: list[Path]) -> Starlette:
             return JSONResponse(_retrain_json(entry), headers=NO_STORE)
         run = open_run(entry)
         try:
+            row = describe(entry)
+            in_play = set(row.get("classes_in_play") or [])
             champions = [{"class": c.class_index, "name": c.class_name,
                           "confidence": c.confidence, "generation": c.generation,
                           "genome_id": c.genome_id,
                           "image": f"/runs/{entry.slug}/genomes/{c.genome_id}.png"}
-                         for c in run.champions()]
+                         for c in run.champions() if c.class_index in in_play]
         finally:
             run.close()
-        return JSONResponse({**describe(entry), "champions": champions,
+        return JSONResponse({**row, "champions": champions,
                              "transfer": _transfer_json(entry)}, headers=NO_STORE)
 
     def champion_page(request: Request) -> Response:
         entry = entry_for(request, "run")
         row, class_index = describe(entry), request.path_params["class_index"]
-        if not 0 <= class_index < (row.get("classes") or 0):
-            raise HTTPException(404, f"{entry.slug} has no class {class_index}")
+        _check_in_play(entry, row, class_index)
         return templates.TemplateResponse(request, "champion.html",
                                           {"run": row, "class_index": class_index})
 
     def api_champion(request: Request) -> Response:
         entry = entry_for(request, "run")
         class_index = request.path_params["class_index"]
+        _check_in_play(entry, describe(entry), class_index)
         run = open_run(entry)
         try:
-            if not 0 <= class_index < len(run.class_names):
-                raise HTTPException(404, f"{entry.slug} has no class {class_index}")
             champion = next((c for c in run.store.champions() if c["class"] == class_index),
                             None)
             if champion is None:
@@ -164,11 +164,10 @@ def create_app(roots: list[Path]) -> Starlette:
 
     def class_plot(request: Request) -> Response:
         entry = entry_for(request, "run")
+        class_index = request.path_params["class_index"]
+        _check_in_play(entry, describe(entry), class_index)
         run = open_run(entry)
         try:
-            class_index = request.path_params["class_index"]
-            if not 0 <= class_index < len(run.class_names):
-                raise HTTPException(404, f"{entry.slug} has no class {class_index}")
             history = run.store.history(class_index)
             name = run.class_names[class_index]
         finally:
@@ -210,6 +209,15 @@ def create_app(roots: list[Path]) -> Starlette:
         Route("/runs/{slug}/files/{path:path}", run_file),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ], exception_handlers={HTTPException: not_found})
+
+
+def _check_in_play(entry: CatalogEntry, row: dict[str, Any], class_index: int) -> None:
+    """404 for a class the run does not evolve for (one outside ``algorithm.classes``, say)."""
+    if class_index not in (row.get("classes_in_play") or []):
+        known = row.get("model_classes") or 0
+        reason = "not a class of this model" if not 0 <= class_index < known else \
+            f"not one of the {row.get('classes')} classes this run evolves for"
+        raise HTTPException(404, f"{entry.slug}: class {class_index} is {reason}")
 
 
 def _png(figure: Any) -> Response:

@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from evofool.archive.champions import COST_THRESHOLD
 from evofool.errors import EvofoolError
-from evofool.metrics import METRICS_FILE, latest_generation
+from evofool.metrics import METRICS_FILE, latest_row
 from evofool.retrain.layout import RETRAIN_STORE_FILE, is_retrain_dir, round_runs
 from evofool.retrain.store import RetrainStore
 from evofool.store import RunStore, is_run_dir
@@ -88,17 +88,25 @@ def describe(entry: CatalogEntry) -> dict[str, Any]:
 def _describe_run(path: Path) -> dict[str, Any]:
     store = RunStore(path, read_only=True)
     try:
-        champions = [c["confidence"] for c in store.champions()]
+        in_play = store.classes_in_play()
+        wanted = set(in_play)
+        champions = [c["confidence"] for c in store.champions() if c["class"] in wanted]
         config = store.get_meta("config") or {}
         status = store.get_meta("status")
+        progress = latest_row(path) or {}
         return {"model": store.get_meta("model"),
                 "encoding": (config.get("encoding") or {}).get("type"),
                 "algorithm": (config.get("algorithm") or {}).get("type"),
                 "status": _live_status(status, path / METRICS_FILE),
-                "generations": latest_generation(path),
+                "started": store.get_meta("created"),
+                "generations": int(progress["generation"]) if progress else None,
+                "evaluations": int(progress["evaluations"]) if progress else None,
+                "wall_seconds": float(progress["wall_seconds"]) if progress else None,
                 "median_confidence": statistics.median(champions) if champions else None,
                 "classes_at_099": sum(value >= COST_THRESHOLD for value in champions),
-                "classes": len(store.get_meta("class_names") or [])}
+                # a run restricted to some classes (algorithm.classes / targets) is about those
+                "classes": len(in_play), "classes_in_play": in_play,
+                "model_classes": len(store.get_meta("class_names") or [])}
     finally:
         store.close()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import socket
 import sys
 from pathlib import Path
 
@@ -32,15 +33,29 @@ def run(args: argparse.Namespace) -> int:
     missing = [str(path) for path in args.paths if not path.exists()]
     if len(missing) == len(args.paths):
         raise EvofoolError(f"nothing to browse: {', '.join(missing)} does not exist")
+    files = [str(path) for path in args.paths if path.is_file()]
+    if files:
+        raise EvofoolError(f"{files[0]} is a file; browse takes a runs directory, run "
+                           "directories or retrain experiments")
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"evofool: serving on {args.host}: other machines can read these runs",
               file=sys.stderr)
     print(f"evofool: browsing {', '.join(map(str, args.paths))} at "
           f"http://{args.host}:{args.port}/ (Ctrl-C stops)", file=sys.stderr)
-    try:
-        uvicorn.run(create_app(list(args.paths)), host=args.host, port=args.port,
-                    log_level="warning")
-    except OSError as error:
-        raise EvofoolError(f"cannot serve on {args.host}:{args.port}: "
-                           f"{error.strerror or error}") from error
+    listening = _bound_socket(args.host, args.port)
+    server = uvicorn.Server(uvicorn.Config(create_app(list(args.paths)), log_level="warning"))
+    server.run(sockets=[listening])
     return 0
+
+
+def _bound_socket(host: str, port: int) -> socket.socket:
+    """The listening socket, bound here so a taken port is one line, not uvicorn's exit."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        listening = socket.socket(family, socket.SOCK_STREAM)
+        listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listening.bind((host, port))
+    except OSError as error:
+        raise EvofoolError(f"cannot serve on {host}:{port}: {error.strerror or error}"
+                           ) from error
+    return listening

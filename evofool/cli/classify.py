@@ -6,12 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-import torch
-
 from evofool.errors import EvofoolError
-from evofool.evaluator import BatchedEvaluator
-from evofool.images import read_image
-from evofool.models.loading import load_classifier
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -27,6 +22,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import torch  # here, not at the top: `evofool --help` should not wait for torch
+
+    from evofool.evaluator import BatchedEvaluator
+    from evofool.images import read_image
+    from evofool.models.loading import load_classifier
+
     if args.top < 1:
         raise EvofoolError(f"--top must be at least 1, not {args.top}")
     evaluator = BatchedEvaluator(load_classifier(args.model), device=args.device)

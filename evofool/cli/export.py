@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from evofool.export import FORMATS, ExportRequest, export
+from evofool.errors import EvofoolError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -18,7 +18,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "manifest.csv (one row per image, in the data's order).")
     parser.add_argument("run_dirs", type=Path, nargs="+", metavar="RUN_DIR",
                         help="run directories or retrain experiment directories")
-    parser.add_argument("--format", choices=FORMATS, required=True,
+    parser.add_argument("--format", choices=("imagefolder", "pt", "npz"), required=True,
                         help="imagefolder: PNGs in <index>-<name>/ folders "
                              "(torchvision ImageFolder); pt / npz: uint8 images (N, C, H, W), "
                              "labels and class names in one file")
@@ -37,6 +37,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from evofool.export import ExportRequest, export  # torch: only when exporting
+
+    if not 0 <= args.min_confidence <= 1:
+        raise EvofoolError(f"--min-confidence must be in [0, 1] (a probability), "
+                           f"not {args.min_confidence}")
     count = export(ExportRequest(
         run_dirs=args.run_dirs, out=args.out, format=args.format,
         min_confidence=args.min_confidence, classes=args.classes, rounds=args.rounds,

@@ -8,17 +8,6 @@ import sys
 from pathlib import Path
 
 from evofool.atomic_files import write_atomically
-from evofool.plots import (
-    champion_montage,
-    class_bars,
-    confidence_curves,
-    read_metrics,
-    rounds_figure,
-    to_png,
-)
-from evofool.retrain.layout import is_retrain_dir
-from evofool.retrain.store import RetrainStore
-from evofool.stored_run import StoredRun
 
 MONTAGE_LIMIT = 100  # champions; a larger run's montage shows its most confident
 
@@ -37,6 +26,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from evofool.plots import to_png  # matplotlib: only when plotting
+    from evofool.retrain.layout import is_retrain_dir
+
     out = args.out or args.run_dir / "plots"
     figures = _retrain_figures(args.run_dir) if is_retrain_dir(args.run_dir) \
         else _run_figures(args.run_dir)
@@ -49,16 +41,26 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_figures(run_dir: Path) -> dict:
+    from evofool.plots import (
+        champion_montage,
+        class_bars,
+        confidence_curves,
+        montage_caption,
+        read_metrics,
+    )
+    from evofool.stored_run import StoredRun
+
     run = StoredRun(run_dir)
     try:
-        champions = run.champions()
+        in_play = set(run.store.classes_in_play())
+        champions = [c for c in run.champions() if c.class_index in in_play]
         shown = sorted(champions, key=lambda c: -c.confidence)[:MONTAGE_LIMIT] \
             if len(champions) > MONTAGE_LIMIT else champions
         images = run.render([champion.genome_id for champion in shown])
-        captions = [f"{c.class_name}\n{c.confidence:.4f}" for c in shown]
+        captions = [montage_caption(c.class_name, c.confidence) for c in shown]
         return {
             "montage.png": champion_montage(images, captions),
-            "confidence.png": confidence_curves(read_metrics(run_dir), len(run.class_names)),
+            "confidence.png": confidence_curves(read_metrics(run_dir), len(in_play)),
             "classes.png": class_bars([c.class_name for c in champions],
                                       [c.confidence for c in champions]),
         }
@@ -67,6 +69,9 @@ def _run_figures(run_dir: Path) -> dict:
 
 
 def _retrain_figures(directory: Path) -> dict:
+    from evofool.plots import rounds_figure
+    from evofool.retrain.store import RetrainStore
+
     store = RetrainStore(directory, read_only=True)
     try:
         table = [record.__dict__ for record in store.rounds()]

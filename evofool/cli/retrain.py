@@ -9,8 +9,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from evofool.retrain import RetrainExperiment, load_retrain_config
-
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -32,6 +30,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from evofool.retrain import RetrainExperiment, load_retrain_config  # torch: only when used
+
     config = load_retrain_config(args.config, args.overrides)
     directory = args.out or Path("runs") / f"{config.name}-{datetime.now():%Y%m%d-%H%M%S}"
     experiment = RetrainExperiment.start(config, directory, progress=not args.quiet)

@@ -10,8 +10,6 @@ from typing import Any
 
 from evofool.cli import retrain
 from evofool.config import AscentSettings, ConfigError, load_config
-from evofool.job import EvolutionJob, choose_run_dir
-from evofool.retrain import RetrainExperiment, is_retrain_dir
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -39,8 +37,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     resume_parser = subparsers.add_parser(
         "resume", help="continue an interrupted run or retrain experiment where it stopped",
-        description="Continue a run from its newest usable checkpoint. --set may extend its "
-                    "budget (e.g. --set generations=5000); any config change needs --force.")
+        description="Continue a run from its newest usable checkpoint. --set may change its "
+                    "stop conditions (generations, evaluations, wall_seconds, "
+                    "stop_when_all_at; e.g. --set generations=5000 extends a finished run); "
+                    "any other config change needs --force.")
     resume_parser.add_argument("run_dir", type=Path,
                                help="the run (or retrain experiment) directory")
     resume_parser.add_argument("--force", action="store_true",
@@ -56,6 +56,8 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from evofool.job import EvolutionJob, choose_run_dir  # torch: only when running
+
     config = load_config(args.config, args.overrides)
     run_dir = choose_run_dir(config, args.out)
     job = EvolutionJob.start(config, run_dir, progress=not args.quiet)
@@ -71,12 +73,19 @@ def ascent(args: argparse.Namespace) -> int:
 
 
 def resume(args: argparse.Namespace) -> int:
+    from evofool.job import EvolutionJob, RunAlreadyFinished
+    from evofool.retrain import RetrainExperiment, is_retrain_dir
+
     if is_retrain_dir(args.run_dir):
         experiment = RetrainExperiment.resume(args.run_dir, args.overrides, force=args.force,
                                               progress=not args.quiet)
         return retrain.report(args.run_dir, experiment.run())
-    job = EvolutionJob.resume(args.run_dir, args.overrides, force=args.force,
-                              progress=not args.quiet)
+    try:
+        job = EvolutionJob.resume(args.run_dir, args.overrides, force=args.force,
+                                  progress=not args.quiet)
+    except RunAlreadyFinished as finished:  # nothing to do is no failure: a retry loop may end
+        print(f"evofool: {finished}", file=sys.stderr)
+        return 0
     return _report(args.run_dir, job.run())
 
 

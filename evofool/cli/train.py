@@ -6,9 +6,6 @@ import argparse
 import json
 from pathlib import Path
 
-from evofool.models.lenet import default_lenet_path
-from evofool.training.lenet_training import DEFAULT_EPOCHS, train_mnist_lenet
-
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -17,9 +14,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     '{"test_accuracy": ..., "path": ...}.')
     parser.add_argument("recipe", choices=["mnist-lenet"], help="what to train")
     parser.add_argument("--out", type=Path, default=None,
-                        help=f"checkpoint path (default: {default_lenet_path()}, "
+                        help="checkpoint path (default: $EVOFOOL_CACHE/models/mnist-lenet.pt, "
                              "which the model spec 'mnist-lenet' reads)")
-    parser.add_argument("--epochs", type=_positive_int, default=DEFAULT_EPOCHS)
+    parser.add_argument("--epochs", type=_positive_int, default=None,
+                        help="training epochs (default: the recipe's, enough for >= 99%%)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--data-dir", type=Path, default=None,
                         help="directory with the raw MNIST files (else download or offline copy)")
@@ -27,8 +25,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from evofool.models.lenet import default_lenet_path  # torch: only when training
+    from evofool.training.lenet_training import DEFAULT_EPOCHS, train_mnist_lenet
+
     out = args.out or default_lenet_path()
-    result = train_mnist_lenet(out, epochs=args.epochs, seed=args.seed, data_dir=args.data_dir)
+    result = train_mnist_lenet(out, epochs=args.epochs or DEFAULT_EPOCHS, seed=args.seed,
+                               data_dir=args.data_dir)
     print(json.dumps({"test_accuracy": result.test_accuracy, "path": str(result.path)}))
     return 0
 

@@ -7,8 +7,6 @@ import json
 import sys
 from pathlib import Path
 
-from evofool.transfer import transfer_matrix, write_transfer
-
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -26,6 +24,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from evofool.transfer import transfer_matrix, write_transfer  # torch: only when used
+
     matrix = transfer_matrix(args.run_dir, args.models, device=args.device)
     out = args.out or args.run_dir / "transfer"
     write_transfer(matrix, out)

@@ -120,6 +120,19 @@ class RunStore(VersionedStore):
                     (row.class_index, row.genome_id, row.parent_id, row.generation,
                      row.confidence, json.dumps(row.top_k), row.image, now))
 
+    def classes_in_play(self) -> list[int]:
+        """The classes this run evolves for: MAP-Elites cells, or GA / ascent targets.
+
+        Recorded at the start of a run; derived from the config for runs made before.
+        """
+        recorded = self.get_meta("classes_in_play")
+        if recorded is not None:
+            return recorded
+        algorithm = (self.get_meta("config") or {}).get("algorithm") or {}
+        chosen = algorithm.get("classes") or algorithm.get("targets")
+        return sorted(set(chosen)) if chosen else list(range(len(self.get_meta("class_names")
+                                                                  or [])))
+
     def champions(self) -> list[dict[str, Any]]:
         cursor = self.connection.execute(
             "SELECT class, genome_id, parent_id, generation, confidence, top_k, image"

@@ -16,6 +16,19 @@ const evofool = (() => {
     return node;
   }
   const fmt = (value, digits = 4) => (value === null || value === undefined) ? "—" : Number(value).toFixed(digits);
+  // A confidence with enough digits to show its nines: 0.99995 is not "1.0000".
+  // Digits grow with -log10(1 - p) (at least 4, at most 9); float32's exact 1 says so.
+  function conf(value) {
+    if (value === null || value === undefined) return "—";
+    const p = Number(value);
+    if (p >= 1) return "1 (saturated)";
+    const digits = Math.min(9, Math.max(4, Math.ceil(-Math.log10(1 - p)) + 1));
+    return p.toFixed(digits);
+  }
+  const duration = (seconds) => (seconds === null || seconds === undefined) ? "—"
+    : seconds < 90 ? `${Math.round(seconds)} s` : seconds < 5400 ? `${Math.round(seconds / 60)} min`
+    : `${(seconds / 3600).toFixed(1)} h`;
+  const started = (epoch) => epoch ? new Date(epoch * 1000).toISOString().slice(0, 16).replace("T", " ") : "—";
 
   async function getJson(url) {
     const response = await fetch(url, { cache: "no-store" });
@@ -41,7 +54,7 @@ const evofool = (() => {
         const link = el("a", { href: `/runs/${encodeURIComponent(run.slug)}`, text: run.slug });
         if (run.error) {
           return el("tr", { class: "broken" }, el("td", {}, link),
-                    el("td", { colspan: "6", class: "error", text: run.error }));
+                    el("td", { colspan: "9", class: "error", text: run.error }));
         }
         const classes = run.classes_at_099 === null || run.classes_at_099 === undefined ? "—"
           : `${run.classes_at_099} / ${run.classes}`;
@@ -50,9 +63,13 @@ const evofool = (() => {
           el("td", { class: `status-${run.status}`, text: run.status }),
           el("td", { text: run.kind === "retrain" ? `rounds ${run.rounds_done} / ${run.rounds + 1}`
                                                   : (run.generations ?? "—") }),
-          el("td", { text: fmt(run.median_confidence) }), el("td", { text: classes }));
+          el("td", { text: conf(run.median_confidence) }), el("td", { text: classes }),
+          el("td", { text: started(run.started) }),
+          el("td", { text: run.evaluations === null || run.evaluations === undefined ? "—"
+                                                          : run.evaluations.toLocaleString("en-US") }),
+          el("td", { text: duration(run.wall_seconds) }));
       }));
-      if (!runs.length) body.replaceChildren(el("tr", {}, el("td", { colspan: "7", class: "muted", text: "no runs found" })));
+      if (!runs.length) body.replaceChildren(el("tr", {}, el("td", { colspan: "10", class: "muted", text: "no runs found" })));
       return runs.some((run) => run.status === "running");
     });
   }
@@ -86,7 +103,7 @@ const evofool = (() => {
           "data-class": c.class },
         el("img", { class: "pixelated", src: c.image, alt: c.name, loading: "lazy" }),
         el("div", { class: "name", text: c.name, title: `${c.class}: ${c.name}` }),
-        el("div", { class: c.confidence >= 0.99 ? "conf fooled" : "conf", text: fmt(c.confidence, 6) }),
+        el("div", { class: c.confidence >= 0.99 ? "conf fooled" : "conf", text: conf(c.confidence) }),
         el("div", { class: "muted", text: `generation ${c.generation}` }))));
       document.getElementById("count").textContent =
         `${shown.length} of ${state.champions.length} classes`;
@@ -117,7 +134,7 @@ const evofool = (() => {
       const run = await getJson(`/api/runs/${encodeURIComponent(slug)}`);
       document.getElementById("run-summary").textContent =
         `${run.model} · ${run.encoding} · ${run.algorithm} · ${run.status} · generation ` +
-        `${run.generations ?? "—"} · median confidence ${fmt(run.median_confidence)} · ` +
+        `${run.generations ?? "—"} · median confidence ${conf(run.median_confidence)} · ` +
         `${run.classes_at_099} / ${run.classes} classes ≥ 0.99`;
       const next = JSON.stringify([run.champions, run.generations]);
       if (next !== signature) {  // redraw (and reload the plot) only when something changed
@@ -144,13 +161,13 @@ const evofool = (() => {
       const image = document.getElementById("champion-image");
       if (image.getAttribute("src") !== c.image) image.src = c.image;
       document.getElementById("champion-facts").textContent =
-        `confidence ${fmt(c.confidence, 6)} · found in generation ${c.generation} · ` +
+        `confidence ${conf(c.confidence)} · found in generation ${c.generation} · ` +
         `genome ${c.genome_id} (parent ${c.parent_id})`;
       const png = document.getElementById("png-download");
       png.href = c.image; png.setAttribute("download", `${slug}-class-${c.class}.png`);
       document.getElementById("genome-download").href = c.genome_download;
       document.querySelector("#top-k tbody").replaceChildren(...c.top_k.map((t) => el("tr", {},
-        el("td", { text: `${t.class}: ${t.name}` }), el("td", { text: fmt(t.probability, 6) }))));
+        el("td", { text: `${t.class}: ${t.name}` }), el("td", { text: conf(t.probability) }))));
       document.getElementById("history-plot").src = `${c.history_plot}?n=${c.history.length}`;
       document.getElementById("lineage").replaceChildren(...c.lineage.map((link) => el("figure", {},
         el("img", { src: link.image, alt: `genome ${link.genome_id}` }),
@@ -168,7 +185,7 @@ const evofool = (() => {
       body.replaceChildren(...data.rounds.map((r) => el("tr", {},
         el("td", {}, el("a", { href: `/runs/${encodeURIComponent(r.run)}`, text: String(r.round) })),
         el("td", { text: fmt(r.test_accuracy) }), el("td", { text: fmt(r.earlier_garbage_share, 3) }),
-        el("td", { text: fmt(r.median_confidence) }), el("td", { text: `${r.classes_at_099} / ${data.classes}` }),
+        el("td", { text: conf(r.median_confidence) }), el("td", { text: `${r.classes_at_099} / ${data.classes}` }),
         el("td", { text: r.generations_to_all_099 ?? "—" }),
         el("td", { text: `${r.garbage_added} / ${r.garbage_total}` }),
         el("td", { text: fmt(r.evolve_seconds, 1) }), el("td", { text: fmt(r.train_seconds, 1) }))));
