@@ -22,14 +22,15 @@ demo: $(STAMP)
 # Float32 results may differ in the last bits between processors' kernel paths
 # (MKL picks one by processor). The tests whose guarantees rest on numerics run
 # again under other MKL code paths, so one that holds on one processor only fails here.
-NUMERICS_TESTS := tests/test_cppn.py tests/test_evaluator.py tests/test_engines.py \
-	tests/test_ray.py tests/test_resume.py::test_killed_and_resumed_run_ends_bitwise_equal
+# (The slow end-to-end ones, Ray and the SIGKILL resume, once more; the fast ones twice.)
+NUMERICS_FAST := tests/test_cppn.py tests/test_evaluator.py tests/test_engines.py
+NUMERICS_SLOW := tests/test_ray.py tests/test_resume.py::test_killed_and_resumed_run_ends_bitwise_equal
 
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
-	MKL_CBWR=COMPATIBLE $(BIN)/python -m pytest -q $(NUMERICS_TESTS)
-	MKL_CBWR=AVX2 $(BIN)/python -m pytest -q $(NUMERICS_TESTS)
+	MKL_CBWR=COMPATIBLE $(BIN)/python -m pytest -q $(NUMERICS_FAST) $(NUMERICS_SLOW)
+	MKL_CBWR=AVX2 $(BIN)/python -m pytest -q $(NUMERICS_FAST)
 
 benchmarks: $(STAMP)
 	$(BIN)/python -m pip install --quiet -c requirements/constraints.txt -e '.[test,ray,onnx,bench]'
@@ -42,6 +43,8 @@ benchmarks: $(STAMP)
 	$(BIN)/python benchmarks/memory.py
 	$(BIN)/python benchmarks/retrain_mnist.py
 	$(BIN)/python benchmarks/transfer_mnist.py
-	$(BIN)/python benchmarks/imagenet.py --device cpu --generations 5 --warmup 5
+	$(BIN)/python benchmarks/engines.py
+	$(BIN)/python benchmarks/imagenet.py --device cpu --encodings cppn --generations 30 --warmup 20
+	$(BIN)/python benchmarks/checkpoint_cost.py
 	$(BIN)/python benchmarks/gpu.py
 	$(BIN)/python benchmarks/ray_scaling.py

@@ -29,6 +29,7 @@ PROBE_TOLERANCE = 1e-5
 PROBE_IMAGES = 4
 TIMING_BATCH_CAP = 128  # auto times at the evaluator's chunk size, at most this
 TIMING_REPEATS = 3
+MIN_TIMING_SECONDS = 0.2
 
 
 def members_of(classifier) -> list[Classifier]:
@@ -110,10 +111,10 @@ def _onnxruntime_is_faster(members: list[Classifier], forwards: list[OnnxRuntime
         laid_out = images.contiguous(memory_format=torch.channels_last)  # as the evaluator does
         torch_best = onnx_best = float("inf")
         with torch.inference_mode():
-            for _ in range(TIMING_REPEATS):
-                torch_best = min(torch_best, _seconds(lambda: [
+            for _ in range(TIMING_REPEATS):  # interleaved, so load on the machine hits both
+                torch_best = min(torch_best, _seconds_per_call(lambda: [
                     member.probabilities_at_model_size(laid_out) for member in members]))
-                onnx_best = min(onnx_best, _seconds(lambda: [
+                onnx_best = min(onnx_best, _seconds_per_call(lambda: [
                     forward(images) for forward in forwards]))
         decisions[key] = {"models": [member.name for member in members], "batch": batch,
                           "torch_seconds": torch_best, "onnxruntime_seconds": onnx_best}
@@ -123,7 +124,13 @@ def _onnxruntime_is_faster(members: list[Classifier], forwards: list[OnnxRuntime
     return verdict["onnxruntime_seconds"] <= verdict["torch_seconds"]
 
 
-def _seconds(work) -> float:
-    started = time.perf_counter()
-    work()
-    return time.perf_counter() - started
+def _seconds_per_call(work) -> float:
+    """Mean seconds per call over at least MIN_TIMING_SECONDS: one call of a small model
+    takes milliseconds, too short to time once on a machine with other load."""
+    calls, started = 0, time.perf_counter()
+    while True:
+        work()
+        calls += 1
+        elapsed = time.perf_counter() - started
+        if elapsed >= MIN_TIMING_SECONDS:
+            return elapsed / calls
