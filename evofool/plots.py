@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 from matplotlib.figure import Figure
+from matplotlib.ticker import NullFormatter
 
 from evofool.archive.champions import COST_THRESHOLD
 from evofool.confidence import format_confidence
@@ -31,6 +32,7 @@ ANNOTATE_UP_TO = 20  # classes; a wider heatmap carries no numbers
 # 0.99. float32's exact 1.0 is drawn at the ceiling.
 CONFIDENCE_FLOOR, CONFIDENCE_CEILING = 1e-4, 1 - 1e-7
 CONFIDENCE_GRID = (0.99, 0.999, 0.9999)
+CONFIDENCE_TICKS = (0.0001, 0.001, 0.01, 0.1, 0.5, 0.9, 0.99, 0.999, 0.9999, 0.99999, 0.999999)
 CAPTION_WIDTH = 16  # characters per line under a montage image
 
 
@@ -41,6 +43,8 @@ def _on_confidence_axis(values: Sequence[float]) -> list[float]:
 def _confidence_axis(axis: Any) -> None:
     axis.set_yscale("logit")
     axis.set_ylim(CONFIDENCE_FLOOR, CONFIDENCE_CEILING)
+    axis.set_yticks(CONFIDENCE_TICKS, [f"{tick:g}" for tick in CONFIDENCE_TICKS])
+    axis.yaxis.set_minor_formatter(NullFormatter())
     for level in CONFIDENCE_GRID:
         axis.axhline(level, color="grey", linewidth=0.6, linestyle=":")
     axis.set_ylabel("confidence (logit scale)")
