@@ -218,8 +218,9 @@ class EvolutionJob:
                                 evaluations=algorithm.evaluations,
                                 wall_seconds=self._elapsed(started))
             summary["engine"] = self.evaluator.engine
-            # Over the whole run, start-up to last write; metrics.csv's evaluations_per_s
-            # times only each generation's step (render, score, archive), so it is higher.
+            # Over the whole loop, persistence, checkpoints and these end-of-run writes
+            # included (model loading comes before and is not); metrics.csv's
+            # evaluations_per_s times only each generation's step, so it is higher.
             summary["evaluations_per_s_overall"] = round(
                 algorithm.evaluations / max(summary["wall_seconds"], 1e-9), 1)
             summary.update(algorithm.summary_fields())

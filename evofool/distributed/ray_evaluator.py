@@ -85,9 +85,8 @@ class RayEvaluator:
         self.images_scored = 0
         self._worker_class = ray.remote(num_cpus=1, num_gpus=gpus_per_actor)(_ScoringWorker)
         device = torch.device("cuda" if gpus_per_actor else "cpu")
-        self.engine = attach_engine(classifier, engine=engine, device=device,
-                                    batch=chunk_size(max_batch, ten_crop))
         self.chunk = chunk_size(max_batch, ten_crop)
+        self.engine = attach_engine(classifier, engine=engine, device=device, batch=self.chunk)
         self._options = dict(model_specs=model_specs, combine=combine, device=device.type,
                              max_batch=max_batch, amp=amp, ten_crop=ten_crop, engine=self.engine,
                              threads=torch.get_num_threads())

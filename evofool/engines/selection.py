@@ -1,10 +1,11 @@
 """Which engine scores a run: torch eager, or ONNX Runtime where it is as exact and faster.
 
-Measured on the project's 2-core Xeon (BENCHMARKS.md, ``benchmarks/engines.py``):
-ONNX Runtime runs EfficientNet-Lite0 about 2x and ResNet-50 about 1.8x faster
-than torch eager, but LeNet only 0.96-1.23x. So ``auto`` does not pick by
-rule: it times both engines once per model, input shape, thread count and
-batch, and caches the decision; a run records the engine it used, and a
+How much faster ONNX Runtime is depends on model and processor: 2.2x for
+EfficientNet-Lite0, 1.8x for ResNet-50 but 0.96-1.23x for LeNet on a 2-core Intel
+Xeon (issue 13); 3.8x, 1.5x and 1.5x on the project's 2-core AMD EPYC
+(``benchmarks/engines.py``, BENCHMARKS.md). So ``auto`` does not pick by rule: it
+times both engines once per model, input shape, thread count and batch, and
+caches the decision; a run records the engine it used, and a
 resumed run keeps it (a re-timed choice could otherwise change its numbers).
 """
 
