@@ -33,8 +33,9 @@ from evaluator import cpu_model  # noqa: E402
 CONFIGS = Path(__file__).parents[1] / "configs"
 
 
-def curve_point(run_dir: Path, elapsed: float) -> dict | None:
-    """Median best confidence and classes over the thresholds, from the store."""
+def best_confidences(run_dir: Path) -> tuple[list[float], int] | None:
+    """Every class's best confidence (0 without a champion yet) and the evaluations so far,
+    read from the store; None while the store has no champion."""
     try:
         connection = sqlite3.connect(f"file:{run_dir / 'run.sqlite'}?mode=ro", uri=True)
         confidences = [row[0] for row in connection.execute("SELECT confidence FROM champions")]
@@ -46,8 +47,16 @@ def curve_point(run_dir: Path, elapsed: float) -> dict | None:
         return None
     if not confidences:
         return None
-    confidences += [0.0] * (classes - len(confidences))  # classes without a champion yet
-    return {"minutes": round(elapsed / 60, 2), "evaluations": evaluations or 0,
+    return confidences + [0.0] * (classes - len(confidences)), evaluations or 0
+
+
+def curve_point(run_dir: Path, elapsed: float) -> dict | None:
+    """Median best confidence and classes over the thresholds, from the store."""
+    read = best_confidences(run_dir)
+    if read is None:
+        return None
+    confidences, evaluations = read
+    return {"minutes": round(elapsed / 60, 2), "evaluations": evaluations,
             "median_confidence": round(statistics.median(confidences), 5),
             "classes_at_0.99": sum(value >= 0.99 for value in confidences),
             "classes_at_0.9999": sum(value >= 0.9999 for value in confidences)}

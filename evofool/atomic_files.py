@@ -2,20 +2,49 @@
 
 The browser reads run directories while runs write them, and a run killed
 mid-write must leave the previous version intact: every result file is
-written beside its target and renamed over it.
+written beside its target and renamed over it. Files a resume or a reader
+relies on after a power cut (checkpoints, results) are also synced to disk
+before the rename, and the rename after it (``durable``); files that are
+redrawn from the store anyway (champion PNGs) skip the cost.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 
-def write_atomically(path: Path, data: str | bytes) -> None:
-    """Write ``data`` (text as is, without newline translation, or bytes) to ``path``."""
+@contextmanager
+def replaced_atomically(path: Path, *, durable: bool = True) -> Iterator[BinaryIO]:
+    """A binary stream whose content replaces ``path`` when the block ends without
+    error; on an error the partial file is removed and ``path`` is untouched."""
     partial = path.with_name(path.name + ".partial")
-    if isinstance(data, str):
-        partial.write_text(data, newline="")
-    else:
-        partial.write_bytes(data)
-    os.replace(partial, path)
+    try:
+        with open(partial, "wb") as stream:
+            yield stream
+            if durable:
+                stream.flush()
+                os.fsync(stream.fileno())
+        os.replace(partial, path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    if durable:
+        _fsync_directory(path.parent)
+
+
+def write_atomically(path: Path, data: str | bytes, *, durable: bool = True) -> None:
+    """Write ``data`` (text as UTF-8, without newline translation, or bytes) to ``path``."""
+    with replaced_atomically(path, durable=durable) as stream:
+        stream.write(data.encode() if isinstance(data, str) else data)
+
+
+def _fsync_directory(directory: Path) -> None:
+    descriptor = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)

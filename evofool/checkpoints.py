@@ -8,12 +8,12 @@ kept; loading falls back from a damaged newest checkpoint to the one before.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from evofool.atomic_files import replaced_atomically
 from evofool.errors import EvofoolError
 
 CHECKPOINT_DIR = "checkpoints"
@@ -40,17 +40,11 @@ def write_checkpoint(run_dir: Path, state: dict[str, Any], *, generation: int,
     """
     directory = run_dir / CHECKPOINT_DIR
     path = directory / f"ckpt-{generation:09d}.pt"
-    partial = path.with_suffix(".partial")
     try:
         directory.mkdir(exist_ok=True)
-        with open(partial, "wb") as stream:
+        with replaced_atomically(path) as stream:
             torch.save({"format": FORMAT, "version": VERSION, **state}, stream)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(partial, path)
-        _fsync_directory(directory)
     except OSError as error:
-        partial.unlink(missing_ok=True)
         raise CheckpointError(
             f"cannot write checkpoint {path}: {error.strerror or error}; earlier checkpoints "
             "are intact") from error
@@ -76,11 +70,3 @@ def load_checkpoint(run_dir: Path) -> tuple[dict[str, Any], Path, list[str]]:
             skipped.append(f"{path.name} is unreadable ({type(error).__name__})")
     raise CheckpointError(f"no usable checkpoint in {run_dir / CHECKPOINT_DIR}"
                           + (f": {'; '.join(skipped)}" if skipped else ""))
-
-
-def _fsync_directory(directory: Path) -> None:
-    descriptor = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)

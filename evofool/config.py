@@ -113,6 +113,19 @@ class CheckpointSettings:
 
 
 @dataclass(frozen=True)
+class StoreSettings:
+    """What ``run.sqlite`` keeps of champions that were replaced (see evofool.store.history).
+
+    all: every replaced champion's exact genome. milestones: current champions exact;
+    a replaced one keeps an 8-bit image only if it was its class's first at a
+    confidence milestone (0.5 nines apart), the others keep their lineage only.
+    auto: milestones for genomes over 64 KiB (ImageNet direct), else all.
+    """
+
+    history: Literal["auto", "all", "milestones"] = "auto"
+
+
+@dataclass(frozen=True)
 class RunConfig:
     name: str = "run"
     model: str | list[str] = "mnist-lenet"  # a list: fool all at once (evaluator.combine)
@@ -126,6 +139,7 @@ class RunConfig:
         default_factory=MapElitesSettings)
     evaluator: EvaluatorSettings = field(default_factory=EvaluatorSettings)
     checkpoint: CheckpointSettings = field(default_factory=CheckpointSettings)
+    store: StoreSettings = field(default_factory=StoreSettings)
 
     @property
     def model_specs(self) -> list[str]:

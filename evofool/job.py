@@ -11,7 +11,6 @@ uninterrupted run of the same seed would.
 
 from __future__ import annotations
 
-import random
 import signal
 import sys
 import time
@@ -43,6 +42,7 @@ from evofool.run_output import (
     write_results,
 )
 from evofool.store import ChampionRow, GenomeRow, RunStore, is_run_dir
+from evofool.store.history import keeps_every_genome
 
 
 def choose_run_dir(config: RunConfig, out: Path | None,
@@ -97,6 +97,8 @@ class EvolutionJob:
         self.class_names = self.evaluator.class_names
         self.fingerprint = model_fingerprint(classifier)
         self.champion_images = ChampionImageWriter(run_dir, self.encoding, self.class_names)
+        self.keep_every_genome = keeps_every_genome(config.store.history, config.encoding.type,
+                                                    self.encoding.image_shape)
         self.images_written_at = float("-inf")  # the first checkpoint with genomes writes them
         self.elapsed_before = 0.0
         self.stop_signal: int | None = None
@@ -114,6 +116,7 @@ class EvolutionJob:
                            encoding=config.encoding.type, algorithm=config.algorithm.type,
                            class_names=list(job.class_names), model_fingerprint=job.fingerprint,
                            engine=job.evaluator.engine, status="running", created=time.time(),
+                           history="all" if job.keep_every_genome else "milestones",
                            classes_in_play=job.algorithm.classes_in_play.tolist())
         job.metrics = MetricsLog(run_dir)
         job._checkpoint(0.0)
@@ -157,8 +160,6 @@ class EvolutionJob:
         for note in skipped:
             print(f"evofool: {note}; falling back to {path.name}", file=sys.stderr)
         job.algorithm.load_state_dict(state["algorithm"])
-        random.setstate(state["python_random"])
-        torch.set_rng_state(state["torch_random"])
         job.elapsed_before = state["wall_seconds"]
         generation = job.algorithm.generation
         if status == "finished" and job._should_stop(job.elapsed_before):
@@ -272,7 +273,8 @@ class EvolutionJob:
         self.store.record_generation(
             champions, evaluations=algorithm.evaluations, encoding=self.config.encoding.type,
             stepping_stones=self._stepping_stone_rows(
-                already_stored={row.genome_id for row in champions}))
+                already_stored={row.genome_id for row in champions}),
+            keep_every_genome=self.keep_every_genome)
         values = algorithm.archive.confidence[algorithm.classes_in_play].clamp_min(0)
         best, median, worst, fooled = torch.stack([
             values.max(), values.median(), values.min(),
@@ -330,8 +332,7 @@ class EvolutionJob:
         CHAMPION_IMAGES_EVERY_SECONDS keeps frequent checkpoints cheap.
         """
         write_checkpoint(self.run_dir, {
-            "algorithm": self.algorithm.state_dict(), "wall_seconds": elapsed,
-            "python_random": random.getstate(), "torch_random": torch.get_rng_state()},
+            "algorithm": self.algorithm.state_dict(), "wall_seconds": elapsed},
             generation=self.algorithm.generation, keep=self.config.checkpoint.keep)
         self.checkpointed_generation = self.algorithm.generation
         if time.monotonic() - self.images_written_at >= CHAMPION_IMAGES_EVERY_SECONDS:

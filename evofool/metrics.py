@@ -6,8 +6,6 @@ import csv
 from pathlib import Path
 from typing import Any
 
-import torch
-
 METRICS_FILE = "metrics.csv"
 COLUMNS = ("generation", "evaluations", "best", "median", "min", "classes_at_0.99",
            "evaluations_per_s", "wall_seconds")
@@ -37,11 +35,6 @@ class MetricsLog:
         if self.tensorboard is not None:
             for name in COLUMNS[2:]:
                 self.tensorboard.add_scalar(name, row[name], row["generation"])
-
-    def record_images(self, images: torch.Tensor, generation: int) -> None:
-        """A grid of champion images in TensorBoard (when installed)."""
-        if self.tensorboard is not None and images.numel():
-            self.tensorboard.add_images("champions", images[:100].cpu(), generation)
 
     def close(self) -> None:
         self.stream.close()

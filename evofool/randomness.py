@@ -1,28 +1,26 @@
 """All of a run's randomness, from one seed, with state that can be saved and restored.
 
-Every random draw in evofool goes through one ``RunRandomness``: torch draws
-come from its generator (on the device the population lives on, so a GPU run
-never ships random tensors across the bus), numpy draws from its numpy
-generator. Saving both states is what lets a resumed run continue bitwise
-equal to an uninterrupted one.
+Every random draw of a search goes through one ``RunRandomness``: its torch
+generator lives on the device the population lives on, so a GPU run never
+ships random tensors across the bus. Saving its state is what lets a resumed
+run continue bitwise equal to an uninterrupted one; nothing in a search draws
+from Python's ``random`` or torch's global generator.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import torch
 
 
 class RunRandomness:
-    """One seeded torch generator (on ``device``) and one numpy generator."""
+    """One seeded torch generator (on ``device``)."""
 
     def __init__(self, seed: int, device: torch.device | str = "cpu") -> None:
         self.seed = seed
         self.device = torch.device(device)
         self.torch = torch.Generator(device=self.device).manual_seed(seed)
-        self.numpy = np.random.default_rng(seed)
 
     def uniform(self, *shape: int, low: float = 0.0, high: float = 1.0) -> torch.Tensor:
         """Floats uniform in [low, high) on the run's device."""
@@ -34,9 +32,7 @@ class RunRandomness:
         return torch.randint(high, shape, generator=self.torch, device=self.device)
 
     def get_state(self) -> dict[str, Any]:
-        return {"seed": self.seed, "torch": self.torch.get_state(),
-                "numpy": self.numpy.bit_generator.state}
+        return {"seed": self.seed, "torch": self.torch.get_state()}
 
     def set_state(self, state: dict[str, Any]) -> None:
-        self.torch.set_state(state["torch"])
-        self.numpy.bit_generator.state = state["numpy"]
+        self.torch.set_state(state["torch"])  # older checkpoints' unused "numpy" is ignored

@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import sys
 from pathlib import Path
@@ -23,17 +22,14 @@ import torch
 import yaml
 
 from evofool.archive import ChampionArchive
-from evofool.atomic_files import write_atomically
+from evofool.atomic_files import replaced_atomically, write_atomically
 from evofool.config import RunConfig
-from evofool.encodings.genome_batch import take
+from evofool.encodings.genome_batch import RENDER_CHUNK, take
 from evofool.encodings.protocol import Encoding
 from evofool.images import png_bytes
 
 if TYPE_CHECKING:
     from evofool.retrain.config import RetrainConfig
-
-RENDER_CHUNK = 256
-
 
 def write_config(config: RunConfig | RetrainConfig, run_dir: Path) -> None:
     """``config.yaml``: the resolved config of a run or an n+1 experiment, atomically."""
@@ -70,10 +66,9 @@ def write_results(run_dir: Path, archive: ChampionArchive, encoding: Encoding,
     records = {int(index): encoding.to_record(archive.genomes, int(index))
                for index in occupied.tolist()}
     if records and isinstance(next(iter(records.values())), np.ndarray):
-        partial = run_dir / "genomes.partial.npz"
-        np.savez(partial, classes=np.array(list(records)),
-                 genomes=np.stack(list(records.values())))
-        os.replace(partial, run_dir / "genomes.npz")
+        with replaced_atomically(run_dir / "genomes.npz") as stream:
+            np.savez(stream, classes=np.array(list(records)),
+                     genomes=np.stack(list(records.values())))
     else:
         write_atomically(run_dir / "genomes.json", json.dumps(
             {str(index): record for index, record in records.items()}))
@@ -125,7 +120,7 @@ class ChampionImageWriter:
             images = self.encoding.render(take(archive.genomes, torch.tensor(
                 chunk, device=archive.occupied.device))).cpu()
             for image, index in zip(images, chunk, strict=True):
-                write_atomically(self.folder / wanted[index], png_bytes(image))
+                write_atomically(self.folder / wanted[index], png_bytes(image), durable=False)
                 self.written[index] = wanted[index]
         names = set(wanted.values())
         for stale in self.folder.glob("class-*.png"):

@@ -15,12 +15,10 @@ import torch
 
 from evofool.components import encoding_for_shape
 from evofool.config import RunConfig, config_from_dict
-from evofool.encodings.genome_batch import concat
+from evofool.encodings.genome_batch import RENDER_CHUNK, concat
 from evofool.encodings.genome_codec import record_from_bytes
 from evofool.errors import EvofoolError
 from evofool.store import RunStore
-
-RENDER_CHUNK = 256
 
 
 @dataclass(frozen=True)
@@ -82,8 +80,9 @@ class StoredRun:
         return [self._image(row) for row in self.store.champions()]
 
     def history(self) -> list[FoolingImage]:
-        """Every champion the run ever had (each replacement once), in the order found."""
-        return [self._image(row) for row in self.store.history()]
+        """Every champion the run ever had (each replacement once) whose image the store
+        keeps, in the order found (see evofool.store.history for what a run keeps)."""
+        return [self._image(row) for row in self.store.history() if row["image_kept"]]
 
     def render(self, genome_ids: list[int]) -> torch.Tensor:
         """Float images (N, C, H, W) in [0, 1] for stored genomes, in the order given."""
@@ -99,7 +98,7 @@ class StoredRun:
     def _genome(self, genome_id: int) -> dict[str, torch.Tensor]:
         stored = self.store.genome(genome_id)
         if stored is None:
-            raise EvofoolError(f"{self.run_dir}: genome {genome_id} is missing from the store")
+            raise EvofoolError(f"{self.run_dir}: the store keeps no image of genome {genome_id}")
         return self.encoding.from_record(record_from_bytes(stored[1]))
 
     def _image(self, row: dict) -> FoolingImage:

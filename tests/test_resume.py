@@ -35,10 +35,11 @@ def latest_generation(run_dir):
         return 0
 
 
-def run_args(encoding, model, out, generations=90, engine="auto"):
+def run_args(encoding, model, out, generations=90, engine="auto", history="auto"):
     return ["run", str(CONFIGS / f"mnist_{encoding}.yaml"), "--out", str(out), "--quiet",
             "--set", f"model={model}", "--set", f"generations={generations}",
-            "--set", "checkpoint.every_generations=7", "--set", f"evaluator.engine={engine}"]
+            "--set", "checkpoint.every_generations=7", "--set", f"evaluator.engine={engine}",
+            "--set", f"store.history={history}"]
 
 
 def champions_of(run_dir, encoding):
@@ -48,16 +49,20 @@ def champions_of(run_dir, encoding):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("encoding, engine", [("cppn", "onnxruntime"), ("direct", "torch")])
-def test_killed_and_resumed_run_ends_bitwise_equal(tmp_path, trained_lenet, encoding, engine):
+@pytest.mark.parametrize("encoding, engine, history", [("cppn", "onnxruntime", "all"),
+                                                       ("direct", "torch", "milestones")])
+def test_killed_and_resumed_run_ends_bitwise_equal(tmp_path, trained_lenet, encoding, engine,
+                                                   history):
+    """Also the store: history, and every genome payload, thinned ones included (a
+    resume must restore the checkpoint's champions that later replacements thinned)."""
     if engine == "onnxruntime":
         pytest.importorskip("onnxruntime")
     model = trained_lenet["path"]
     code, _, err = finished(evofool(*run_args(encoding, model, tmp_path / "whole",
-                                              engine=engine)))
+                                              engine=engine, history=history)))
     assert code == 0, err
     killed = tmp_path / "killed"
-    process = evofool(*run_args(encoding, model, killed, engine=engine))
+    process = evofool(*run_args(encoding, model, killed, engine=engine, history=history))
     kills = 0
     for target in (15, 45, 70):
         while process.poll() is None and latest_generation(killed) < target:
@@ -73,9 +78,14 @@ def test_killed_and_resumed_run_ends_bitwise_equal(tmp_path, trained_lenet, enco
     assert champions_of(killed, encoding) == champions_of(tmp_path / "whole", encoding)
     connection = sqlite3.connect(killed / "run.sqlite")
     assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    history = "SELECT class, genome_id, generation, confidence FROM history ORDER BY id"
-    assert connection.execute(history).fetchall() == sqlite3.connect(
-        tmp_path / "whole" / "run.sqlite").execute(history).fetchall()
+    whole = sqlite3.connect(tmp_path / "whole" / "run.sqlite")
+    for query in ("SELECT class, genome_id, generation, confidence FROM history ORDER BY id",
+                  "SELECT genome_id, parent_id, generation, payload FROM genomes"
+                  " ORDER BY genome_id"):
+        assert connection.execute(query).fetchall() == whole.execute(query).fetchall()
+    if history == "milestones":  # the thinning really happened
+        kinds = [payload[:1] for (payload,) in connection.execute("SELECT payload FROM genomes")]
+        assert kinds.count(b"") > 0 and kinds.count(b"U") > 0
 
 
 @pytest.mark.slow

@@ -1,8 +1,13 @@
 import sqlite3
 
+import numpy as np
 import pytest
+import torch
 
-from evofool.store import SCHEMA_VERSION, ChampionRow, RunStore, StoreError
+from evofool.encodings.genome_codec import record_from_bytes, record_to_bytes
+from evofool.images import to_uint8
+from evofool.store import SCHEMA_VERSION, ChampionRow, GenomeRow, RunStore, StoreError
+from evofool.store.history import keeps_every_genome, milestone_level
 
 
 def row(class_index, genome_id, generation, confidence):
@@ -33,6 +38,57 @@ def test_rewind_forgets_generations_after_the_checkpoint(tmp_path):
     store.rewind(2, [row(0, 1, 0, 0.5)])
     assert [h["genome_id"] for h in store.history()] == [1]
     assert store.champions()[0]["genome_id"] == 1 and store.genome(2) is None
+
+
+def pixels_row(class_index, genome_id, generation, confidence, seed=None):
+    pixels = np.random.default_rng(genome_id if seed is None else seed).random(
+        (3, 8, 8), dtype=np.float32)
+    return ChampionRow(class_index=class_index, genome_id=genome_id, parent_id=genome_id - 1,
+                       generation=generation, confidence=confidence, top_k=[],
+                       image="x.png", genome_payload=record_to_bytes(pixels))
+
+
+def test_milestones_are_half_nines_up_to_six():
+    levels = [milestone_level(p) for p in (0.0, 0.5, 0.684, 0.9, 0.99, 0.999, 0.9999, 1.0)]
+    assert levels == [0, 0, 1, 2, 4, 6, 8, 12]
+
+
+def test_auto_thins_only_large_direct_genomes():
+    assert not keeps_every_genome("auto", "direct", (3, 256, 256))  # 786 KB
+    assert keeps_every_genome("auto", "direct", (1, 28, 28))
+    assert keeps_every_genome("auto", "cppn", (3, 256, 256))
+    assert keeps_every_genome("all", "direct", (3, 256, 256))
+    assert not keeps_every_genome("milestones", "cppn", (1, 28, 28))
+
+
+def test_milestones_keep_exact_champions_and_8bit_milestones_only(tmp_path):
+    store = RunStore(tmp_path, create=True)
+    record = {"evaluations": 1, "encoding": "direct", "keep_every_genome": False}
+    store.record_generation([pixels_row(0, 1, 0, 0.2), pixels_row(1, 1, 0, 0.3)],
+                            stepping_stones=[GenomeRow(genome_id=7, parent_id=-1, generation=0,
+                                                       genome_payload=b"A...")], **record)
+    store.record_generation([pixels_row(0, 2, 1, 0.95)], **record)  # crosses 0.684 and 0.9
+    assert store.genome(1) is not None  # still class 1's champion: exact
+    store.record_generation([pixels_row(0, 3, 2, 0.96), pixels_row(1, 4, 2, 0.5)], **record)
+    assert store.genome(1) is None and store.genome(3) is not None  # not a milestone
+    milestone = record_from_bytes(store.genome(2)[1])  # replaced, kept as 8 bits
+    exact = record_from_bytes(pixels_row(0, 2, 1, 0.95).genome_payload)
+    assert milestone.dtype == np.float32 and not np.array_equal(milestone, exact)
+    assert np.array_equal(to_uint8(torch.from_numpy(milestone)[None]),
+                          to_uint8(torch.from_numpy(exact)[None]))
+    assert store.genome(7) is None  # a stepping stone keeps its lineage only
+    assert [link["image_kept"] for link in store.lineage(3)] == [True, True, False]
+    assert [h["image_kept"] for h in store.history(0)] == [False, True, True]
+
+
+def test_rewind_restores_champions_a_later_generation_thinned(tmp_path):
+    store = RunStore(tmp_path, create=True)
+    record = {"evaluations": 1, "encoding": "direct", "keep_every_genome": False}
+    store.record_generation([pixels_row(0, 1, 0, 0.2)], **record)
+    store.record_generation([pixels_row(0, 2, 3, 0.3)], **record)
+    assert store.genome(1) is None
+    store.rewind(2, [pixels_row(0, 1, 0, 0.2)])
+    assert store.genome(1)[1] == pixels_row(0, 1, 0, 0.2).genome_payload
 
 
 def test_unknown_schema_version_is_refused(tmp_path):

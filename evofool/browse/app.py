@@ -121,8 +121,8 @@ def create_app(roots: list[Path]) -> Starlette:
             "top_k": [{"class": c, "name": names[c], "probability": p}
                       for c, p in champion["top_k"][:TOP_NAMES]],
             "history": history,
-            "lineage": [{**link, "image": f"/runs/{entry.slug}/genomes/{link['genome_id']}.png"}
-                        for link in lineage],
+            "lineage": [{**link, "image": f"/runs/{entry.slug}/genomes/{link['genome_id']}.png"
+                         if link["image_kept"] else None} for link in lineage],
         }, headers=NO_STORE)
 
     @functools.lru_cache(maxsize=4096)

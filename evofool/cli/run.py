@@ -90,7 +90,9 @@ def resume(args: argparse.Namespace) -> int:
 
 
 def _report(run_dir: Path, summary: dict[str, Any]) -> int:
-    fooled = sum(entry["confidence"] >= 0.99 for entry in summary["classes"])
+    from evofool.archive.champions import COST_THRESHOLD
+
+    fooled = sum(entry["confidence"] >= COST_THRESHOLD for entry in summary["classes"])
     print(f"evofool: {len(summary['classes'])} champions in {run_dir / 'champions'} "
           f"({fooled} at >= 0.99 confidence); summary in {run_dir / 'summary.json'}",
           file=sys.stderr)

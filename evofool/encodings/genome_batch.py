@@ -10,6 +10,10 @@ import torch
 
 GenomeBatch = dict[str, torch.Tensor]
 
+# Genomes drawn at once outside the search (champion files, export, the browser):
+# 256 ImageNet-size images are ~200 MB of float32.
+RENDER_CHUNK = 256
+
 
 def take(genomes: GenomeBatch, index: torch.Tensor) -> GenomeBatch:
     """The individuals at ``index`` (a new batch; repeats allowed)."""

@@ -4,8 +4,12 @@ Tables:
     meta       key/value run metadata (schema version, config, model, status, ...)
     champions  the current champion of each class
     history    every champion replacement, in order
-    genomes    the genome of every genome that ever was a champion or a stepping
-               stone (a MAP-Elites parent cell), by id, so lineages are complete
+    genomes    every genome that ever was a champion or a stepping stone (a
+               MAP-Elites parent cell), by id, so lineages are complete; its payload
+               is exact, 8-bit or empty (lineage only) as evofool.store.history says
+    milestones genomes that were their class's first champion at a confidence
+               milestone: kept as 8-bit images once replaced (history policy
+               "milestones" only)
 
 Writes happen in one transaction per generation. The database runs in WAL
 mode, so the browser (and any other process) can read it while a run writes.
@@ -20,6 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from evofool.encodings.genome_codec import to_8bit_payload
+from evofool.store.history import milestone_level
 from evofool.store.versioned_store import VersionedStore
 
 SCHEMA_VERSION = 1
@@ -38,6 +44,8 @@ CREATE INDEX IF NOT EXISTS history_by_class ON history (class, generation);
 CREATE TABLE IF NOT EXISTS genomes (
     genome_id INTEGER PRIMARY KEY, parent_id INTEGER NOT NULL, generation INTEGER NOT NULL,
     encoding TEXT NOT NULL, payload BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS milestones (
+    genome_id INTEGER PRIMARY KEY, generation INTEGER NOT NULL);
 """
 
 
@@ -79,14 +87,31 @@ class RunStore(VersionedStore):
     WHAT = "an evofool run"
 
     def record_generation(self, rows: Iterable[ChampionRow], *, evaluations: int,
-                          encoding: str, stepping_stones: Iterable[GenomeRow] = ()) -> None:
+                          encoding: str, stepping_stones: Iterable[GenomeRow] = (),
+                          keep_every_genome: bool = True) -> None:
         """Write one generation's champion replacements (and the genomes of its new
-        stepping stones) in one transaction."""
+        stepping stones) in one transaction.
+
+        With ``keep_every_genome`` false (the ``milestones`` policy), stepping stones
+        keep their lineage only, and genomes no class holds any more are thinned:
+        8-bit if they were a milestone, lineage only otherwise.
+        """
         now = time.time()
         with self.connection:
             for stone in stepping_stones:
-                self._insert_genome(stone, encoding)
+                self._insert_genome(stone, encoding,
+                                    stone.genome_payload if keep_every_genome else b"")
+            replaced = set()
             for row in rows:
+                previous = self.connection.execute(
+                    "SELECT genome_id, confidence FROM champions WHERE class = ?",
+                    (row.class_index,)).fetchone()
+                if previous is not None:
+                    replaced.add(previous[0])
+                if not keep_every_genome and milestone_level(row.confidence) > \
+                        milestone_level(previous[1] if previous else 0.0):
+                    self.connection.execute("INSERT OR IGNORE INTO milestones VALUES (?, ?)",
+                                            (row.genome_id, row.generation))
                 self.connection.execute(
                     "INSERT OR REPLACE INTO champions VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     (row.class_index, row.genome_id, row.parent_id, row.generation,
@@ -96,22 +121,43 @@ class RunStore(VersionedStore):
                     " evaluations, time) VALUES (?, ?, ?, ?, ?, ?, ?)",
                     (row.class_index, row.genome_id, row.parent_id, row.generation,
                      row.confidence, evaluations, now))
-                self._insert_genome(row, encoding)
+                self._insert_genome(row, encoding, row.genome_payload)
+            if not keep_every_genome:
+                self._thin(replaced)
 
-    def _insert_genome(self, row: ChampionRow | GenomeRow, encoding: str) -> None:
+    def _insert_genome(self, row: ChampionRow | GenomeRow, encoding: str,
+                       payload: bytes) -> None:
         self.connection.execute(
             "INSERT OR REPLACE INTO genomes VALUES (?, ?, ?, ?, ?)",
-            (row.genome_id, row.parent_id, row.generation, encoding, row.genome_payload))
+            (row.genome_id, row.parent_id, row.generation, encoding, payload))
+
+    def _thin(self, genome_ids: set[int]) -> None:
+        """Shrink the payloads of those ``genome_ids`` that no class holds any more."""
+        for genome_id in genome_ids:
+            if self.connection.execute("SELECT 1 FROM champions WHERE genome_id = ?",
+                                       (genome_id,)).fetchone() is not None:
+                continue
+            milestone = self.connection.execute(
+                "SELECT 1 FROM milestones WHERE genome_id = ?", (genome_id,)).fetchone()
+            payload = b""
+            if milestone is not None:
+                payload = to_8bit_payload(self.connection.execute(
+                    "SELECT payload FROM genomes WHERE genome_id = ?", (genome_id,)).fetchone()[0])
+            self.connection.execute("UPDATE genomes SET payload = ? WHERE genome_id = ?",
+                                    (payload, genome_id))
 
     def rewind(self, generation: int, champions: Iterable[ChampionRow]) -> None:
         """Forget everything from ``generation`` on and reset the champions table.
 
         A resumed run restarts from its last checkpoint; whatever the store
-        recorded after it is redone, so it is removed first.
+        recorded after it is redone, so it is removed first. The champions'
+        genomes are written again: a later replacement may have thinned them.
         """
         with self.connection:
             self.connection.execute("DELETE FROM history WHERE generation >= ?", (generation,))
             self.connection.execute("DELETE FROM genomes WHERE generation >= ?", (generation,))
+            self.connection.execute("DELETE FROM milestones WHERE generation >= ?",
+                                    (generation,))
             self.connection.execute("DELETE FROM champions")
             now = time.time()
             for row in champions:
@@ -119,6 +165,8 @@ class RunStore(VersionedStore):
                     "INSERT INTO champions VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     (row.class_index, row.genome_id, row.parent_id, row.generation,
                      row.confidence, json.dumps(row.top_k), row.image, now))
+                self.connection.execute("UPDATE genomes SET payload = ? WHERE genome_id = ?",
+                                        (row.genome_payload, row.genome_id))
 
     def classes_in_play(self) -> list[int]:
         """The classes this run evolves for: MAP-Elites cells, or GA / ascent targets.
@@ -142,23 +190,29 @@ class RunStore(VersionedStore):
                 for c, g, p, gen, conf, top, image in cursor]
 
     def history(self, class_index: int | None = None) -> list[dict[str, Any]]:
-        query = ("SELECT class, genome_id, parent_id, generation, confidence, evaluations"
-                 " FROM history")
+        """Every champion replacement in order; ``image_kept`` says whether the store
+        still holds its genome (exact or 8-bit) or only its lineage."""
+        query = ("SELECT h.class, h.genome_id, h.parent_id, h.generation, h.confidence,"
+                 " h.evaluations, length(g.payload) > 0"
+                 " FROM history h LEFT JOIN genomes g ON g.genome_id = h.genome_id")
         arguments: tuple = ()
         if class_index is not None:
-            query += " WHERE class = ?"
+            query += " WHERE h.class = ?"
             arguments = (class_index,)
-        cursor = self.connection.execute(query + " ORDER BY id", arguments)
+        cursor = self.connection.execute(query + " ORDER BY h.id", arguments)
         return [{"class": c, "genome_id": g, "parent_id": p, "generation": gen,
-                 "confidence": conf, "evaluations": ev} for c, g, p, gen, conf, ev in cursor]
+                 "confidence": conf, "evaluations": ev, "image_kept": bool(kept)}
+                for c, g, p, gen, conf, ev, kept in cursor]
 
     def genome(self, genome_id: int) -> tuple[str, bytes] | None:
+        """The genome's encoding and payload; None if not stored or kept for lineage only."""
         row = self.connection.execute(
             "SELECT encoding, payload FROM genomes WHERE genome_id = ?", (genome_id,)).fetchone()
-        return None if row is None else (row[0], row[1])
+        return None if row is None or not row[1] else (row[0], row[1])
 
-    def lineage(self, genome_id: int, limit: int = 1000) -> list[dict[str, int]]:
-        """``genome_id`` and its ancestors, newest first, as far as the store holds them.
+    def lineage(self, genome_id: int, limit: int = 1000) -> list[dict[str, Any]]:
+        """``genome_id`` and its ancestors, newest first, as far as the store holds them,
+        each with whether its image is kept (see evofool.store.history).
 
         MAP-Elites parents are always champions or stepping stones, whose
         genomes are stored, so a champion's chain runs back to its
@@ -167,11 +221,12 @@ class RunStore(VersionedStore):
         chain = []
         while genome_id >= 0 and len(chain) < limit:
             row = self.connection.execute(
-                "SELECT parent_id, generation FROM genomes WHERE genome_id = ?",
-                (genome_id,)).fetchone()
+                "SELECT parent_id, generation, length(payload) > 0 FROM genomes"
+                " WHERE genome_id = ?", (genome_id,)).fetchone()
             if row is None:
                 break
-            chain.append({"genome_id": genome_id, "parent_id": row[0], "generation": row[1]})
+            chain.append({"genome_id": genome_id, "parent_id": row[0], "generation": row[1],
+                          "image_kept": bool(row[2])})
             genome_id = row[0]
         return chain
 

@@ -170,7 +170,8 @@ const evofool = (() => {
         el("td", { text: `${t.class}: ${t.name}` }), el("td", { text: conf(t.probability) }))));
       document.getElementById("history-plot").src = `${c.history_plot}?n=${c.history.length}`;
       document.getElementById("lineage").replaceChildren(...c.lineage.map((link) => el("figure", {},
-        el("img", { src: link.image, alt: `genome ${link.genome_id}` }),
+        link.image ? el("img", { src: link.image, alt: `genome ${link.genome_id}` })
+          : el("div", { class: "not-kept", text: "not kept", title: "the run keeps lineage only" }),
         el("figcaption", { text: `g${link.generation}` }))));
       return false;  // a champion page refreshes at the idle pace
     });

@@ -1,0 +1,35 @@
+"""What a run's store keeps of replaced champions, so that long runs fit on a disk.
+
+Keeping every replaced champion exactly is cheap for CPPN and MNIST genomes (a few
+KB) but not for an ImageNet direct genome: 256x256x3 float32 is 786 KB, and a
+5000-generation run replaces hundreds of thousands of champions (~390 GB). Under
+the ``milestones`` policy a genome is exact while it is some class's champion (what
+browse, export and a resume's store need); once replaced everywhere it keeps an
+8-bit image (what PNGs, export and retraining see anyway) only if it was its
+class's first champion at a confidence milestone, one every half "nine" up to six
+nines (0.68, 0.9, 0.968, 0.99, ..., 0.999999), at most 12 per class. Every other
+genome keeps its lineage row (id, parent, generation) without an image.
+"""
+
+from __future__ import annotations
+
+import math
+
+NINES_PER_LEVEL = 0.5
+TOP_LEVEL = 12  # six nines: 0.999999
+AUTO_EXACT_LIMIT_BYTES = 64 * 1024  # above this a genome's history is kept at milestones
+
+
+def milestone_level(confidence: float) -> int:
+    """0 below 0.5 nines (p < 0.684), then one more per half nine, up to TOP_LEVEL."""
+    if confidence >= 1.0:
+        return TOP_LEVEL
+    nines = -math.log10(1.0 - confidence)
+    return max(0, min(TOP_LEVEL, int(nines / NINES_PER_LEVEL + 1e-9)))
+
+
+def keeps_every_genome(setting: str, encoding_type: str, image_shape: tuple[int, ...]) -> bool:
+    """Whether a run's store keeps every replaced champion exactly (``store.history``)."""
+    if setting == "auto":
+        return encoding_type != "direct" or 4 * math.prod(image_shape) <= AUTO_EXACT_LIMIT_BYTES
+    return setting == "all"
