@@ -6,17 +6,10 @@ import sys
 from typing import TYPE_CHECKING
 
 from evofool.algorithms import GeneticAlgorithm, GradientAscent, MapElites
-from evofool.config import (
-    AscentSettings,
-    ConfigError,
-    CppnSettings,
-    DirectSettings,
-    GeneticSettings,
-    RunConfig,
-)
-from evofool.encodings import CppnEncoding, CppnMutationRates, DirectEncoding, Encoding
+from evofool.config import AscentSettings, ConfigError, GeneticSettings, RunConfig
+from evofool.encodings import Encoding, encoding_for_shape
 from evofool.evaluator import BatchedEvaluator
-from evofool.models import Classifier, ClassifierEnsemble, default_lenet_path, load_classifier
+from evofool.models import Classifier, ClassifierEnsemble, default_lenet_path, load_classifiers
 from evofool.randomness import RunRandomness
 from evofool.training import train_mnist_lenet
 
@@ -33,14 +26,6 @@ def build_classifier(config: RunConfig) -> Classifier | ClassifierEnsemble:
         print(f"evofool: trained LeNet: test accuracy {result.test_accuracy:.4f}, "
               f"saved to {result.path}", file=sys.stderr)
     return load_classifiers(config.model_specs, config.evaluator.combine)
-
-
-def load_classifiers(specs: list[str], combine: str) -> Classifier | ClassifierEnsemble:
-    """One model, or several scored together (``combine``: min or mean)."""
-    classifiers = [load_classifier(spec) for spec in specs]
-    if len(classifiers) == 1:
-        return classifiers[0]
-    return ClassifierEnsemble(classifiers, combine)  # type: ignore[arg-type]
 
 
 def build_evaluator(config: RunConfig, classifier: Classifier | ClassifierEnsemble, *,
@@ -77,30 +62,6 @@ def build_encoding(config: RunConfig, classifier: Classifier | ClassifierEnsembl
             f"encoding draws {height}x{width} images but {config.model_label} takes only "
             f"{spec.height}x{spec.width}")
     return encoding_for_shape(settings, (spec.channels, height, width))
-
-
-def encoding_for_shape(settings: DirectSettings | CppnSettings,
-                       image_shape: tuple[int, int, int]) -> Encoding:
-    """The encoding ``settings`` describe, drawing (C, H, W) images; no model needed.
-
-    Reading a stored run back (export, transfer) goes through here with the
-    image shape the run recorded.
-    """
-    channels, height, width = image_shape
-    if isinstance(settings, DirectSettings):
-        return DirectEncoding(
-            channels=channels, height=height, width=width,
-            mutation_rate=settings.mutation_rate,
-            halving_generations=settings.halving_generations, eta=settings.eta,
-            crossover_rate=settings.crossover_rate, crossover_eta=settings.crossover_eta)
-    assert isinstance(settings, CppnSettings)
-    rates = CppnMutationRates(
-        add_connection=settings.add_connection, delete_connection=settings.delete_connection,
-        add_node=settings.add_node, delete_node=settings.delete_node,
-        weight=settings.weight_rate, activation=settings.activation_rate)
-    return CppnEncoding(channels=channels, height=height, width=width,
-                        max_hidden=settings.max_hidden, weight_bound=settings.weight_bound,
-                        eta=settings.eta, rates=rates)
 
 
 def build_algorithm(config: RunConfig, encoding: Encoding, evaluator: BatchedEvaluator

@@ -23,7 +23,7 @@ from evofool.confidence import format_confidence
 from evofool.metrics import METRICS_FILE
 
 if TYPE_CHECKING:
-    from evofool.transfer import TransferMatrix
+    from evofool.transfer_matrix import TransferMatrix
 
 MONTAGE_COLUMNS = 10
 ANNOTATE_UP_TO = 20  # classes; a wider heatmap carries no numbers

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import torch
 
-from evofool.components import encoding_for_shape
 from evofool.config import RunConfig, config_from_dict
+from evofool.encodings import encoding_for_shape
 from evofool.encodings.genome_batch import RENDER_CHUNK, concat
 from evofool.encodings.genome_codec import record_from_bytes
 from evofool.errors import EvofoolError

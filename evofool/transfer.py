@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -23,23 +22,7 @@ from evofool.evaluator import BatchedEvaluator
 from evofool.models import load_classifier
 from evofool.plots import to_png, transfer_heatmap
 from evofool.stored_run import StoredRun, classes_agree
-
-
-@dataclass(frozen=True)
-class TransferMatrix:
-    models: list[str]
-    classes: list[int]
-    class_names: list[str]
-    confidence: list[list[float]]  # [model][class]
-    top1: list[list[bool]]
-
-    def agreement(self, row: int) -> float:
-        return sum(self.top1[row]) / len(self.classes)
-
-    def to_json(self) -> dict:
-        return {"models": self.models, "classes": self.classes, "class_names": self.class_names,
-                "confidence": self.confidence, "top1": self.top1,
-                "top1_agreement": [self.agreement(row) for row in range(len(self.models))]}
+from evofool.transfer_matrix import TransferMatrix
 
 
 def transfer_matrix(run_dir: Path, models: list[str], *, device: str = "auto") -> TransferMatrix:

@@ -2,7 +2,7 @@ import pytest
 from conftest import CONFIGS
 
 from evofool.config import ConfigError, CppnSettings, DirectSettings, GeneticSettings, load_config
-from evofool.retrain import load_retrain_config
+from evofool.retrain.config import load_retrain_config
 
 
 def write(tmp_path, text):

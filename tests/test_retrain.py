@@ -13,7 +13,8 @@ from conftest import tiny_retrain_overrides as tiny
 from evofool.errors import EvofoolError
 from evofool.job import EvolutionJob
 from evofool.models import load_classifier
-from evofool.retrain import RetrainExperiment, load_retrain_config
+from evofool.retrain.config import load_retrain_config
+from evofool.retrain.experiment import RetrainExperiment
 from evofool.retrain.layout import round_model_path
 
 TIMING = ("evolve_seconds", "train_seconds", "model")

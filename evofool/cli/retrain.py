@@ -30,7 +30,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from evofool.retrain import RetrainExperiment, load_retrain_config  # torch: only when used
+    from evofool.retrain.config import load_retrain_config  # torch: only when used
+    from evofool.retrain.experiment import RetrainExperiment
 
     config = load_retrain_config(args.config, args.overrides)
     directory = args.out or Path("runs") / f"{config.name}-{datetime.now():%Y%m%d-%H%M%S}"

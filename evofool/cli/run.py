@@ -74,7 +74,8 @@ def ascent(args: argparse.Namespace) -> int:
 
 def resume(args: argparse.Namespace) -> int:
     from evofool.job import EvolutionJob, RunAlreadyFinished
-    from evofool.retrain import RetrainExperiment, is_retrain_dir
+    from evofool.retrain.experiment import RetrainExperiment
+    from evofool.retrain.layout import is_retrain_dir
 
     if is_retrain_dir(args.run_dir):
         experiment = RetrainExperiment.resume(args.run_dir, args.overrides, force=args.force,

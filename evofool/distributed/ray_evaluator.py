@@ -47,7 +47,7 @@ class _ScoringWorker:
 
     def __init__(self, model_specs: list[str], combine: str, device: str, max_batch: int,
                  amp: bool, ten_crop: bool, engine: str, threads: int) -> None:
-        from evofool.components import load_classifiers  # in the actor's process
+        from evofool.models import load_classifiers  # in the actor's process
 
         torch.set_num_threads(threads)
         self.evaluator = BatchedEvaluator(load_classifiers(model_specs, combine), device=device,

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from evofool.errors import ModelLoadError
 from evofool.models.classifier import Classifier, probe_num_outputs
+from evofool.models.ensemble import ClassifierEnsemble
 from evofool.models.imagenet import load_efficientnet_lite0, load_timm_model, load_torchvision_model
 from evofool.models.input_spec import InputSpec
 from evofool.models.lenet import default_lenet_path, load_lenet
@@ -77,3 +78,11 @@ def _check_outputs(classifier: Classifier) -> None:
     if outputs != classifier.num_classes:
         raise ModelLoadError(f"{classifier.name} outputs {outputs} classes but has "
                              f"{classifier.num_classes} class names")
+
+
+def load_classifiers(specs: list[str], combine: str) -> Classifier | ClassifierEnsemble:
+    """One model, or several scored together (``combine``: min or mean)."""
+    classifiers = [load_classifier(spec) for spec in specs]
+    if len(classifiers) == 1:
+        return classifiers[0]
+    return ClassifierEnsemble(classifiers, combine)  # type: ignore[arg-type]

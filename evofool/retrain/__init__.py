@@ -1,7 +1,5 @@
-"""The n+1 experiment: fooling images become a garbage class, the model is retrained, repeat."""
+"""The paper's n+1 experiment: evolve, add the fooling images as a garbage class, retrain.
 
-from evofool.retrain.config import RetrainConfig, load_retrain_config
-from evofool.retrain.experiment import RetrainExperiment
-from evofool.retrain.layout import is_retrain_dir
-
-__all__ = ["RetrainConfig", "RetrainExperiment", "is_retrain_dir", "load_retrain_config"]
+Import from the modules (``evofool.retrain.experiment``, ``.config``, ``.layout``):
+reading a retrain directory (export, browse) must not pull in what runs one.
+"""
