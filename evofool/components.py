@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING
 
-from evofool.algorithms import GeneticAlgorithm, GradientAscent, MapElites
+from evofool.algorithms import GeneticAlgorithm, GradientAscent, MapElites, Search
 from evofool.config import AscentSettings, ConfigError, GeneticSettings, RunConfig
 from evofool.encodings import Encoding, encoding_for_shape
 from evofool.evaluator import BatchedEvaluator
@@ -65,7 +65,7 @@ def build_encoding(config: RunConfig, classifier: Classifier | ClassifierEnsembl
 
 
 def build_algorithm(config: RunConfig, encoding: Encoding, evaluator: BatchedEvaluator
-                    ) -> MapElites | GeneticAlgorithm | GradientAscent:
+                    ) -> Search:
     rng = RunRandomness(config.seed, evaluator.device)
     settings = config.algorithm
     if isinstance(settings, AscentSettings):

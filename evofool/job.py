@@ -309,7 +309,7 @@ class EvolutionJob:
         """The genomes that entered a stepping-stone cell this generation (they may
         become parents, so lineages need them), each once, leaving out those in
         ``already_stored``: a new champion is always a new stone as well."""
-        stones = getattr(self.algorithm, "stepping_stones", None)
+        stones = self.algorithm.stepping_stones
         if stones is None:
             return []
         genome_id, parent_id = stones.genome_id.cpu(), stones.parent_id.cpu()

@@ -1,7 +1,9 @@
-"""Search algorithms: they compose an encoding, an evaluator and an archive."""
+"""Search algorithms: they compose an encoding, an evaluator and an archive (see base)."""
 
+from evofool.algorithms.base import GradientScorer, Scorer, Search
 from evofool.algorithms.genetic import GeneticAlgorithm
 from evofool.algorithms.gradient_ascent import GradientAscent
 from evofool.algorithms.map_elites import MapElites
 
-__all__ = ["GeneticAlgorithm", "GradientAscent", "MapElites"]
+__all__ = ["GeneticAlgorithm", "GradientAscent", "GradientScorer", "MapElites", "Scorer",
+           "Search"]

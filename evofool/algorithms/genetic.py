@@ -15,14 +15,13 @@ from typing import Any
 import torch
 from deap import tools
 
-from evofool.archive import ChampionArchive
+from evofool.algorithms.base import Scorer, Search
 from evofool.encodings.genome_batch import GenomeBatch, concat, take
 from evofool.encodings.protocol import Encoding
-from evofool.evaluator import BatchedEvaluator
 from evofool.randomness import RunRandomness
 
 
-class GeneticAlgorithm:
+class GeneticAlgorithm(Search):
     """(mu, lambda) with elitism: each target's next population is its ``elites`` best
     parents plus the best ``population - elites`` offspring.
 
@@ -36,13 +35,12 @@ class GeneticAlgorithm:
         elites: parents carried over unchanged.
     """
 
-    def __init__(self, *, encoding: Encoding, evaluator: BatchedEvaluator, targets: list[int],
+    def __init__(self, *, encoding: Encoding, evaluator: Scorer, targets: list[int],
                  population: int, offspring: int, selection: str, tournament_size: int,
                  truncation_fraction: float, elites: int, rng: RunRandomness) -> None:
         if offspring < population - elites:
             raise ValueError("offspring must be at least population - elites")
-        self.encoding = encoding
-        self.evaluator = evaluator
+        super().__init__(encoding=encoding, evaluator=evaluator, rng=rng)
         self.targets = torch.tensor(targets, device=rng.device)
         self.population_size = population
         self.offspring_size = offspring
@@ -50,14 +48,9 @@ class GeneticAlgorithm:
         self.tournament_size = tournament_size
         self.truncation_fraction = truncation_fraction
         self.elites = elites
-        self.rng = rng
-        self.archive = ChampionArchive(len(evaluator.class_names), rng.device)
         self.population: GenomeBatch | None = None
         self.fitness = torch.empty(0)
         self.ids = torch.empty(0, dtype=torch.long)
-        self.generation = 0
-        self.evaluations = 0
-        self.next_genome_id = 0
         self.logbook = tools.Logbook()
         self.logbook.header = ["gen", "evals", "best", "median"]
 
@@ -98,13 +91,11 @@ class GeneticAlgorithm:
         # Each child competes in the archive for its own target class only.
         eligible = torch.zeros_like(probabilities, dtype=torch.bool)
         eligible[rows, own_target] = True
-        ids = torch.arange(self.next_genome_id, self.next_genome_id + count,
-                           device=self.rng.device)
+        ids = self._new_ids(count)
         self.archive.add(children, probabilities, generation=self.generation, child_ids=ids,
                          parent_ids=parent_ids, evaluations_before=self.evaluations,
                          eligible=eligible)
         self.evaluations += count
-        self.next_genome_id += count
         return probabilities[rows, own_target].view(-1, per_target), ids
 
     def _select(self, count: int) -> torch.Tensor:
@@ -140,25 +131,15 @@ class GeneticAlgorithm:
                                   fitness.gather(1, child_rows)], dim=1)
         self.ids = torch.cat([self.ids[elite_index.view(-1)], ids[child_index.view(-1)]])[order]
 
-    def summary_fields(self) -> dict[str, Any]:
-        """Nothing beyond the common summary."""
-        return {}
-
-    def state_dict(self) -> dict[str, Any]:
-        """All search state: archive, populations, counters, statistics and randomness."""
-        return {"archive": self.archive.state_dict(), "generation": self.generation,
-                "evaluations": self.evaluations, "next_genome_id": self.next_genome_id,
-                "population": None if self.population is None else {
+    def _extra_state(self) -> dict[str, Any]:
+        """Populations, their fitness and ids, and the statistics."""
+        return {"population": None if self.population is None else {
                     key: value.cpu() for key, value in self.population.items()},
                 "fitness": self.fitness.cpu(), "ids": self.ids.cpu(),
-                "logbook": [dict(entry) for entry in self.logbook], "rng": self.rng.get_state()}
+                "logbook": [dict(entry) for entry in self.logbook]}
 
-    def load_state_dict(self, state: dict[str, Any]) -> None:
+    def _load_extra_state(self, state: dict[str, Any]) -> None:
         device = self.rng.device
-        self.archive.load_state_dict(state["archive"])
-        self.generation = state["generation"]
-        self.evaluations = state["evaluations"]
-        self.next_genome_id = state["next_genome_id"]
         self.population = None if state["population"] is None else {
             key: value.to(device) for key, value in state["population"].items()}
         self.fitness = state["fitness"].to(device)
@@ -166,5 +147,3 @@ class GeneticAlgorithm:
         self.logbook.clear()
         for entry in state["logbook"]:
             self.logbook.record(**entry)
-        self.rng.set_state(state["rng"])
-

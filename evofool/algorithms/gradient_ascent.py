@@ -13,15 +13,14 @@ from typing import Any
 
 import torch
 
-from evofool.archive import ChampionArchive
+from evofool.algorithms.base import GradientScorer, Search
 from evofool.encodings.protocol import Encoding
-from evofool.evaluator import BatchedEvaluator
 from evofool.randomness import RunRandomness
 
 THRESHOLDS = (0.99, 0.999, 0.9999)
 
 
-class GradientAscent:
+class GradientAscent(Search):
     """All targets ascend together, one batched forward and backward pass per step.
 
     Args:
@@ -32,17 +31,16 @@ class GradientAscent:
         steps_per_generation: Adam steps between offers to the archive.
     """
 
-    def __init__(self, *, encoding: Encoding, evaluator: BatchedEvaluator, targets: list[int],
+    evaluator: GradientScorer
+
+    def __init__(self, *, encoding: Encoding, evaluator: GradientScorer, targets: list[int],
                  learning_rate: float, l2_decay: float, steps_per_generation: int,
                  rng: RunRandomness) -> None:
-        self.encoding = encoding
-        self.evaluator = evaluator
+        super().__init__(encoding=encoding, evaluator=evaluator, rng=rng)
         self.targets = torch.tensor(targets, device=rng.device)
         self.learning_rate = learning_rate
         self.l2_decay = l2_decay
         self.steps_per_generation = steps_per_generation
-        self.rng = rng
-        self.archive = ChampionArchive(len(evaluator.class_names), rng.device)
         self.pixels = encoding.random(len(targets), rng)["pixels"]
         self.optimizer = torch.optim.Adam([self.pixels], lr=learning_rate)
         self.eligible = torch.zeros(len(targets), self.archive.num_classes, dtype=torch.bool,
@@ -52,9 +50,6 @@ class GradientAscent:
         self.steps_to = torch.full((len(targets), len(THRESHOLDS)), -1, dtype=torch.long,
                                    device=rng.device)
         self.steps = 0
-        self.generation = 0
-        self.evaluations = 0
-        self.next_genome_id = 0
 
     @property
     def classes_in_play(self) -> torch.Tensor:
@@ -91,27 +86,19 @@ class GradientAscent:
 
     def _offer(self, pixels: torch.Tensor, probabilities: torch.Tensor) -> None:
         count = len(self.targets)
-        child_ids = torch.arange(self.next_genome_id, self.next_genome_id + count,
-                                 device=self.rng.device)
         self.archive.add({"pixels": pixels}, probabilities, generation=self.generation,
-                         child_ids=child_ids, parent_ids=self.archive.genome_id[self.targets],
+                         child_ids=self._new_ids(count),
+                         parent_ids=self.archive.genome_id[self.targets],
                          evaluations_before=self.evaluations - count, eligible=self.eligible)
-        self.next_genome_id += count
 
-    def state_dict(self) -> dict[str, Any]:
-        return {"archive": self.archive.state_dict(), "pixels": self.pixels.cpu(),
-                "optimizer": self.optimizer.state_dict(), "steps_to": self.steps_to.cpu(),
-                "steps": self.steps,
-                "generation": self.generation, "evaluations": self.evaluations,
-                "next_genome_id": self.next_genome_id, "rng": self.rng.get_state()}
+    def _extra_state(self) -> dict[str, Any]:
+        """The images, Adam's moments and the steps taken."""
+        return {"pixels": self.pixels.cpu(), "optimizer": self.optimizer.state_dict(),
+                "steps_to": self.steps_to.cpu(), "steps": self.steps}
 
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        device = self.rng.device
-        self.archive.load_state_dict(state["archive"])
+    def _load_extra_state(self, state: dict[str, Any]) -> None:
         with torch.no_grad():
-            self.pixels.copy_(state["pixels"].to(device))
+            self.pixels.copy_(state["pixels"].to(self.rng.device))
         self.optimizer.load_state_dict(state["optimizer"])
-        self.steps_to = state["steps_to"].to(device)
-        self.steps, self.generation = state["steps"], state["generation"]
-        self.evaluations, self.next_genome_id = state["evaluations"], state["next_genome_id"]
-        self.rng.set_state(state["rng"])
+        self.steps_to = state["steps_to"].to(self.rng.device)
+        self.steps = state["steps"]

@@ -6,14 +6,14 @@ from typing import Any
 
 import torch
 
+from evofool.algorithms.base import Scorer, Search
 from evofool.archive import ChampionArchive
 from evofool.encodings.genome_batch import take
 from evofool.encodings.protocol import Encoding
-from evofool.evaluator import BatchedEvaluator
 from evofool.randomness import RunRandomness
 
 
-class MapElites:
+class MapElites(Search):
     """Each generation: B children of champions drawn uniformly from occupied cells,
     rendered and scored in one batched call, then offered to every class.
 
@@ -36,15 +36,12 @@ class MapElites:
             a class accepts into visibly different kinds.
     """
 
-    def __init__(self, *, encoding: Encoding, evaluator: BatchedEvaluator, batch_size: int,
+    def __init__(self, *, encoding: Encoding, evaluator: Scorer, batch_size: int,
                  rng: RunRandomness, classes: list[int] | None = None,
                  brightness_bins: int = 1) -> None:
-        self.encoding = encoding
-        self.evaluator = evaluator
+        super().__init__(encoding=encoding, evaluator=evaluator, rng=rng)
         self.batch_size = batch_size
-        self.rng = rng
         num_classes = len(evaluator.class_names)
-        self.archive = ChampionArchive(num_classes, rng.device)
         self._cells = torch.arange(num_classes, device=rng.device) if classes is None \
             else torch.tensor(sorted(set(classes)), device=rng.device)
         self._eligible = None
@@ -55,9 +52,6 @@ class MapElites:
         self.brightness_bins = brightness_bins
         self.stepping_stones = None if brightness_bins == 1 else ChampionArchive(
             brightness_bins * num_classes, rng.device)
-        self.generation = 0
-        self.evaluations = 0
-        self.next_genome_id = 0
 
     @property
     def classes_in_play(self) -> torch.Tensor:
@@ -82,8 +76,7 @@ class MapElites:
             parent_ids = pool.genome_id[parents]
         images = self.encoding.render(children)
         probabilities = self.evaluator.score(images)
-        child_ids = torch.arange(self.next_genome_id, self.next_genome_id + count,
-                                 device=self.rng.device)
+        child_ids = self._new_ids(count)
         self.archive.add(children, probabilities, generation=self.generation,
                          child_ids=child_ids, parent_ids=parent_ids,
                          evaluations_before=self.evaluations, eligible=self._eligible)
@@ -92,7 +85,6 @@ class MapElites:
                 children, self._by_brightness(images, probabilities), generation=self.generation,
                 child_ids=child_ids, parent_ids=parent_ids, evaluations_before=self.evaluations)
         self.evaluations += count
-        self.next_genome_id += count
         self.generation += 1
 
     def _parent_pool(self) -> ChampionArchive:
@@ -116,26 +108,12 @@ class MapElites:
                             device=probabilities.device)
         return spread.scatter_(1, columns, probabilities)
 
-    def summary_fields(self) -> dict[str, Any]:
-        """Nothing beyond the common summary."""
-        return {}
-
-    def state_dict(self) -> dict[str, Any]:
-        """All search state: archive, stepping stones, counters and randomness."""
+    def _extra_state(self) -> dict[str, Any]:
         stones = None if self.stepping_stones is None else self.stepping_stones.state_dict()
-        return {"archive": self.archive.state_dict(), "stepping_stones": stones,
-                "generation": self.generation,
-                "evaluations": self.evaluations, "next_genome_id": self.next_genome_id,
-                "rng": self.rng.get_state()}
+        return {"stepping_stones": stones}
 
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.archive.load_state_dict(state["archive"])
+    def _load_extra_state(self, state: dict[str, Any]) -> None:
         stones = state.get("stepping_stones")
         if (self.stepping_stones is not None and stones is not None
                 and stones["confidence"].shape == self.stepping_stones.confidence.shape):
             self.stepping_stones.load_state_dict(stones)
-        self.generation = state["generation"]
-        self.evaluations = state["evaluations"]
-        self.next_genome_id = state["next_genome_id"]
-        self.rng.set_state(state["rng"])
-
