@@ -35,4 +35,5 @@ class RunRandomness:
         return {"seed": self.seed, "torch": self.torch.get_state()}
 
     def set_state(self, state: dict[str, Any]) -> None:
+        self.seed = state["seed"]
         self.torch.set_state(state["torch"])  # older checkpoints' unused "numpy" is ignored

@@ -1,0 +1,182 @@
+"""Contracts every encoding and every search algorithm keeps, checked on each of them
+with a small deterministic fake classifier: no training, no dataset, a second or two.
+
+A new encoding or algorithm joins ENCODINGS / ALGORITHMS here and gets every test.
+"""
+
+import io
+import itertools
+
+import pytest
+import torch
+
+from evofool.algorithms import GeneticAlgorithm, GradientAscent, MapElites, Search
+from evofool.config import CppnSettings, DirectSettings
+from evofool.encodings import encoding_for_shape
+from evofool.encodings.genome_batch import take
+from evofool.encodings.genome_codec import record_from_bytes, record_to_bytes
+from evofool.evaluator import BatchedEvaluator
+from evofool.models import Classifier, InputSpec
+from evofool.randomness import RunRandomness
+
+SHAPE = (3, 12, 12)
+CLASSES = 5
+
+
+class FixedProjection(torch.nn.Module):
+    """Logits = a fixed random projection of the pixels: smooth, so searches make
+    progress, and deterministic without training."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        generator = torch.Generator().manual_seed(0)
+        self.weight = torch.nn.Parameter(
+            torch.randn(CLASSES, SHAPE[0] * SHAPE[1] * SHAPE[2], generator=generator) * 0.3)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return images.flatten(1) @ self.weight.T
+
+
+@pytest.fixture(scope="module")
+def evaluator() -> BatchedEvaluator:
+    classifier = Classifier(FixedProjection(), input_spec=InputSpec(*SHAPE),
+                            class_names=[f"class {i}" for i in range(CLASSES)], name="fake")
+    return BatchedEvaluator(classifier, device="cpu", max_batch=64, engine="torch")
+
+
+ENCODINGS = {
+    "direct": lambda: encoding_for_shape(DirectSettings(crossover_rate=0.5), SHAPE),
+    "cppn": lambda: encoding_for_shape(CppnSettings(max_hidden=6), SHAPE),
+}
+
+ALGORITHMS = {
+    "map_elites": lambda encoding, evaluator, rng: MapElites(
+        encoding=encoding, evaluator=evaluator, batch_size=16, rng=rng),
+    "map_elites_bands": lambda encoding, evaluator, rng: MapElites(
+        encoding=encoding, evaluator=evaluator, batch_size=16, rng=rng, classes=[0, 1, 3],
+        brightness_bins=3),
+    "ga": lambda encoding, evaluator, rng: GeneticAlgorithm(
+        encoding=encoding, evaluator=evaluator, targets=[0, 2], population=6, offspring=8,
+        selection="tournament", tournament_size=3, truncation_fraction=0.5, elites=1, rng=rng),
+    "ga_truncation": lambda encoding, evaluator, rng: GeneticAlgorithm(
+        encoding=encoding, evaluator=evaluator, targets=[4], population=5, offspring=5,
+        selection="truncation", tournament_size=3, truncation_fraction=0.4, elites=2, rng=rng),
+    "ascent": lambda encoding, evaluator, rng: GradientAscent(
+        encoding=encoding, evaluator=evaluator, targets=[1, 3], learning_rate=0.05,
+        l2_decay=0.001, steps_per_generation=2, rng=rng),
+}
+NEEDS_PIXELS = {"ascent"}  # gradient ascent changes pixels: direct encoding only
+
+PAIRS = [(algorithm, encoding) for algorithm, encoding in itertools.product(ALGORITHMS, ENCODINGS)
+         if encoding == "direct" or algorithm not in NEEDS_PIXELS]
+
+
+def build(algorithm: str, encoding: str, evaluator, seed: int = 0) -> Search:
+    return ALGORITHMS[algorithm](ENCODINGS[encoding](), evaluator, RunRandomness(seed))
+
+
+def checkpointed(state: dict) -> dict:
+    """``state`` after a trip through torch.save / torch.load, as a checkpoint takes it."""
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    buffer.seek(0)
+    return torch.load(buffer, weights_only=False)
+
+
+def same(left, right) -> bool:
+    if isinstance(left, torch.Tensor):
+        return isinstance(right, torch.Tensor) and torch.equal(left, right)
+    if isinstance(left, dict):
+        return left.keys() == right.keys() and all(same(left[k], right[k]) for k in left)
+    if isinstance(left, list | tuple):
+        return len(left) == len(right) and all(map(same, left, right))
+    return left == right
+
+
+@pytest.mark.parametrize("name", ENCODINGS)
+def test_encoding_renders_images_in_range(name):
+    encoding = ENCODINGS[name]()
+    rng = RunRandomness(0)
+    genomes = encoding.random(6, rng)
+    children = encoding.offspring(genomes, genomes if encoding.uses_mates else None, rng, 1)
+    for batch in (genomes, children):
+        images = encoding.render(batch)
+        assert images.shape == (6, *SHAPE) and images.dtype == torch.float32
+        assert 0 <= images.min() and images.max() <= 1
+    assert tuple(encoding.image_shape) == SHAPE
+
+
+@pytest.mark.parametrize("name", ENCODINGS)
+def test_encoding_records_round_trip_exactly(name):
+    encoding = ENCODINGS[name]()
+    rng = RunRandomness(1)
+    parents = encoding.random(4, rng)
+    genomes = encoding.offspring(parents, parents if encoding.uses_mates else None, rng, 1)
+    for index in range(4):
+        record = record_from_bytes(record_to_bytes(encoding.to_record(genomes, index)))
+        assert torch.equal(encoding.render(encoding.from_record(record)),
+                           encoding.render(take(genomes, torch.tensor([index]))))
+
+
+@pytest.mark.parametrize("name", ENCODINGS)
+def test_encoding_draws_only_from_the_run_generator(name):
+    def draw(seed):
+        rng = RunRandomness(seed)
+        encoding = ENCODINGS[name]()
+        parents = encoding.random(5, rng)
+        return encoding.render(encoding.offspring(
+            parents, parents if encoding.uses_mates else None, rng, 3))
+
+    torch.manual_seed(123)  # the global generator must not matter
+    first = draw(7)
+    torch.manual_seed(456)
+    assert torch.equal(first, draw(7)) and not torch.equal(first, draw(8))
+
+
+@pytest.mark.parametrize("algorithm, encoding", PAIRS)
+def test_search_is_determined_by_its_seed(algorithm, encoding, evaluator):
+    runs = [build(algorithm, encoding, evaluator, seed) for seed in (0, 0, 1)]
+    for search in runs:
+        for _ in range(4):
+            search.step()
+    states = [search.state_dict() for search in runs]
+    assert same(states[0], states[1])
+    assert not same(states[0]["archive"], states[2]["archive"])
+
+
+@pytest.mark.parametrize("algorithm, encoding", PAIRS)
+def test_resumed_search_equals_an_uninterrupted_one(algorithm, encoding, evaluator):
+    whole = build(algorithm, encoding, evaluator)
+    first = build(algorithm, encoding, evaluator)
+    for _ in range(3):
+        whole.step()
+        first.step()
+    resumed = build(algorithm, encoding, evaluator, seed=99)  # the state decides, not the seed
+    resumed.load_state_dict(checkpointed(first.state_dict()))
+    for _ in range(3):
+        whole.step()
+        resumed.step()
+    assert same(whole.state_dict(), resumed.state_dict())
+
+
+@pytest.mark.parametrize("algorithm, encoding", PAIRS)
+def test_archive_keeps_the_best_of_its_classes_only(algorithm, encoding, evaluator):
+    search = build(algorithm, encoding, evaluator)
+    in_play = set(search.classes_in_play.tolist())
+    best = torch.full((CLASSES,), -1.0)
+    for generation in range(5):
+        evaluations = search.evaluations
+        search.step()
+        archive = search.archive
+        assert search.generation == generation + 1 and search.evaluations > evaluations
+        occupied = set(archive.occupied.nonzero().flatten().tolist())
+        assert occupied == in_play  # every class in play has a champion, no other has
+        confidence = archive.confidence.where(archive.occupied, torch.tensor(-1.0))
+        assert (confidence >= best).all()  # a champion is only ever replaced by a better one
+        best = confidence
+        assert (archive.genome_id[archive.occupied] < search.next_genome_id).all()
+    # the stored champion really scores what the archive says
+    classes = sorted(in_play)
+    images = search.encoding.render(take(search.archive.genomes, torch.tensor(classes)))
+    scored = evaluator.score(images)[torch.arange(len(classes)), classes]
+    assert torch.allclose(scored, search.archive.confidence[classes], atol=1e-6)
