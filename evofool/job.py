@@ -1,7 +1,8 @@
-"""One evolution run in one directory: start or resume, loop, persist, checkpoint, stop.
+"""One evolution run in one directory: start or resume, loop, checkpoint, stop.
 
-The loop writes each generation's champion replacements to the store and a
-row to ``metrics.csv``, checkpoints every N generations and/or T seconds,
+Each generation's records (store rows, metrics, champion PNGs) go through the
+run recorder (evofool.run_recorder); the loop checkpoints every N generations
+and/or T seconds,
 and stops at the config's first stop condition or at SIGINT/SIGTERM (after
 finishing the generation in hand and checkpointing). Because a checkpoint
 holds all search state and every generator, and the store is rewound to it
@@ -18,9 +19,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import torch
-
-from evofool.archive.champions import COST_THRESHOLD
 from evofool.checkpoints import load_checkpoint, write_checkpoint
 from evofool.components import (
     build_algorithm,
@@ -29,19 +27,13 @@ from evofool.components import (
     build_evaluator,
 )
 from evofool.config import RunConfig, config_from_dict, override_dict
-from evofool.encodings.genome_codec import record_to_bytes
 from evofool.errors import EvofoolError
 from evofool.metrics import MetricsLog
 from evofool.models.fingerprint import model_fingerprint
 from evofool.progress import ProgressReporter
-from evofool.run_output import (
-    ChampionImageWriter,
-    champion_image_name,
-    summarise,
-    write_config,
-    write_results,
-)
-from evofool.store import ChampionRow, GenomeRow, RunStore, is_run_dir
+from evofool.run_output import write_config
+from evofool.run_recorder import RunRecorder
+from evofool.store import RunStore, is_run_dir
 from evofool.store.history import keeps_every_genome
 
 
@@ -72,8 +64,6 @@ def _create_run_dir(run_dir: Path) -> None:
                            f"{error.strerror or error}") from error
 
 
-CHAMPION_IMAGES_EVERY_SECONDS = 600  # champions/ PNGs at most this often, and at the end
-
 # Config keys that only say when to stop: a resume may change them without --force.
 STOP_CONDITIONS = ("generations", "evaluations", "wall_seconds", "stop_when_all_at")
 
@@ -96,10 +86,8 @@ class EvolutionJob:
         self.algorithm = build_algorithm(config, self.encoding, self.evaluator)
         self.class_names = self.evaluator.class_names
         self.fingerprint = model_fingerprint(classifier)
-        self.champion_images = ChampionImageWriter(run_dir, self.encoding, self.class_names)
         self.keep_every_genome = keeps_every_genome(config.store.history, config.encoding.type,
                                                     self.encoding.image_shape)
-        self.images_written_at = float("-inf")  # the first checkpoint with genomes writes them
         self.elapsed_before = 0.0
         self.stop_signal: int | None = None
         self.checkpointed_generation: int | None = None
@@ -110,15 +98,15 @@ class EvolutionJob:
         job = cls(config, run_dir, progress=progress)
         _create_run_dir(run_dir)
         write_config(config, run_dir)
-        job.store = RunStore(run_dir, create=True)
-        job.store.set_meta(config=config.to_dict(), model=config.model_label,
+        store = RunStore(run_dir, create=True)
+        store.set_meta(config=config.to_dict(), model=config.model_label,
                            image_shape=list(job.encoding.image_shape),
                            encoding=config.encoding.type, algorithm=config.algorithm.type,
                            class_names=list(job.class_names), model_fingerprint=job.fingerprint,
                            engine=job.evaluator.engine, status="running", created=time.time(),
                            history="all" if job.keep_every_genome else "milestones",
                            classes_in_play=job.algorithm.classes_in_play.tolist())
-        job.metrics = MetricsLog(run_dir)
+        job.recorder = job._recorder(store, MetricsLog(run_dir))
         job._checkpoint(0.0)
         return job
 
@@ -168,12 +156,12 @@ class EvolutionJob:
                 f"{job.algorithm.evaluations} evaluations); to go on, extend a stop condition: "
                 f"evofool resume {run_dir} --set generations={generation + 100}")
         store = RunStore(run_dir)
-        store.rewind(generation, job._champion_rows(job.algorithm.archive.occupied))
+        job.recorder = job._recorder(store, MetricsLog(run_dir, resume_from=generation))
+        archive = job.algorithm.archive
+        store.rewind(generation, job.recorder.champion_rows(archive, archive.occupied))
         store.set_meta(status="running", config=config.to_dict(),
                        model_fingerprint=job.fingerprint, engine=job.evaluator.engine)
         write_config(config, run_dir)
-        job.store = store
-        job.metrics = MetricsLog(run_dir, resume_from=generation)
         print(f"evofool: resuming {run_dir} at generation {generation} from {path.name}",
               file=sys.stderr)
         return job
@@ -193,9 +181,10 @@ class EvolutionJob:
                 step_started = time.perf_counter()
                 evaluations_before = algorithm.evaluations
                 algorithm.step()
-                row = self._persist_generation(
-                    algorithm.evaluations - evaluations_before,
-                    time.perf_counter() - step_started, self._elapsed(started))
+                row = self.recorder.record_generation(
+                    algorithm, evaluated=algorithm.evaluations - evaluations_before,
+                    step_seconds=time.perf_counter() - step_started,
+                    elapsed=self._elapsed(started))
                 reporter.update(generation=algorithm.generation,
                                 evaluations=algorithm.evaluations, best=row["best"],
                                 median=row["median"], worst=row["min"])
@@ -213,37 +202,22 @@ class EvolutionJob:
             interrupted = self.stop_signal is not None
             if self.checkpointed_generation != algorithm.generation:
                 self._checkpoint(self._elapsed(started))
-            self._write_champion_images()
-            summary = summarise(algorithm.archive, self.class_names,
-                                generations=algorithm.generation,
-                                evaluations=algorithm.evaluations,
-                                wall_seconds=self._elapsed(started))
-            summary["engine"] = self.evaluator.engine
-            # Over the whole loop, persistence, checkpoints and these end-of-run writes
-            # included (model loading comes before and is not); metrics.csv's
-            # evaluations_per_s times only each generation's step, so it is higher.
-            summary["evaluations_per_s_overall"] = round(
-                algorithm.evaluations / max(summary["wall_seconds"], 1e-9), 1)
-            summary.update(algorithm.summary_fields())
-            write_results(self.run_dir, algorithm.archive, self.encoding, summary)
-            self.store.set_meta(status="interrupted" if interrupted else "finished",
-                                generations=algorithm.generation,
-                                evaluations=algorithm.evaluations,
-                                wall_seconds=summary["wall_seconds"])
+            summary = self.recorder.finish(algorithm, engine=self.evaluator.engine,
+                                           wall_seconds=self._elapsed(started),
+                                           interrupted=interrupted)
         except BaseException:
             # A failed run (disk full, a bug) is resumable from its last checkpoint.
-            self.store.set_meta(status="interrupted")
+            self.recorder.store.set_meta(status="interrupted")
             raise
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
             reporter.close()
-            self.metrics.close()
+            self.recorder.close()
         if interrupted:
             print(f"evofool: stopped by signal {self.stop_signal} after generation "
                   f"{algorithm.generation}; continue with `evofool resume {self.run_dir}`",
                   file=sys.stderr)
-        self.store.close()
         return summary
 
     def _request_stop(self, signum: int, frame: Any) -> None:
@@ -265,83 +239,18 @@ class EvolutionJob:
             return bool((confidence >= config.stop_when_all_at).all())
         return False
 
-    def _persist_generation(self, evaluated: int, step_seconds: float,
-                            elapsed: float) -> dict[str, Any]:
-        """Store this generation's champion replacements and its metrics row."""
-        algorithm = self.algorithm
-        champions = self._champion_rows(algorithm.archive.last_improved)
-        self.store.record_generation(
-            champions, evaluations=algorithm.evaluations, encoding=self.config.encoding.type,
-            stepping_stones=self._stepping_stone_rows(
-                already_stored={row.genome_id for row in champions}),
-            keep_every_genome=self.keep_every_genome)
-        values = algorithm.archive.confidence[algorithm.classes_in_play].clamp_min(0)
-        best, median, worst, fooled = torch.stack([
-            values.max(), values.median(), values.min(),
-            (values >= COST_THRESHOLD).sum().float()]).tolist()
-        row = {"generation": algorithm.generation, "evaluations": algorithm.evaluations,
-               "best": best, "median": median, "min": worst, "classes_at_0.99": int(fooled),
-               "evaluations_per_s": round(evaluated / max(step_seconds, 1e-9), 1),
-               "wall_seconds": round(elapsed, 3)}
-        self.metrics.record(row)
-        return row
-
-    def _champion_rows(self, classes: torch.Tensor) -> list[ChampionRow]:
-        archive = self.algorithm.archive
-        indices = classes.nonzero().flatten().tolist()
-        if not indices:
-            return []
-        confidence = archive.confidence.cpu()
-        genome_id, parent_id = archive.genome_id.cpu(), archive.parent_id.cpu()
-        generation = archive.generation.cpu()
-        top_classes, top_probabilities = archive.top_classes.cpu(), archive.top_probabilities.cpu()
-        return [ChampionRow(
-            class_index=index, genome_id=int(genome_id[index]), parent_id=int(parent_id[index]),
-            generation=int(generation[index]), confidence=float(confidence[index]),
-            top_k=[(int(c), float(p)) for c, p in zip(top_classes[index], top_probabilities[index],
-                                                      strict=True)],
-            image=champion_image_name(index, self.class_names[index], float(confidence[index]),
-                                      int(genome_id[index])),
-            genome_payload=record_to_bytes(self.encoding.to_record(archive.genomes, index)))
-            for index in indices]
-
-    def _stepping_stone_rows(self, already_stored: set[int]) -> list[GenomeRow]:
-        """The genomes that entered a stepping-stone cell this generation (they may
-        become parents, so lineages need them), each once, leaving out those in
-        ``already_stored``: a new champion is always a new stone as well."""
-        stones = self.algorithm.stepping_stones
-        if stones is None:
-            return []
-        genome_id, parent_id = stones.genome_id.cpu(), stones.parent_id.cpu()
-        generation = stones.generation.cpu()
-        cell_of = {int(genome_id[cell]): cell
-                   for cell in stones.last_improved.nonzero().flatten().tolist()
-                   if int(genome_id[cell]) not in already_stored}
-        return [GenomeRow(genome_id=identifier, parent_id=int(parent_id[cell]),
-                          generation=int(generation[cell]),
-                          genome_payload=record_to_bytes(self.encoding.to_record(stones.genomes,
-                                                                                 cell)))
-                for identifier, cell in cell_of.items()]
+    def _recorder(self, store: RunStore, metrics: MetricsLog) -> RunRecorder:
+        return RunRecorder(self.run_dir, encoding=self.encoding, class_names=self.class_names,
+                           store=store, metrics=metrics, encoding_type=self.config.encoding.type,
+                           keep_every_genome=self.keep_every_genome)
 
     def _checkpoint(self, elapsed: float) -> None:
-        """Write a checkpoint; refresh the champion PNGs too when they are due.
-
-        PNGs are not needed to resume (the browser draws from the store), and early in
-        an ImageNet run most of 1000 champions change between two checkpoints (~4 s of
-        drawing and encoding on 2 cores): refreshing them at most every
-        CHAMPION_IMAGES_EVERY_SECONDS keeps frequent checkpoints cheap.
-        """
+        """Write a checkpoint, and the champion PNGs when they are due."""
         write_checkpoint(self.run_dir, {
             "algorithm": self.algorithm.state_dict(), "wall_seconds": elapsed},
             generation=self.algorithm.generation, keep=self.config.checkpoint.keep)
         self.checkpointed_generation = self.algorithm.generation
-        if time.monotonic() - self.images_written_at >= CHAMPION_IMAGES_EVERY_SECONDS:
-            self._write_champion_images()
-
-    def _write_champion_images(self) -> None:
-        if self.algorithm.archive.genomes is not None:
-            self.champion_images.update(self.algorithm.archive)
-            self.images_written_at = time.monotonic()
+        self.recorder.refresh_champion_images(self.algorithm, when_due=True)
 
 
 def _changed_keys(before: dict[str, Any], after: dict[str, Any], prefix: str = "") -> list[str]:

@@ -31,6 +31,7 @@ from evofool.images import png_bytes
 if TYPE_CHECKING:
     from evofool.retrain.config import RetrainConfig
 
+
 def write_config(config: RunConfig | RetrainConfig, run_dir: Path) -> None:
     """``config.yaml``: the resolved config of a run or an n+1 experiment, atomically."""
     write_atomically(run_dir / "config.yaml", yaml.safe_dump(config.to_dict(), sort_keys=False))
@@ -59,8 +60,7 @@ def write_results(run_dir: Path, archive: ChampionArchive, encoding: Encoding,
                   summary: dict[str, Any]) -> None:
     """Champion genomes and the summary, each file replaced atomically.
 
-    Champion images are written with every checkpoint (``write_champion_images``),
-    and a run always checkpoints before writing its results.
+    Champion images are written by the run recorder (evofool.run_recorder).
     """
     occupied = archive.occupied.nonzero().squeeze(1)
     records = {int(index): encoding.to_record(archive.genomes, int(index))

@@ -1,0 +1,150 @@
+"""Everything a run writes about its search, checkpoints aside: store rows, metrics,
+champion PNGs and the end-of-run results.
+
+The job (evofool.job) runs the loop and decides when; this decides what and
+where, so that persistence work grows with what changed: a generation writes
+only its new champions (one store transaction), and the champion PNGs of
+changed classes are refreshed at most every CHAMPION_IMAGES_EVERY_SECONDS.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from evofool.algorithms import Search
+from evofool.archive.champions import COST_THRESHOLD
+from evofool.encodings.genome_codec import record_to_bytes
+from evofool.encodings.protocol import Encoding
+from evofool.metrics import MetricsLog
+from evofool.run_output import (
+    ChampionImageWriter,
+    champion_image_name,
+    summarise,
+    write_results,
+)
+from evofool.store import ChampionRow, GenomeRow, RunStore
+
+CHAMPION_IMAGES_EVERY_SECONDS = 600  # champions/ PNGs at most this often, and at the end
+
+
+class RunRecorder:
+    """Writes one run's records into its directory.
+
+    Args:
+        store: the run's open store (the recorder closes it in ``close``).
+        metrics: the run's metrics log.
+        encoding_type: the config's encoding name, recorded with each genome.
+        keep_every_genome: the store's history policy (evofool.store.history).
+    """
+
+    def __init__(self, run_dir: Path, *, encoding: Encoding, class_names: tuple[str, ...],
+                 store: RunStore, metrics: MetricsLog, encoding_type: str,
+                 keep_every_genome: bool) -> None:
+        self.run_dir = run_dir
+        self.encoding = encoding
+        self.class_names = class_names
+        self.store = store
+        self.metrics = metrics
+        self.encoding_type = encoding_type
+        self.keep_every_genome = keep_every_genome
+        self.champion_images = ChampionImageWriter(run_dir, encoding, class_names)
+        self.images_written_at = float("-inf")  # the first checkpoint with genomes writes them
+
+    def record_generation(self, search: Search, *, evaluated: int, step_seconds: float,
+                          elapsed: float) -> dict[str, Any]:
+        """Store this generation's champion replacements; return its metrics row."""
+        champions = self.champion_rows(search.archive, search.archive.last_improved)
+        self.store.record_generation(
+            champions, evaluations=search.evaluations, encoding=self.encoding_type,
+            stepping_stones=self._stepping_stone_rows(
+                search, already_stored={row.genome_id for row in champions}),
+            keep_every_genome=self.keep_every_genome)
+        values = search.archive.confidence[search.classes_in_play].clamp_min(0)
+        best, median, worst, fooled = torch.stack([
+            values.max(), values.median(), values.min(),
+            (values >= COST_THRESHOLD).sum().float()]).tolist()
+        row = {"generation": search.generation, "evaluations": search.evaluations,
+               "best": best, "median": median, "min": worst, "classes_at_0.99": int(fooled),
+               "evaluations_per_s": round(evaluated / max(step_seconds, 1e-9), 1),
+               "wall_seconds": round(elapsed, 3)}
+        self.metrics.record(row)
+        return row
+
+    def champion_rows(self, archive, classes: torch.Tensor) -> list[ChampionRow]:
+        """Store rows for the champions of the classes flagged in ``classes``."""
+        indices = classes.nonzero().flatten().tolist()
+        if not indices:
+            return []
+        confidence = archive.confidence.cpu()
+        genome_id, parent_id = archive.genome_id.cpu(), archive.parent_id.cpu()
+        generation = archive.generation.cpu()
+        top_classes, top_probabilities = archive.top_classes.cpu(), archive.top_probabilities.cpu()
+        return [ChampionRow(
+            class_index=index, genome_id=int(genome_id[index]), parent_id=int(parent_id[index]),
+            generation=int(generation[index]), confidence=float(confidence[index]),
+            top_k=[(int(c), float(p)) for c, p in zip(top_classes[index], top_probabilities[index],
+                                                      strict=True)],
+            image=champion_image_name(index, self.class_names[index], float(confidence[index]),
+                                      int(genome_id[index])),
+            genome_payload=record_to_bytes(self.encoding.to_record(archive.genomes, index)))
+            for index in indices]
+
+    def _stepping_stone_rows(self, search: Search, already_stored: set[int]) -> list[GenomeRow]:
+        """The genomes that entered a stepping-stone cell this generation (they may
+        become parents, so lineages need them), each once, leaving out those in
+        ``already_stored``: a new champion is always a new stone as well."""
+        stones = search.stepping_stones
+        if stones is None:
+            return []
+        genome_id, parent_id = stones.genome_id.cpu(), stones.parent_id.cpu()
+        generation = stones.generation.cpu()
+        cell_of = {int(genome_id[cell]): cell
+                   for cell in stones.last_improved.nonzero().flatten().tolist()
+                   if int(genome_id[cell]) not in already_stored}
+        return [GenomeRow(genome_id=identifier, parent_id=int(parent_id[cell]),
+                          generation=int(generation[cell]),
+                          genome_payload=record_to_bytes(self.encoding.to_record(stones.genomes,
+                                                                                 cell)))
+                for identifier, cell in cell_of.items()]
+
+    def refresh_champion_images(self, search: Search, *, when_due: bool) -> None:
+        """Redraw changed champions' PNGs: always, or (``when_due``) if the last refresh
+        is CHAMPION_IMAGES_EVERY_SECONDS old.
+
+        PNGs are not needed to resume (the browser draws from the store), and early in
+        an ImageNet run most of 1000 champions change between two checkpoints (~4 s of
+        drawing and encoding on 2 cores): refreshing them less often than checkpoints
+        keeps frequent checkpoints cheap.
+        """
+        if when_due and time.monotonic() - self.images_written_at < CHAMPION_IMAGES_EVERY_SECONDS:
+            return
+        if search.archive.genomes is not None:
+            self.champion_images.update(search.archive)
+            self.images_written_at = time.monotonic()
+
+    def finish(self, search: Search, *, engine: str, wall_seconds: float,
+               interrupted: bool) -> dict[str, Any]:
+        """The end-of-run files (PNGs, genomes, summary.json) and status; the summary."""
+        self.refresh_champion_images(search, when_due=False)
+        summary = summarise(search.archive, self.class_names, generations=search.generation,
+                            evaluations=search.evaluations, wall_seconds=wall_seconds)
+        summary["engine"] = engine
+        # Over the whole loop, persistence, checkpoints and these end-of-run writes
+        # included (model loading comes before and is not); metrics.csv's
+        # evaluations_per_s times only each generation's step, so it is higher.
+        summary["evaluations_per_s_overall"] = round(
+            search.evaluations / max(summary["wall_seconds"], 1e-9), 1)
+        summary.update(search.summary_fields())
+        write_results(self.run_dir, search.archive, self.encoding, summary)
+        self.store.set_meta(status="interrupted" if interrupted else "finished",
+                            generations=search.generation, evaluations=search.evaluations,
+                            wall_seconds=summary["wall_seconds"])
+        return summary
+
+    def close(self) -> None:
+        self.metrics.close()
+        self.store.close()
