@@ -60,7 +60,9 @@ def export(request: ExportRequest) -> int:
             for run_dir, label in expand_run_dirs(request.run_dirs, request.rounds)]
     try:
         class_names = _shared_class_names(runs)
-        selected = [(run, _select(run, request)) for run in runs]
+        selected = [(run, select_images(run, min_confidence=request.min_confidence,
+                                        include_history=request.include_history,
+                                        classes=request.classes)) for run in runs]
         total = sum(len(images) for _, images in selected)
         if total == 0:
             raise EvofoolError(
@@ -110,11 +112,15 @@ def _shared_class_names(runs: list[StoredRun]) -> tuple[str, ...]:
     return longest
 
 
-def _select(run: StoredRun, request: ExportRequest) -> list[FoolingImage]:
-    images = run.history() if request.include_history else run.champions()
-    wanted = None if request.classes is None else _class_indices(run, request.classes)
+def select_images(run: StoredRun, *, min_confidence: float, include_history: bool,
+                  classes: Sequence[str] | None = None) -> list[FoolingImage]:
+    """A run's champions (or, ``include_history``, every champion it kept) at
+    ``min_confidence`` or above, of ``classes`` (indices or names; None: all), each
+    (class, genome) once, in a deterministic order."""
+    images = run.history() if include_history else run.champions()
+    wanted = None if classes is None else _class_indices(run, classes)
     unique = {(image.class_index, image.genome_id): image for image in images
-              if image.confidence >= request.min_confidence
+              if image.confidence >= min_confidence
               and (wanted is None or image.class_index in wanted)}
     return sorted(unique.values(), key=lambda i: (i.class_index, i.generation, i.genome_id))
 

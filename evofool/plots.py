@@ -200,3 +200,21 @@ def to_png(figure: Figure) -> bytes:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=100)
     return buffer.getvalue()
+
+
+def ood_heatmap(detectors: list[str], ood_sets: list[str], auroc: list[list[float]],
+                model: str) -> Figure:
+    """AUROC of each detector (row) on each OOD set (column); 0.5 is chance."""
+    figure = Figure(figsize=(min(3 + 1.6 * len(ood_sets), 24), 1.5 + 0.45 * len(detectors)),
+                    layout="constrained")
+    axis = figure.subplots()
+    shown = axis.imshow(auroc, vmin=0, vmax=1, cmap="RdYlGn", aspect="auto")
+    axis.set_yticks(range(len(detectors)), detectors)
+    axis.set_xticks(range(len(ood_sets)),
+                    [textwrap.fill(Path(name).name or name, 18) for name in ood_sets])
+    for row, values in enumerate(auroc):
+        for column, value in enumerate(values):
+            axis.text(column, row, f"{value:.3f}", ha="center", va="center", fontsize=9)
+    axis.set_title(f"OOD detection AUROC on {model} (1 = every OOD image flagged, 0.5 = chance)")
+    figure.colorbar(shown, ax=axis, fraction=0.03)
+    return figure

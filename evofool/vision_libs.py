@@ -1,4 +1,4 @@
-"""The one place that imports torchvision and timm.
+"""The one place that imports torchvision, timm and pytorch-ood.
 
 Why this module exists: the torchvision wheel that pairs with torch 2.13 on the
 project machines is a CUDA build. Against a CPU-only torch its compiled
@@ -16,7 +16,7 @@ fail loudly. Where torchvision's extension loads (a matching CUDA or CPU
 build), the plain import succeeds and nothing is defined, so the extension's
 own registration is never shadowed.
 
-Every import of torchvision or timm in evofool goes through this module.
+Every import of torchvision, timm or pytorch-ood in evofool goes through this module.
 """
 
 from __future__ import annotations
@@ -57,6 +57,17 @@ def import_timm() -> ModuleType:
     import timm
 
     return timm
+
+
+def import_pytorch_ood() -> ModuleType:
+    """Return pytorch_ood with its detector and metrics modules; torchvision first through
+    the shim. Raises ImportError when the ``ood`` extra is not installed."""
+    import_torchvision()
+    import pytorch_ood
+    import pytorch_ood.detector
+    import pytorch_ood.metrics
+
+    return pytorch_ood
 
 
 def _forget_modules(prefix: str) -> None:

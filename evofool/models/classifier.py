@@ -95,9 +95,18 @@ class Classifier(torch.nn.Module):
         This is the part an engine replaces (it is what gets exported), and the
         path autograd needs.
         """
+        return torch.softmax(self.logits_at_model_size(images), dim=-1)
+
+    def logits(self, images: torch.Tensor) -> torch.Tensor:
+        """The network's float32 logits (N, K) for [0, 1] images, in torch (differentiable):
+        what logit-based OOD detectors and ODIN read."""
+        self.check_shape(images)
+        return self.logits_at_model_size(self.resize(images))
+
+    def logits_at_model_size(self, images: torch.Tensor) -> torch.Tensor:
         if not self._identity_preprocessing:
             images = torch.addcmul(self._shift, images, self._scale)
-        return torch.softmax(self.network(images).float(), dim=-1)
+        return self.network(images).float()
 
 
 def probe_num_outputs(network: torch.nn.Module, input_spec: InputSpec, name: str) -> int:

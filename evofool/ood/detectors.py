@@ -1,0 +1,98 @@
+"""pytorch-ood's detectors by name, fit and scored on precomputed representations.
+
+Every detector returns outlier scores, larger = more likely OOD (pytorch-ood's
+convention). Logit detectors need nothing but logits; ODIN differentiates
+through the classifier; feature detectors are fit on a natural training set's
+features and labels (its true labels, or, for an unlabelled set, the model's
+own predictions).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import ModuleType
+
+import torch
+
+from evofool.errors import EvofoolError
+from evofool.models import Classifier
+from evofool.ood.representations import Representations, network_head, require_features
+from evofool.vision_libs import import_pytorch_ood
+
+LOGIT_DETECTORS = ("msp", "maxlogit", "energy", "entropy")
+GRADIENT_DETECTORS = ("odin",)
+FEATURE_DETECTORS = ("mahalanobis", "vim", "knn")
+DETECTORS = LOGIT_DETECTORS + GRADIENT_DETECTORS + FEATURE_DETECTORS
+ODIN_BATCH = 128
+KNN_NEIGHBOURS = 50
+
+
+def pytorch_ood() -> ModuleType:
+    """pytorch-ood, or one line saying how to install it."""
+    try:
+        return import_pytorch_ood()
+    except ImportError as error:
+        raise EvofoolError("evofool ood needs pytorch-ood: pip install 'evofool[ood]' "
+                           f"({error})") from error
+
+
+@dataclass
+class FittedDetector:
+    """A detector ready to score: ``score(representations, images)`` -> (N,) outlier scores."""
+
+    name: str
+    score: Callable[[Representations, torch.Tensor], torch.Tensor]
+    settings: dict
+
+
+class _Logits(torch.nn.Module):
+    """The classifier as ODIN wants it: [0, 1] images in, logits out."""
+
+    def __init__(self, classifier: Classifier) -> None:
+        super().__init__()
+        self.classifier = classifier
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.classifier.logits(images)
+
+
+def fit_detector(name: str, classifier: Classifier, fit: Representations | None,
+                 fit_labels: torch.Tensor | None) -> FittedDetector:
+    """Detector ``name``, fit on ``fit`` (features) and ``fit_labels`` where it needs fitting.
+
+    Raises:
+        EvofoolError: an unknown name, or a feature detector for a network without a head.
+    """
+    library = pytorch_ood().detector
+    if name in LOGIT_DETECTORS:
+        kind = {"msp": library.MaxSoftmax, "maxlogit": library.MaxLogit,
+                "energy": library.EnergyBased, "entropy": library.Entropy}[name]
+        detector = kind(None)
+        return FittedDetector(name, lambda reps, images: detector.predict_logits(reps.logits),
+                              {})
+    if name == "odin":
+        odin = library.ODIN(_Logits(classifier))
+
+        def odin_scores(reps: Representations, images: torch.Tensor) -> torch.Tensor:
+            return torch.cat([odin.predict(images[start:start + ODIN_BATCH].float() / 255)
+                              .detach() for start in range(0, len(images), ODIN_BATCH)])
+
+        return FittedDetector(name, odin_scores, {"eps": odin.eps,
+                                                  "temperature": odin.temperature})
+    if name not in FEATURE_DETECTORS:
+        raise EvofoolError(f"unknown detector {name!r} (known: {', '.join(DETECTORS)})")
+    features = require_features(fit, name, classifier.name)
+    if name == "mahalanobis":
+        detector, settings = library.Mahalanobis(None), {}
+    elif name == "knn":
+        detector, settings = library.KNN(None, k=KNN_NEIGHBOURS), {"k": KNN_NEIGHBOURS}
+    else:
+        head = network_head(classifier)
+        dimensions = features.shape[1] // 2  # principal subspace: half the feature width
+        detector = library.ViM(None, d=dimensions, w=head.weight, b=head.bias)
+        settings = {"d": dimensions}
+    detector.fit_features(features, fit_labels)
+    return FittedDetector(
+        name, lambda reps, images: detector.predict_features(
+            require_features(reps, name, classifier.name)), settings)

@@ -1,0 +1,92 @@
+"""Score detectors on OOD sets against natural test images: AUROC, AUPR, FPR at 95 % TPR.
+
+In-distribution images are the positives a detector should keep (labels >= 0),
+each OOD set the negatives it should flag (label -1, pytorch-ood's convention);
+pytorch-ood's OODMetrics computes the numbers.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from evofool.atomic_files import write_atomically
+from evofool.models import Classifier
+from evofool.ood.detectors import FEATURE_DETECTORS, fit_detector, pytorch_ood
+from evofool.ood.image_sets import ImageSet
+from evofool.ood.representations import represent
+
+METRICS = ("AUROC", "AUPR-IN", "AUPR-OUT", "FPR95TPR")
+
+
+@dataclass
+class OodReport:
+    """One row per (detector, OOD set), plus what the numbers rest on."""
+
+    model: str
+    in_distribution: dict[str, Any]
+    fit_on: dict[str, Any] | None
+    sets: dict[str, int]
+    detector_settings: dict[str, dict] = field(default_factory=dict)
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+    def auroc(self, detector: str, ood_set: str) -> float:
+        return next(row["AUROC"] for row in self.rows
+                    if row["detector"] == detector and row["ood_set"] == ood_set)
+
+
+def evaluate(classifier: Classifier, *, in_distribution: ImageSet, ood_sets: list[ImageSet],
+             detectors: list[str], fit_set: ImageSet | None) -> OodReport:
+    """Every detector on every OOD set against ``in_distribution``."""
+    metrics_module = pytorch_ood().metrics
+    needs_fit = any(name in FEATURE_DETECTORS for name in detectors)
+    fit = represent(classifier, fit_set.images) if needs_fit and fit_set else None
+    fit_labels = None
+    if fit is not None:
+        fit_labels = fit_set.labels if fit_set.labels is not None else fit.logits.argmax(1)
+    report = OodReport(
+        model=classifier.name,
+        in_distribution={"set": in_distribution.name, "images": len(in_distribution)},
+        fit_on=None if fit is None else {
+            "set": fit_set.name, "images": len(fit_set),
+            "labels": "given" if fit_set.labels is not None else "model predictions"},
+        sets={image_set.name: len(image_set) for image_set in ood_sets})
+    natural = represent(classifier, in_distribution.images)
+    others = [(image_set, represent(classifier, image_set.images)) for image_set in ood_sets]
+    for name in detectors:
+        detector = fit_detector(name, classifier, fit, fit_labels)
+        report.detector_settings[name] = detector.settings
+        natural_scores = detector.score(natural, in_distribution.images)
+        for image_set, representations in others:
+            scores = detector.score(representations, image_set.images)
+            metrics = metrics_module.OODMetrics()
+            metrics.update(torch.cat([natural_scores, scores]).cpu(),
+                           torch.cat([torch.zeros(len(natural_scores), dtype=torch.long),
+                                      torch.full((len(scores),), -1, dtype=torch.long)]))
+            values = metrics.compute()
+            report.rows.append({"detector": name, "ood_set": image_set.name,
+                                **{key: round(float(values[key]), 4) for key in METRICS}})
+    return report
+
+
+def write_report(report: OodReport, out: Path) -> None:
+    """``ood.csv``, ``ood.json`` and the ``ood.png`` AUROC heatmap in ``out``."""
+    from evofool.plots import ood_heatmap, to_png
+
+    out.mkdir(parents=True, exist_ok=True)
+    table = io.StringIO()
+    writer = csv.DictWriter(table, fieldnames=["detector", "ood_set", *METRICS])
+    writer.writeheader()
+    writer.writerows(report.rows)
+    write_atomically(out / "ood.csv", table.getvalue())
+    write_atomically(out / "ood.json", json.dumps(asdict(report), indent=2))
+    detectors = list(dict.fromkeys(row["detector"] for row in report.rows))
+    write_atomically(out / "ood.png", to_png(ood_heatmap(
+        detectors, list(report.sets), [[report.auroc(detector, name) for name in report.sets]
+                                       for detector in detectors], report.model)))

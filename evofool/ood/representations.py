@@ -1,0 +1,64 @@
+"""What detectors read from a classifier: logits, penultimate features, the head.
+
+The feature layer is the input of the network's last ``nn.Linear`` (the head that
+maps features to logits): LeNet's 500 units, a ResNet's pooled features, the
+classifier input of EfficientNet or a timm model. A network without one (a
+TorchScript file whose modules are hidden, say) supports logit detectors only,
+and the detectors that need features say so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from evofool.errors import EvofoolError
+from evofool.models import Classifier
+
+BATCH = 256
+
+
+@dataclass(frozen=True)
+class Representations:
+    """``logits`` (N, K) and, where the network has a head, ``features`` (N, D)."""
+
+    logits: torch.Tensor
+    features: torch.Tensor | None
+
+
+def network_head(classifier: Classifier) -> torch.nn.Linear | None:
+    """The network's last ``nn.Linear`` if it outputs the logits, else None."""
+    linears = [module for module in classifier.network.modules()
+               if isinstance(module, torch.nn.Linear)]
+    if not linears or linears[-1].out_features != classifier.num_classes:
+        return None
+    return linears[-1]
+
+
+def represent(classifier: Classifier, images: torch.Tensor) -> Representations:
+    """Logits and head-input features of uint8 ``images`` (N, C, H, W), in batches."""
+    head = network_head(classifier)
+    captured: list[torch.Tensor] = []
+    hook = None if head is None else head.register_forward_hook(
+        lambda module, inputs, output: captured.append(inputs[0].detach().flatten(1).float()))
+    logits = []
+    try:
+        with torch.inference_mode():
+            for start in range(0, len(images), BATCH):
+                batch = images[start:start + BATCH].float() / 255
+                logits.append(classifier.logits(batch))
+    finally:
+        if hook is not None:
+            hook.remove()
+    return Representations(torch.cat(logits),
+                           torch.cat(captured) if head is not None else None)
+
+
+def require_features(representations: Representations, detector: str,
+                     model: str) -> torch.Tensor:
+    if representations.features is None:
+        raise EvofoolError(f"detector {detector} needs the features before {model}'s last "
+                           "linear layer, and the network has none evofool can find; "
+                           "use logit detectors (msp, maxlogit, energy, entropy, odin)")
+    return representations.features
