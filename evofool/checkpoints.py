@@ -15,8 +15,8 @@ import torch
 
 from evofool.atomic_files import replaced_atomically
 from evofool.errors import EvofoolError
+from evofool.run_layout import CHECKPOINT_DIR
 
-CHECKPOINT_DIR = "checkpoints"
 FORMAT = "evofool-checkpoint"
 VERSION = 1
 

@@ -6,7 +6,8 @@ import csv
 from pathlib import Path
 from typing import Any
 
-METRICS_FILE = "metrics.csv"
+from evofool.run_layout import METRICS_FILE
+
 COLUMNS = ("generation", "evaluations", "best", "median", "min", "classes_at_0.99",
            "evaluations_per_s", "wall_seconds")
 

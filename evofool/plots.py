@@ -20,7 +20,7 @@ from matplotlib.ticker import NullFormatter
 
 from evofool.archive.champions import COST_THRESHOLD
 from evofool.confidence import format_confidence
-from evofool.metrics import METRICS_FILE
+from evofool.run_layout import METRICS_FILE
 
 if TYPE_CHECKING:
     from evofool.transfer_matrix import TransferMatrix

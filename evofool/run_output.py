@@ -1,13 +1,5 @@
-"""What a finished (or stopped) run leaves in its directory.
-
-    config.yaml      the resolved config (defaults filled in, overrides applied)
-    run.sqlite       the store: champions, their history, genomes, metadata (see store)
-    checkpoints/     the last few checkpoints (see checkpoints)
-    metrics.csv      one row per generation
-    champions/       one PNG per class: class-<index>-<name>-<confidence>-g<genome id>.png
-    genomes.json     CPPN champions as JSON records   (or genomes.npz for direct)
-    summary.json     generations, evaluations, wall time, per-class results
-"""
+"""What a finished (or stopped) run leaves in its directory (names: evofool.run_layout):
+the config, champion PNGs, champion genomes and the summary."""
 
 from __future__ import annotations
 
@@ -27,6 +19,13 @@ from evofool.config import RunConfig
 from evofool.encodings.genome_batch import RENDER_CHUNK, take
 from evofool.encodings.protocol import Encoding
 from evofool.images import png_bytes
+from evofool.run_layout import (
+    CHAMPIONS_DIR,
+    CONFIG_FILE,
+    GENOMES_JSON,
+    GENOMES_NPZ,
+    SUMMARY_FILE,
+)
 
 if TYPE_CHECKING:
     from evofool.retrain.config import RetrainConfig
@@ -34,7 +33,7 @@ if TYPE_CHECKING:
 
 def write_config(config: RunConfig | RetrainConfig, run_dir: Path) -> None:
     """``config.yaml``: the resolved config of a run or an n+1 experiment, atomically."""
-    write_atomically(run_dir / "config.yaml", yaml.safe_dump(config.to_dict(), sort_keys=False))
+    write_atomically(run_dir / CONFIG_FILE, yaml.safe_dump(config.to_dict(), sort_keys=False))
 
 
 def summarise(archive: ChampionArchive, class_names: tuple[str, ...], *, generations: int,
@@ -66,13 +65,13 @@ def write_results(run_dir: Path, archive: ChampionArchive, encoding: Encoding,
     records = {int(index): encoding.to_record(archive.genomes, int(index))
                for index in occupied.tolist()}
     if records and isinstance(next(iter(records.values())), np.ndarray):
-        with replaced_atomically(run_dir / "genomes.npz") as stream:
+        with replaced_atomically(run_dir / GENOMES_NPZ) as stream:
             np.savez(stream, classes=np.array(list(records)),
                      genomes=np.stack(list(records.values())))
     else:
-        write_atomically(run_dir / "genomes.json", json.dumps(
+        write_atomically(run_dir / GENOMES_JSON, json.dumps(
             {str(index): record for index, record in records.items()}))
-    write_atomically(run_dir / "summary.json", json.dumps(summary, indent=2))
+    write_atomically(run_dir / SUMMARY_FILE, json.dumps(summary, indent=2))
 
 
 def safe_name(name: str) -> str:
@@ -98,7 +97,7 @@ class ChampionImageWriter:
     PROGRESS_AFTER = 200  # announce a write of more images than this
 
     def __init__(self, run_dir: Path, encoding: Encoding, class_names: tuple[str, ...]) -> None:
-        self.folder = run_dir / "champions"
+        self.folder = run_dir / CHAMPIONS_DIR
         self.encoding = encoding
         self.class_names = class_names
         self.written: dict[int, str] = {  # class -> file name now on disk

@@ -10,9 +10,10 @@ from typing import Any, Literal
 
 from evofool.archive.champions import COST_THRESHOLD
 from evofool.errors import EvofoolError
-from evofool.metrics import METRICS_FILE, latest_row
+from evofool.metrics import latest_row
 from evofool.retrain.layout import RETRAIN_STORE_FILE, is_retrain_dir, round_runs
 from evofool.retrain.store import RetrainStore
+from evofool.run_layout import METRICS_FILE
 from evofool.store import RunStore, is_run_dir
 
 STALLED_AFTER_SECONDS = 300  # a "running" run whose metrics have not moved for this long

@@ -92,10 +92,11 @@ def resume(args: argparse.Namespace) -> int:
 
 def _report(run_dir: Path, summary: dict[str, Any]) -> int:
     from evofool.archive.champions import COST_THRESHOLD
+    from evofool.run_layout import CHAMPIONS_DIR, SUMMARY_FILE
 
     fooled = sum(entry["confidence"] >= COST_THRESHOLD for entry in summary["classes"])
-    print(f"evofool: {len(summary['classes'])} champions in {run_dir / 'champions'} "
-          f"({fooled} at >= 0.99 confidence); summary in {run_dir / 'summary.json'}",
+    print(f"evofool: {len(summary['classes'])} champions in {run_dir / CHAMPIONS_DIR} "
+          f"({fooled} at >= 0.99 confidence); summary in {run_dir / SUMMARY_FILE}",
           file=sys.stderr)
     print(json.dumps({"run_dir": str(run_dir), "generations": summary["generations"],
                       "median_confidence": summary["median_confidence"],

@@ -25,11 +25,11 @@ from pathlib import Path
 from typing import Any
 
 from evofool.encodings.genome_codec import to_8bit_payload
+from evofool.run_layout import STORE_FILE
 from evofool.store.history import milestone_level
 from evofool.store.versioned_store import VersionedStore
 
 SCHEMA_VERSION = 1
-STORE_FILE = "run.sqlite"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS champions (
