@@ -64,7 +64,7 @@ def write_results(run_dir: Path, archive: ChampionArchive, encoding: Encoding,
     occupied = archive.occupied.nonzero().squeeze(1)
     records = {int(index): encoding.to_record(archive.genomes, int(index))
                for index in occupied.tolist()}
-    if records and isinstance(next(iter(records.values())), np.ndarray):
+    if encoding.record_format == "array":
         with replaced_atomically(run_dir / GENOMES_NPZ) as stream:
             np.savez(stream, classes=np.array(list(records)),
                      genomes=np.stack(list(records.values())))

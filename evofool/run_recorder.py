@@ -90,7 +90,8 @@ class RunRecorder:
                                                       strict=True)],
             image=champion_image_name(index, self.class_names[index], float(confidence[index]),
                                       int(genome_id[index])),
-            genome_payload=record_to_bytes(self.encoding.to_record(archive.genomes, index)))
+            genome_payload=record_to_bytes(self.encoding.to_record(archive.genomes, index),
+                                           self.encoding.record_format))
             for index in indices]
 
     def _stepping_stone_rows(self, search: Search, already_stored: set[int]) -> list[GenomeRow]:
@@ -107,8 +108,9 @@ class RunRecorder:
                    if int(genome_id[cell]) not in already_stored}
         return [GenomeRow(genome_id=identifier, parent_id=int(parent_id[cell]),
                           generation=int(generation[cell]),
-                          genome_payload=record_to_bytes(self.encoding.to_record(stones.genomes,
-                                                                                 cell)))
+                          genome_payload=record_to_bytes(
+                              self.encoding.to_record(stones.genomes, cell),
+                              self.encoding.record_format))
                 for identifier, cell in cell_of.items()]
 
     def refresh_champion_images(self, search: Search, *, when_due: bool) -> None:

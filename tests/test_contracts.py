@@ -113,7 +113,8 @@ def test_encoding_records_round_trip_exactly(name):
     parents = encoding.random(4, rng)
     genomes = encoding.offspring(parents, parents if encoding.uses_mates else None, rng, 1)
     for index in range(4):
-        record = record_from_bytes(record_to_bytes(encoding.to_record(genomes, index)))
+        record = record_from_bytes(record_to_bytes(encoding.to_record(genomes, index),
+                                                   encoding.record_format))
         assert torch.equal(encoding.render(encoding.from_record(record)),
                            encoding.render(take(genomes, torch.tensor([index]))))
 

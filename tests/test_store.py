@@ -45,7 +45,7 @@ def pixels_row(class_index, genome_id, generation, confidence, seed=None):
         (3, 8, 8), dtype=np.float32)
     return ChampionRow(class_index=class_index, genome_id=genome_id, parent_id=genome_id - 1,
                        generation=generation, confidence=confidence, top_k=[],
-                       image="x.png", genome_payload=record_to_bytes(pixels))
+                       image="x.png", genome_payload=record_to_bytes(pixels, "array"))
 
 
 def test_milestones_are_half_nines_up_to_six():

@@ -26,7 +26,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from evofool.browse.catalog import CatalogEntry, RunCatalog, describe
-from evofool.encodings.genome_codec import record_from_bytes
+from evofool.encodings.genome_codec import record_to_json
 from evofool.errors import EvofoolError
 from evofool.images import png_bytes
 from evofool.plots import class_history, confidence_curves, read_metrics, rounds_figure, to_png
@@ -151,8 +151,7 @@ def create_app(roots: list[Path]) -> Starlette:
             run.close()
         if stored is None:
             raise HTTPException(404, f"no genome {genome_id} in {entry.slug}")
-        record = record_from_bytes(stored[1])
-        body = json.dumps(record.tolist() if hasattr(record, "tolist") else record)
+        body = record_to_json(stored[1])
         name = f"{entry.slug}-genome-{genome_id}.json"
         return Response(body, media_type="application/json",
                         headers={"Content-Disposition": f'attachment; filename="{name}"'})

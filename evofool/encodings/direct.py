@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from evofool.encodings.genome_batch import GenomeBatch
+from evofool.encodings.protocol import RecordFormat
 from evofool.encodings.variation import polynomial_mutation, simulated_binary_crossover
 from evofool.randomness import RunRandomness
 
@@ -40,6 +41,10 @@ class DirectEncoding:
     @property
     def uses_mates(self) -> bool:
         return self.crossover_rate > 0
+
+    @property
+    def record_format(self) -> RecordFormat:
+        return "array"
 
     def rate_at(self, generation: int) -> float:
         """The per-gene mutation probability in force at ``generation``."""

@@ -13,11 +13,18 @@ import numpy as np
 _ARRAY, _JSON, _ARRAY_8BIT = b"A", b"J", b"U"
 
 
-def record_to_bytes(record: Any) -> bytes:
-    """Direct genomes (arrays) as compressed ``.npy``; CPPN records as JSON."""
-    if isinstance(record, np.ndarray):
+def record_to_bytes(record: Any, record_format: str) -> bytes:
+    """An encoding's record as its ``record_format`` says: arrays as compressed ``.npy``,
+    JSON records as JSON. The first byte names the format, so payloads read back alone."""
+    if record_format == "array":
         return _ARRAY + _npy(record)
     return _JSON + json.dumps(record, separators=(",", ":")).encode()
+
+
+def record_to_json(payload: bytes) -> str:
+    """A stored payload as JSON text (arrays as nested lists), for downloads."""
+    record = record_from_bytes(payload)
+    return json.dumps(record.tolist() if payload[:1] in (_ARRAY, _ARRAY_8BIT) else record)
 
 
 def to_8bit_payload(payload: bytes) -> bytes:

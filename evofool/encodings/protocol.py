@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import torch
 
 from evofool.encodings.genome_batch import GenomeBatch
 from evofool.randomness import RunRandomness
+
+RecordFormat = Literal["array", "json"]
 
 
 class Encoding(Protocol):
@@ -30,8 +32,12 @@ class Encoding(Protocol):
     def render(self, genomes: GenomeBatch) -> torch.Tensor:
         """Images (N, C, H, W) in [0, 1]."""
 
+    @property
+    def record_format(self) -> RecordFormat:
+        """What ``to_record`` returns: a float32 numpy array, or JSON-ready data."""
+
     def to_record(self, genomes: GenomeBatch, index: int) -> Any:
-        """One genome in a storable form (JSON for CPPNs, an array for direct)."""
+        """One genome in a storable form, as ``record_format`` says."""
 
     def from_record(self, record: Any) -> GenomeBatch:
         """A one-genome batch from ``to_record``'s output."""

@@ -12,6 +12,7 @@ from evofool.encodings.cppn.layout import capacity
 from evofool.encodings.cppn.mutation import CppnMutationRates
 from evofool.encodings.cppn.render import render_population
 from evofool.encodings.genome_batch import GenomeBatch
+from evofool.encodings.protocol import RecordFormat
 from evofool.randomness import RunRandomness
 
 
@@ -62,6 +63,10 @@ class CppnEncoding:
     @property
     def uses_mates(self) -> bool:
         return False  # CPPNs evolve without crossover (paper section 2.2)
+
+    @property
+    def record_format(self) -> RecordFormat:
+        return "json"
 
     def random(self, count: int, rng: RunRandomness) -> GenomeBatch:
         return mutation.random_genomes(count, outputs=self.channels, max_hidden=self.max_hidden,
