@@ -1,10 +1,13 @@
 """`evofool ood`: pytorch-ood's detectors on fooling images, and its one-line errors."""
 
 import json
+import shutil
 
 import pytest
 import torch
+from starlette.testclient import TestClient
 
+from evofool.browse import create_app
 from evofool.errors import EvofoolError
 from evofool.ood.detectors import DETECTORS
 from evofool.ood.evaluation import evaluate, write_report
@@ -74,25 +77,33 @@ def test_image_sets_name_their_problems(tmp_path):
 
 
 @pytest.mark.slow
-def test_cli_scores_a_runs_fooling_images(cli, trained_lenet, tiny_cppn_run, tmp_path):
-    out = tmp_path / "ood"
-    result = cli("ood", "--model", trained_lenet["path"], "--ood", str(tiny_cppn_run),
+def test_cli_scores_a_runs_fooling_images_and_the_browser_shows_them(
+        cli, trained_lenet, tiny_cppn_run, tmp_path):
+    run_dir = tmp_path / "run"
+    shutil.copytree(tiny_cppn_run, run_dir)
+    result = cli("ood", "--model", trained_lenet["path"], "--ood", str(run_dir),
                  "--detectors", "msp,mahalanobis", "--fit-images", "3000",
-                 "--min-confidence", "0.5", "--out", str(out))
+                 "--min-confidence", "0.5")
     assert result.returncode == 0, result.stderr
+    out = run_dir / "ood"  # the default for one run: where the browser looks
     rows = json.loads(result.stdout.splitlines()[-1])["rows"]
     assert [(row["detector"], row["ood_set"]) for row in rows] == [
         (detector, name) for detector in ("msp", "mahalanobis")
-        for name in (str(tiny_cppn_run), "uniform-noise", "gaussian-noise")]
+        for name in (str(run_dir), "uniform-noise", "gaussian-noise")]
     # the paper's point, measured: confidence does not flag noise a feature detector does
     by = {(row["detector"], row["ood_set"]): row["AUROC"] for row in rows}
     assert by["mahalanobis", "uniform-noise"] > 0.99
     summary = json.loads((out / "ood.json").read_text())
     assert summary["fit_on"] == {"set": "mnist-train", "images": 3000, "labels": "given"}
+    client = TestClient(create_app([run_dir]))
+    shown = client.get("/api/runs/run").json()["ood"]
+    assert shown["rows"] == rows and client.get(shown["heatmap"]).content[:4] == b"\x89PNG"
 
 
 def test_cli_errors_are_one_line(cli, tmp_path):
-    result = cli("ood", "--detectors", "msp,typo", "--ood", "uniform-noise",
-                 "--out", str(tmp_path / "o"))
-    assert result.returncode == 2 and "unknown typo" in result.stderr
-    assert "Traceback" not in result.stderr
+    for args, message in ((["--detectors", "msp,typo", "--ood", "uniform-noise", "--out",
+                            str(tmp_path / "o")], "unknown typo"),
+                          (["--ood", "uniform-noise"], "--out is needed")):
+        result = cli("ood", *args)
+        assert result.returncode == 2 and message in result.stderr
+        assert "Traceback" not in result.stderr

@@ -86,7 +86,8 @@ def create_app(roots: list[Path]) -> Starlette:
         finally:
             run.close()
         return JSONResponse({**row, "champions": champions,
-                             "transfer": _transfer_json(entry)}, headers=NO_STORE)
+                             "transfer": _result_json(entry, "transfer"),
+                             "ood": _result_json(entry, "ood")}, headers=NO_STORE)
 
     def champion_page(request: Request) -> Response:
         entry = entry_for(request, "run")
@@ -240,13 +241,14 @@ def _retrain_json(entry: CatalogEntry) -> dict[str, Any]:
     return {**describe(entry), "rounds": rounds, "classes": classes}
 
 
-def _transfer_json(entry: CatalogEntry) -> dict[str, Any] | None:
-    """The run's transfer matrix, if `evofool transfer` wrote one to its default place."""
-    path = entry.path / "transfer" / "transfer.json"
+def _result_json(entry: CatalogEntry, name: str) -> dict[str, Any] | None:
+    """What `evofool transfer` or `evofool ood` (``name``) wrote to its default place in
+    the run directory, NAME/NAME.json, with its NAME.png heatmap's address; None if none."""
+    path = entry.path / name / f"{name}.json"
     if not path.exists():
         return None
     try:
-        matrix = json.loads(path.read_text())
+        result = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError):
         return None
-    return {**matrix, "heatmap": f"/runs/{entry.slug}/files/transfer/transfer.png"}
+    return {**result, "heatmap": f"/runs/{entry.slug}/files/{name}/{name}.png"}

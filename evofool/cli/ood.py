@@ -34,7 +34,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="fooling images at this confidence or above (default 0.9)")
     parser.add_argument("--champions-only", action="store_true",
                         help="only runs' current champions, not every champion they kept")
-    parser.add_argument("--out", type=Path, required=True, help="output directory")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="output directory (default with one run in --ood: RUN_DIR/ood, "
+                             "where the browser shows it)")
     parser.set_defaults(handler=run)
 
 
@@ -52,6 +54,13 @@ def run(args: argparse.Namespace) -> int:
                            f"(known: {', '.join(DETECTORS)})")
     if not 0 <= args.min_confidence <= 1:
         raise EvofoolError(f"--min-confidence must be in [0, 1], got {args.min_confidence}")
+    out = args.out
+    if out is None:
+        from evofool.store import is_run_dir
+
+        if len(args.ood) != 1 or not is_run_dir(Path(args.ood[0])):
+            raise EvofoolError("--out is needed unless --ood names one run directory")
+        out = Path(args.ood[0]) / "ood"
     classifier = load_classifier(args.model).eval()
     shape = classifier.input_spec.shape
     natural = load_image_set(args.in_distribution, shape=shape)
@@ -63,9 +72,9 @@ def run(args: argparse.Namespace) -> int:
         fit_set = load_image_set(args.fit_on, shape=shape, limit=args.fit_images)
     report = evaluate(classifier, in_distribution=natural, ood_sets=sets, detectors=detectors,
                       fit_set=fit_set)
-    write_report(report, args.out)
+    write_report(report, out)
     for row in report.rows:
         print(f"evofool: {row['detector']:>12} on {row['ood_set']}: AUROC {row['AUROC']:.3f}, "
               f"FPR95TPR {row['FPR95TPR']:.3f}", file=sys.stderr)
-    print(json.dumps({"out": str(args.out), "rows": report.rows}))
+    print(json.dumps({"out": str(out), "rows": report.rows}))
     return 0

@@ -129,6 +129,27 @@ const evofool = (() => {
           el("tbody", {}, ...rows)));
     }
 
+    function drawOod(report) {
+      const section = document.getElementById("ood");
+      if (!report) { section.replaceChildren(); return; }
+      const sets = Object.keys(report.sets);
+      const value = (detector, set, key) => {
+        const row = report.rows.find((r) => r.detector === detector && r.ood_set === set);
+        return row ? row[key].toFixed(3) : "—";
+      };
+      const detectors = [...new Set(report.rows.map((r) => r.detector))];
+      section.replaceChildren(el("h2", { text: "OOD detectors on these images" }),
+        el("p", { class: "muted", text: `AUROC / FPR at 95% TPR against ${report.in_distribution.set} ` +
+          `(${report.in_distribution.images} images) on ${report.model}` +
+          (report.fit_on ? `; feature detectors fit on ${report.fit_on.images} of ${report.fit_on.set}` : "") }),
+        el("img", { src: report.heatmap, alt: "OOD detection AUROC" }),
+        el("table", { class: "table" }, el("thead", {}, el("tr", {}, el("th", { text: "detector" }),
+          ...sets.map((set) => el("th", { text: `${set.split("/").pop()} (${report.sets[set]})` })))),
+          el("tbody", {}, ...detectors.map((detector) => el("tr", {}, el("td", { text: detector }),
+            ...sets.map((set) => el("td", { text: `${value(detector, set, "AUROC")} / ` +
+              value(detector, set, "FPR95TPR") })))))));
+    }
+
     let signature = "";
     poll(async () => {
       const run = await getJson(`/api/runs/${encodeURIComponent(slug)}`);
@@ -143,6 +164,7 @@ const evofool = (() => {
         draw();
         plot.src = `/runs/${encodeURIComponent(slug)}/plots/confidence.png?g=${run.generations}`;
         drawTransfer(run.transfer);
+        drawOod(run.ood);
       }
       return run.status === "running";
     });
