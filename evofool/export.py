@@ -27,9 +27,11 @@ from evofool.run_output import safe_name
 from evofool.store import is_run_dir
 from evofool.stored_run import FoolingImage, StoredRun, classes_agree
 
-Format = Literal["imagefolder", "pt", "npz"]
-FORMATS = ("imagefolder", "pt", "npz")
+Format = Literal["imagefolder", "openood", "pt", "npz"]
+FORMATS = ("imagefolder", "openood", "pt", "npz")
+PNG_FORMATS = ("imagefolder", "openood")  # one PNG per image in <index>-<name>/ folders
 MANIFEST = "manifest.csv"
+OPENOOD_LIST = "openood.txt"  # OpenOOD's image list: "relative/path.png label" per line
 MANIFEST_FIELDS = ("index", "file", "run", "class", "class_name", "confidence", "generation",
                    "genome_id", "model", "encoding")
 
@@ -46,6 +48,7 @@ class ExportRequest:
     rounds: Sequence[int] | None = None
     include_history: bool = False
     overwrite: bool = False
+    labels: Literal["ood", "fooled"] = "ood"  # openood: -1 for every image, or its fooled class
 
 
 def export(request: ExportRequest) -> int:
@@ -75,7 +78,7 @@ def export(request: ExportRequest) -> int:
         partial = request.out.parent / f".{request.out.name}.partial-{os.getpid()}"
         shutil.rmtree(partial, ignore_errors=True)
         partial.mkdir(parents=True)
-        _write(partial, request.format, selected, class_names)
+        _write(partial, request, selected, class_names)
     finally:
         for run in runs:
             run.close()
@@ -138,25 +141,31 @@ def _class_indices(run: StoredRun, classes: Sequence[str]) -> set[int]:
     return indices
 
 
-def _write(out: Path, format: Format, selected: list[tuple[StoredRun, list[FoolingImage]]],
+def _write(out: Path, request: ExportRequest,
+           selected: list[tuple[StoredRun, list[FoolingImage]]],
            class_names: tuple[str, ...]) -> None:
+    format = request.format
     rows, pixels, labels = [], [], []
     for run, images in selected:
         if not images:
             continue
         rendered = to_uint8(run.render([image.genome_id for image in images]))  # N, H, W, C
         for image, array in zip(images, rendered, strict=True):
-            file = _write_png(out, image, class_names, array) if format == "imagefolder" \
+            file = _write_png(out, image, class_names, array) if format in PNG_FORMATS \
                 else f"fooling.{format}"
             rows.append({"index": len(rows), "file": file, "run": run.label,
                          "class": image.class_index, "class_name": image.class_name,
                          "confidence": f"{image.confidence:.9f}",
                          "generation": image.generation, "genome_id": image.genome_id,
                          "model": run.model, "encoding": run.config.encoding.type})
-        if format != "imagefolder":  # ImageFolder's pixels are already in its PNGs
+        if format not in PNG_FORMATS:  # otherwise the pixels are in the PNGs
             pixels.append(rendered.transpose(0, 3, 1, 2))
             labels += [image.class_index for image in images]
-    if format != "imagefolder":
+    if format == "openood":
+        (out / OPENOOD_LIST).write_text("".join(
+            f"{row['file']} {row['class'] if request.labels == 'fooled' else -1}\n"
+            for row in rows))
+    elif format != "imagefolder":
         images_array = np.ascontiguousarray(np.concatenate(pixels))
         labels_array = np.asarray(labels, dtype=np.int64)
         if format == "pt":

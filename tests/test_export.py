@@ -8,10 +8,12 @@ import pytest
 import torch
 from PIL import Image
 
+from evofool.datasets import FoolingImages
 from evofool.errors import EvofoolError
 from evofool.export import ExportRequest, export
+from evofool.models import load_classifier
 from evofool.store import RunStore
-from evofool.vision_libs import import_torchvision
+from evofool.vision_libs import import_pytorch_ood, import_torchvision
 
 
 def _manifest(out):
@@ -130,3 +132,65 @@ def test_rounds_need_a_retrain_directory(tiny_cppn_run, tmp_path):
 def test_not_a_run_is_one_line(tmp_path, cli):
     result = cli("export", str(tmp_path), "--format", "npz", "--out", str(tmp_path / "x"))
     assert result.returncode == 2 and "is not an evofool run" in result.stderr
+
+
+def test_every_format_reads_back_through_fooling_images_alike(tiny_cppn_run, tmp_path):
+    for fmt in ("imagefolder", "openood", "pt", "npz"):
+        export(ExportRequest(run_dirs=[tiny_cppn_run], out=tmp_path / fmt, format=fmt,
+                             min_confidence=0.5, include_history=True))
+    datasets = {fmt: FoolingImages(tmp_path / fmt) for fmt in ("imagefolder", "openood", "pt",
+                                                                 "npz")}
+    reference = torch.stack([image for image, _ in datasets["pt"]])
+    assert reference.shape[1:] == (1, 28, 28) and 0 <= reference.min() <= reference.max() <= 1
+    for dataset in datasets.values():
+        assert torch.equal(torch.stack([image for image, _ in dataset]), reference)
+        assert set(dataset.targets) == {-1}
+    fooled = FoolingImages(tmp_path / "pt", targets="fooled")
+    assert fooled.targets == [int(row["class"]) for row in _manifest(tmp_path / "pt")]
+
+
+def test_openood_list_names_every_png_with_its_label(tiny_cppn_run, tmp_path):
+    export(ExportRequest(run_dirs=[tiny_cppn_run], out=tmp_path / "ood", format="openood",
+                         min_confidence=0.5))
+    export(ExportRequest(run_dirs=[tiny_cppn_run], out=tmp_path / "fooled", format="openood",
+                         min_confidence=0.5, labels="fooled"))
+    rows = _manifest(tmp_path / "ood")
+    lines = (tmp_path / "ood" / "openood.txt").read_text().splitlines()
+    assert lines == [f"{row['file']} -1" for row in rows]
+    assert all((tmp_path / "ood" / line.split()[0]).exists() for line in lines)
+    assert (tmp_path / "fooled" / "openood.txt").read_text().splitlines() == [
+        f"{row['file']} {row['class']}" for row in rows]
+
+
+def test_fooling_images_feed_a_pytorch_ood_detector(tiny_cppn_run, tmp_path, trained_lenet,
+                                                    mnist):
+    """A DataLoader over an export goes straight into pytorch-ood: its targets mark OOD."""
+    try:
+        ood = import_pytorch_ood()
+    except ImportError:
+        pytest.skip("the ood extra (pytorch-ood) is not installed")
+    from sklearn.metrics import roc_auc_score
+
+    export(ExportRequest(run_dirs=[tiny_cppn_run], out=tmp_path / "pt", format="pt",
+                         min_confidence=0.5, include_history=True))
+    classifier = load_classifier(trained_lenet["path"])
+    detector = ood.detector.EnergyBased(classifier.logits)
+    metrics = ood.metrics.OODMetrics()
+    scores, targets = [], []
+    for images, batch_targets in torch.utils.data.DataLoader(FoolingImages(tmp_path / "pt"),
+                                                             batch_size=64):
+        scores.append(detector(images).detach())
+        targets.append(batch_targets)
+    digits = torch.from_numpy(mnist.test_images[:256]).unsqueeze(1).float() / 255
+    scores.append(detector(digits).detach())
+    targets.append(torch.from_numpy(mnist.test_labels[:256]).long())
+    scores, targets = torch.cat(scores), torch.cat(targets)
+    metrics.update(scores, targets)
+    assert metrics.compute()["AUROC"] == pytest.approx(
+        roc_auc_score((targets < 0).numpy(), scores.numpy()), abs=1e-6)
+
+
+def test_labels_need_the_openood_format(tiny_cppn_run, tmp_path, cli):
+    result = cli("export", str(tiny_cppn_run), "--format", "pt", "--labels", "fooled",
+                 "--out", str(tmp_path / "x"))
+    assert result.returncode == 2 and "needs --format openood" in result.stderr

@@ -18,10 +18,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "manifest.csv (one row per image, in the data's order).")
     parser.add_argument("run_dirs", type=Path, nargs="+", metavar="RUN_DIR",
                         help="run directories or retrain experiment directories")
-    parser.add_argument("--format", choices=("imagefolder", "pt", "npz"), required=True,
+    parser.add_argument("--format", choices=("imagefolder", "openood", "pt", "npz"),
+                        required=True,
                         help="imagefolder: PNGs in <index>-<name>/ folders "
-                             "(torchvision ImageFolder); pt / npz: uint8 images (N, C, H, W), "
+                             "(torchvision ImageFolder); openood: the same PNGs and openood.txt, "
+                             "OpenOOD's image list; pt / npz: uint8 images (N, C, H, W), "
                              "labels and class names in one file")
+    parser.add_argument("--labels", choices=("ood", "fooled"), default=None,
+                        help="openood.txt labels: -1 for every image (ood, the default) or "
+                             "the class each image fools")
     parser.add_argument("--out", type=Path, required=True, help="a new or empty directory")
     parser.add_argument("--min-confidence", type=float, default=0.99,
                         help="only images at this confidence or above (default 0.99)")
@@ -39,13 +44,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from evofool.export import ExportRequest, export  # torch: only when exporting
 
+    if args.labels is not None and args.format != "openood":
+        raise EvofoolError("--labels sets openood.txt's labels: it needs --format openood")
     if not 0 <= args.min_confidence <= 1:
         raise EvofoolError(f"--min-confidence must be in [0, 1] (a probability), "
                            f"not {args.min_confidence}")
     count = export(ExportRequest(
         run_dirs=args.run_dirs, out=args.out, format=args.format,
         min_confidence=args.min_confidence, classes=args.classes, rounds=args.rounds,
-        include_history=args.include_history, overwrite=args.overwrite))
+        include_history=args.include_history, overwrite=args.overwrite,
+        labels=args.labels or "ood"))
     print(f"evofool: exported {count} images to {args.out} ({args.format}, manifest.csv)",
           file=sys.stderr)
     print(json.dumps({"out": str(args.out), "format": args.format, "images": count}))
