@@ -9,7 +9,8 @@ its payload; it overstates a real run a little, since champions change less ofte
 later). Under ``milestones`` the payloads cannot grow linearly: they are capped by
 design at one exact champion per class plus TOP_LEVEL 8-bit milestones per class
 (``payload_cap_gb``); only the rest grows with the generations, so the projection
-is that cap plus the rest's measured growth extended. Also weighed: the run
+is that cap plus the rest's measured growth extended. The rest includes free pages
+(``free_pages``: payloads thinned but not yet reused), so this overstates too. Also weighed: the run
 directory with its checkpoints. The last stdout line is the whole result as JSON.
 
     python benchmarks/store_growth.py [--model efficientnet-lite0] [--warmup 5] [--measure 15]
@@ -44,10 +45,12 @@ def store_bytes(run_dir: Path) -> dict[str, int]:
         "SELECT substr(payload, 1, 1), sum(length(payload)) FROM genomes"
         " WHERE length(payload) > 0 GROUP BY 1").fetchall())
     history = connection.execute("SELECT count(*) FROM history").fetchone()[0]
+    free = (connection.execute("PRAGMA freelist_count").fetchone()[0]
+            * connection.execute("PRAGMA page_size").fetchone()[0])
     connection.close()
     total = sum(path.stat().st_size for path in run_dir.glob("run.sqlite*"))
     payload = sum(payloads.values())
-    return {"file": total, "payload": payload, "rest": total - payload,
+    return {"file": total, "payload": payload, "rest": total - payload, "free_pages": free,
             "exact": payloads.get(b"A", 0), "8bit": payloads.get(b"U", 0),
             "json": payloads.get(b"J", 0), "history_rows": history}
 

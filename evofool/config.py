@@ -118,7 +118,7 @@ class StoreSettings:
 
     all: every replaced champion's exact genome. milestones: current champions exact;
     a replaced one keeps an 8-bit image only if it was its class's first at a
-    confidence milestone (0.5 nines apart), the others keep their lineage only.
+    confidence milestone (0.9, 0.99, ...), the others keep their lineage only.
     auto: milestones for genomes over 64 KiB (ImageNet direct), else all.
     """
 

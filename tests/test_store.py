@@ -48,9 +48,9 @@ def pixels_row(class_index, genome_id, generation, confidence, seed=None):
                        image="x.png", genome_payload=record_to_bytes(pixels, "array"))
 
 
-def test_milestones_are_half_nines_up_to_six():
-    levels = [milestone_level(p) for p in (0.0, 0.5, 0.684, 0.9, 0.99, 0.999, 0.9999, 1.0)]
-    assert levels == [0, 0, 1, 2, 4, 6, 8, 12]
+def test_milestones_are_whole_nines_up_to_six():
+    levels = [milestone_level(p) for p in (0.0, 0.89, 0.9, 0.95, 0.99, 0.999, 0.9999, 1.0)]
+    assert levels == [0, 0, 1, 1, 2, 3, 4, 6]
 
 
 def test_auto_thins_only_large_direct_genomes():
@@ -67,7 +67,7 @@ def test_milestones_keep_exact_champions_and_8bit_milestones_only(tmp_path):
     store.record_generation([pixels_row(0, 1, 0, 0.2), pixels_row(1, 1, 0, 0.3)],
                             stepping_stones=[GenomeRow(genome_id=7, parent_id=-1, generation=0,
                                                        genome_payload=b"A...")], **record)
-    store.record_generation([pixels_row(0, 2, 1, 0.95)], **record)  # crosses 0.684 and 0.9
+    store.record_generation([pixels_row(0, 2, 1, 0.95)], **record)  # crosses 0.9
     assert store.genome(1) is not None  # still class 1's champion: exact
     store.record_generation([pixels_row(0, 3, 2, 0.96), pixels_row(1, 4, 2, 0.5)], **record)
     assert store.genome(1) is None and store.genome(3) is not None  # not a milestone

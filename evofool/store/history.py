@@ -6,22 +6,24 @@ KB) but not for an ImageNet direct genome: 256x256x3 float32 is 786 KB, and a
 the ``milestones`` policy a genome is exact while it is some class's champion (what
 browse, export and a resume's store need); once replaced everywhere it keeps an
 8-bit image (what PNGs, export and retraining see anyway) only if it was its
-class's first champion at a confidence milestone, one every half "nine" up to six
-nines (0.68, 0.9, 0.968, 0.99, ..., 0.999999), at most 12 per class. Every other
-genome keeps its lineage row (id, parent, generation) without an image.
+class's first champion at a confidence milestone, one per "nine" up to six
+(0.9, 0.99, ..., 0.999999), at most 6 per class. Every other genome keeps its
+lineage row (id, parent, generation) without an image. With half nines (12 per
+class) a 5000-generation ImageNet direct store projected to 5.2 GB
+(benchmarks/store_growth.py); whole nines keep it under 5 GB.
 """
 
 from __future__ import annotations
 
 import math
 
-NINES_PER_LEVEL = 0.5
-TOP_LEVEL = 12  # six nines: 0.999999
+NINES_PER_LEVEL = 1.0
+TOP_LEVEL = 6  # six nines: 0.999999
 AUTO_EXACT_LIMIT_BYTES = 64 * 1024  # above this a genome's history is kept at milestones
 
 
 def milestone_level(confidence: float) -> int:
-    """0 below 0.5 nines (p < 0.684), then one more per half nine, up to TOP_LEVEL."""
+    """0 below 0.9, then one more per nine (0.99, 0.999, ...), up to TOP_LEVEL."""
     if confidence >= 1.0:
         return TOP_LEVEL
     nines = -math.log10(1.0 - confidence)
