@@ -11,11 +11,11 @@ from conftest import RETRAIN_CONFIG as CONFIG
 from conftest import tiny_retrain_overrides as tiny
 
 from evofool.errors import EvofoolError
-from evofool.job import EvolutionJob
 from evofool.models import load_classifier
 from evofool.retrain.config import load_retrain_config
 from evofool.retrain.experiment import RetrainExperiment
 from evofool.retrain.layout import round_model_path
+from evofool.run_recorder import RunRecorder
 
 TIMING = ("evolve_seconds", "train_seconds", "model")
 
@@ -104,18 +104,18 @@ def test_interrupted_between_and_within_rounds_resumes_exactly(experiment, small
     assert len(_rows_in_store(directory)) == 2
 
     # Second stop: SIGINT in the middle of round 2's evolution (the job checkpoints).
-    persist = EvolutionJob._persist_generation
+    record = RunRecorder.record_generation
 
-    def signal_at_generation_six(self, *args):
-        row = persist(self, *args)
-        if self.run_dir.name == "round-02" and self.algorithm.generation == 6:
+    def signal_at_generation_six(self, search, **kwargs):
+        row = record(self, search, **kwargs)
+        if self.run_dir.name == "round-02" and search.generation == 6:
             os.kill(os.getpid(), signal.SIGINT)
         return row
 
-    monkeypatch.setattr(EvolutionJob, "_persist_generation", signal_at_generation_six)
+    monkeypatch.setattr(RunRecorder, "record_generation", signal_at_generation_six)
     table = RetrainExperiment.resume(directory, progress=False).run()
     assert len(table) == 2  # stopped inside round 2
-    monkeypatch.setattr(EvolutionJob, "_persist_generation", persist)
+    monkeypatch.setattr(RunRecorder, "record_generation", record)
 
     RetrainExperiment.resume(directory, progress=False).run()
     strip = [{k: v for k, v in row.items() if k not in TIMING} for row in _rows(directory)]
