@@ -48,7 +48,8 @@ def main() -> None:
                         "--quiet", "--set", f"generations={args.generations}",
                         "--set", f"seed={seed}")
             runs[str(run_dir)] = encoding
-    result = json.loads(evofool("ood", "--ood", *runs, "--out",
+    result = json.loads(evofool("ood", "mnist-lenet", "--in-distribution", "mnist-test",
+                                "--fooling", *runs, "--out",
                                 str(args.out / "ood")).splitlines()[-1])
     values: dict[str, dict[str, list[float]]] = {}
     for row in result["rows"]:

@@ -81,7 +81,7 @@ def test_cli_scores_a_runs_fooling_images_and_the_browser_shows_them(
         cli, trained_lenet, tiny_cppn_run, tmp_path):
     run_dir = tmp_path / "run"
     shutil.copytree(tiny_cppn_run, run_dir)
-    result = cli("ood", "--model", trained_lenet["path"], "--ood", str(run_dir),
+    result = cli("ood", trained_lenet["path"], "--fooling", str(run_dir),
                  "--detectors", "msp,mahalanobis", "--fit-images", "3000",
                  "--min-confidence", "0.5")
     assert result.returncode == 0, result.stderr

@@ -1,4 +1,4 @@
-"""``evofool ood --model SPEC --ood SET...``: how well OOD detectors flag fooling images."""
+"""``evofool ood [MODEL] --fooling SET...``: how well OOD detectors flag fooling images."""
 
 from __future__ import annotations
 
@@ -16,8 +16,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Score pytorch-ood's detectors on OOD sets (runs' fooling images, exports, "
                     "noise) against natural in-distribution images; write ood.csv, ood.json and "
                     "an ood.png heatmap of AUROC, AUPR and FPR at 95%% TPR per detector and set.")
-    parser.add_argument("--model", default="mnist-lenet", help="model spec (default mnist-lenet)")
-    parser.add_argument("--ood", nargs="+", required=True, metavar="SET",
+    parser.add_argument("model", nargs="?", default="mnist-lenet",
+                        help="model spec, as `evofool run` takes them (default mnist-lenet)")
+    parser.add_argument("--fooling", "--ood", nargs="+", required=True, metavar="SET",
+                        dest="ood",
                         help="run or n+1 directories, exports (.pt or a directory with "
                              "fooling.pt); uniform-noise and gaussian-noise are always added")
     parser.add_argument("--in-distribution", default="mnist-test", metavar="SET",
@@ -35,7 +37,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--champions-only", action="store_true",
                         help="only runs' current champions, not every champion they kept")
     parser.add_argument("--out", type=Path, default=None,
-                        help="output directory (default with one run in --ood: RUN_DIR/ood, "
+                        help="output directory (default with one run in --fooling: RUN_DIR/ood, "
                              "where the browser shows it)")
     parser.set_defaults(handler=run)
 
@@ -59,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
         from evofool.store import is_run_dir
 
         if len(args.ood) != 1 or not is_run_dir(Path(args.ood[0])):
-            raise EvofoolError("--out is needed unless --ood names one run directory")
+            raise EvofoolError("--out is needed unless --fooling names one run directory")
         out = Path(args.ood[0]) / "ood"
     classifier = load_classifier(args.model).eval()
     shape = classifier.input_spec.shape
