@@ -41,9 +41,11 @@ def store_bytes(run_dir: Path) -> dict[str, int]:
     """The store's size on disk and its genome payloads by kind (exact array "A",
     8-bit "U", JSON "J"); the rest is rows, indexes and free pages."""
     connection = sqlite3.connect(f"file:{run_dir / 'run.sqlite'}?mode=ro", uri=True)
-    payloads = dict(connection.execute(
-        "SELECT substr(payload, 1, 1), sum(length(payload)) FROM genomes"
-        " WHERE length(payload) > 0 GROUP BY 1").fetchall())
+    kinds = connection.execute(
+        "SELECT substr(payload, 1, 1), sum(length(payload)), count(*) FROM genomes"
+        " WHERE length(payload) > 0 GROUP BY 1").fetchall()
+    payloads = {kind: size for kind, size, _ in kinds}
+    exact_genomes = sum(count for kind, _, count in kinds if kind == b"A")
     history = connection.execute("SELECT count(*) FROM history").fetchone()[0]
     free = (connection.execute("PRAGMA freelist_count").fetchone()[0]
             * connection.execute("PRAGMA page_size").fetchone()[0])
@@ -52,7 +54,8 @@ def store_bytes(run_dir: Path) -> dict[str, int]:
     payload = sum(payloads.values())
     return {"file": total, "payload": payload, "rest": total - payload, "free_pages": free,
             "exact": payloads.get(b"A", 0), "8bit": payloads.get(b"U", 0),
-            "json": payloads.get(b"J", 0), "history_rows": history}
+            "json": payloads.get(b"J", 0), "exact_genomes": exact_genomes,
+            "history_rows": history}
 
 
 def directory_bytes(run_dir: Path) -> int:
@@ -86,20 +89,12 @@ def measure(config_name: str, history: str, model: str, warmup: int, generations
         projected = after["file"] + per_generation * remaining
     else:
         classes = len(job.class_names)
-        exact = max(after["exact"] / max(_exact_genomes(run_dir), 1), 1)
+        exact = max(after["exact"] / max(after["exact_genomes"], 1), 1)
         cap = classes * (exact + TOP_LEVEL * math.prod(job.encoding.image_shape))
         row["payload_cap_gb"] = round(cap / 1e9, 3)
         projected = cap + after["rest"] + max(rest_per_generation, 0) * remaining
     row["projected_gb_5000_generations"] = round(projected / 1e9, 3)
     return row
-
-
-def _exact_genomes(run_dir: Path) -> int:
-    connection = sqlite3.connect(f"file:{run_dir / 'run.sqlite'}?mode=ro", uri=True)
-    count = connection.execute("SELECT count(*) FROM genomes WHERE substr(payload, 1, 1) = ?",
-                               (b"A",)).fetchone()[0]
-    connection.close()
-    return count
 
 
 def main() -> None:
