@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from evofool.algorithms import GeneticAlgorithm, GradientAscent, MapElites, Search
@@ -11,10 +12,12 @@ from evofool.encodings import Encoding, encoding_for_shape
 from evofool.evaluator import BatchedEvaluator
 from evofool.models import Classifier, ClassifierEnsemble, default_lenet_path, load_classifiers
 from evofool.randomness import RunRandomness
+from evofool.run_layout import DETECTOR_FILE
 from evofool.training import train_mnist_lenet
 
 if TYPE_CHECKING:
     from evofool.distributed import RayEvaluator
+    from evofool.ood.gate import DetectorGate
 
 
 def build_classifier(config: RunConfig) -> Classifier | ClassifierEnsemble:
@@ -64,8 +67,29 @@ def build_encoding(config: RunConfig, classifier: Classifier | ClassifierEnsembl
     return encoding_for_shape(settings, (spec.channels, height, width))
 
 
-def build_algorithm(config: RunConfig, encoding: Encoding, evaluator: BatchedEvaluator
-                    ) -> Search:
+def build_gate(config: RunConfig, classifier: Classifier, run_dir: Path, *,
+               resuming: bool) -> DetectorGate | None:
+    """The OOD detector the run evolves past (``evaluator.detector``), or None.
+
+    A new run fits it (feature detectors on ``fit_on``) and sets its threshold; a
+    resumed run loads the one it saved when it started. Call before the
+    evaluator is built: the gate copies the classifier as it was loaded.
+    """
+    settings = config.evaluator.detector
+    if settings is None:
+        return None
+    from evofool.ood.gate import DetectorGate, fit_gate  # pytorch-ood is an optional extra
+
+    if resuming:
+        return DetectorGate.load(run_dir / DETECTOR_FILE, classifier)
+    print(f"evofool: fitting the {settings.type} detector to evolve past", file=sys.stderr)
+    return fit_gate(classifier, detector=settings.type, fit_on=settings.fit_on,
+                    fit_images=settings.fit_images, threshold_on=settings.threshold_on,
+                    tpr=settings.tpr)
+
+
+def build_algorithm(config: RunConfig, encoding: Encoding, evaluator: BatchedEvaluator,
+                    gate: DetectorGate | None = None) -> Search:
     rng = RunRandomness(config.seed, evaluator.device)
     settings = config.algorithm
     if isinstance(settings, AscentSettings):
@@ -82,12 +106,13 @@ def build_algorithm(config: RunConfig, encoding: Encoding, evaluator: BatchedEva
             encoding=encoding, evaluator=evaluator, targets=settings.targets,
             population=settings.population, offspring=settings.offspring,
             selection=settings.selection, tournament_size=settings.tournament_size,
-            truncation_fraction=settings.truncation_fraction, elites=settings.elites, rng=rng)
+            truncation_fraction=settings.truncation_fraction, elites=settings.elites, rng=rng,
+            gate=gate)
     _check_classes("algorithm.classes", settings.classes or [], len(evaluator.class_names),
                    config)
     return MapElites(encoding=encoding, evaluator=evaluator, batch_size=settings.batch_size,
                      rng=rng, classes=settings.classes,
-                     brightness_bins=settings.brightness_bins)
+                     brightness_bins=settings.brightness_bins, gate=gate)
 
 
 def _check_classes(key: str, indices: list[int], classes: int, config: RunConfig) -> None:

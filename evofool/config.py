@@ -91,6 +91,19 @@ class AscentSettings:
 
 
 @dataclass(frozen=True)
+class DetectorSettings:
+    """Evolve past an OOD detector: a child counts for a class only where the detector,
+    thresholded to keep ``tpr`` of ``threshold_on``'s images, keeps it (evofool.ood.gate)."""
+
+    type: Literal["msp", "maxlogit", "energy", "entropy", "mahalanobis", "vim", "knn"] = \
+        "mahalanobis"
+    fit_on: str = "mnist-train"  # natural images feature detectors are fit on
+    fit_images: int = 20000
+    threshold_on: str = "mnist-test"
+    tpr: float = 0.95
+
+
+@dataclass(frozen=True)
 class EvaluatorSettings:
     device: str = "auto"
     max_batch: int = 1024
@@ -103,6 +116,7 @@ class EvaluatorSettings:
     ray_address: str | None = None  # an existing cluster ("auto", "ray://host:10001"); None: local
     ray_actors: int = 2  # scoring actors
     ray_gpus_per_actor: float = 0.0  # 1: one GPU per actor
+    detector: DetectorSettings | None = None  # evolve past this OOD detector (evofool[ood])
 
 
 @dataclass(frozen=True)
@@ -157,10 +171,10 @@ class RunConfig:
 _POSITIVE = {"generations", "evaluations", "wall_seconds", "batch_size", "population",
              "offspring", "tournament_size", "max_batch", "max_hidden", "height", "width",
              "every_generations", "every_seconds", "keep", "learning_rate", "ray_actors",
-             "steps_per_generation", "brightness_bins"}
+             "steps_per_generation", "brightness_bins", "fit_images"}
 _PROBABILITIES = {"mutation_rate", "crossover_rate", "add_connection", "delete_connection",
                   "add_node", "delete_node", "weight_rate", "activation_rate",
-                  "truncation_fraction", "stop_when_all_at"}
+                  "truncation_fraction", "stop_when_all_at", "tpr"}
 
 
 def load_config(path: Path, overrides: list[str] = ()) -> RunConfig:
@@ -244,6 +258,9 @@ def validate_run_config(config: RunConfig) -> RunConfig:
         if config.evaluator.engine == "onnxruntime":
             raise ConfigError("algorithm.type ascent needs gradients, which only torch gives: "
                               "set evaluator.engine: torch (or auto)")
+        if config.evaluator.detector is not None:
+            raise ConfigError("evaluator.detector works with evolution (map_elites, ga), not "
+                              "algorithm.type ascent")
     elif algorithm.classes is not None and not algorithm.classes:
         raise ConfigError("algorithm.classes must name at least one class (or be null)")
     return config
@@ -279,8 +296,10 @@ def _build(cls: type, data: Any, path: str) -> Any:
         if name not in data:
             continue
         value, hint = data[name], hints[name]
-        if isinstance(value, dict) and "type" not in value and _is_section_choice(hint):
-            hint = type(getattr(cls(), name))  # no type given: refine the default kind
+        default = getattr(cls(), name)
+        if isinstance(value, dict) and "type" not in value and _is_section_choice(hint) \
+                and default is not None:
+            hint = type(default)  # no type given: refine the default kind
         values[name] = _convert(hint, value, f"{path}{name}", name)
     return cls(**values)
 
@@ -293,11 +312,11 @@ def _is_section_choice(hint: Any) -> bool:
 def _convert(hint: Any, value: Any, key: str, name: str) -> Any:
     origin, arguments = typing.get_origin(hint), typing.get_args(hint)
     if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in arguments:
+            return None
         sections = [arg for arg in arguments if dataclasses.is_dataclass(arg)]
         if sections:
             return _build_section(sections, value, key)
-        if value is None and type(None) in arguments:
-            return None
         choices = [arg for arg in arguments if arg is not type(None)]
         if len(choices) == 1:
             return _convert(choices[0], value, key, name)
@@ -322,8 +341,10 @@ def _convert(hint: Any, value: Any, key: str, name: str) -> Any:
 def _build_section(kinds: list[type], value: Any, key: str) -> Any:
     if not isinstance(value, dict):
         raise ConfigError(f"{key} must be a mapping")
+    if len(kinds) == 1:  # one kind, whose type is a setting of its own
+        return _build(kinds[0], value, key + ".")
     by_type = {kind.__dataclass_fields__["type"].default: kind for kind in kinds}
-    kind = value["type"]
+    kind = value.get("type")
     if kind not in by_type:
         raise ConfigError(f"{key}.type must be one of {', '.join(by_type)}, got {kind!r}")
     return _build(by_type[kind], value, key + ".")

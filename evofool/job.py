@@ -25,6 +25,7 @@ from evofool.components import (
     build_classifier,
     build_encoding,
     build_evaluator,
+    build_gate,
 )
 from evofool.config import RunConfig, config_from_dict, override_dict
 from evofool.errors import EvofoolError
@@ -32,6 +33,7 @@ from evofool.metrics import MetricsLog
 from evofool.models.fingerprint import model_fingerprint
 from evofool.progress import ProgressReporter
 from evofool.run_output import write_config
+from evofool.run_layout import DETECTOR_FILE
 from evofool.run_recorder import RunRecorder
 from evofool.store import RunStore, is_run_dir
 from evofool.store.history import keeps_every_genome
@@ -76,14 +78,15 @@ class EvolutionJob:
     """Builds a run's parts from its config; ``start`` or ``resume`` makes one ready to ``run``."""
 
     def __init__(self, config: RunConfig, run_dir: Path, *, progress: bool,
-                 engine: str | None = None) -> None:
+                 resuming: bool = False, engine: str | None = None) -> None:
         self.config = config
         self.run_dir = run_dir
         self.progress = progress
         classifier = build_classifier(config)
+        self.gate = build_gate(config, classifier, run_dir, resuming=resuming)
         self.evaluator = build_evaluator(config, classifier, engine=engine)
         self.encoding = build_encoding(config, classifier)
-        self.algorithm = build_algorithm(config, self.encoding, self.evaluator)
+        self.algorithm = build_algorithm(config, self.encoding, self.evaluator, self.gate)
         self.class_names = self.evaluator.class_names
         self.fingerprint = model_fingerprint(classifier)
         self.keep_every_genome = keeps_every_genome(config.store.history, config.encoding.type,
@@ -98,6 +101,8 @@ class EvolutionJob:
         job = cls(config, run_dir, progress=progress)
         _create_run_dir(run_dir)
         write_config(config, run_dir)
+        if job.gate is not None:
+            job.gate.save(run_dir / DETECTOR_FILE)
         store = RunStore(run_dir, create=True)
         store.set_meta(config=config.to_dict(), model=config.model_label,
                            image_shape=list(job.encoding.image_shape),
@@ -140,7 +145,7 @@ class EvolutionJob:
         # resume names one: a fresh "auto" choice could change the run's numbers.
         engine = None if config.evaluator.engine != stored.evaluator.engine \
             else stored_engine or "torch"
-        job = cls(config, run_dir, progress=progress, engine=engine)
+        job = cls(config, run_dir, progress=progress, resuming=True, engine=engine)
         if job.fingerprint != fingerprint and not force:
             raise EvofoolError(f"model {config.model_label} is not the one this run started with; "
                                "pass --force to continue against it anyway")
@@ -235,14 +240,14 @@ class EvolutionJob:
         if config.wall_seconds is not None and elapsed >= config.wall_seconds:
             return True
         if config.stop_when_all_at is not None and algorithm.generation > 0:
-            confidence = algorithm.archive.confidence[algorithm.classes_in_play]
-            return bool((confidence >= config.stop_when_all_at).all())
+            fitness = algorithm.archive.fitness[algorithm.classes_in_play]
+            return bool((fitness >= config.stop_when_all_at).all())
         return False
 
     def _recorder(self, store: RunStore, metrics: MetricsLog) -> RunRecorder:
         return RunRecorder(self.run_dir, encoding=self.encoding, class_names=self.class_names,
                            store=store, metrics=metrics, encoding_type=self.config.encoding.type,
-                           keep_every_genome=self.keep_every_genome)
+                           keep_every_genome=self.keep_every_genome, gate=self.gate)
 
     def _checkpoint(self, elapsed: float) -> None:
         """Write a checkpoint, and the champion PNGs when they are due."""

@@ -7,6 +7,7 @@
     champions/       one PNG per class: class-<index>-<name>-<confidence>-g<genome id>.png
     genomes.json     CPPN champions as JSON records   (or genomes.npz for direct)
     summary.json     generations, evaluations, wall time, per-class results
+    detector.pt      the fitted OOD detector a run evolves past (evaluator.detector)
 """
 
 CONFIG_FILE = "config.yaml"
@@ -17,3 +18,4 @@ CHAMPIONS_DIR = "champions"
 GENOMES_JSON = "genomes.json"
 GENOMES_NPZ = "genomes.npz"
 SUMMARY_FILE = "summary.json"
+DETECTOR_FILE = "detector.pt"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -28,6 +28,9 @@ from evofool.run_output import (
 )
 from evofool.store import ChampionRow, GenomeRow, RunStore
 
+if TYPE_CHECKING:
+    from evofool.ood.gate import DetectorGate
+
 CHAMPION_IMAGES_EVERY_SECONDS = 600  # champions/ PNGs at most this often, and at the end
 
 
@@ -39,11 +42,12 @@ class RunRecorder:
         metrics: the run's metrics log.
         encoding_type: the config's encoding name, recorded with each genome.
         keep_every_genome: the store's history policy (evofool.store.history).
+        gate: the OOD detector the search evolves past, or None.
     """
 
     def __init__(self, run_dir: Path, *, encoding: Encoding, class_names: tuple[str, ...],
                  store: RunStore, metrics: MetricsLog, encoding_type: str,
-                 keep_every_genome: bool) -> None:
+                 keep_every_genome: bool, gate: DetectorGate | None = None) -> None:
         self.run_dir = run_dir
         self.encoding = encoding
         self.class_names = class_names
@@ -51,19 +55,25 @@ class RunRecorder:
         self.metrics = metrics
         self.encoding_type = encoding_type
         self.keep_every_genome = keep_every_genome
+        self.gate = gate
         self.champion_images = ChampionImageWriter(run_dir, encoding, class_names)
         self.images_written_at = float("-inf")  # the first checkpoint with genomes writes them
 
     def record_generation(self, search: Search, *, evaluated: int, step_seconds: float,
                           elapsed: float) -> dict[str, Any]:
-        """Store this generation's champion replacements; return its metrics row."""
+        """Store this generation's champion replacements; return its metrics row.
+
+        The row's confidences are the archive's fitness floored at 0: the
+        confidence, except that a gated search counts a champion the detector
+        flags as 0 (it has not fooled both).
+        """
         champions = self.champion_rows(search.archive, search.archive.last_improved)
         self.store.record_generation(
             champions, evaluations=search.evaluations, encoding=self.encoding_type,
             stepping_stones=self._stepping_stone_rows(
                 search, already_stored={row.genome_id for row in champions}),
             keep_every_genome=self.keep_every_genome)
-        values = search.archive.confidence[search.classes_in_play].clamp_min(0)
+        values = search.archive.fitness[search.classes_in_play].clamp_min(0)
         best, median, worst, fooled = torch.stack([
             values.max(), values.median(), values.min(),
             (values >= COST_THRESHOLD).sum().float()]).tolist()
@@ -141,11 +151,26 @@ class RunRecorder:
         summary["evaluations_per_s_overall"] = round(
             search.evaluations / max(summary["wall_seconds"], 1e-9), 1)
         summary.update(search.summary_fields())
+        if self.gate is not None:
+            summary.update(self._detector_summary(search, summary["classes"]))
         write_results(self.run_dir, search.archive, self.encoding, summary)
         self.store.set_meta(status="interrupted" if interrupted else "finished",
                             generations=search.generation, evaluations=search.evaluations,
                             wall_seconds=summary["wall_seconds"])
         return summary
+
+    def _detector_summary(self, search: Search, classes: list[dict[str, Any]]
+                          ) -> dict[str, Any]:
+        """Each class entry gets its champion's detector score and whether it passes;
+        the summary, the detector's facts and how many classes fooled both."""
+        scores = search.archive.outlier_score.cpu()
+        for entry in classes:
+            entry["detector_score"] = float(scores[entry["class"]])
+            entry["passes_detector"] = entry["detector_score"] <= self.gate.threshold
+        in_play = set(search.classes_in_play.tolist())
+        passing = sum(entry["passes_detector"] and entry["confidence"] >= COST_THRESHOLD
+                      for entry in classes if entry["class"] in in_play)
+        return {"detector": self.gate.facts, "classes_at_0.99_passing_detector": passing}
 
     def close(self) -> None:
         self.metrics.close()

@@ -11,6 +11,7 @@ one way; an algorithm adds only its own state (``_extra_state``).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import torch
@@ -39,6 +40,27 @@ class GradientScorer(Scorer, Protocol):
                                  ) -> tuple[torch.Tensor, torch.Tensor]: ...
 
 
+class Gate(Protocol):
+    """An OOD detector a search must get past (evofool.ood.gate.DetectorGate)."""
+
+    def outlier_scores(self, images: torch.Tensor) -> torch.Tensor:
+        """(N,) outlier scores of [0, 1] images, on their device."""
+
+    def fitness(self, probabilities: torch.Tensor, outlier: torch.Tensor) -> torch.Tensor:
+        """(N, K) the probabilities where an image passes, below every passing one elsewhere."""
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """A batch's scores: ``probabilities`` (N, K) are what the model says, ``fitness``
+    (N, K) what the search ranks by (the probabilities, unless a gate applies), and
+    ``outlier_scores`` (N,) the gate's, or None."""
+
+    probabilities: torch.Tensor
+    fitness: torch.Tensor
+    outlier_scores: torch.Tensor | None = None
+
+
 class Search(ABC):
     """A search over genomes that offers every image it scores to a per-class archive.
 
@@ -46,14 +68,17 @@ class Search(ABC):
         encoding: genomes and their pixels.
         evaluator: scores images.
         rng: the run's only source of randomness.
+        gate: an OOD detector children must pass to count for a class, or None.
     """
 
     stepping_stones: ChampionArchive | None = None  # finer parent cells, where kept
 
-    def __init__(self, *, encoding: Encoding, evaluator: Scorer, rng: RunRandomness) -> None:
+    def __init__(self, *, encoding: Encoding, evaluator: Scorer, rng: RunRandomness,
+                 gate: Gate | None = None) -> None:
         self.encoding = encoding
         self.evaluator = evaluator
         self.rng = rng
+        self.gate = gate
         self.archive = ChampionArchive(len(evaluator.class_names), rng.device)
         self.generation = 0
         self.evaluations = 0
@@ -71,6 +96,14 @@ class Search(ABC):
     def summary_fields(self) -> dict[str, Any]:
         """What ``summary.json`` adds for this algorithm; nothing by default."""
         return {}
+
+    def _evaluate(self, images: torch.Tensor) -> Evaluation:
+        """Score ``images``; where a gate applies, also its outlier scores and fitness."""
+        probabilities = self.evaluator.score(images)
+        if self.gate is None:
+            return Evaluation(probabilities, probabilities)
+        outlier = self.gate.outlier_scores(images)
+        return Evaluation(probabilities, self.gate.fitness(probabilities, outlier), outlier)
 
     def _new_ids(self, count: int) -> torch.Tensor:
         """Ids for ``count`` new genomes, unique over the run."""

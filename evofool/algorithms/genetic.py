@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from deap import tools
 
-from evofool.algorithms.base import Scorer, Search
+from evofool.algorithms.base import Gate, Scorer, Search
 from evofool.encodings.genome_batch import GenomeBatch, concat, take
 from evofool.encodings.protocol import Encoding
 from evofool.randomness import RunRandomness
@@ -37,10 +37,11 @@ class GeneticAlgorithm(Search):
 
     def __init__(self, *, encoding: Encoding, evaluator: Scorer, targets: list[int],
                  population: int, offspring: int, selection: str, tournament_size: int,
-                 truncation_fraction: float, elites: int, rng: RunRandomness) -> None:
+                 truncation_fraction: float, elites: int, rng: RunRandomness,
+                 gate: Gate | None = None) -> None:
         if offspring < population - elites:
             raise ValueError("offspring must be at least population - elites")
-        super().__init__(encoding=encoding, evaluator=evaluator, rng=rng)
+        super().__init__(encoding=encoding, evaluator=evaluator, rng=rng, gate=gate)
         self.targets = torch.tensor(targets, device=rng.device)
         self.population_size = population
         self.offspring_size = offspring
@@ -83,9 +84,11 @@ class GeneticAlgorithm(Search):
 
     def _score(self, children: GenomeBatch, parent_ids: torch.Tensor,
                per_target: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """Fitness (targets, per_target) = each child's confidence in its own target."""
+        """Fitness (targets, per_target) = each child's confidence in its own target (where a
+        gate applies, its gated fitness)."""
         count = parent_ids.numel()
-        probabilities = self.evaluator.score(self.encoding.render(children))
+        scores = self._evaluate(self.encoding.render(children))
+        probabilities = scores.probabilities
         own_target = self.targets.repeat_interleave(per_target)
         rows = torch.arange(count, device=self.rng.device)
         # Each child competes in the archive for its own target class only.
@@ -94,9 +97,10 @@ class GeneticAlgorithm(Search):
         ids = self._new_ids(count)
         self.archive.add(children, probabilities, generation=self.generation, child_ids=ids,
                          parent_ids=parent_ids, evaluations_before=self.evaluations,
-                         eligible=eligible)
+                         eligible=eligible, fitness=scores.fitness,
+                         outlier_scores=scores.outlier_scores)
         self.evaluations += count
-        return probabilities[rows, own_target].view(-1, per_target), ids
+        return scores.fitness[rows, own_target].view(-1, per_target), ids
 
     def _select(self, count: int) -> torch.Tensor:
         """Row indices into the stacked population: ``count`` parents per target."""

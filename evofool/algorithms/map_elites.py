@@ -6,8 +6,9 @@ from typing import Any
 
 import torch
 
-from evofool.algorithms.base import Scorer, Search
+from evofool.algorithms.base import Gate, Scorer, Search
 from evofool.archive import ChampionArchive
+from evofool.archive.champions import EMPTY
 from evofool.encodings.genome_batch import take
 from evofool.encodings.protocol import Encoding
 from evofool.randomness import RunRandomness
@@ -38,8 +39,8 @@ class MapElites(Search):
 
     def __init__(self, *, encoding: Encoding, evaluator: Scorer, batch_size: int,
                  rng: RunRandomness, classes: list[int] | None = None,
-                 brightness_bins: int = 1) -> None:
-        super().__init__(encoding=encoding, evaluator=evaluator, rng=rng)
+                 brightness_bins: int = 1, gate: Gate | None = None) -> None:
+        super().__init__(encoding=encoding, evaluator=evaluator, rng=rng, gate=gate)
         self.batch_size = batch_size
         num_classes = len(evaluator.class_names)
         self._cells = torch.arange(num_classes, device=rng.device) if classes is None \
@@ -75,15 +76,19 @@ class MapElites(Search):
                                                self.generation)
             parent_ids = pool.genome_id[parents]
         images = self.encoding.render(children)
-        probabilities = self.evaluator.score(images)
+        scores = self._evaluate(images)
         child_ids = self._new_ids(count)
-        self.archive.add(children, probabilities, generation=self.generation,
+        self.archive.add(children, scores.probabilities, generation=self.generation,
                          child_ids=child_ids, parent_ids=parent_ids,
-                         evaluations_before=self.evaluations, eligible=self._eligible)
+                         evaluations_before=self.evaluations, eligible=self._eligible,
+                         fitness=scores.fitness, outlier_scores=scores.outlier_scores)
         if self.stepping_stones is not None:
+            band = self._brightness_band(images)
             self.stepping_stones.add(
-                children, self._by_brightness(images, probabilities), generation=self.generation,
-                child_ids=child_ids, parent_ids=parent_ids, evaluations_before=self.evaluations)
+                children, self._by_band(band, scores.probabilities), generation=self.generation,
+                child_ids=child_ids, parent_ids=parent_ids, evaluations_before=self.evaluations,
+                fitness=self._by_band(band, scores.fitness),
+                outlier_scores=scores.outlier_scores)
         self.evaluations += count
         self.generation += 1
 
@@ -94,19 +99,22 @@ class MapElites(Search):
             return self.stepping_stones
         return self.archive
 
-    def _by_brightness(self, images: torch.Tensor, probabilities: torch.Tensor) -> torch.Tensor:
-        """(B, bins * K): each child's probabilities in its brightness band's K columns, -1
-        elsewhere (and for classes without a cell), so it competes in its own band only."""
-        count, num_classes = probabilities.shape
+    def _brightness_band(self, images: torch.Tensor) -> torch.Tensor:
+        """(B,) each image's band of mean brightness, 0 .. brightness_bins - 1."""
         band = (images.mean(dim=(1, 2, 3)) * self.brightness_bins).long()
-        band.clamp_(max=self.brightness_bins - 1)
+        return band.clamp_(max=self.brightness_bins - 1)
+
+    def _by_band(self, band: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
+        """(B, bins * K): each child's (B, K) ``values`` in its band's K columns, EMPTY
+        elsewhere (and for classes without a cell), so it competes in its own band only."""
+        count, num_classes = values.shape
         columns = band.unsqueeze(1) * num_classes + torch.arange(num_classes,
                                                                  device=band.device)
         if self._eligible is not None:
-            probabilities = probabilities.masked_fill(~self._eligible, -1)
-        spread = torch.full((count, self.brightness_bins * num_classes), -1.0,
-                            device=probabilities.device)
-        return spread.scatter_(1, columns, probabilities)
+            values = values.masked_fill(~self._eligible, EMPTY)
+        spread = torch.full((count, self.brightness_bins * num_classes), EMPTY,
+                            device=values.device)
+        return spread.scatter_(1, columns, values)
 
     def _extra_state(self) -> dict[str, Any]:
         stones = None if self.stepping_stones is None else self.stepping_stones.state_dict()

@@ -16,8 +16,9 @@ from evofool.encodings.genome_batch import GenomeBatch, put, take
 
 COST_THRESHOLD = 0.99
 TOP_K = 5
-_RECORDS = ("confidence", "generation", "genome_id", "parent_id", "evaluations_to_threshold",
-            "top_classes", "top_probabilities")
+EMPTY = -1.0  # the fitness of an empty cell, below any image's
+_RECORDS = ("confidence", "fitness", "outlier_score", "generation", "genome_id", "parent_id",
+            "evaluations_to_threshold", "top_classes", "top_probabilities")
 
 
 class ChampionArchive:
@@ -26,6 +27,11 @@ class ChampionArchive:
     Attributes:
         genomes: one row per class (valid where ``occupied``), or None before any add.
         confidence: (K,) the champion's probability for its class; -1 where empty.
+        fitness: (K,) what champions compete on: the confidence, unless a detector
+            gates the search (evofool.ood.gate: then below 0 for a flagged image);
+            EMPTY where empty.
+        outlier_score: (K,) the gating detector's score of the champion; +inf where none
+            scored it (an inf, not a NaN, so that equal archives compare equal).
         generation: (K,) generation the champion was born in.
         genome_id, parent_id: (K,) lineage ids (-1: none).
         evaluations_to_threshold: (K,) evaluations spent when the class first
@@ -37,7 +43,9 @@ class ChampionArchive:
 
     def __init__(self, num_classes: int, device: torch.device) -> None:
         self.genomes: GenomeBatch | None = None
-        self.confidence = torch.full((num_classes,), -1.0, device=device)
+        self.confidence = torch.full((num_classes,), EMPTY, device=device)
+        self.fitness = torch.full((num_classes,), EMPTY, device=device)
+        self.outlier_score = torch.full((num_classes,), float("inf"), device=device)
         self.generation = torch.full((num_classes,), -1, dtype=torch.long, device=device)
         self.genome_id = torch.full_like(self.generation, -1)
         self.parent_id = torch.full_like(self.generation, -1)
@@ -53,16 +61,19 @@ class ChampionArchive:
 
     @property
     def occupied(self) -> torch.Tensor:
-        return self.confidence >= 0
+        return self.fitness > EMPTY
 
     def add(self, children: GenomeBatch, probabilities: torch.Tensor, *, generation: int,
             child_ids: torch.Tensor, parent_ids: torch.Tensor, evaluations_before: int,
-            eligible: torch.Tensor | None = None) -> torch.Tensor:
+            eligible: torch.Tensor | None = None, fitness: torch.Tensor | None = None,
+            outlier_scores: torch.Tensor | None = None) -> torch.Tensor:
         """Let each child take every class where it beats the champion.
 
         Args:
             children: the scored genomes (B rows).
             probabilities: (B, K) the model's probabilities for the children.
+            fitness: (B, K) what they compete on, where it is not the probabilities
+                (a detector-gated search), with ``outlier_scores`` (B,) the detector's.
             eligible: optional (B, K) mask of the classes each child competes
                 for (a GA child competes for its own target only).
             generation: the children's generation.
@@ -72,15 +83,21 @@ class ChampionArchive:
         Returns:
             (K,) mask of the classes whose champion changed.
         """
-        competing = probabilities if eligible is None else probabilities.masked_fill(~eligible, -1)
+        fitness = probabilities if fitness is None else fitness
+        competing = fitness if eligible is None else fitness.masked_fill(~eligible, EMPTY)
         best, best_child = competing.max(dim=0)
-        improved = best > self.confidence
+        improved = best > self.fitness
         if self.genomes is None:
             self.genomes = take(children, best_child)
         else:
             classes = improved.nonzero().squeeze(1)
             put(self.genomes, classes, take(children, best_child[classes]))
-        self.confidence = torch.where(improved, best, self.confidence)
+        confidence = probabilities.gather(0, best_child.unsqueeze(0)).squeeze(0)
+        self.confidence = torch.where(improved, confidence, self.confidence)
+        self.fitness = torch.where(improved, best, self.fitness)
+        if outlier_scores is not None:
+            self.outlier_score = torch.where(improved, outlier_scores[best_child],
+                                             self.outlier_score)
         self.generation = torch.where(improved, generation, self.generation)
         self.genome_id = torch.where(improved, child_ids[best_child], self.genome_id)
         self.parent_id = torch.where(improved, parent_ids[best_child], self.parent_id)
@@ -105,6 +122,8 @@ class ChampionArchive:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         device = self.confidence.device
+        state = {"fitness": state["confidence"],  # checkpoints from before detectors
+                 "outlier_score": torch.full_like(state["confidence"], float("inf")), **state}
         for name in _RECORDS:
             setattr(self, name, state[name].to(device))
         self.genomes = None if state["genomes"] is None else {

@@ -15,7 +15,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "ood", help="score OOD detectors on fooling images (needs evofool[ood])",
         description="Score pytorch-ood's detectors on OOD sets (runs' fooling images, exports, "
                     "noise) against natural in-distribution images; write ood.csv, ood.json and "
-                    "an ood.png heatmap of AUROC, AUPR and FPR at 95%% TPR per detector and set.")
+                    "an ood.png heatmap of AUROC, AUPR and FPR at 95% TPR per detector and set.")
     parser.add_argument("model", nargs="?", default="mnist-lenet",
                         help="model spec, as `evofool run` takes them (default mnist-lenet)")
     parser.add_argument("--fooling", "--ood", nargs="+", required=True, metavar="SET",

@@ -9,15 +9,20 @@ own predictions).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from types import ModuleType
+from typing import Any
 
 import torch
 
 from evofool.errors import EvofoolError
 from evofool.models import Classifier
-from evofool.ood.representations import Representations, network_head, require_features
+from evofool.ood.representations import (
+    Representations,
+    as_unit_floats,
+    network_head,
+    require_features,
+)
 from evofool.vision_libs import import_pytorch_ood
 
 LOGIT_DETECTORS = ("msp", "maxlogit", "energy", "entropy")
@@ -39,11 +44,29 @@ def pytorch_ood() -> ModuleType:
 
 @dataclass
 class FittedDetector:
-    """A detector ready to score: ``score(representations, images)`` -> (N,) outlier scores."""
+    """A detector ready to score: ``score(representations, images)`` -> (N,) outlier scores.
+
+    Holds the pytorch-ood detector itself (fit, with no model attached except
+    ODIN's), so a fitted logit or feature detector can be saved with
+    ``torch.save`` and scores the same after loading: a run evolving past a
+    detector resumes against the very one it started with.
+    """
 
     name: str
-    score: Callable[[Representations, torch.Tensor], torch.Tensor]
+    detector: Any
     settings: dict
+    model: str
+
+    def score(self, representations: Representations, images: torch.Tensor) -> torch.Tensor:
+        """Outlier scores; ``images`` (uint8 or [0, 1] floats) only for ODIN."""
+        if self.name in LOGIT_DETECTORS:
+            return self.detector.predict_logits(representations.logits)
+        if self.name == "odin":
+            return torch.cat([self.detector.predict(as_unit_floats(
+                images[start:start + ODIN_BATCH])).detach()
+                for start in range(0, len(images), ODIN_BATCH)])
+        return self.detector.predict_features(
+            require_features(representations, self.name, self.model))
 
 
 class _Logits(torch.nn.Module):
@@ -68,18 +91,11 @@ def fit_detector(name: str, classifier: Classifier, fit: Representations | None,
     if name in LOGIT_DETECTORS:
         kind = {"msp": library.MaxSoftmax, "maxlogit": library.MaxLogit,
                 "energy": library.EnergyBased, "entropy": library.Entropy}[name]
-        detector = kind(None)
-        return FittedDetector(name, lambda reps, images: detector.predict_logits(reps.logits),
-                              {})
+        return FittedDetector(name, kind(None), {}, classifier.name)
     if name == "odin":
         odin = library.ODIN(_Logits(classifier))
-
-        def odin_scores(reps: Representations, images: torch.Tensor) -> torch.Tensor:
-            return torch.cat([odin.predict(images[start:start + ODIN_BATCH].float() / 255)
-                              .detach() for start in range(0, len(images), ODIN_BATCH)])
-
-        return FittedDetector(name, odin_scores, {"eps": odin.eps,
-                                                  "temperature": odin.temperature})
+        return FittedDetector(name, odin, {"eps": odin.eps, "temperature": odin.temperature},
+                              classifier.name)
     if name not in FEATURE_DETECTORS:
         raise EvofoolError(f"unknown detector {name!r} (known: {', '.join(DETECTORS)})")
     features = require_features(fit, name, classifier.name)
@@ -90,9 +106,8 @@ def fit_detector(name: str, classifier: Classifier, fit: Representations | None,
     else:
         head = network_head(classifier)
         dimensions = features.shape[1] // 2  # principal subspace: half the feature width
-        detector = library.ViM(None, d=dimensions, w=head.weight, b=head.bias)
+        detector = library.ViM(None, d=dimensions, w=head.weight.detach(),
+                               b=head.bias.detach())
         settings = {"d": dimensions}
     detector.fit_features(features, fit_labels)
-    return FittedDetector(
-        name, lambda reps, images: detector.predict_features(
-            require_features(reps, name, classifier.name)), settings)
+    return FittedDetector(name, detector, settings, classifier.name)

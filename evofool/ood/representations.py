@@ -36,8 +36,18 @@ def network_head(classifier: Classifier) -> torch.nn.Linear | None:
     return linears[-1]
 
 
+def as_unit_floats(images: torch.Tensor) -> torch.Tensor:
+    """uint8 images as [0, 1] floats; float images (rendered genomes) as they are."""
+    return images.float() / 255 if images.dtype == torch.uint8 else images
+
+
 def represent(classifier: Classifier, images: torch.Tensor) -> Representations:
-    """Logits and head-input features of uint8 ``images`` (N, C, H, W), in batches."""
+    """Logits and head-input features of ``images`` (N, C, H, W; uint8, or [0, 1] floats).
+
+    Always in batches of BATCH: float32 kernels may give an image slightly
+    different numbers inside batches of other sizes, so a fixed split keeps
+    each image's scores independent of how many it came with.
+    """
     head = network_head(classifier)
     captured: list[torch.Tensor] = []
     hook = None if head is None else head.register_forward_hook(
@@ -46,7 +56,7 @@ def represent(classifier: Classifier, images: torch.Tensor) -> Representations:
     try:
         with torch.inference_mode():
             for start in range(0, len(images), BATCH):
-                batch = images[start:start + BATCH].float() / 255
+                batch = as_unit_floats(images[start:start + BATCH])
                 logits.append(classifier.logits(batch))
     finally:
         if hook is not None:

@@ -1,0 +1,144 @@
+"""Evolving past an OOD detector: a child counts for a class only if the detector keeps it.
+
+The detector's threshold keeps ``tpr`` of the natural test images (95 %: the
+usual operating point), so an image "passes" when its outlier score is at most
+the threshold. The fitness a search ranks children by (evofool.algorithms) is
+
+- a passing image: its confidence p in the class, in [0, 1], as without a detector;
+- a flagged image: (p * exp(-excess) - 1) / 2, in [-0.5, 0), with
+  excess = (score - threshold) / spread and spread the natural images'
+  interquartile range of scores (so that excess means the same for every detector).
+
+Every flagged image ranks below every passing one, and among flagged images
+those nearer the threshold and more confident rank higher: evolution has a
+gradient toward passing instead of a wall. The archive keeps the true
+confidence beside the fitness, so stores, plots and exports never show the
+negative numbers.
+
+The fitted detector, threshold and spread are saved in the run directory when a
+run starts and loaded on resume, never re-fit: a fit on another processor could
+differ in the last bits and change which images pass.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from evofool.atomic_files import replaced_atomically
+from evofool.errors import EvofoolError
+from evofool.models import Classifier
+from evofool.ood.detectors import FEATURE_DETECTORS, LOGIT_DETECTORS, FittedDetector, fit_detector
+from evofool.ood.image_sets import load_image_set
+from evofool.ood.representations import represent
+
+GATE_DETECTORS = LOGIT_DETECTORS + FEATURE_DETECTORS  # ODIN would differentiate every child
+
+
+@dataclass
+class DetectorGate:
+    """A fitted detector and its threshold, applied to every scored child.
+
+    It scores on the CPU with its own copy of the classifier, taken before any
+    engine or device is attached to the evaluator's: the features come from
+    torch there, whatever engine scores the probabilities.
+
+    Attributes:
+        detector: the fitted detector (outlier scores, larger = more likely OOD).
+        threshold: images scoring at most this pass.
+        spread: the natural test images' interquartile range of scores.
+        facts: what it was fit and thresholded on, for summary.json.
+    """
+
+    detector: FittedDetector
+    threshold: float
+    spread: float
+    facts: dict[str, Any]
+    classifier: Classifier = field(repr=False)
+
+    @property
+    def name(self) -> str:
+        return self.detector.name
+
+    def outlier_scores(self, images: torch.Tensor) -> torch.Tensor:
+        """(N,) float32 outlier scores of [0, 1] ``images``, on their device."""
+        pixels = images.cpu()
+        return self.detector.score(represent(self.classifier, pixels), pixels).float().to(
+            images.device)
+
+    def fitness(self, probabilities: torch.Tensor, outlier: torch.Tensor) -> torch.Tensor:
+        """(N, K) what the search ranks by: the confidence where the image passes, below
+        every passing image where it does not (see the module docstring)."""
+        passes = (outlier <= self.threshold).unsqueeze(1)
+        excess = ((outlier - self.threshold) / self.spread).clamp_min(0).unsqueeze(1)
+        flagged = (probabilities * torch.exp(-excess) - 1) / 2
+        return torch.where(passes, probabilities, flagged)
+
+    def save(self, path: Path) -> None:
+        with replaced_atomically(path) as stream:
+            torch.save({"detector": self.detector, "threshold": self.threshold,
+                        "spread": self.spread, "facts": self.facts}, stream)
+
+    @classmethod
+    def load(cls, path: Path, classifier: Classifier) -> DetectorGate:
+        """The gate a run saved when it started.
+
+        Raises:
+            EvofoolError: the file is missing or unreadable.
+        """
+        try:
+            # Not weights_only: it holds a pytorch-ood detector object this run wrote itself.
+            state = torch.load(path, weights_only=False)
+        except (OSError, RuntimeError, EOFError, AttributeError) as error:
+            raise EvofoolError(f"cannot read the run's fitted detector {path}: "
+                               f"{str(error).splitlines()[0]}") from error
+        return cls(state["detector"], state["threshold"], state["spread"], state["facts"],
+                   _cpu_copy(classifier))
+
+
+def fit_gate(classifier: Classifier, *, detector: str, fit_on: str, fit_images: int,
+             threshold_on: str, tpr: float) -> DetectorGate:
+    """Fit ``detector`` on ``fit_on`` (feature detectors only) and set its threshold so it
+    keeps ``tpr`` of ``threshold_on``'s images.
+
+    Raises:
+        EvofoolError: a detector that cannot gate, or an image set that does not load.
+    """
+    if detector not in GATE_DETECTORS:
+        raise EvofoolError(f"evaluator.detector.type must be one of {', '.join(GATE_DETECTORS)}, "
+                           f"got {detector!r}")
+    classifier = _cpu_copy(classifier)
+    shape = classifier.input_spec.shape
+    fit = fit_labels = None
+    facts: dict[str, Any] = {"type": detector, "tpr": tpr}
+    if detector in FEATURE_DETECTORS:
+        fit_set = load_image_set(fit_on, shape=shape, limit=fit_images)
+        fit = represent(classifier, fit_set.images)
+        fit_labels = fit_set.labels if fit_set.labels is not None else fit.logits.argmax(1)
+        facts["fit_on"] = {"set": fit_on, "images": len(fit_set)}
+    fitted = fit_detector(detector, classifier, fit, fit_labels)
+    natural = load_image_set(threshold_on, shape=shape)
+    scores = fitted.score(represent(classifier, natural.images), natural.images).float()
+    threshold = float(torch.quantile(scores.double(), tpr))
+    quartiles = torch.quantile(scores.double(), torch.tensor([0.25, 0.75], dtype=torch.double))
+    spread = max(float(quartiles[1] - quartiles[0]), 1e-12)
+    facts.update(threshold_on={"set": threshold_on, "images": len(natural)},
+                 threshold=threshold)
+    return DetectorGate(fitted, threshold, spread, facts, classifier)
+
+
+def _cpu_copy(classifier: Classifier) -> Classifier:
+    """The classifier for the gate alone, so the evaluator may move or attach an engine to
+    its own.
+
+    Raises:
+        EvofoolError: an ensemble (several models), which has no one feature layer.
+    """
+    if not isinstance(classifier, Classifier):
+        raise EvofoolError("evaluator.detector needs one model, not several: a detector reads "
+                           "one network's features")
+    return copy.deepcopy(classifier).cpu().eval()
