@@ -17,6 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from evaluator import cpu_model
+
 CONFIG = Path(__file__).parents[1] / "configs" / "mnist_retrain.yaml"
 
 
@@ -34,7 +36,7 @@ def main() -> None:
     subprocess.run(command, check=True)
     wall = time.perf_counter() - started
     table = json.loads((out / "rounds.json").read_text())
-    print(json.dumps({"config": str(CONFIG), "overrides": args.overrides, "directory": str(out),
+    print(json.dumps({"benchmark": "retrain_mnist", "cpu": cpu_model(), "config": str(CONFIG), "overrides": args.overrides, "directory": str(out),
                       "wall_seconds": round(wall, 1), "rounds": table}))
 
 

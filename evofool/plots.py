@@ -150,24 +150,39 @@ def class_history(generations: Sequence[int], confidences: Sequence[float],
 
 
 def rounds_figure(table: Sequence[dict[str, Any]], natural_classes: int) -> Figure:
-    """The n+1 experiment per round: natural accuracy, earlier garbage recognised, fooling."""
+    """The n+1 experiment per round: natural accuracy, garbage recognised (earlier garbage,
+    which the model trained on, and held-out images, which no model did), fooling, and
+    the detectors' AUROC on each round's held-out images where measured."""
     rounds = [row["round"] for row in table]
 
     def column(key: str) -> list[float]:
-        return [float("nan") if row[key] is None else row[key] for row in table]
+        return [float("nan") if row.get(key) is None else row[key] for row in table]
 
-    figure = Figure(figsize=(13, 3.6), layout="constrained")
-    axes = figure.subplots(1, 3)
+    detectors = [key for key in table[0] if key.startswith("held_out_auroc_")]
+    figure = Figure(figsize=(13 + 4 * bool(detectors), 3.6), layout="constrained")
+    axes = figure.subplots(1, 3 + bool(detectors))
     axes[0].plot(rounds, column("test_accuracy"), marker="o")
     axes[0].set(title="natural test accuracy", xlabel="round", ylabel="accuracy")
-    axes[1].plot(rounds, column("earlier_garbage_share"), marker="o", color="tab:green")
-    axes[1].set(title="earlier fooling images called garbage", xlabel="round",
+    axes[1].plot(rounds, column("earlier_garbage_share"), marker="o", color="tab:green",
+                 label="earlier garbage (trained on)")
+    if "held_out_garbage_share" in table[0]:
+        axes[1].plot(rounds, column("held_out_garbage_share"), marker="s", color="tab:red",
+                     label="last round's held-out (never trained on)")
+        axes[1].legend(loc="lower left", fontsize="small")
+    axes[1].set(title="fooling images called garbage", xlabel="round",
                 ylabel="share", ylim=(-0.02, 1.02))
     axes[2].plot(rounds, column("median_confidence"), marker="o", label="median best confidence")
     axes[2].plot(rounds, [row["classes_at_099"] / natural_classes for row in table],
                  marker="s", label="share of classes >= 0.99")
     axes[2].set(title="fooling success", xlabel="round", ylim=(-0.02, 1.02))
     axes[2].legend(loc="lower left", fontsize="small")
+    for key in detectors:
+        axes[3].plot(rounds, column(key), marker="o", label=key.removeprefix("held_out_auroc_"))
+    if detectors:
+        axes[3].axhline(0.5, color="grey", linestyle=":", linewidth=1)
+        axes[3].set(title="detectors on held-out images (AUROC)", xlabel="round",
+                    ylim=(-0.02, 1.02))
+        axes[3].legend(loc="lower left", fontsize="small")
     for axis in axes:
         axis.grid(alpha=0.3)
         axis.xaxis.get_major_locator().set_params(integer=True)

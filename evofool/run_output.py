@@ -41,11 +41,11 @@ def summarise(archive: ChampionArchive, class_names: tuple[str, ...], *, generat
     """The ``summary.json`` content: per-class champions and their fooling cost."""
     occupied = archive.occupied.cpu()
     confidence = archive.confidence.cpu()
-    generation = archive.generation.cpu()
+    generation, genome_id = archive.generation.cpu(), archive.genome_id.cpu()
     cost = archive.evaluations_to_threshold.cpu()
     classes = [{"class": index, "name": class_names[index],
                 "confidence": float(confidence[index]),
-                "generation": int(generation[index]),
+                "generation": int(generation[index]), "genome_id": int(genome_id[index]),
                 "evaluations_to_0.99": int(cost[index]) if cost[index] >= 0 else None}
                for index in occupied.nonzero().flatten().tolist()]
     values = [entry["confidence"] for entry in classes]

@@ -84,10 +84,12 @@ RETRAIN_CONFIG = CONFIGS / "mnist_retrain.yaml"
 
 
 def tiny_retrain_overrides(model) -> list[str]:
-    """Two rounds of the n+1 experiment in seconds: short runs, 3,000 digits, one epoch."""
+    """Two rounds of the n+1 experiment in seconds: short runs, 3,000 digits, one epoch,
+    held-out detectors fit on 2,000 digits."""
     return ["rounds=2", f"model={model}", "evolution.generations=12",
             "evolution.algorithm.batch_size=60", "evolution.checkpoint.every_generations=4",
-            "training.epochs=1", "training.natural_images=3000", "garbage.per_round=40"]
+            "training.epochs=1", "training.natural_images=3000", "garbage.per_round=40",
+            "held_out.fit_images=2000"]
 
 
 @pytest.fixture(scope="session")

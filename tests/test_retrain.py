@@ -4,6 +4,7 @@ import csv
 import json
 import os
 import signal
+import shutil
 import sqlite3
 
 import pytest
@@ -15,6 +16,7 @@ from evofool.models import load_classifier
 from evofool.retrain.config import load_retrain_config
 from evofool.retrain.experiment import RetrainExperiment
 from evofool.retrain.layout import round_model_path
+from evofool.retrain.store import RetrainStore
 from evofool.run_recorder import RunRecorder
 
 TIMING = ("evolve_seconds", "train_seconds", "model")
@@ -59,6 +61,52 @@ def test_two_rounds_write_table_plot_models_and_garbage(experiment):
     round_index, run, fooled, confidence, _, _, pixels = garbage[0]
     assert run == "round-00" and 0 <= fooled < 10 and confidence >= 0.99
     assert len(pixels) == 28 * 28
+
+
+def test_held_out_images_are_measured_and_never_trained_on(experiment, tmp_path):
+    directory, _ = experiment
+    rows = _rows(directory)
+    assert rows[0]["held_out_garbage_share"] == ""  # no earlier round's held-out images
+    assert int(rows[0]["held_out_images"]) > 0
+    for row in rows:  # a tiny run may find no image at 0.99 against a retrained model
+        for detector in ("msp", "energy", "mahalanobis"):
+            auroc = row[f"held_out_auroc_{detector}"]
+            assert 0 <= float(auroc) <= 1 if int(row["held_out_images"]) else auroc == ""
+    for row, previous in zip(rows[1:], rows, strict=False):
+        share = row["held_out_garbage_share"]
+        assert 0 <= float(share) <= 1 if int(previous["held_out_images"]) else share == ""
+    assert {run for _, run, *_ in _garbage(directory)} <= {"round-00", "round-01", "round-02"}
+    held_out = json.loads((directory / "held-out" / "round-01" / "summary.json").read_text())
+    assert held_out["classes"]  # an independent run (its own seed) against round 1's model
+    connection = sqlite3.connect(directory / "retrain.sqlite")
+    try:
+        stored = connection.execute("SELECT round, COUNT(*) FROM held_out GROUP BY round"
+                                    ).fetchall()
+    finally:
+        connection.close()
+    assert stored == [(int(row["round"]), int(row["held_out_images"])) for row in rows
+                      if int(row["held_out_images"])]
+
+
+def test_a_store_from_before_held_out_images_is_upgraded_in_place(experiment, tmp_path):
+    directory, _ = experiment
+    copy = tmp_path / "old"
+    copy.mkdir()
+    shutil.copy(directory / "retrain.sqlite", copy / "retrain.sqlite")
+    connection = sqlite3.connect(copy / "retrain.sqlite")
+    with connection:  # what a version-1 store held
+        for column in ("held_out_images", "held_out_garbage_share", "held_out_auroc"):
+            connection.execute(f"ALTER TABLE rounds DROP COLUMN {column}")
+        connection.execute("DROP TABLE held_out")
+        connection.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    connection.close()
+    store = RetrainStore(copy)
+    try:
+        rounds = store.rounds()
+        assert store.get_meta("schema_version") == 2
+    finally:
+        store.close()
+    assert len(rounds) == 3 and all(record.held_out_images is None for record in rounds)
 
 
 def test_rounds_evolve_no_garbage_champion(experiment):

@@ -31,6 +31,7 @@ from evofool.errors import EvofoolError
 from evofool.images import png_bytes
 from evofool.plots import class_history, confidence_curves, read_metrics, rounds_figure, to_png
 from evofool.retrain.store import RetrainStore
+from evofool.run_layout import SUMMARY_FILE
 from evofool.stored_run import StoredRun
 
 HERE = Path(__file__).parent
@@ -78,10 +79,12 @@ def create_app(roots: list[Path]) -> Starlette:
         try:
             row = describe(entry)
             in_play = set(row.get("classes_in_play") or [])
+            detector = _detector_verdicts(entry)
             champions = [{"class": c.class_index, "name": c.class_name,
                           "confidence": c.confidence, "generation": c.generation,
                           "genome_id": c.genome_id,
-                          "image": f"/runs/{entry.slug}/genomes/{c.genome_id}.png"}
+                          "image": f"/runs/{entry.slug}/genomes/{c.genome_id}.png",
+                          **detector.get((c.class_index, c.genome_id), {})}
                          for c in run.champions() if c.class_index in in_play]
         finally:
             run.close()
@@ -239,6 +242,20 @@ def _retrain_json(entry: CatalogEntry) -> dict[str, Any]:
     finally:
         store.close()
     return {**describe(entry), "rounds": rounds, "classes": classes}
+
+
+def _detector_verdicts(entry: CatalogEntry) -> dict[tuple[int, int], dict[str, Any]]:
+    """For a run that evolved past a detector (evaluator.detector): each final champion's
+    detector score and whether it passes, from summary.json, keyed by (class, genome id)
+    so that a champion replaced since (a resumed run) gets none."""
+    try:
+        summary = json.loads((entry.path / SUMMARY_FILE).read_text())
+    except (OSError, json.JSONDecodeError):
+        return {}
+    return {(item["class"], item.get("genome_id")): {
+                "passes_detector": item["passes_detector"],
+                "detector_score": item["detector_score"], "detector": summary["detector"]["type"]}
+            for item in summary.get("classes", []) if "passes_detector" in item}
 
 
 def _result_json(entry: CatalogEntry, name: str) -> dict[str, Any] | None:

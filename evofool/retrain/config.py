@@ -15,6 +15,7 @@ from evofool.config import (
     read_yaml_mapping,
     validate_run_config,
 )
+from evofool.ood.detectors import DETECTORS
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,25 @@ class GarbageSettings:
 
 
 @dataclass(frozen=True)
+class HeldOutSettings:
+    """Fooling images no model trains on, to measure what retraining generalises to.
+
+    Each round also runs an independent evolution against the same model
+    (seed + ``seed_offset`` + round, same settings), picks its fooling images
+    as the garbage set would, and never adds them to training. Round r+1
+    reports the share of round r's held-out images its model calls garbage,
+    and every round scores ``detectors`` (evofool ood's, feature ones fit on
+    ``fit_images`` MNIST training digits) on its own held-out images against
+    the test digits. An empty ``detectors`` list needs no pytorch-ood.
+    """
+
+    enabled: bool = True
+    seed_offset: int = 1000
+    detectors: list[str] = field(default_factory=lambda: ["msp", "energy", "mahalanobis"])
+    fit_images: int = 20000
+
+
+@dataclass(frozen=True)
 class RetrainConfig:
     name: str = "retrain"
     model: str = "mnist-lenet"  # round 0's model: any 1x28x28 MNIST classifier
@@ -56,6 +76,7 @@ class RetrainConfig:
     evolution: RunConfig = field(default_factory=lambda: RunConfig(generations=500))
     training: TrainingSettings = field(default_factory=TrainingSettings)
     garbage: GarbageSettings = field(default_factory=GarbageSettings)
+    held_out: HeldOutSettings = field(default_factory=HeldOutSettings)
 
     def to_dict(self) -> dict[str, Any]:
         """As YAML would hold it; the rounds set the evolution's model and seed."""
@@ -93,4 +114,8 @@ def retrain_config_from_dict(raw: dict[str, Any]) -> RetrainConfig:
         raise ConfigError("garbage.per_round must be at least 1")
     if not 0 < config.garbage.threshold <= 1:
         raise ConfigError("garbage.threshold must be in (0, 1]")
+    unknown = sorted(set(config.held_out.detectors) - set(DETECTORS))
+    if unknown:
+        raise ConfigError(f"held_out.detectors: unknown {unknown[0]} (known: "
+                          f"{', '.join(DETECTORS)})")
     return config

@@ -1,9 +1,10 @@
 """The paper's n+1 experiment (section 3.3), unattended: evolve, add garbage, retrain, repeat.
 
 Round r evolves fooling images against model r (round 0: the original
-n-class model), measures model r and the run, adds the run's fooling images
-to the garbage class n+1, and trains model r+1 on the natural digits plus
-every garbage image so far. Each phase leaves a durable mark (a finished
+n-class model), and (held_out) a second, independent run whose images are never
+trained on; measures model r, the runs and the previous round's held-out images;
+adds the first run's fooling images to the garbage class n+1, and trains model
+r+1 on the natural digits plus every garbage image so far. Each phase leaves a durable mark (a finished
 run, a round row with its images in one transaction, a model file then its
 training row), so a resumed experiment redoes at most the phase in hand,
 and a round's evolution resumes mid-run through the run's own checkpoints.
@@ -18,6 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from evofool.archive.champions import COST_THRESHOLD
@@ -32,11 +34,11 @@ from evofool.config import (
 from evofool.data import load_mnist
 from evofool.errors import EvofoolError
 from evofool.job import EvolutionJob
-from evofool.models import LeNet, load_classifier
+from evofool.models import Classifier, LeNet, load_classifier
 from evofool.models.lenet import MNIST_INPUT_SPEC, CheckpointInfo, save_lenet
 from evofool.retrain.config import RetrainConfig, retrain_config_from_dict
 from evofool.retrain.garbage import as_training_images, balanced_epoch, collect_garbage
-from evofool.retrain.layout import round_model_path, round_run_dir
+from evofool.retrain.layout import held_out_run_dir, round_model_path, round_run_dir
 from evofool.retrain.report import write_report
 from evofool.retrain.store import RetrainStore, RoundRecord
 from evofool.run_output import write_config
@@ -105,7 +107,9 @@ class RetrainExperiment:
         try:
             for round_index in range(self.config.rounds + 1):
                 if round_index not in {record.round for record in self.store.rounds()}:
-                    if not self._evolve(round_index):
+                    if not (self._evolve(round_index) and (
+                            not self.config.held_out.enabled
+                            or self._evolve(round_index, held_out=True))):
                         self.store.set_meta(status="interrupted")
                         print(f"evofool: experiment stopped in round {round_index}; continue "
                               f"with `evofool resume {self.directory}`", file=sys.stderr)
@@ -127,19 +131,27 @@ class RetrainExperiment:
             self.store.close()
 
     def table(self) -> list[dict[str, Any]]:
+        """One row per round; the held-out AUROC as one column per detector."""
         trainings = self.store.trainings()
-        return [{**dataclasses.asdict(record),
-                 "train_seconds": trainings.get(record.round, {}).get("seconds")}
-                for record in self.store.rounds()]
+        detectors = self.config.held_out.detectors if self.config.held_out.enabled else []
+        rows = []
+        for record in self.store.rounds():
+            row = dataclasses.asdict(record)
+            auroc = row.pop("held_out_auroc") or {}
+            rows.append({**row, **{f"held_out_auroc_{name}": auroc.get(name)
+                                   for name in detectors},
+                         "train_seconds": trainings.get(record.round, {}).get("seconds")})
+        return rows
 
     def model_spec(self, round_index: int) -> str:
         if round_index == 0:
             return self.config.model
         return str(round_model_path(self.directory, round_index))
 
-    def _evolve(self, round_index: int) -> bool:
-        """Run (or finish) the round's evolution; False if a signal stopped it."""
-        run_dir = round_run_dir(self.directory, round_index)
+    def _evolve(self, round_index: int, *, held_out: bool = False) -> bool:
+        """Run (or finish) the round's evolution, or its held-out run; False if a signal
+        stopped it."""
+        run_dir = (held_out_run_dir if held_out else round_run_dir)(self.directory, round_index)
         if is_run_dir(run_dir):
             store = RunStore(run_dir, read_only=True)
             status = store.get_meta("status")
@@ -148,22 +160,25 @@ class RetrainExperiment:
                 return True
             job = EvolutionJob.resume(run_dir, progress=self.progress)
         else:
-            print(f"evofool: round {round_index}/{self.config.rounds}: evolving against "
+            what = "held-out images" if held_out else "evolving"
+            print(f"evofool: round {round_index}/{self.config.rounds}: {what} against "
                   f"{self.model_spec(round_index)}", file=sys.stderr)
-            job = EvolutionJob.start(self._run_config(round_index), run_dir,
+            job = EvolutionJob.start(self._run_config(round_index, held_out), run_dir,
                                      progress=self.progress)
         job.run()
         return job.stop_signal is None
 
-    def _run_config(self, round_index: int) -> RunConfig:
+    def _run_config(self, round_index: int, held_out: bool = False) -> RunConfig:
         evolution = self.config.evolution
+        seed = self.config.seed + round_index + (self.config.held_out.seed_offset
+                                                 if held_out else 0)
         algorithm = evolution.algorithm
         if isinstance(algorithm, MapElitesSettings):  # no cell for the garbage class
             algorithm = dataclasses.replace(algorithm,
                                             classes=list(range(len(self.natural_names))))
-        return dataclasses.replace(evolution, name=f"round-{round_index:02d}",
-                                   model=self.model_spec(round_index),
-                                   seed=self.config.seed + round_index, algorithm=algorithm)
+        name = f"round-{round_index:02d}" + ("-held-out" if held_out else "")
+        return dataclasses.replace(evolution, name=name, model=self.model_spec(round_index),
+                                   seed=seed, algorithm=algorithm)
 
     def _record_round(self, round_index: int) -> None:
         natural = len(self.natural_names)
@@ -186,6 +201,9 @@ class RetrainExperiment:
                                     settings=self.config.garbage)
         finally:
             run.close()
+        held_out = self._held_out_images(round_index) if self.config.held_out.enabled else None
+        held_out_measures = {} if held_out is None else \
+            self._held_out_measures(round_index, classifier, held_out)
         confidences = [c.confidence for c in champions]
         previous_total = sum(r.garbage_added for r in self.store.rounds())
         record = RoundRecord(
@@ -195,13 +213,55 @@ class RetrainExperiment:
             classes_at_099=sum(value >= COST_THRESHOLD for value in confidences),
             generations_to_all_099=_generations_to_all(history, natural),
             generations=generations, garbage_added=len(added),
-            garbage_total=previous_total + len(added), evolve_seconds=wall_seconds or 0.0)
-        self.store.record_round(record, added)
+            garbage_total=previous_total + len(added), evolve_seconds=wall_seconds or 0.0,
+            **held_out_measures)
+        self.store.record_round(record, added, held_out)
         share_text = "n/a" if share is None else f"{share:.3f}"
         print(f"evofool: round {round_index}/{self.config.rounds}: test accuracy "
               f"{accuracy:.4f}, earlier garbage called garbage {share_text}, median "
               f"confidence {record.median_confidence:.4f}, {record.classes_at_099}/{natural} "
               f"classes >= 0.99, +{len(added)} garbage images", file=sys.stderr)
+
+    def _held_out_images(self, round_index: int) -> np.ndarray:
+        """uint8 (N, C, H, W): the held-out run's fooling images, picked as garbage is."""
+        natural = len(self.natural_names)
+        run = StoredRun(held_out_run_dir(self.directory, round_index),
+                        label=f"round-{round_index:02d}-held-out")
+        try:
+            picked = collect_garbage(
+                run, [c for c in run.champions() if c.class_index < natural],
+                [h for h in run.history() if h.class_index < natural],
+                round_index=round_index, settings=self.config.garbage)
+        finally:
+            run.close()
+        if not picked:
+            return np.zeros((0, *MNIST_INPUT_SPEC.shape), dtype=np.uint8)
+        return np.stack([image.pixels for image in picked])
+
+    def _held_out_measures(self, round_index: int, classifier: Classifier,
+                           held_out: np.ndarray) -> dict[str, Any]:
+        """The share of last round's held-out images this model calls garbage (images no
+        model trained on), and the detectors' AUROC on this round's."""
+        measures: dict[str, Any] = {"held_out_images": len(held_out)}
+        previous = self.store.held_out_pixels(round_index - 1, MNIST_INPUT_SPEC.shape)
+        if round_index > 0 and len(previous):
+            measures["held_out_garbage_share"] = float(
+                (predict(classifier, as_training_images(previous))
+                 == len(self.natural_names)).float().mean())
+        settings = self.config.held_out
+        if settings.detectors and len(held_out):
+            from evofool.ood.evaluation import evaluate  # pytorch-ood: the ood extra
+            from evofool.ood.image_sets import ImageSet, load_image_set
+
+            shape = MNIST_INPUT_SPEC.shape
+            report = evaluate(
+                classifier, in_distribution=load_image_set("mnist-test", shape=shape),
+                ood_sets=[ImageSet("held-out", torch.from_numpy(held_out))],
+                detectors=settings.detectors,
+                fit_set=load_image_set("mnist-train", shape=shape, limit=settings.fit_images))
+            measures["held_out_auroc"] = {detector: report.auroc(detector, "held-out")
+                                          for detector in settings.detectors}
+        return measures
 
     def _train(self, round_index: int) -> None:
         """Train model ``round_index`` on MNIST plus the garbage of every earlier round."""

@@ -4,6 +4,7 @@
         config.yaml          the resolved retrain config
         retrain.sqlite       rounds, trainings and the garbage set (see store)
         rounds/round-00/     round 0's evolution run: an ordinary run directory
+        held-out/round-00/   round 0's independent run, whose images are never trained on
         models/round-01.pt   the n+1-class LeNet trained after round 0
         rounds.csv, rounds.json, rounds.png   the per-round table and plot
 """
@@ -25,6 +26,10 @@ def is_retrain_dir(path: Path) -> bool:
 
 def round_run_dir(retrain_dir: Path, round_index: int) -> Path:
     return Path(retrain_dir) / "rounds" / f"round-{round_index:02d}"
+
+
+def held_out_run_dir(retrain_dir: Path, round_index: int) -> Path:
+    return Path(retrain_dir) / "held-out" / f"round-{round_index:02d}"
 
 
 def round_model_path(retrain_dir: Path, round_index: int) -> Path:

@@ -37,6 +37,8 @@ class VersionedStore:
     SCHEMA: ClassVar[str]
     VERSION: ClassVar[int]
     WHAT: ClassVar[str]  # for "X is not <WHAT>"
+    # version -> the SQL that takes a store of that version to the next (run after SCHEMA)
+    MIGRATIONS: ClassVar[dict[int, str]] = {}
 
     def __init__(self, directory: Path, *, read_only: bool = False,
                  create: bool = False) -> None:
@@ -57,6 +59,8 @@ class VersionedStore:
             version = self.get_meta("schema_version")
             if version is None and not read_only:
                 self.set_meta(schema_version=self.VERSION)
+            elif version in self.MIGRATIONS and not read_only:
+                self._migrate(version)
             elif version != self.VERSION:
                 raise StoreError(f"{self.path} has schema version {version}; this evofool "
                                  f"reads version {self.VERSION}")
@@ -66,6 +70,17 @@ class VersionedStore:
         except StoreError:
             self.close()
             raise
+
+    def _migrate(self, version: int) -> None:
+        """Bring an older store up to VERSION in one transaction: all steps or none."""
+        with self.connection:
+            while version < self.VERSION:
+                for statement in self.MIGRATIONS[version].split(";"):
+                    if statement.strip():
+                        self.connection.execute(statement)
+                version += 1
+            self.connection.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                                    ("schema_version", json.dumps(version)))
 
     def close(self) -> None:
         self.connection.close()

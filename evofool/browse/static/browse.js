@@ -104,7 +104,11 @@ const evofool = (() => {
         el("img", { class: "pixelated", src: c.image, alt: c.name, loading: "lazy" }),
         el("div", { class: "name", text: c.name, title: `${c.class}: ${c.name}` }),
         el("div", { class: c.confidence >= 0.99 ? "conf fooled" : "conf", text: conf(c.confidence) }),
-        el("div", { class: "muted", text: `generation ${c.generation}` }))));
+        el("div", { class: "muted", text: `generation ${c.generation}` }),
+        ...("passes_detector" in c ? [el("div", {
+          class: c.passes_detector ? "detector passes" : "detector flagged",
+          title: `${c.detector} outlier score ${c.detector_score.toPrecision(4)}`,
+          text: `${c.passes_detector ? "passes" : "flagged by"} ${c.detector}` })] : []))));
       document.getElementById("count").textContent =
         `${shown.length} of ${state.champions.length} classes`;
       const nav = document.getElementById("pages");

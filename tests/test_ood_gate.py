@@ -1,0 +1,122 @@
+"""Evolving past an OOD detector (evaluator.detector): the gated fitness, the fitted gate,
+and gated runs that resume exactly and say which champions pass."""
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from starlette.testclient import TestClient
+
+from evofool.browse import create_app
+from evofool.config import config_from_dict, load_config
+from evofool.job import EvolutionJob
+from evofool.ood.gate import DetectorGate, fit_gate
+from evofool.vision_libs import import_pytorch_ood
+
+CONFIGS_DIR = Path(__file__).parents[1] / "configs"
+
+try:
+    import_pytorch_ood()
+except ImportError:
+    pytest.skip("the ood extra (pytorch-ood) is not installed", allow_module_level=True)
+
+
+def test_gated_fitness_puts_every_passing_image_above_every_flagged_one():
+    gate = DetectorGate(detector=None, threshold=1.0, spread=2.0, facts={}, classifier=None)
+    probabilities = torch.tensor([[0.01, 0.99], [0.999, 0.001], [0.999, 0.001], [0.5, 0.5]])
+    outlier = torch.tensor([1.0, 1.5, 3.0, 3.0])  # passes, then ever further past 1.0
+    fitness = gate.fitness(probabilities, outlier)
+    assert torch.equal(fitness[0], probabilities[0])  # passing: the confidence itself
+    assert fitness[1:].max() < 0 <= fitness[0].min()  # flagged: below every passing image
+    assert fitness[1:].min() >= -0.5
+    assert fitness[1, 0] > fitness[2, 0]  # nearer the threshold ranks higher ...
+    assert fitness[2, 0] > fitness[3, 0]  # ... and so does more confidence at equal distance
+
+
+def blob_file(path, count, seed, low, high):
+    generator = torch.Generator().manual_seed(seed)
+    images = low + (high - low) * torch.rand(count, 1, 28, 28, generator=generator)
+    torch.save({"images": (images * 255).round().to(torch.uint8),
+                "labels": torch.arange(count) % 10}, path)
+    return str(path)
+
+
+@pytest.mark.parametrize("detector", ["mahalanobis", "energy"])
+def test_gate_threshold_keeps_the_asked_share_and_loads_back_identical(
+        random_lenet, tmp_path, detector):
+    natural = blob_file(tmp_path / "natural.pt", 400, 1, 0, 0.3)
+    gate = fit_gate(random_lenet, detector=detector, fit_on=blob_file(tmp_path / "fit.pt", 500,
+                                                                      2, 0, 0.3),
+                    fit_images=500, threshold_on=natural, tpr=0.9)
+    images = torch.load(natural)["images"].float() / 255
+    kept = (gate.outlier_scores(images) <= gate.threshold).float().mean()
+    assert abs(float(kept) - 0.9) <= 0.01
+    gate.save(tmp_path / "detector.pt")
+    loaded = DetectorGate.load(tmp_path / "detector.pt", random_lenet)
+    assert loaded.threshold == gate.threshold and loaded.facts == gate.facts
+    assert torch.equal(loaded.outlier_scores(images), gate.outlier_scores(images))
+
+
+def test_a_detector_that_cannot_gate_is_named(random_lenet):
+    with pytest.raises(Exception, match="must be one of"):
+        fit_gate(random_lenet, detector="odin", fit_on="mnist-train", fit_images=10,
+                 threshold_on="mnist-test", tpr=0.95)
+
+
+def gated_config(model, encoding, algorithm, generations):
+    """The shipped config's detector section, on a small model and budget."""
+    shipped = load_config(CONFIGS_DIR / "mnist_cppn_vs_mahalanobis.yaml").to_dict()
+    searches = {"map_elites": {"type": "map_elites", "batch_size": 50, "brightness_bins": 3},
+                "ga": {"type": "ga", "targets": [3, 7], "population": 20, "offspring": 20}}
+    return config_from_dict({
+        "model": str(model), "generations": generations, "encoding": {"type": encoding},
+        "algorithm": searches[algorithm],
+        "evaluator": {"detector": {**shipped["evaluator"]["detector"], "fit_images": 2000}},
+        "checkpoint": {"every_generations": 3, "every_seconds": None}})
+
+
+def results(run_dir):
+    summary = json.loads((run_dir / "summary.json").read_text())
+    genomes = sorted(path.name for path in run_dir.glob("genomes.*"))
+    return ([{key: value for key, value in entry.items()} for entry in summary["classes"]],
+            [(run_dir / name).read_bytes() for name in genomes])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("encoding, algorithm", [("cppn", "map_elites"), ("direct", "ga")])
+def test_gated_run_resumes_exactly_and_reports_who_passes(small_lenets, tmp_path, encoding,
+                                                          algorithm):
+    model = small_lenets[0]
+    whole = tmp_path / "whole"
+    summary = EvolutionJob.start(gated_config(model, encoding, algorithm, 6), whole,
+                                 progress=False).run()
+    parted = tmp_path / "parted"
+    EvolutionJob.start(gated_config(model, encoding, algorithm, 3), parted, progress=False).run()
+    EvolutionJob.resume(parted, ["generations=6"], progress=False).run()
+    assert results(whole) == results(parted)
+    assert summary["detector"]["type"] == "mahalanobis"
+    assert summary["detector"]["fit_on"] == {"set": "mnist-train", "images": 2000}
+    threshold = summary["detector"]["threshold"]
+    for entry in summary["classes"]:
+        assert entry["passes_detector"] == (entry["detector_score"] <= threshold)
+    assert summary["classes_at_0.99_passing_detector"] == sum(
+        entry["passes_detector"] and entry["confidence"] >= 0.99 for entry in summary["classes"])
+    shown = TestClient(create_app([whole])).get("/api/runs/whole").json()["champions"]
+    assert {c["class"]: c["passes_detector"] for c in shown} == {
+        entry["class"]: entry["passes_detector"] for entry in summary["classes"]
+        if entry["class"] in {c["class"] for c in shown}}
+
+
+def test_detector_config_errors_are_one_line(cli, tmp_path):
+    config = CONFIGS_DIR / "mnist_cppn_vs_mahalanobis.yaml"
+    for override, message in (("evaluator.detector.type=odin",
+                               "evaluator.detector.type must be one of"),
+                              ("evaluator.detector.tpr=1.5",
+                               "evaluator.detector.tpr must be in [0, 1]"),
+                              ("evaluator.detector.fit_on=nowhere.pt",
+                               "nowhere.pt: not an image set")):
+        result = cli("run", str(config), "--set", override, "--set", "generations=1",
+                     "--out", str(tmp_path / "run"))
+        assert result.returncode == 2 and message in result.stderr, result.stderr
+        assert "Traceback" not in result.stderr and not (tmp_path / "run").exists()
