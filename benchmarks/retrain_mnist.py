@@ -36,7 +36,8 @@ def main() -> None:
     subprocess.run(command, check=True)
     wall = time.perf_counter() - started
     table = json.loads((out / "rounds.json").read_text())
-    print(json.dumps({"benchmark": "retrain_mnist", "cpu": cpu_model(), "config": str(CONFIG), "overrides": args.overrides, "directory": str(out),
+    print(json.dumps({"benchmark": "retrain_mnist", "cpu": cpu_model(),
+                      "config": str(CONFIG), "overrides": args.overrides, "directory": str(out),
                       "wall_seconds": round(wall, 1), "rounds": table}))
 
 

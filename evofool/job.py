@@ -32,8 +32,8 @@ from evofool.errors import EvofoolError
 from evofool.metrics import MetricsLog
 from evofool.models.fingerprint import model_fingerprint
 from evofool.progress import ProgressReporter
-from evofool.run_output import write_config
 from evofool.run_layout import DETECTOR_FILE
+from evofool.run_output import write_config
 from evofool.run_recorder import RunRecorder
 from evofool.store import RunStore, is_run_dir
 from evofool.store.history import keeps_every_genome

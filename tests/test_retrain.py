@@ -3,8 +3,8 @@
 import csv
 import json
 import os
-import signal
 import shutil
+import signal
 import sqlite3
 
 import pytest

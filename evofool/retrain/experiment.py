@@ -1,13 +1,14 @@
 """The paper's n+1 experiment (section 3.3), unattended: evolve, add garbage, retrain, repeat.
 
 Round r evolves fooling images against model r (round 0: the original
-n-class model), and (held_out) a second, independent run whose images are never
-trained on; measures model r, the runs and the previous round's held-out images;
-adds the first run's fooling images to the garbage class n+1, and trains model
-r+1 on the natural digits plus every garbage image so far. Each phase leaves a durable mark (a finished
-run, a round row with its images in one transaction, a model file then its
-training row), so a resumed experiment redoes at most the phase in hand,
-and a round's evolution resumes mid-run through the run's own checkpoints.
+n-class model) and, with held_out, a second, independent run whose images no
+model trains on; measures model r, both runs and the last round's held-out
+images; adds the first run's fooling images to the garbage class n+1, and
+trains model r+1 on the natural digits plus every garbage image so far. Each
+phase leaves a durable mark (a finished run, a round row with its images in
+one transaction, a model file then its training row), so a resumed experiment
+redoes at most the phase in hand, and a round's evolution resumes mid-run
+through the run's own checkpoints.
 """
 
 from __future__ import annotations

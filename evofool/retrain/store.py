@@ -14,11 +14,10 @@ experiment can tell exactly which phases are done.
 
 from __future__ import annotations
 
+import json
 from dataclasses import astuple, dataclass, fields
 from pathlib import Path
 from typing import Any
-
-import json
 
 import numpy as np
 
