@@ -6,9 +6,10 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from evofool.algorithms import GeneticAlgorithm, GradientAscent, MapElites, Search
-from evofool.config import AscentSettings, ConfigError, GeneticSettings, RunConfig
+from evofool.algorithms import ALGORITHMS, Search
+from evofool.config import RunConfig
 from evofool.encodings import Encoding, encoding_for_shape
+from evofool.errors import ConfigError
 from evofool.evaluator import BatchedEvaluator
 from evofool.models import Classifier, ClassifierEnsemble, default_lenet_path, load_classifiers
 from evofool.randomness import RunRandomness
@@ -36,11 +37,11 @@ def build_evaluator(config: RunConfig, classifier: Classifier | ClassifierEnsemb
     """Local scoring, or Ray actors that each load the config's model(s) once.
 
     ``engine`` overrides ``evaluator.engine`` (a resumed run keeps the engine it
-    started with). Gradient ascent always scores in torch: it needs autograd.
+    started with). An algorithm that needs gradients always scores in torch.
     """
     settings = config.evaluator
     engine = engine or settings.engine
-    if isinstance(config.algorithm, AscentSettings):
+    if config.algorithm.needs_gradients:
         engine = "torch"
     if settings.backend == "ray":
         from evofool.distributed import RayEvaluator  # Ray is an optional extra
@@ -90,33 +91,8 @@ def build_gate(config: RunConfig, classifier: Classifier, run_dir: Path, *,
 
 def build_algorithm(config: RunConfig, encoding: Encoding, evaluator: BatchedEvaluator,
                     gate: DetectorGate | None = None) -> Search:
-    rng = RunRandomness(config.seed, evaluator.device)
+    """The config's search algorithm, through its registry entry."""
     settings = config.algorithm
-    if isinstance(settings, AscentSettings):
-        classes = len(evaluator.class_names)
-        targets = list(range(classes)) if settings.targets is None else settings.targets
-        _check_classes("algorithm.targets", targets, classes, config)
-        return GradientAscent(encoding=encoding, evaluator=evaluator, targets=targets,
-                              learning_rate=settings.learning_rate,
-                              l2_decay=settings.l2_decay,
-                              steps_per_generation=settings.steps_per_generation, rng=rng)
-    if isinstance(settings, GeneticSettings):
-        _check_classes("algorithm.targets", settings.targets, len(evaluator.class_names), config)
-        return GeneticAlgorithm(
-            encoding=encoding, evaluator=evaluator, targets=settings.targets,
-            population=settings.population, offspring=settings.offspring,
-            selection=settings.selection, tournament_size=settings.tournament_size,
-            truncation_fraction=settings.truncation_fraction, elites=settings.elites, rng=rng,
-            gate=gate)
-    _check_classes("algorithm.classes", settings.classes or [], len(evaluator.class_names),
-                   config)
-    return MapElites(encoding=encoding, evaluator=evaluator, batch_size=settings.batch_size,
-                     rng=rng, classes=settings.classes,
-                     brightness_bins=settings.brightness_bins, gate=gate)
-
-
-def _check_classes(key: str, indices: list[int], classes: int, config: RunConfig) -> None:
-    for index in indices:
-        if not 0 <= index < classes:
-            raise ConfigError(f"{key}: class {index} does not exist "
-                              f"({config.model_label} has classes 0..{classes - 1})")
+    return ALGORITHMS[settings.type].build(
+        settings, encoding=encoding, evaluator=evaluator,
+        rng=RunRandomness(config.seed, evaluator.device), gate=gate)

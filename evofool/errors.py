@@ -33,3 +33,7 @@ def first_line(error: BaseException) -> str:
     """The first line of an exception's message, for one-line reports."""
     text = str(error).strip() or type(error).__name__
     return text.splitlines()[0]
+
+
+class ConfigError(EvofoolError):
+    """A config that does not validate; the message names the key."""

@@ -1,7 +1,11 @@
 import pytest
 from conftest import CONFIGS
 
-from evofool.config import ConfigError, CppnSettings, DirectSettings, GeneticSettings, load_config
+from evofool.algorithms.genetic import GeneticSettings
+from evofool.config import load_config
+from evofool.encodings.cppn.encoding import CppnSettings
+from evofool.encodings.direct import DirectSettings
+from evofool.errors import ConfigError
 from evofool.retrain.config import load_retrain_config
 
 
@@ -47,9 +51,9 @@ def test_bad_model_lists_and_cells(tmp_path, text, message):
 @pytest.mark.parametrize("text, message", [
     ("evolution: {generations: 5, model: x.pt}\n", "set model at the top level"),
     ("evolution: {encoding: {type: cppn}}\n", "no stop condition"),
-    ("rounds: 0\n", "rounds must be at least 1"),
+    ("rounds: 0\n", "rounds must be positive"),
     ("training: {mode: sideways}\n", "training.mode must be one of scratch, finetune"),
-    ("garbage: {per_round: 0}\n", "per_round must be at least 1"),
+    ("garbage: {per_round: 0}\n", "per_round must be positive"),
     ("garbage: {colour: red}\n", "unknown config key 'garbage.colour'"),
 ])
 def test_bad_retrain_configs(tmp_path, text, message):

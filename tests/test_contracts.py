@@ -1,7 +1,9 @@
-"""Contracts every encoding and every search algorithm keeps, checked on each of them
+"""Contracts every registered encoding and search algorithm keeps, checked on each of them
 with a small deterministic fake classifier: no training, no dataset, a second or two.
 
-A new encoding or algorithm joins ENCODINGS / ALGORITHMS here and gets every test.
+The tests run over the registries (evofool.encodings.registry, evofool.algorithms.registry),
+so a newly registered part gets every test without touching this file; conftest registers
+a tiny example encoding (tests/example_encoding.py) to show it.
 """
 
 import io
@@ -10,8 +12,12 @@ import itertools
 import pytest
 import torch
 
-from evofool.algorithms import GeneticAlgorithm, GradientAscent, MapElites, Search
-from evofool.config import CppnSettings, DirectSettings
+from evofool.algorithms import ALGORITHMS as ALGORITHM_REGISTRY
+from evofool.algorithms import Search
+from evofool.algorithms.genetic import GeneticSettings
+from evofool.algorithms.gradient_ascent import AscentSettings
+from evofool.algorithms.map_elites import MapElitesSettings
+from evofool.encodings import ENCODINGS as ENCODING_REGISTRY
 from evofool.encodings import encoding_for_shape
 from evofool.encodings.genome_batch import take
 from evofool.encodings.genome_codec import record_from_bytes, record_to_bytes
@@ -44,35 +50,41 @@ def evaluator() -> BatchedEvaluator:
     return BatchedEvaluator(classifier, device="cpu", max_batch=64, engine="torch")
 
 
-ENCODINGS = {
-    "direct": lambda: encoding_for_shape(DirectSettings(crossover_rate=0.5), SHAPE),
-    "cppn": lambda: encoding_for_shape(CppnSettings(max_hidden=6), SHAPE),
-}
-
-ALGORITHMS = {
-    "map_elites": lambda encoding, evaluator, rng: MapElites(
-        encoding=encoding, evaluator=evaluator, batch_size=16, rng=rng),
-    "map_elites_bands": lambda encoding, evaluator, rng: MapElites(
-        encoding=encoding, evaluator=evaluator, batch_size=16, rng=rng, classes=[0, 1, 3],
-        brightness_bins=3),
-    "ga": lambda encoding, evaluator, rng: GeneticAlgorithm(
-        encoding=encoding, evaluator=evaluator, targets=[0, 2], population=6, offspring=8,
-        selection="tournament", tournament_size=3, truncation_fraction=0.5, elites=1, rng=rng),
-    "ga_truncation": lambda encoding, evaluator, rng: GeneticAlgorithm(
-        encoding=encoding, evaluator=evaluator, targets=[4], population=5, offspring=5,
-        selection="truncation", tournament_size=3, truncation_fraction=0.4, elites=2, rng=rng),
-    "ascent": lambda encoding, evaluator, rng: GradientAscent(
-        encoding=encoding, evaluator=evaluator, targets=[1, 3], learning_rate=0.05,
-        l2_decay=0.001, steps_per_generation=2, rng=rng),
-}
-NEEDS_PIXELS = {"ascent"}  # gradient ascent changes pixels: direct encoding only
-
+# Settings that keep the shipped parts small or exercise more of them; every other
+# registered part runs on its defaults.
+SMALL_ENCODINGS = {"direct": {"crossover_rate": 0.5}, "cppn": {"max_hidden": 6}}
+ENCODINGS = {name: ENCODING_REGISTRY[name].settings(**SMALL_ENCODINGS.get(name, {}))
+             for name in ENCODING_REGISTRY.names()}
+ALGORITHMS = {name: ALGORITHM_REGISTRY[name].settings() for name in ALGORITHM_REGISTRY.names()}
+ALGORITHMS.update({
+    "map_elites": MapElitesSettings(batch_size=16),
+    "map_elites_bands": MapElitesSettings(batch_size=16, classes=[0, 1, 3], brightness_bins=3),
+    "ga": GeneticSettings(targets=[0, 2], population=6, offspring=8),
+    "ga_truncation": GeneticSettings(targets=[4], population=5, offspring=5,
+                                     selection="truncation", truncation_fraction=0.4, elites=2),
+    "ascent": AscentSettings(targets=[1, 3], steps_per_generation=2),
+})
+# gradient ascent changes pixels: the direct encoding only
 PAIRS = [(algorithm, encoding) for algorithm, encoding in itertools.product(ALGORITHMS, ENCODINGS)
-         if encoding == "direct" or algorithm not in NEEDS_PIXELS]
+         if encoding == "direct" or not ALGORITHMS[algorithm].needs_gradients]
+
+
+def make_encoding(name: str):
+    return encoding_for_shape(ENCODINGS[name], SHAPE)
 
 
 def build(algorithm: str, encoding: str, evaluator, seed: int = 0) -> Search:
-    return ALGORITHMS[algorithm](ENCODINGS[encoding](), evaluator, RunRandomness(seed))
+    settings = ALGORITHMS[algorithm]
+    return ALGORITHM_REGISTRY[settings.type].build(
+        settings, encoding=make_encoding(encoding), evaluator=evaluator,
+        rng=RunRandomness(seed), gate=None)
+
+
+def test_every_registered_part_is_under_contract():
+    assert "tiles" in ENCODINGS  # the example, registered from conftest, is picked up
+    assert {settings.type for settings in ALGORITHMS.values()} == set(
+        ALGORITHM_REGISTRY.names())
+    assert {encoding for _, encoding in PAIRS} == set(ENCODING_REGISTRY.names())
 
 
 def checkpointed(state: dict) -> dict:
@@ -95,7 +107,7 @@ def same(left, right) -> bool:
 
 @pytest.mark.parametrize("name", ENCODINGS)
 def test_encoding_renders_images_in_range(name):
-    encoding = ENCODINGS[name]()
+    encoding = make_encoding(name)
     rng = RunRandomness(0)
     genomes = encoding.random(6, rng)
     children = encoding.offspring(genomes, genomes if encoding.uses_mates else None, rng, 1)
@@ -108,7 +120,7 @@ def test_encoding_renders_images_in_range(name):
 
 @pytest.mark.parametrize("name", ENCODINGS)
 def test_encoding_records_round_trip_exactly(name):
-    encoding = ENCODINGS[name]()
+    encoding = make_encoding(name)
     rng = RunRandomness(1)
     parents = encoding.random(4, rng)
     genomes = encoding.offspring(parents, parents if encoding.uses_mates else None, rng, 1)
@@ -123,7 +135,7 @@ def test_encoding_records_round_trip_exactly(name):
 def test_encoding_draws_only_from_the_run_generator(name):
     def draw(seed):
         rng = RunRandomness(seed)
-        encoding = ENCODINGS[name]()
+        encoding = make_encoding(name)
         parents = encoding.random(5, rng)
         return encoding.render(encoding.offspring(
             parents, parents if encoding.uses_mates else None, rng, 3))
@@ -181,3 +193,25 @@ def test_archive_keeps_the_best_of_its_classes_only(algorithm, encoding, evaluat
     images = search.encoding.render(take(search.archive.genomes, torch.tensor(classes)))
     scored = evaluator.score(images)[torch.arange(len(classes)), classes]
     assert torch.allclose(scored, search.archive.confidence[classes], atol=1e-6)
+
+
+def test_a_registered_encoding_is_a_config_key_and_runs_end_to_end(small_lenets, tmp_path):
+    from evofool.config import config_from_dict
+    from evofool.errors import ConfigError
+    from evofool.job import EvolutionJob
+    from evofool.stored_run import StoredRun
+
+    with pytest.raises(ConfigError, match="encoding.tiles must be positive"):
+        config_from_dict({"generations": 1, "encoding": {"type": "tiles", "tiles": 0}})
+    config = config_from_dict({"model": str(small_lenets[0]), "generations": 3,
+                               "encoding": {"type": "tiles", "tiles": 7},
+                               "algorithm": {"type": "map_elites", "batch_size": 20}})
+    summary = EvolutionJob.start(config, tmp_path / "run", progress=False).run()
+    run = StoredRun(tmp_path / "run")
+    try:
+        champion = run.champions()[0]
+        image = run.render([champion.genome_id])[0]
+    finally:
+        run.close()
+    assert run.config.encoding.tiles == 7 and len(summary["classes"]) == 10
+    assert image.shape == (1, 28, 28) and len({float(v) for v in image.flatten()}) <= 49

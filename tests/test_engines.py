@@ -6,10 +6,10 @@ import pytest
 import torch
 from conftest import CONFIGS, MNIST_SPEC
 
-from evofool.config import ConfigError, load_config
+from evofool.config import load_config
 from evofool.engines import EngineError, attach_engine
 from evofool.engines.onnx_export import onnx_path
-from evofool.errors import DataUnavailableError
+from evofool.errors import ConfigError, DataUnavailableError
 from evofool.evaluator import BatchedEvaluator
 from evofool.job import EvolutionJob
 from evofool.models import Classifier, ClassifierEnsemble, InputSpec, LeNet, load_classifier

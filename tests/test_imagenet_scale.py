@@ -7,7 +7,8 @@ import pytest
 import torch
 from conftest import CONFIGS
 
-from evofool.config import ConfigError, load_config
+from evofool.config import load_config
+from evofool.errors import ConfigError
 from evofool.evaluator import BatchedEvaluator, ten_crops
 from evofool.job import EvolutionJob
 from evofool.models import Classifier, InputSpec, LeNet

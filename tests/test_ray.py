@@ -10,7 +10,8 @@ import torch
 from conftest import CONFIGS
 
 from evofool.components import build_algorithm, build_classifier, build_encoding, build_evaluator
-from evofool.config import ConfigError, load_config
+from evofool.config import load_config
+from evofool.errors import ConfigError
 from evofool.job import EvolutionJob
 
 ray = pytest.importorskip("ray", reason="Ray is not installed (pip install -e '.[ray]')")

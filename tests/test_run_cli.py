@@ -23,7 +23,7 @@ def test_tiny_run_writes_champions_and_summary(cli, trained_lenet, tmp_path, con
     assert summary["engine"] in ("torch", "onnxruntime")
     classes = summary["classes"]
     assert len(classes) == 10
-    assert set(classes[0]) == {"class", "name", "confidence", "generation",
+    assert set(classes[0]) == {"class", "name", "confidence", "generation", "genome_id",
                                "evaluations_to_0.99"}
     pngs = sorted(p.name for p in (out / "champions").glob("*.png"))
     assert len(pngs) == 10 and pngs[3].startswith("class-0003-3-")

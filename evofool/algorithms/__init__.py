@@ -4,6 +4,7 @@ from evofool.algorithms.base import GradientScorer, Scorer, Search
 from evofool.algorithms.genetic import GeneticAlgorithm
 from evofool.algorithms.gradient_ascent import GradientAscent
 from evofool.algorithms.map_elites import MapElites
+from evofool.algorithms.registry import ALGORITHMS
 
-__all__ = ["GeneticAlgorithm", "GradientAscent", "GradientScorer", "MapElites", "Scorer",
-           "Search"]
+__all__ = ["ALGORITHMS", "GeneticAlgorithm", "GradientAscent", "GradientScorer", "MapElites",
+           "Scorer", "Search"]

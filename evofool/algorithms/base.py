@@ -18,6 +18,7 @@ import torch
 
 from evofool.archive import ChampionArchive
 from evofool.encodings.protocol import Encoding
+from evofool.errors import ConfigError
 from evofool.randomness import RunRandomness
 
 
@@ -133,3 +134,12 @@ class Search(ABC):
     @abstractmethod
     def _load_extra_state(self, state: dict[str, Any]) -> None:
         """Restore what ``_extra_state`` saved."""
+
+
+def check_classes(key: str, indices: list[int], scorer: Scorer) -> None:
+    """Raise ConfigError, naming ``key``, for a class index the model does not have."""
+    count = len(scorer.class_names)
+    for index in indices:
+        if not 0 <= index < count:
+            raise ConfigError(f"{key}: class {index} does not exist (the model has classes "
+                              f"0..{count - 1})")

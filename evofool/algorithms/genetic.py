@@ -10,15 +10,40 @@ fraction), vectorised over targets; DEAP's ``Logbook`` keeps the statistics.
 from __future__ import annotations
 
 import math
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 import torch
 from deap import tools
 
-from evofool.algorithms.base import Gate, Scorer, Search
+from evofool.algorithms.base import Gate, Scorer, Search, check_classes
 from evofool.encodings.genome_batch import GenomeBatch, concat, take
 from evofool.encodings.protocol import Encoding
+from evofool.errors import ConfigError
 from evofool.randomness import RunRandomness
+from evofool.settings import ComponentSettings, positive, probability
+
+
+@dataclass(frozen=True)
+class GeneticSettings(ComponentSettings):
+    """``algorithm: {type: ga, ...}``; see GeneticAlgorithm."""
+
+    type: Literal["ga"] = "ga"
+    targets: list[int] = field(default_factory=lambda: [0])
+    population: int = positive(100)
+    offspring: int = positive(100)
+    selection: Literal["tournament", "truncation"] = "tournament"
+    tournament_size: int = positive(3)
+    truncation_fraction: float = probability(0.5)
+    elites: int = 1
+
+    def check(self, config: Any) -> None:
+        if not self.targets:
+            raise ConfigError("algorithm.targets must name at least one class")
+        if not 0 <= self.elites < self.population:
+            raise ConfigError("algorithm.elites must be in [0, population)")
+        if self.offspring < self.population - self.elites:
+            raise ConfigError("algorithm.offspring must be at least population - elites")
 
 
 class GeneticAlgorithm(Search):
@@ -54,6 +79,16 @@ class GeneticAlgorithm(Search):
         self.ids = torch.empty(0, dtype=torch.long)
         self.logbook = tools.Logbook()
         self.logbook.header = ["gen", "evals", "best", "median"]
+
+    @classmethod
+    def from_settings(cls, settings: GeneticSettings, *, encoding: Encoding, evaluator: Scorer,
+                      rng: RunRandomness, gate: Gate | None) -> GeneticAlgorithm:
+        check_classes("algorithm.targets", settings.targets, evaluator)
+        return cls(encoding=encoding, evaluator=evaluator, targets=settings.targets,
+                   population=settings.population, offspring=settings.offspring,
+                   selection=settings.selection, tournament_size=settings.tournament_size,
+                   truncation_fraction=settings.truncation_fraction, elites=settings.elites,
+                   rng=rng, gate=gate)
 
     @property
     def classes_in_play(self) -> torch.Tensor:

@@ -9,15 +9,50 @@ children, so a run's store, browser, export and transfer treat both alike.
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
 
 import torch
 
-from evofool.algorithms.base import GradientScorer, Search
+from evofool.algorithms.base import Gate, GradientScorer, Search, check_classes
 from evofool.encodings.protocol import Encoding
+from evofool.errors import ConfigError
 from evofool.randomness import RunRandomness
+from evofool.settings import ComponentSettings, positive
 
 THRESHOLDS = (0.99, 0.999, 0.9999)
+
+
+@dataclass(frozen=True)
+class AscentSettings(ComponentSettings):
+    """``algorithm: {type: ascent, ...}``: one generation is ``steps_per_generation`` Adam
+    steps for every target at once; the archive (and the store) sees the images at the
+    end of each. Needs the direct encoding and torch's gradients."""
+
+    needs_gradients: ClassVar[bool] = True
+
+    type: Literal["ascent"] = "ascent"
+    targets: list[int] | None = None  # None: every class
+    learning_rate: float = positive(0.05)
+    l2_decay: float = 0.001  # pulls pixels toward mid-grey, the analogue of a zero-mean image
+    steps_per_generation: int = positive(10)
+
+    def check(self, config: Any) -> None:
+        if config.encoding.type != "direct":
+            raise ConfigError("algorithm.type ascent changes pixels directly: it needs "
+                              "encoding.type direct")
+        if self.targets is not None and not self.targets:
+            raise ConfigError("algorithm.targets must name at least one class (or be null)")
+        evaluator = config.evaluator
+        if evaluator.backend != "local":
+            raise ConfigError("algorithm.type ascent needs gradients: set evaluator.backend: "
+                              "local")
+        if evaluator.engine == "onnxruntime":
+            raise ConfigError("algorithm.type ascent needs gradients, which only torch gives: "
+                              "set evaluator.engine: torch (or auto)")
+        if evaluator.detector is not None:
+            raise ConfigError("evaluator.detector works with evolution (map_elites, ga), not "
+                              "algorithm.type ascent")
 
 
 class GradientAscent(Search):
@@ -50,6 +85,18 @@ class GradientAscent(Search):
         self.steps_to = torch.full((len(targets), len(THRESHOLDS)), -1, dtype=torch.long,
                                    device=rng.device)
         self.steps = 0
+
+    @classmethod
+    def from_settings(cls, settings: AscentSettings, *, encoding: Encoding,
+                      evaluator: GradientScorer, rng: RunRandomness,
+                      gate: Gate | None) -> GradientAscent:
+        """(``gate`` is always None here: the config refuses a detector with ascent.)"""
+        targets = list(range(len(evaluator.class_names))) if settings.targets is None \
+            else settings.targets
+        check_classes("algorithm.targets", targets, evaluator)
+        return cls(encoding=encoding, evaluator=evaluator, targets=targets,
+                   learning_rate=settings.learning_rate, l2_decay=settings.l2_decay,
+                   steps_per_generation=settings.steps_per_generation, rng=rng)
 
     @property
     def classes_in_play(self) -> torch.Tensor:

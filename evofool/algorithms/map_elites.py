@@ -2,16 +2,33 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import torch
 
-from evofool.algorithms.base import Gate, Scorer, Search
+from evofool.algorithms.base import Gate, Scorer, Search, check_classes
 from evofool.archive import ChampionArchive
 from evofool.archive.champions import EMPTY
 from evofool.encodings.genome_batch import take
 from evofool.encodings.protocol import Encoding
+from evofool.errors import ConfigError
 from evofool.randomness import RunRandomness
+from evofool.settings import ComponentSettings, positive
+
+
+@dataclass(frozen=True)
+class MapElitesSettings(ComponentSettings):
+    """``algorithm: {type: map_elites, ...}``; see MapElites."""
+
+    type: Literal["map_elites"] = "map_elites"
+    batch_size: int = positive(200)
+    classes: list[int] | None = None  # cells for these classes only; None: every class
+    brightness_bins: int = positive(1)  # stepping stones: parent cells per class
+
+    def check(self, config: Any) -> None:
+        if self.classes is not None and not self.classes:
+            raise ConfigError("algorithm.classes must name at least one class (or be null)")
 
 
 class MapElites(Search):
@@ -53,6 +70,14 @@ class MapElites(Search):
         self.brightness_bins = brightness_bins
         self.stepping_stones = None if brightness_bins == 1 else ChampionArchive(
             brightness_bins * num_classes, rng.device)
+
+    @classmethod
+    def from_settings(cls, settings: MapElitesSettings, *, encoding: Encoding,
+                      evaluator: Scorer, rng: RunRandomness, gate: Gate | None) -> MapElites:
+        check_classes("algorithm.classes", settings.classes or [], evaluator)
+        return cls(encoding=encoding, evaluator=evaluator, batch_size=settings.batch_size,
+                   rng=rng, classes=settings.classes, brightness_bins=settings.brightness_bins,
+                   gate=gate)
 
     @property
     def classes_in_play(self) -> torch.Tensor:

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from evofool.cli import retrain
-from evofool.config import AscentSettings, ConfigError, load_config
+from evofool.config import load_config
+from evofool.errors import ConfigError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -66,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
 
 def ascent(args: argparse.Namespace) -> int:
     config = load_config(args.config, args.overrides)
-    if not isinstance(config.algorithm, AscentSettings):
+    if config.algorithm.type != "ascent":
         raise ConfigError(f"{args.config} has algorithm.type {config.algorithm.type}; "
                           "`evofool ascent` needs ascent (use `evofool run` for evolution)")
     return run(args)

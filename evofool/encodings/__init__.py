@@ -2,8 +2,8 @@
 
 from evofool.encodings.cppn import CppnEncoding, CppnMutationRates
 from evofool.encodings.direct import DirectEncoding
-from evofool.encodings.from_settings import encoding_for_shape
 from evofool.encodings.protocol import Encoding
+from evofool.encodings.registry import ENCODINGS, encoding_for_shape
 
-__all__ = ["CppnEncoding", "CppnMutationRates", "DirectEncoding", "Encoding",
+__all__ = ["ENCODINGS", "CppnEncoding", "CppnMutationRates", "DirectEncoding", "Encoding",
            "encoding_for_shape"]

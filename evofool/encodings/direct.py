@@ -10,7 +10,7 @@ crossover (eta = 10, applied to half of the children) follows the original code.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -19,6 +19,21 @@ from evofool.encodings.genome_batch import GenomeBatch
 from evofool.encodings.protocol import RecordFormat
 from evofool.encodings.variation import polynomial_mutation, simulated_binary_crossover
 from evofool.randomness import RunRandomness
+from evofool.settings import ComponentSettings, positive, probability
+
+
+@dataclass(frozen=True)
+class DirectSettings(ComponentSettings):
+    """``encoding: {type: direct, ...}``; see DirectEncoding."""
+
+    type: Literal["direct"] = "direct"
+    height: int | None = positive()  # None: the model's input size
+    width: int | None = positive()
+    mutation_rate: float = probability(0.1)
+    halving_generations: int | None = positive(1000)  # None: constant, as the original code
+    eta: float = 15.0
+    crossover_rate: float = probability(0.0)
+    crossover_eta: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -33,6 +48,15 @@ class DirectEncoding:
     eta: float = 15.0
     crossover_rate: float = 0.0
     crossover_eta: float = 10.0
+
+    @classmethod
+    def from_settings(cls, settings: DirectSettings,
+                      image_shape: tuple[int, int, int]) -> DirectEncoding:
+        channels, height, width = image_shape
+        return cls(channels=channels, height=height, width=width,
+                   mutation_rate=settings.mutation_rate,
+                   halving_generations=settings.halving_generations, eta=settings.eta,
+                   crossover_rate=settings.crossover_rate, crossover_eta=settings.crossover_eta)
 
     @property
     def image_shape(self) -> tuple[int, int, int]:

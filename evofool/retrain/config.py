@@ -7,15 +7,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from evofool.config import (
-    ConfigError,
-    RunConfig,
-    build_section,
-    override_dict,
-    read_yaml_mapping,
-    validate_run_config,
-)
+from evofool.config import RunConfig, override_dict, read_yaml_mapping, validate_run_config
+from evofool.errors import ConfigError
 from evofool.ood.detectors import DETECTORS
+from evofool.settings import build_section, positive
 
 
 @dataclass(frozen=True)
@@ -28,8 +23,8 @@ class TrainingSettings:
     """
 
     mode: Literal["scratch", "finetune"] = "scratch"
-    epochs: int = 3
-    learning_rate: float = 1e-3
+    epochs: int = positive(3)
+    learning_rate: float = positive(1e-3)
     natural_images: int | None = None  # the first N training digits only; None: all 60,000
 
 
@@ -44,7 +39,7 @@ class GarbageSettings:
     """
 
     threshold: float = 0.99
-    per_round: int = 1000
+    per_round: int = positive(1000)
     include_history: bool = True
 
 
@@ -64,7 +59,7 @@ class HeldOutSettings:
     enabled: bool = True
     seed_offset: int = 1000
     detectors: list[str] = field(default_factory=lambda: ["msp", "energy", "mahalanobis"])
-    fit_images: int = 20000
+    fit_images: int = positive(20000)
 
 
 @dataclass(frozen=True)
@@ -72,7 +67,7 @@ class RetrainConfig:
     name: str = "retrain"
     model: str = "mnist-lenet"  # round 0's model: any 1x28x28 MNIST classifier
     seed: int = 0  # round r evolves with seed + r and trains with seed + r
-    rounds: int = 15  # retrained models; rounds 0..rounds each evolve once
+    rounds: int = positive(15)  # retrained models; rounds 0..rounds each evolve once
     evolution: RunConfig = field(default_factory=lambda: RunConfig(generations=500))
     training: TrainingSettings = field(default_factory=TrainingSettings)
     garbage: GarbageSettings = field(default_factory=GarbageSettings)
@@ -102,16 +97,8 @@ def retrain_config_from_dict(raw: dict[str, Any]) -> RetrainConfig:
                               "config; each round evolves against its own model and seed")
     config = build_section(RetrainConfig, raw)
     validate_run_config(config.evolution)
-    if config.rounds < 1:
-        raise ConfigError(f"rounds must be at least 1, got {config.rounds}")
-    if config.training.epochs < 1:
-        raise ConfigError(f"training.epochs must be at least 1, got {config.training.epochs}")
-    if config.training.learning_rate <= 0:
-        raise ConfigError("training.learning_rate must be positive")
     if config.training.natural_images is not None and config.training.natural_images < 10:
         raise ConfigError("training.natural_images must be at least 10 (or null for all)")
-    if config.garbage.per_round < 1:
-        raise ConfigError("garbage.per_round must be at least 1")
     if not 0 < config.garbage.threshold <= 1:
         raise ConfigError("garbage.threshold must be in (0, 1]")
     unknown = sorted(set(config.held_out.detectors) - set(DETECTORS))

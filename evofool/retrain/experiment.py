@@ -23,17 +23,13 @@ from typing import Any
 import numpy as np
 import torch
 
+from evofool.algorithms.genetic import GeneticSettings
+from evofool.algorithms.map_elites import MapElitesSettings
 from evofool.archive.champions import COST_THRESHOLD
 from evofool.components import build_classifier
-from evofool.config import (
-    ConfigError,
-    GeneticSettings,
-    MapElitesSettings,
-    RunConfig,
-    override_dict,
-)
+from evofool.config import RunConfig, override_dict
 from evofool.data import load_mnist
-from evofool.errors import EvofoolError
+from evofool.errors import ConfigError, EvofoolError
 from evofool.job import EvolutionJob
 from evofool.models import Classifier, LeNet, load_classifier
 from evofool.models.lenet import MNIST_INPUT_SPEC, CheckpointInfo, save_lenet

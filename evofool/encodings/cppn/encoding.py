@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import torch
 
@@ -14,6 +14,26 @@ from evofool.encodings.cppn.render import render_population
 from evofool.encodings.genome_batch import GenomeBatch
 from evofool.encodings.protocol import RecordFormat
 from evofool.randomness import RunRandomness
+from evofool.settings import ComponentSettings, positive, probability
+
+
+@dataclass(frozen=True)
+class CppnSettings(ComponentSettings):
+    """``encoding: {type: cppn, ...}``; see CppnEncoding and CppnMutationRates (the last
+    six keys are its per-child edit probabilities)."""
+
+    type: Literal["cppn"] = "cppn"
+    height: int | None = positive()  # None: the model's input size
+    width: int | None = positive()
+    max_hidden: int = positive(32)
+    weight_bound: float = 10.0  # 3.0 in the faithful preset
+    eta: float = 30.0  # 15.0 in the faithful preset
+    add_connection: float = probability(0.5)
+    delete_connection: float = probability(0.3)
+    add_node: float = probability(0.5)
+    delete_node: float = probability(0.2)
+    weight_rate: float = probability(0.1)
+    activation_rate: float = probability(0.1)
 
 
 @dataclass(frozen=True)
@@ -51,6 +71,18 @@ class CppnEncoding:
     weight_bound: float = 10.0
     eta: float = 30.0
     rates: CppnMutationRates = field(default_factory=CppnMutationRates)
+
+    @classmethod
+    def from_settings(cls, settings: CppnSettings,
+                      image_shape: tuple[int, int, int]) -> CppnEncoding:
+        channels, height, width = image_shape
+        rates = CppnMutationRates(
+            add_connection=settings.add_connection, delete_connection=settings.delete_connection,
+            add_node=settings.add_node, delete_node=settings.delete_node,
+            weight=settings.weight_rate, activation=settings.activation_rate)
+        return cls(channels=channels, height=height, width=width,
+                   max_hidden=settings.max_hidden, weight_bound=settings.weight_bound,
+                   eta=settings.eta, rates=rates)
 
     @property
     def image_shape(self) -> tuple[int, int, int]:

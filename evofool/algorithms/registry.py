@@ -1,0 +1,13 @@
+"""The search algorithms a config can name (``algorithm.type``); a new one is one line here."""
+
+from __future__ import annotations
+
+from evofool.algorithms.genetic import GeneticAlgorithm, GeneticSettings
+from evofool.algorithms.gradient_ascent import AscentSettings, GradientAscent
+from evofool.algorithms.map_elites import MapElites, MapElitesSettings
+from evofool.registry import Registry
+
+ALGORITHMS = Registry("algorithm")
+ALGORITHMS.register(MapElitesSettings, MapElites.from_settings)
+ALGORITHMS.register(GeneticSettings, GeneticAlgorithm.from_settings)
+ALGORITHMS.register(AscentSettings, GradientAscent.from_settings)

@@ -1,0 +1,138 @@
+"""Settings classes and how a YAML mapping becomes one, with one clear line per mistake.
+
+Every configurable part declares its settings as a frozen dataclass beside its
+own code (an encoding's in its module, an algorithm's in its); a field's type
+says what it accepts, and ``positive`` / ``probability`` put the range in the
+field itself. ``build_section`` turns a mapping into such a class: unknown
+keys, wrong types and out-of-range values are refused with the dotted key that
+holds them. Sections picked by ``type`` (encoding, algorithm) are looked up in
+the registry the field names (evofool.registry).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import field
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+from evofool.errors import ConfigError
+
+if TYPE_CHECKING:
+    from evofool.registry import Registry
+
+
+class ComponentSettings:
+    """What the settings class of a registered part (encoding, algorithm) offers beyond
+    its fields: rules that span other sections, and what it needs of the evaluator."""
+
+    needs_gradients: ClassVar[bool] = False  # True: scoring must stay in torch (autograd)
+
+    def check(self, config: Any) -> None:
+        """Raise ConfigError if this section does not fit the rest of ``config``."""
+
+
+def positive(default: Any = None) -> Any:
+    """A field that must be > 0 where set."""
+    return field(default=default, metadata={"range": "positive"})
+
+
+def probability(default: Any = None) -> Any:
+    """A field that must lie in [0, 1] where set."""
+    return field(default=default, metadata={"range": "probability"})
+
+
+def chosen_from(registry: Registry, default: type) -> Any:
+    """A section whose ``type`` key picks a settings class from ``registry``."""
+    return field(default_factory=default, metadata={"registry": registry})
+
+
+def build_section(cls: type, data: Any, path: str = "") -> Any:
+    """``cls`` from a mapping, every key checked.
+
+    Raises:
+        ConfigError: not a mapping, an unknown key, a wrong type or a value out of range.
+    """
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path.rstrip('.') or 'config'} must be a mapping")
+    hints = typing.get_type_hints(cls)
+    fields = {item.name: item for item in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        raise ConfigError(f"unknown config key '{path}{unknown[0]}' "
+                          f"(known: {', '.join(sorted(fields))})")
+    values = {}
+    for name, item in fields.items():
+        if name not in data:
+            continue
+        key, value = f"{path}{name}", data[name]
+        if "registry" in item.metadata:
+            values[name] = _registered(item.metadata["registry"], item.default_factory(),
+                                       value, key)
+            continue
+        values[name] = _convert(hints[name], value, key, item.metadata.get("range"))
+    return cls(**values)
+
+
+def _registered(registry: Registry, default: Any, value: Any, key: str) -> Any:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{key} must be a mapping")
+    kind = value.get("type", default.type)  # no type given: the default kind
+    if kind not in registry.names():
+        raise ConfigError(f"{key}.type must be one of {', '.join(registry.names())}, "
+                          f"got {kind!r}")
+    return build_section(registry[kind].settings, value, key + ".")
+
+
+def _convert(hint: Any, value: Any, key: str, bounds: str | None = None) -> Any:
+    """``value`` as ``hint`` says; numbers in ``bounds`` ("positive", "probability"),
+    else not negative."""
+    origin, arguments = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in arguments:
+            return None
+        choices = [arg for arg in arguments if arg is not type(None)]
+        if len(choices) == 1:
+            return _convert(choices[0], value, key, bounds)
+        # str | list[str]: the shape of the value picks the kind
+        (choice,) = [arg for arg in choices if (typing.get_origin(arg) is list)
+                     == isinstance(value, list)] or [choices[0]]
+        return _convert(choice, value, key, bounds)
+    if dataclasses.is_dataclass(hint):
+        return build_section(hint, {} if value is None else value, key + ".")
+    if origin is Literal:
+        if value not in arguments:
+            raise ConfigError(f"{key} must be one of {', '.join(map(str, arguments))}, "
+                              f"got {value!r}")
+        return value
+    if origin is list:
+        if not isinstance(value, list):
+            raise ConfigError(f"{key} must be a list, got {value!r}")
+        return [_convert(arguments[0], item, f"{key}[{i}]", bounds)
+                for i, item in enumerate(value)]
+    return _scalar(hint, value, key, bounds)
+
+
+def _scalar(hint: type, value: Any, key: str, bounds: str | None) -> Any:
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if hint is float and isinstance(value, str):
+        try:  # YAML 1.1 reads "1e-3" as a string
+            value = float(value)
+        except ValueError:
+            pass
+    if not isinstance(value, hint) or (hint is not bool and isinstance(value, bool)):
+        raise ConfigError(f"{key} must be {_describe(hint)}, got {value!r}")
+    if bounds == "positive" and value <= 0:
+        raise ConfigError(f"{key} must be positive, got {value!r}")
+    if bounds == "probability" and not 0 <= value <= 1:
+        raise ConfigError(f"{key} must be in [0, 1], got {value!r}")
+    if hint in (int, float) and value < 0:
+        raise ConfigError(f"{key} must not be negative, got {value!r}")
+    return value
+
+
+def _describe(hint: type) -> str:
+    return {int: "an integer", float: "a number", bool: "true or false", str: "a string"}.get(
+        hint, hint.__name__)
