@@ -27,6 +27,32 @@ ENCODINGS.register(TilesSettings, TilesEncoding.from_settings)
 CONFIGS = Path(__file__).parents[1] / "configs"
 
 
+FAKE_SHAPE = (3, 12, 12)
+FAKE_CLASSES = 5
+
+
+class FixedProjection(torch.nn.Module):
+    """Logits = a fixed random projection of the pixels: smooth, so searches make
+    progress, and deterministic without training."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        generator = torch.Generator().manual_seed(0)
+        self.weight = torch.nn.Parameter(torch.randn(
+            FAKE_CLASSES, FAKE_SHAPE[0] * FAKE_SHAPE[1] * FAKE_SHAPE[2], generator=generator)
+            * 0.3)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return images.flatten(1) @ self.weight.T
+
+
+@pytest.fixture(scope="session")
+def fake_classifier() -> Classifier:
+    """A small deterministic classifier (3x12x12 colour images, 5 classes): no training."""
+    return Classifier(FixedProjection(), input_spec=InputSpec(*FAKE_SHAPE),
+                      class_names=[f"class {i}" for i in range(FAKE_CLASSES)], name="fake")
+
+
 @pytest.fixture(scope="session")
 def mnist():
     """Real MNIST, from this machine's cache or its first reachable source."""

@@ -11,6 +11,7 @@ import itertools
 
 import pytest
 import torch
+from conftest import FAKE_CLASSES, FAKE_SHAPE
 
 from evofool.algorithms import ALGORITHMS as ALGORITHM_REGISTRY
 from evofool.algorithms import Search
@@ -22,32 +23,14 @@ from evofool.encodings import encoding_for_shape
 from evofool.encodings.genome_batch import take
 from evofool.encodings.genome_codec import record_from_bytes, record_to_bytes
 from evofool.evaluator import BatchedEvaluator
-from evofool.models import Classifier, InputSpec
 from evofool.randomness import RunRandomness
 
-SHAPE = (3, 12, 12)
-CLASSES = 5
-
-
-class FixedProjection(torch.nn.Module):
-    """Logits = a fixed random projection of the pixels: smooth, so searches make
-    progress, and deterministic without training."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        generator = torch.Generator().manual_seed(0)
-        self.weight = torch.nn.Parameter(
-            torch.randn(CLASSES, SHAPE[0] * SHAPE[1] * SHAPE[2], generator=generator) * 0.3)
-
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return images.flatten(1) @ self.weight.T
+SHAPE, CLASSES = FAKE_SHAPE, FAKE_CLASSES
 
 
 @pytest.fixture(scope="module")
-def evaluator() -> BatchedEvaluator:
-    classifier = Classifier(FixedProjection(), input_spec=InputSpec(*SHAPE),
-                            class_names=[f"class {i}" for i in range(CLASSES)], name="fake")
-    return BatchedEvaluator(classifier, device="cpu", max_batch=64, engine="torch")
+def evaluator(fake_classifier) -> BatchedEvaluator:
+    return BatchedEvaluator(fake_classifier, device="cpu", max_batch=64, engine="torch")
 
 
 # Settings that keep the shipped parts small or exercise more of them; every other
@@ -188,6 +171,8 @@ def test_archive_keeps_the_best_of_its_classes_only(algorithm, encoding, evaluat
         assert (confidence >= best).all()  # a champion is only ever replaced by a better one
         best = confidence
         assert (archive.genome_id[archive.occupied] < search.next_genome_id).all()
+        # lineage: a parent is always born before its child (-1: no parent)
+        assert (archive.parent_id[archive.occupied] < archive.genome_id[archive.occupied]).all()
     # the stored champion really scores what the archive says
     classes = sorted(in_play)
     images = search.encoding.render(take(search.archive.genomes, torch.tensor(classes)))

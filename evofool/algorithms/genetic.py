@@ -37,7 +37,7 @@ class GeneticSettings(ComponentSettings):
     truncation_fraction: float = probability(0.5)
     elites: int = 1
 
-    def check(self, config: Any) -> None:
+    def __post_init__(self) -> None:
         if not self.targets:
             raise ConfigError("algorithm.targets must name at least one class")
         if not 0 <= self.elites < self.population:
@@ -50,7 +50,7 @@ class GeneticAlgorithm(Search):
     """(mu, lambda) with elitism: each target's next population is its ``elites`` best
     parents plus the best ``population - elites`` offspring.
 
-    Args:
+    Settings (GeneticSettings):
         targets: class indices, each evolved independently.
         population: mu, individuals per target.
         offspring: lambda, children per target and generation (>= mu - elites).
@@ -60,35 +60,22 @@ class GeneticAlgorithm(Search):
         elites: parents carried over unchanged.
     """
 
-    def __init__(self, *, encoding: Encoding, evaluator: Scorer, targets: list[int],
-                 population: int, offspring: int, selection: str, tournament_size: int,
-                 truncation_fraction: float, elites: int, rng: RunRandomness,
-                 gate: Gate | None = None) -> None:
-        if offspring < population - elites:
-            raise ValueError("offspring must be at least population - elites")
+    def __init__(self, settings: GeneticSettings, *, encoding: Encoding, evaluator: Scorer,
+                 rng: RunRandomness, gate: Gate | None = None) -> None:
         super().__init__(encoding=encoding, evaluator=evaluator, rng=rng, gate=gate)
-        self.targets = torch.tensor(targets, device=rng.device)
-        self.population_size = population
-        self.offspring_size = offspring
-        self.selection = selection
-        self.tournament_size = tournament_size
-        self.truncation_fraction = truncation_fraction
-        self.elites = elites
+        check_classes("algorithm.targets", settings.targets, evaluator)
+        self.targets = torch.tensor(settings.targets, device=rng.device)
+        self.population_size = settings.population
+        self.offspring_size = settings.offspring
+        self.selection = settings.selection
+        self.tournament_size = settings.tournament_size
+        self.truncation_fraction = settings.truncation_fraction
+        self.elites = settings.elites
         self.population: GenomeBatch | None = None
         self.fitness = torch.empty(0)
         self.ids = torch.empty(0, dtype=torch.long)
         self.logbook = tools.Logbook()
         self.logbook.header = ["gen", "evals", "best", "median"]
-
-    @classmethod
-    def from_settings(cls, settings: GeneticSettings, *, encoding: Encoding, evaluator: Scorer,
-                      rng: RunRandomness, gate: Gate | None) -> GeneticAlgorithm:
-        check_classes("algorithm.targets", settings.targets, evaluator)
-        return cls(encoding=encoding, evaluator=evaluator, targets=settings.targets,
-                   population=settings.population, offspring=settings.offspring,
-                   selection=settings.selection, tournament_size=settings.tournament_size,
-                   truncation_fraction=settings.truncation_fraction, elites=settings.elites,
-                   rng=rng, gate=gate)
 
     @property
     def classes_in_play(self) -> torch.Tensor:

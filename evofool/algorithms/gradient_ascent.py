@@ -37,12 +37,14 @@ class AscentSettings(ComponentSettings):
     l2_decay: float = 0.001  # pulls pixels toward mid-grey, the analogue of a zero-mean image
     steps_per_generation: int = positive(10)
 
+    def __post_init__(self) -> None:
+        if self.targets is not None and not self.targets:
+            raise ConfigError("algorithm.targets must name at least one class (or be null)")
+
     def check(self, config: Any) -> None:
         if config.encoding.type != "direct":
             raise ConfigError("algorithm.type ascent changes pixels directly: it needs "
                               "encoding.type direct")
-        if self.targets is not None and not self.targets:
-            raise ConfigError("algorithm.targets must name at least one class (or be null)")
         evaluator = config.evaluator
         if evaluator.backend != "local":
             raise ConfigError("algorithm.type ascent needs gradients: set evaluator.backend: "
@@ -58,8 +60,7 @@ class AscentSettings(ComponentSettings):
 class GradientAscent(Search):
     """All targets ascend together, one batched forward and backward pass per step.
 
-    Args:
-        encoding: a direct encoding (the genome is the image).
+    Settings (AscentSettings), with ``encoding`` a direct encoding (the genome is the image):
         targets: the classes to maximise; one image each.
         learning_rate: Adam's step size, in pixel units.
         l2_decay: weight of ||x - 0.5||^2 in the objective.
@@ -68,16 +69,20 @@ class GradientAscent(Search):
 
     evaluator: GradientScorer
 
-    def __init__(self, *, encoding: Encoding, evaluator: GradientScorer, targets: list[int],
-                 learning_rate: float, l2_decay: float, steps_per_generation: int,
-                 rng: RunRandomness) -> None:
+    def __init__(self, settings: AscentSettings, *, encoding: Encoding,
+                 evaluator: GradientScorer, rng: RunRandomness, gate: Gate | None = None
+                 ) -> None:
+        """(``gate`` is None: the config refuses a detector with ascent; see check.)"""
         super().__init__(encoding=encoding, evaluator=evaluator, rng=rng)
+        targets = list(range(len(evaluator.class_names))) if settings.targets is None \
+            else settings.targets
+        check_classes("algorithm.targets", targets, evaluator)
         self.targets = torch.tensor(targets, device=rng.device)
-        self.learning_rate = learning_rate
-        self.l2_decay = l2_decay
-        self.steps_per_generation = steps_per_generation
+        self.learning_rate = settings.learning_rate
+        self.l2_decay = settings.l2_decay
+        self.steps_per_generation = settings.steps_per_generation
         self.pixels = encoding.random(len(targets), rng)["pixels"]
-        self.optimizer = torch.optim.Adam([self.pixels], lr=learning_rate)
+        self.optimizer = torch.optim.Adam([self.pixels], lr=settings.learning_rate)
         self.eligible = torch.zeros(len(targets), self.archive.num_classes, dtype=torch.bool,
                                     device=rng.device)
         self.eligible[torch.arange(len(targets)), self.targets] = True
@@ -85,18 +90,6 @@ class GradientAscent(Search):
         self.steps_to = torch.full((len(targets), len(THRESHOLDS)), -1, dtype=torch.long,
                                    device=rng.device)
         self.steps = 0
-
-    @classmethod
-    def from_settings(cls, settings: AscentSettings, *, encoding: Encoding,
-                      evaluator: GradientScorer, rng: RunRandomness,
-                      gate: Gate | None) -> GradientAscent:
-        """(``gate`` is always None here: the config refuses a detector with ascent.)"""
-        targets = list(range(len(evaluator.class_names))) if settings.targets is None \
-            else settings.targets
-        check_classes("algorithm.targets", targets, evaluator)
-        return cls(encoding=encoding, evaluator=evaluator, targets=targets,
-                   learning_rate=settings.learning_rate, l2_decay=settings.l2_decay,
-                   steps_per_generation=settings.steps_per_generation, rng=rng)
 
     @property
     def classes_in_play(self) -> torch.Tensor:

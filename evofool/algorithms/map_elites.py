@@ -26,7 +26,7 @@ class MapElitesSettings(ComponentSettings):
     classes: list[int] | None = None  # cells for these classes only; None: every class
     brightness_bins: int = positive(1)  # stepping stones: parent cells per class
 
-    def check(self, config: Any) -> None:
+    def __post_init__(self) -> None:
         if self.classes is not None and not self.classes:
             raise ConfigError("algorithm.classes must name at least one class (or be null)")
 
@@ -38,7 +38,8 @@ class MapElites(Search):
     The first generation is B random genomes. ``step`` advances one
     generation; all state (archive, counters, randomness) is held here.
 
-    Args:
+    Settings (MapElitesSettings):
+        batch_size: children per generation.
         classes: the classes that have a cell (default: all). The n+1
             experiment leaves the "garbage" class out: an image the model
             calls garbage is no fooling image.
@@ -54,11 +55,12 @@ class MapElites(Search):
             a class accepts into visibly different kinds.
     """
 
-    def __init__(self, *, encoding: Encoding, evaluator: Scorer, batch_size: int,
-                 rng: RunRandomness, classes: list[int] | None = None,
-                 brightness_bins: int = 1, gate: Gate | None = None) -> None:
+    def __init__(self, settings: MapElitesSettings, *, encoding: Encoding, evaluator: Scorer,
+                 rng: RunRandomness, gate: Gate | None = None) -> None:
         super().__init__(encoding=encoding, evaluator=evaluator, rng=rng, gate=gate)
-        self.batch_size = batch_size
+        check_classes("algorithm.classes", settings.classes or [], evaluator)
+        self.batch_size = batch_size = settings.batch_size
+        classes, brightness_bins = settings.classes, settings.brightness_bins
         num_classes = len(evaluator.class_names)
         self._cells = torch.arange(num_classes, device=rng.device) if classes is None \
             else torch.tensor(sorted(set(classes)), device=rng.device)
@@ -70,14 +72,6 @@ class MapElites(Search):
         self.brightness_bins = brightness_bins
         self.stepping_stones = None if brightness_bins == 1 else ChampionArchive(
             brightness_bins * num_classes, rng.device)
-
-    @classmethod
-    def from_settings(cls, settings: MapElitesSettings, *, encoding: Encoding,
-                      evaluator: Scorer, rng: RunRandomness, gate: Gate | None) -> MapElites:
-        check_classes("algorithm.classes", settings.classes or [], evaluator)
-        return cls(encoding=encoding, evaluator=evaluator, batch_size=settings.batch_size,
-                   rng=rng, classes=settings.classes, brightness_bins=settings.brightness_bins,
-                   gate=gate)
 
     @property
     def classes_in_play(self) -> torch.Tensor:

@@ -8,6 +8,6 @@ from evofool.algorithms.map_elites import MapElites, MapElitesSettings
 from evofool.registry import Registry
 
 ALGORITHMS = Registry("algorithm")
-ALGORITHMS.register(MapElitesSettings, MapElites.from_settings)
-ALGORITHMS.register(GeneticSettings, GeneticAlgorithm.from_settings)
-ALGORITHMS.register(AscentSettings, GradientAscent.from_settings)
+ALGORITHMS.register(MapElitesSettings, MapElites)
+ALGORITHMS.register(GeneticSettings, GeneticAlgorithm)
+ALGORITHMS.register(AscentSettings, GradientAscent)

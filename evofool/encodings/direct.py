@@ -23,20 +23,6 @@ from evofool.settings import ComponentSettings, positive, probability
 
 
 @dataclass(frozen=True)
-class DirectSettings(ComponentSettings):
-    """``encoding: {type: direct, ...}``; see DirectEncoding."""
-
-    type: Literal["direct"] = "direct"
-    height: int | None = positive()  # None: the model's input size
-    width: int | None = positive()
-    mutation_rate: float = probability(0.1)
-    halving_generations: int | None = positive(1000)  # None: constant, as the original code
-    eta: float = 15.0
-    crossover_rate: float = probability(0.0)
-    crossover_eta: float = 10.0
-
-
-@dataclass(frozen=True)
 class DirectEncoding:
     """Genomes ``{"pixels": (N, C, H, W)}``; the image is the genome."""
 
@@ -106,3 +92,18 @@ class DirectEncoding:
             raise ValueError(f"direct genome has shape {tuple(pixels.shape)}, "
                              f"expected {self.image_shape}")
         return {"pixels": pixels.unsqueeze(0)}
+
+
+@dataclass(frozen=True)
+class DirectSettings(ComponentSettings):
+    """``encoding: {type: direct, ...}``: DirectEncoding's fields and defaults, the image
+    size None for the model's input size."""
+
+    type: Literal["direct"] = "direct"
+    height: int | None = positive()  # None: the model's input size
+    width: int | None = positive()
+    mutation_rate: float = probability(DirectEncoding.mutation_rate)
+    halving_generations: int | None = positive(DirectEncoding.halving_generations)
+    eta: float = DirectEncoding.eta
+    crossover_rate: float = probability(DirectEncoding.crossover_rate)
+    crossover_eta: float = DirectEncoding.crossover_eta

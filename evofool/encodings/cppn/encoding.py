@@ -18,25 +18,6 @@ from evofool.settings import ComponentSettings, positive, probability
 
 
 @dataclass(frozen=True)
-class CppnSettings(ComponentSettings):
-    """``encoding: {type: cppn, ...}``; see CppnEncoding and CppnMutationRates (the last
-    six keys are its per-child edit probabilities)."""
-
-    type: Literal["cppn"] = "cppn"
-    height: int | None = positive()  # None: the model's input size
-    width: int | None = positive()
-    max_hidden: int = positive(32)
-    weight_bound: float = 10.0  # 3.0 in the faithful preset
-    eta: float = 30.0  # 15.0 in the faithful preset
-    add_connection: float = probability(0.5)
-    delete_connection: float = probability(0.3)
-    add_node: float = probability(0.5)
-    delete_node: float = probability(0.2)
-    weight_rate: float = probability(0.1)
-    activation_rate: float = probability(0.1)
-
-
-@dataclass(frozen=True)
 class CppnEncoding:
     """Compositional pattern-producing networks over (x, y, d, bias).
 
@@ -119,3 +100,22 @@ class CppnEncoding:
 
     def from_record(self, record: Any) -> GenomeBatch:
         return records.from_record(record, outputs=self.channels, slots=self.slots)
+
+
+@dataclass(frozen=True)
+class CppnSettings(ComponentSettings):
+    """``encoding: {type: cppn, ...}``; see CppnEncoding and CppnMutationRates (the last
+    six keys are its per-child edit probabilities)."""
+
+    type: Literal["cppn"] = "cppn"
+    height: int | None = positive()  # None: the model's input size
+    width: int | None = positive()
+    max_hidden: int = positive(CppnEncoding.max_hidden)
+    weight_bound: float = CppnEncoding.weight_bound  # 3.0 in the faithful preset
+    eta: float = CppnEncoding.eta  # 15.0 in the faithful preset
+    add_connection: float = probability(CppnMutationRates.add_connection)
+    delete_connection: float = probability(CppnMutationRates.delete_connection)
+    add_node: float = probability(CppnMutationRates.add_node)
+    delete_node: float = probability(CppnMutationRates.delete_node)
+    weight_rate: float = probability(CppnMutationRates.weight)
+    activation_rate: float = probability(CppnMutationRates.activation)
