@@ -46,5 +46,9 @@ benchmarks: $(STAMP)
 	$(BIN)/python benchmarks/engines.py
 	$(BIN)/python benchmarks/imagenet.py --device cpu --encodings cppn --generations 30 --warmup 20
 	$(BIN)/python benchmarks/checkpoint_cost.py
+	$(BIN)/python benchmarks/imagenet_search.py --evaluations 32000
+	$(BIN)/python benchmarks/store_growth.py
+	$(BIN)/python benchmarks/ood_mnist.py
+	$(BIN)/python benchmarks/ood_evasion.py
 	$(BIN)/python benchmarks/gpu.py
 	$(BIN)/python benchmarks/ray_scaling.py

@@ -70,8 +70,9 @@ class MapElites(Search):
                                          device=rng.device)
             self._eligible[:, self._cells] = True
         self.brightness_bins = brightness_bins
+        # cells are (band, class) pairs, not classes: no top-k classes to keep
         self.stepping_stones = None if brightness_bins == 1 else ChampionArchive(
-            brightness_bins * num_classes, rng.device)
+            brightness_bins * num_classes, rng.device, top_k=0)
 
     @property
     def classes_in_play(self) -> torch.Tensor:

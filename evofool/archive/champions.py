@@ -36,12 +36,12 @@ class ChampionArchive:
         genome_id, parent_id: (K,) lineage ids (-1: none).
         evaluations_to_threshold: (K,) evaluations spent when the class first
             reached ``COST_THRESHOLD`` (the "fooling cost"); -1 until then.
-        top_classes, top_probabilities: (K, min(TOP_K, K)) the model's top
-            classes for each champion's image.
+        top_classes, top_probabilities: (K, min(top_k, K)) the model's top
+            classes for each champion's image (none for cells that are not classes).
         last_improved: (K,) the classes whose champion the last ``add`` replaced.
     """
 
-    def __init__(self, num_classes: int, device: torch.device) -> None:
+    def __init__(self, num_classes: int, device: torch.device, top_k: int = TOP_K) -> None:
         self.genomes: GenomeBatch | None = None
         self.confidence = torch.full((num_classes,), EMPTY, device=device)
         self.fitness = torch.full((num_classes,), EMPTY, device=device)
@@ -50,7 +50,7 @@ class ChampionArchive:
         self.genome_id = torch.full_like(self.generation, -1)
         self.parent_id = torch.full_like(self.generation, -1)
         self.evaluations_to_threshold = torch.full_like(self.generation, -1)
-        top = min(TOP_K, num_classes)
+        top = min(top_k, num_classes)
         self.top_classes = torch.full((num_classes, top), -1, dtype=torch.long, device=device)
         self.top_probabilities = torch.zeros(num_classes, top, device=device)
         self.last_improved = torch.zeros(num_classes, dtype=torch.bool, device=device)

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from evofool.cli import retrain
-from evofool.config import load_config
 from evofool.errors import ConfigError
 
 
@@ -57,7 +56,8 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from evofool.job import EvolutionJob, choose_run_dir  # torch: only when running
+    from evofool.config import load_config  # torch (the registered parts): only when used
+    from evofool.job import EvolutionJob, choose_run_dir
 
     config = load_config(args.config, args.overrides)
     run_dir = choose_run_dir(config, args.out)
@@ -66,6 +66,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def ascent(args: argparse.Namespace) -> int:
+    from evofool.config import load_config  # torch (the registered parts): only when used
+
     config = load_config(args.config, args.overrides)
     if config.algorithm.type != "ascent":
         raise ConfigError(f"{args.config} has algorithm.type {config.algorithm.type}; "

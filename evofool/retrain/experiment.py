@@ -20,7 +20,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from evofool.algorithms.genetic import GeneticSettings
@@ -31,10 +30,11 @@ from evofool.config import RunConfig, override_dict
 from evofool.data import load_mnist
 from evofool.errors import ConfigError, EvofoolError
 from evofool.job import EvolutionJob
-from evofool.models import Classifier, LeNet, load_classifier
+from evofool.models import LeNet, load_classifier
 from evofool.models.lenet import MNIST_INPUT_SPEC, CheckpointInfo, save_lenet
 from evofool.retrain.config import RetrainConfig, retrain_config_from_dict
 from evofool.retrain.garbage import as_training_images, balanced_epoch, collect_garbage
+from evofool.retrain.held_out import held_out_images, measure_held_out
 from evofool.retrain.layout import held_out_run_dir, round_model_path, round_run_dir
 from evofool.retrain.report import write_report
 from evofool.retrain.store import RetrainStore, RoundRecord
@@ -198,9 +198,14 @@ class RetrainExperiment:
                                     settings=self.config.garbage)
         finally:
             run.close()
-        held_out = self._held_out_images(round_index) if self.config.held_out.enabled else None
-        held_out_measures = {} if held_out is None else \
-            self._held_out_measures(round_index, classifier, held_out)
+        held_out = held_out_measures = None
+        if self.config.held_out.enabled:
+            held_out = held_out_images(held_out_run_dir(self.directory, round_index),
+                                       round_index, natural, self.config.garbage)
+            held_out_measures = measure_held_out(
+                classifier, held_out, self.store.held_out_pixels(round_index - 1,
+                                                                 MNIST_INPUT_SPEC.shape),
+                garbage_class=natural, settings=self.config.held_out)
         confidences = [c.confidence for c in champions]
         previous_total = sum(r.garbage_added for r in self.store.rounds())
         record = RoundRecord(
@@ -211,54 +216,13 @@ class RetrainExperiment:
             generations_to_all_099=_generations_to_all(history, natural),
             generations=generations, garbage_added=len(added),
             garbage_total=previous_total + len(added), evolve_seconds=wall_seconds or 0.0,
-            **held_out_measures)
+            **(held_out_measures or {}))
         self.store.record_round(record, added, held_out)
         share_text = "n/a" if share is None else f"{share:.3f}"
         print(f"evofool: round {round_index}/{self.config.rounds}: test accuracy "
               f"{accuracy:.4f}, earlier garbage called garbage {share_text}, median "
               f"confidence {record.median_confidence:.4f}, {record.classes_at_099}/{natural} "
               f"classes >= 0.99, +{len(added)} garbage images", file=sys.stderr)
-
-    def _held_out_images(self, round_index: int) -> np.ndarray:
-        """uint8 (N, C, H, W): the held-out run's fooling images, picked as garbage is."""
-        natural = len(self.natural_names)
-        run = StoredRun(held_out_run_dir(self.directory, round_index),
-                        label=f"round-{round_index:02d}-held-out")
-        try:
-            picked = collect_garbage(
-                run, [c for c in run.champions() if c.class_index < natural],
-                [h for h in run.history() if h.class_index < natural],
-                round_index=round_index, settings=self.config.garbage)
-        finally:
-            run.close()
-        if not picked:
-            return np.zeros((0, *MNIST_INPUT_SPEC.shape), dtype=np.uint8)
-        return np.stack([image.pixels for image in picked])
-
-    def _held_out_measures(self, round_index: int, classifier: Classifier,
-                           held_out: np.ndarray) -> dict[str, Any]:
-        """The share of last round's held-out images this model calls garbage (images no
-        model trained on), and the detectors' AUROC on this round's."""
-        measures: dict[str, Any] = {"held_out_images": len(held_out)}
-        previous = self.store.held_out_pixels(round_index - 1, MNIST_INPUT_SPEC.shape)
-        if round_index > 0 and len(previous):
-            measures["held_out_garbage_share"] = float(
-                (predict(classifier, as_training_images(previous))
-                 == len(self.natural_names)).float().mean())
-        settings = self.config.held_out
-        if settings.detectors and len(held_out):
-            from evofool.ood.evaluation import evaluate  # pytorch-ood: the ood extra
-            from evofool.ood.image_sets import ImageSet, load_image_set
-
-            shape = MNIST_INPUT_SPEC.shape
-            report = evaluate(
-                classifier, in_distribution=load_image_set("mnist-test", shape=shape),
-                ood_sets=[ImageSet("held-out", torch.from_numpy(held_out))],
-                detectors=settings.detectors,
-                fit_set=load_image_set("mnist-train", shape=shape, limit=settings.fit_images))
-            measures["held_out_auroc"] = {detector: report.auroc(detector, "held-out")
-                                          for detector in settings.detectors}
-        return measures
 
     def _train(self, round_index: int) -> None:
         """Train model ``round_index`` on MNIST plus the garbage of every earlier round."""
