@@ -24,8 +24,8 @@ from evofool.errors import EvofoolError
 from evofool.images import png_bytes, to_uint8
 from evofool.retrain.layout import expand_run_dirs, is_retrain_dir
 from evofool.run_output import safe_name
-from evofool.store import is_run_dir
-from evofool.stored_run import FoolingImage, StoredRun, classes_agree
+from evofool.store import Champion, is_run_dir
+from evofool.stored_run import StoredRun, classes_agree
 
 Format = Literal["imagefolder", "openood", "pt", "npz"]
 FORMATS = ("imagefolder", "openood", "pt", "npz")
@@ -116,7 +116,7 @@ def _shared_class_names(runs: list[StoredRun]) -> tuple[str, ...]:
 
 
 def select_images(run: StoredRun, *, min_confidence: float, include_history: bool,
-                  classes: Sequence[str] | None = None) -> list[FoolingImage]:
+                  classes: Sequence[str] | None = None) -> list[Champion]:
     """A run's champions (or, ``include_history``, every champion it kept) at
     ``min_confidence`` or above, of ``classes`` (indices or names; None: all), each
     (class, genome) once, in a deterministic order."""
@@ -142,7 +142,7 @@ def _class_indices(run: StoredRun, classes: Sequence[str]) -> set[int]:
 
 
 def _write(out: Path, request: ExportRequest,
-           selected: list[tuple[StoredRun, list[FoolingImage]]],
+           selected: list[tuple[StoredRun, list[Champion]]],
            class_names: tuple[str, ...]) -> None:
     format = request.format
     rows, pixels, labels = [], [], []
@@ -151,10 +151,11 @@ def _write(out: Path, request: ExportRequest,
             continue
         rendered = to_uint8(run.render([image.genome_id for image in images]))  # N, H, W, C
         for image, array in zip(images, rendered, strict=True):
-            file = _write_png(out, image, class_names, array) if format in PNG_FORMATS \
-                else f"fooling.{format}"
+            file = _write_png(out, run.label, image, class_names, array) \
+                if format in PNG_FORMATS else f"fooling.{format}"
             rows.append({"index": len(rows), "file": file, "run": run.label,
-                         "class": image.class_index, "class_name": image.class_name,
+                         "class": image.class_index,
+                         "class_name": run.class_names[image.class_index],
                          "confidence": f"{image.confidence:.9f}",
                          "generation": image.generation, "genome_id": image.genome_id,
                          "model": run.model, "encoding": run.config.encoding.type})
@@ -181,11 +182,11 @@ def _write(out: Path, request: ExportRequest,
         writer.writerows(rows)
 
 
-def _write_png(out: Path, image: FoolingImage, class_names: tuple[str, ...],
+def _write_png(out: Path, run_label: str, image: Champion, class_names: tuple[str, ...],
                pixels: np.ndarray) -> str:
     """One PNG under ``<index>-<name>/``: zero-padded so ImageFolder's sorted order is the index."""
     folder = f"{image.class_index:04d}-{safe_name(class_names[image.class_index])}"
-    name = f"{safe_name(image.run)}-g{image.genome_id}.png"
+    name = f"{safe_name(run_label)}-g{image.genome_id}.png"
     (out / folder).mkdir(exist_ok=True)
     (out / folder / name).write_bytes(png_bytes(pixels))
     return f"{folder}/{name}"

@@ -26,7 +26,7 @@ from evofool.run_output import (
     summarise,
     write_results,
 )
-from evofool.store import ChampionRow, GenomeRow, RunStore
+from evofool.store import Champion, GenomeRow, RunStore
 
 if TYPE_CHECKING:
     from evofool.ood.gate import DetectorGate
@@ -84,7 +84,7 @@ class RunRecorder:
         self.metrics.record(row)
         return row
 
-    def champion_rows(self, archive, classes: torch.Tensor) -> list[ChampionRow]:
+    def champion_rows(self, archive, classes: torch.Tensor) -> list[Champion]:
         """Store rows for the champions of the classes flagged in ``classes``."""
         indices = classes.nonzero().flatten().tolist()
         if not indices:
@@ -93,7 +93,7 @@ class RunRecorder:
         genome_id, parent_id = archive.genome_id.cpu(), archive.parent_id.cpu()
         generation = archive.generation.cpu()
         top_classes, top_probabilities = archive.top_classes.cpu(), archive.top_probabilities.cpu()
-        return [ChampionRow(
+        return [Champion(
             class_index=index, genome_id=int(genome_id[index]), parent_id=int(parent_id[index]),
             generation=int(generation[index]), confidence=float(confidence[index]),
             top_k=[(int(c), float(p)) for c, p in zip(top_classes[index], top_probabilities[index],

@@ -8,7 +8,6 @@ which are rounded to 8 bits.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -18,19 +17,7 @@ from evofool.encodings import encoding_for_shape
 from evofool.encodings.genome_batch import RENDER_CHUNK, concat
 from evofool.encodings.genome_codec import record_from_bytes
 from evofool.errors import EvofoolError
-from evofool.store import RunStore
-
-
-@dataclass(frozen=True)
-class FoolingImage:
-    """One genome that was the champion of ``class_index`` at ``confidence``."""
-
-    run: str
-    class_index: int
-    class_name: str
-    confidence: float
-    generation: int
-    genome_id: int
+from evofool.store import Champion, RunStore
 
 
 def classes_agree(names: tuple[str, ...], others: tuple[str, ...]) -> bool:
@@ -75,14 +62,14 @@ class StoredRun:
     def close(self) -> None:
         self.store.close()
 
-    def champions(self) -> list[FoolingImage]:
+    def champions(self) -> list[Champion]:
         """The current champion of every occupied class, by class."""
-        return [self._image(row) for row in self.store.champions()]
+        return self.store.champions()
 
-    def history(self) -> list[FoolingImage]:
+    def history(self) -> list[Champion]:
         """Every champion the run ever had (each replacement once) whose image the store
         keeps, in the order found (see evofool.store.history for what a run keeps)."""
-        return [self._image(row) for row in self.store.history() if row["image_kept"]]
+        return [entry for entry in self.store.history() if entry.image_kept]
 
     def render(self, genome_ids: list[int]) -> torch.Tensor:
         """Float images (N, C, H, W) in [0, 1] for stored genomes, in the order given."""
@@ -100,10 +87,3 @@ class StoredRun:
         if stored is None:
             raise EvofoolError(f"{self.run_dir}: the store keeps no image of genome {genome_id}")
         return self.encoding.from_record(record_from_bytes(stored[1]))
-
-    def _image(self, row: dict) -> FoolingImage:
-        return FoolingImage(run=self.label, class_index=row["class"],
-                            class_name=self.class_names[row["class"]],
-                            confidence=row["confidence"], generation=row["generation"],
-                            genome_id=row["genome_id"])
-

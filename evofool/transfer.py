@@ -54,7 +54,7 @@ def transfer_matrix(run_dir: Path, models: list[str], *, device: str = "auto") -
             confidence.append(probabilities[torch.arange(len(classes)), classes].tolist())
             top1.append((probabilities.argmax(dim=1) == classes).tolist())
         return TransferMatrix(models=specs, classes=classes.tolist(),
-                              class_names=[champion.class_name for champion in champions],
+                              class_names=[run.class_names[index] for index in classes.tolist()],
                               confidence=confidence, top1=top1)
     finally:
         run.close()

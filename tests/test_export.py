@@ -24,7 +24,7 @@ def _manifest(out):
 def _champions(run_dir, threshold=0.99):
     store = RunStore(run_dir, read_only=True)
     try:
-        return [c for c in store.champions() if c["confidence"] >= threshold]
+        return [c for c in store.champions() if c.confidence >= threshold]
     finally:
         store.close()
 

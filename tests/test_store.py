@@ -6,12 +6,12 @@ import torch
 
 from evofool.encodings.genome_codec import record_from_bytes, record_to_bytes
 from evofool.images import to_uint8
-from evofool.store import SCHEMA_VERSION, ChampionRow, GenomeRow, RunStore, StoreError
+from evofool.store import SCHEMA_VERSION, Champion, GenomeRow, RunStore, StoreError
 from evofool.store.history import keeps_every_genome, milestone_level
 
 
 def row(class_index, genome_id, generation, confidence):
-    return ChampionRow(class_index=class_index, genome_id=genome_id, parent_id=genome_id - 1,
+    return Champion(class_index=class_index, genome_id=genome_id, parent_id=genome_id - 1,
                        generation=generation, confidence=confidence, top_k=[(class_index, 0.9)],
                        image=f"class-{class_index}.png", genome_payload=b"J{}")
 
@@ -22,8 +22,8 @@ def test_generations_are_recorded_and_readable_by_another_connection(tmp_path):
                             encoding="cppn")
     store.record_generation([row(0, 9, 2, 0.7)], evaluations=20, encoding="cppn")
     reader = RunStore(tmp_path, read_only=True)
-    assert [c["genome_id"] for c in reader.champions()] == [9, 5]
-    assert [h["confidence"] for h in reader.history(0)] == [0.5, 0.7]
+    assert [c.genome_id for c in reader.champions()] == [9, 5]
+    assert [h.confidence for h in reader.history(0)] == [0.5, 0.7]
     assert reader.genome(9) == ("cppn", b"J{}")
     assert reader.get_meta("schema_version") == SCHEMA_VERSION
     with pytest.raises(sqlite3.OperationalError):
@@ -36,14 +36,14 @@ def test_rewind_forgets_generations_after_the_checkpoint(tmp_path):
     store.record_generation([row(0, 1, 0, 0.5)], evaluations=10, encoding="direct")
     store.record_generation([row(0, 2, 3, 0.8)], evaluations=40, encoding="direct")
     store.rewind(2, [row(0, 1, 0, 0.5)])
-    assert [h["genome_id"] for h in store.history()] == [1]
-    assert store.champions()[0]["genome_id"] == 1 and store.genome(2) is None
+    assert [h.genome_id for h in store.history()] == [1]
+    assert store.champions()[0].genome_id == 1 and store.genome(2) is None
 
 
 def pixels_row(class_index, genome_id, generation, confidence, seed=None):
     pixels = np.random.default_rng(genome_id if seed is None else seed).random(
         (3, 8, 8), dtype=np.float32)
-    return ChampionRow(class_index=class_index, genome_id=genome_id, parent_id=genome_id - 1,
+    return Champion(class_index=class_index, genome_id=genome_id, parent_id=genome_id - 1,
                        generation=generation, confidence=confidence, top_k=[],
                        image="x.png", genome_payload=record_to_bytes(pixels, "array"))
 
@@ -78,7 +78,7 @@ def test_milestones_keep_exact_champions_and_8bit_milestones_only(tmp_path):
                           to_uint8(torch.from_numpy(exact)[None]))
     assert store.genome(7) is None  # a stepping stone keeps its lineage only
     assert [link["image_kept"] for link in store.lineage(3)] == [True, True, False]
-    assert [h["image_kept"] for h in store.history(0)] == [False, True, True]
+    assert [h.image_kept for h in store.history(0)] == [False, True, True]
 
 
 def test_rewind_restores_champions_a_later_generation_thinned(tmp_path):
@@ -114,10 +114,10 @@ def test_lineage_through_stepping_stones_reaches_generation_zero(tiny_cppn_run):
     """mnist_cppn.yaml draws parents from stepping stones that are often no class's
     champion; their genomes are stored, so every champion's chain is whole."""
     store = RunStore(tiny_cppn_run, read_only=True)
-    champion_ids = {row["genome_id"] for row in store.history()}
+    champion_ids = {row.genome_id for row in store.history()}
     through_stones = 0
     for champion in store.champions():
-        chain = store.lineage(champion["genome_id"])
+        chain = store.lineage(champion.genome_id)
         assert chain[-1]["parent_id"] == -1 and chain[-1]["generation"] == 0
         through_stones += sum(link["genome_id"] not in champion_ids for link in chain)
     assert through_stones > 0

@@ -27,7 +27,7 @@ def _run(out, models, generations=20, combine="min"):
 def _stored_confidence(run_dir):
     store = RunStore(run_dir, read_only=True)
     try:
-        return {c["class"]: c["confidence"] for c in store.champions()}
+        return {c.class_index: c.confidence for c in store.champions()}
     finally:
         store.close()
 

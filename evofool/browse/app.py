@@ -80,7 +80,7 @@ def create_app(roots: list[Path]) -> Starlette:
             row = describe(entry)
             in_play = set(row.get("classes_in_play") or [])
             detector = _detector_verdicts(entry)
-            champions = [{"class": c.class_index, "name": c.class_name,
+            champions = [{"class": c.class_index, "name": run.class_names[c.class_index],
                           "confidence": c.confidence, "generation": c.generation,
                           "genome_id": c.genome_id,
                           "image": f"/runs/{entry.slug}/genomes/{c.genome_id}.png",
@@ -105,26 +105,29 @@ def create_app(roots: list[Path]) -> Starlette:
         _check_in_play(entry, describe(entry), class_index)
         run = open_run(entry)
         try:
-            champion = next((c for c in run.store.champions() if c["class"] == class_index),
+            champion = next((c for c in run.store.champions() if c.class_index == class_index),
                             None)
             if champion is None:
                 raise HTTPException(404, f"class {class_index} has no champion yet")
             names = run.class_names
             history = run.store.history(class_index)
-            lineage = run.store.lineage(champion["genome_id"])
+            lineage = run.store.lineage(champion.genome_id)
         finally:
             run.close()
-        genome = champion["genome_id"]
+        genome = champion.genome_id
         return JSONResponse({
             "run": entry.slug, "class": class_index, "name": names[class_index],
-            "confidence": champion["confidence"], "generation": champion["generation"],
-            "genome_id": genome, "parent_id": champion["parent_id"],
+            "confidence": champion.confidence, "generation": champion.generation,
+            "genome_id": genome, "parent_id": champion.parent_id,
             "image": f"/runs/{entry.slug}/genomes/{genome}.png",
             "genome_download": f"/runs/{entry.slug}/genomes/{genome}/genome",
             "history_plot": f"/runs/{entry.slug}/plots/class-{class_index}.png",
             "top_k": [{"class": c, "name": names[c], "probability": p}
-                      for c, p in champion["top_k"][:TOP_NAMES]],
-            "history": history,
+                      for c, p in champion.top_k[:TOP_NAMES]],
+            "history": [{"class": h.class_index, "genome_id": h.genome_id,
+                         "parent_id": h.parent_id, "generation": h.generation,
+                         "confidence": h.confidence, "evaluations": h.evaluations,
+                         "image_kept": h.image_kept} for h in history],
             "lineage": [{**link, "image": f"/runs/{entry.slug}/genomes/{link['genome_id']}.png"
                          if link["image_kept"] else None} for link in lineage],
         }, headers=NO_STORE)
@@ -175,8 +178,8 @@ def create_app(roots: list[Path]) -> Starlette:
             name = run.class_names[class_index]
         finally:
             run.close()
-        return _png(class_history([h["generation"] for h in history],
-                                  [h["confidence"] for h in history], name))
+        return _png(class_history([h.generation for h in history],
+                                  [h.confidence for h in history], name))
 
     def rounds_plot(request: Request) -> Response:
         data = _retrain_json(entry_for(request, "retrain"))

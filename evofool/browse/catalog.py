@@ -91,7 +91,7 @@ def _describe_run(path: Path) -> dict[str, Any]:
     try:
         in_play = store.classes_in_play()
         wanted = set(in_play)
-        champions = [c["confidence"] for c in store.champions() if c["class"] in wanted]
+        champions = [c.confidence for c in store.champions() if c.class_index in wanted]
         config = store.get_meta("config") or {}
         status = store.get_meta("status")
         progress = latest_row(path) or {}

@@ -57,11 +57,11 @@ def _run_figures(run_dir: Path) -> dict:
         shown = sorted(champions, key=lambda c: -c.confidence)[:MONTAGE_LIMIT] \
             if len(champions) > MONTAGE_LIMIT else champions
         images = run.render([champion.genome_id for champion in shown])
-        captions = [montage_caption(c.class_name, c.confidence) for c in shown]
+        captions = [montage_caption(run.class_names[c.class_index], c.confidence) for c in shown]
         return {
             "montage.png": champion_montage(images, captions),
             "confidence.png": confidence_curves(read_metrics(run_dir), len(in_play)),
-            "classes.png": class_bars([c.class_name for c in champions],
+            "classes.png": class_bars([run.class_names[c.class_index] for c in champions],
                                       [c.confidence for c in champions]),
         }
     finally:

@@ -8,11 +8,12 @@ import torch
 from evofool.images import to_uint8
 from evofool.retrain.config import GarbageSettings
 from evofool.retrain.store import GarbageImage
-from evofool.stored_run import FoolingImage, StoredRun
+from evofool.store import Champion
+from evofool.stored_run import StoredRun
 
 
-def collect_garbage(run: StoredRun, champions: list[FoolingImage],
-                    history: list[FoolingImage], *, round_index: int,
+def collect_garbage(run: StoredRun, champions: list[Champion],
+                    history: list[Champion], *, round_index: int,
                     settings: GarbageSettings) -> list[GarbageImage]:
     """A round's contribution to the garbage set, at most ``settings.per_round`` images.
 
@@ -22,13 +23,13 @@ def collect_garbage(run: StoredRun, champions: list[FoolingImage],
     earlier champions by confidence. Each genome joins once, however many
     classes it fooled.
     """
-    def fooling(images: list[FoolingImage]) -> list[FoolingImage]:
+    def fooling(images: list[Champion]) -> list[Champion]:
         return [image for image in images if image.confidence >= settings.threshold]
 
     candidates = fooling(champions)
     if settings.include_history:
         candidates += sorted(fooling(history), key=lambda image: -image.confidence)
-    chosen: dict[int, FoolingImage] = {}
+    chosen: dict[int, Champion] = {}
     for image in candidates:
         if len(chosen) == settings.per_round:
             break

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -50,17 +50,27 @@ CREATE TABLE IF NOT EXISTS milestones (
 
 
 @dataclass(frozen=True)
-class ChampionRow:
-    """One class's new champion, as the job hands it to the store."""
+class Champion:
+    """A genome that was the champion of ``class_index``: the one record of a champion from
+    the archive (the run recorder makes it, with its genome) through the store to
+    everything that reads a run (StoredRun, export, the n+1 experiment, the browser).
+
+    ``top_k`` (the model's top classes) and ``image`` (the champion PNG's name) are known
+    for current champions; ``evaluations`` (spent when it took the class) and
+    ``image_kept`` (whether the store still holds its genome) for history entries;
+    ``genome_payload`` only on the way in.
+    """
 
     class_index: int
     genome_id: int
     parent_id: int
     generation: int
     confidence: float
-    top_k: list[tuple[int, float]]
-    image: str
-    genome_payload: bytes
+    top_k: list[tuple[int, float]] = field(default_factory=list)
+    image: str | None = None
+    evaluations: int | None = None
+    image_kept: bool = True
+    genome_payload: bytes | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -86,7 +96,7 @@ class RunStore(VersionedStore):
     VERSION = SCHEMA_VERSION
     WHAT = "an evofool run"
 
-    def record_generation(self, rows: Iterable[ChampionRow], *, evaluations: int,
+    def record_generation(self, rows: Iterable[Champion], *, evaluations: int,
                           encoding: str, stepping_stones: Iterable[GenomeRow] = (),
                           keep_every_genome: bool = True) -> None:
         """Write one generation's champion replacements (and the genomes of its new
@@ -125,7 +135,7 @@ class RunStore(VersionedStore):
             if not keep_every_genome:
                 self._thin(replaced)
 
-    def _insert_genome(self, row: ChampionRow | GenomeRow, encoding: str,
+    def _insert_genome(self, row: Champion | GenomeRow, encoding: str,
                        payload: bytes) -> None:
         self.connection.execute(
             "INSERT OR REPLACE INTO genomes VALUES (?, ?, ?, ?, ?)",
@@ -146,7 +156,7 @@ class RunStore(VersionedStore):
             self.connection.execute("UPDATE genomes SET payload = ? WHERE genome_id = ?",
                                     (payload, genome_id))
 
-    def rewind(self, generation: int, champions: Iterable[ChampionRow]) -> None:
+    def rewind(self, generation: int, champions: Iterable[Champion]) -> None:
         """Forget everything from ``generation`` on and reset the champions table.
 
         A resumed run restarts from its last checkpoint; whatever the store
@@ -181,15 +191,16 @@ class RunStore(VersionedStore):
         return sorted(set(chosen)) if chosen else list(range(len(self.get_meta("class_names")
                                                                   or [])))
 
-    def champions(self) -> list[dict[str, Any]]:
+    def champions(self) -> list[Champion]:
+        """The current champion of every occupied class, by class."""
         cursor = self.connection.execute(
             "SELECT class, genome_id, parent_id, generation, confidence, top_k, image"
             " FROM champions ORDER BY class")
-        return [{"class": c, "genome_id": g, "parent_id": p, "generation": gen,
-                 "confidence": conf, "top_k": json.loads(top), "image": image}
+        return [Champion(c, g, p, gen, conf, top_k=[tuple(pair) for pair in json.loads(top)],
+                         image=image)
                 for c, g, p, gen, conf, top, image in cursor]
 
-    def history(self, class_index: int | None = None) -> list[dict[str, Any]]:
+    def history(self, class_index: int | None = None) -> list[Champion]:
         """Every champion replacement in order; ``image_kept`` says whether the store
         still holds its genome (exact or 8-bit) or only its lineage."""
         query = ("SELECT h.class, h.genome_id, h.parent_id, h.generation, h.confidence,"
@@ -200,8 +211,7 @@ class RunStore(VersionedStore):
             query += " WHERE h.class = ?"
             arguments = (class_index,)
         cursor = self.connection.execute(query + " ORDER BY h.id", arguments)
-        return [{"class": c, "genome_id": g, "parent_id": p, "generation": gen,
-                 "confidence": conf, "evaluations": ev, "image_kept": bool(kept)}
+        return [Champion(c, g, p, gen, conf, evaluations=ev, image_kept=bool(kept))
                 for c, g, p, gen, conf, ev, kept in cursor]
 
     def genome(self, genome_id: int) -> tuple[str, bytes] | None:
