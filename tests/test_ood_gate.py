@@ -120,3 +120,21 @@ def test_detector_config_errors_are_one_line(cli, tmp_path):
                      "--out", str(tmp_path / "run"))
         assert result.returncode == 2 and message in result.stderr, result.stderr
         assert "Traceback" not in result.stderr and not (tmp_path / "run").exists()
+
+
+@pytest.mark.slow
+def test_the_n_plus_1_loop_evolves_past_the_detector_too(small_lenets, tmp_path):
+    from conftest import RETRAIN_CONFIG, tiny_retrain_overrides
+
+    from evofool.retrain.config import load_retrain_config
+    from evofool.retrain.experiment import RetrainExperiment
+
+    overrides = [*tiny_retrain_overrides(small_lenets[0]), "rounds=1", "held_out.enabled=false",
+                 "evolution.evaluator.detector={type: energy}"]
+    config = load_retrain_config(RETRAIN_CONFIG, overrides)
+    RetrainExperiment.start(config, tmp_path / "exp", progress=False).run()
+    for round_index in (0, 1):  # each round's gate is fit against that round's own model
+        run_dir = tmp_path / "exp" / "rounds" / f"round-{round_index:02d}"
+        summary = json.loads((run_dir / "summary.json").read_text())
+        assert summary["detector"]["type"] == "energy" and (run_dir / "detector.pt").exists()
+        assert all("passes_detector" in entry for entry in summary["classes"])
