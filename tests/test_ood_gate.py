@@ -108,7 +108,7 @@ def test_gated_run_resumes_exactly_and_reports_who_passes(small_lenets, tmp_path
         if entry["class"] in {c["class"] for c in shown}}
 
 
-def test_detector_config_errors_are_one_line(cli, tmp_path):
+def test_detector_config_errors_are_one_line(cli, tmp_path, small_lenets):
     config = CONFIGS_DIR / "mnist_cppn_vs_mahalanobis.yaml"
     for override, message in (("evaluator.detector.type=odin",
                                "evaluator.detector.type must be one of"),
@@ -117,7 +117,7 @@ def test_detector_config_errors_are_one_line(cli, tmp_path):
                               ("evaluator.detector.fit_on=nowhere.pt",
                                "nowhere.pt: not an image set")):
         result = cli("run", str(config), "--set", override, "--set", "generations=1",
-                     "--out", str(tmp_path / "run"))
+                     "--set", f"model={small_lenets[0]}", "--out", str(tmp_path / "run"))
         assert result.returncode == 2 and message in result.stderr, result.stderr
         assert "Traceback" not in result.stderr and not (tmp_path / "run").exists()
 
