@@ -168,14 +168,19 @@ def rounds_figure(table: Sequence[dict[str, Any]], natural_classes: int) -> Figu
     if "held_out_garbage_share" in table[0]:
         axes[1].plot(rounds, column("held_out_garbage_share"), marker="s", color="tab:red",
                      label="last round's held-out (never trained on)")
-        axes[1].legend(loc="lower left", fontsize="small")
+        axes[1].legend(loc="center right", fontsize="small")
     axes[1].set(title="fooling images called garbage", xlabel="round",
                 ylabel="share", ylim=(-0.02, 1.02))
-    axes[2].plot(rounds, column("median_confidence"), marker="o", label="median best confidence")
-    axes[2].plot(rounds, [row["classes_at_099"] / natural_classes for row in table],
-                 marker="s", label="share of classes >= 0.99")
-    axes[2].set(title="fooling success", xlabel="round", ylim=(-0.02, 1.02))
-    axes[2].legend(loc="lower left", fontsize="small")
+    # classes >= 0.99 as bars behind; the median on a logit axis, where 0.999 and 0.9999 differ
+    counts = axes[2].twinx()
+    counts.bar(rounds, [row["classes_at_099"] for row in table], color="tab:orange", alpha=0.3)
+    counts.set(ylim=(0, natural_classes * 1.05), ylabel="classes >= 0.99 (bars)")
+    axes[2].set_zorder(counts.get_zorder() + 1)
+    axes[2].patch.set_visible(False)
+    axes[2].plot(rounds, _on_confidence_axis(column("median_confidence")), marker="o")
+    _confidence_axis(axes[2])
+    axes[2].set_ylim(0.5, CONFIDENCE_CEILING)
+    axes[2].set(title="fooling success: median best confidence", xlabel="round")
     for key in detectors:
         axes[3].plot(rounds, column(key), marker="o", label=key.removeprefix("held_out_auroc_"))
     if detectors:
