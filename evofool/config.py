@@ -21,6 +21,7 @@ from evofool.algorithms.registry import ALGORITHMS
 from evofool.encodings.cppn.encoding import CppnSettings
 from evofool.encodings.registry import ENCODINGS
 from evofool.errors import ConfigError
+from evofool.ood.detectors import GATE_DETECTORS
 from evofool.settings import build_section, chosen_from, positive, probability
 
 
@@ -29,8 +30,7 @@ class DetectorSettings:
     """Evolve past an OOD detector: a child counts for a class only where the detector,
     thresholded to keep ``tpr`` of ``threshold_on``'s images, keeps it (evofool.ood.gate)."""
 
-    type: Literal["msp", "maxlogit", "energy", "entropy", "mahalanobis", "vim", "knn"] = \
-        "mahalanobis"
+    type: Literal[GATE_DETECTORS] = "mahalanobis"
     fit_on: str = "mnist-train"  # natural images feature detectors are fit on
     fit_images: int = positive(20000)
     threshold_on: str = "mnist-test"

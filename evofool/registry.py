@@ -44,9 +44,6 @@ class Registry:
             raise ValueError(f"{self.kind} {name!r} is registered already")
         self._parts[name] = Registered(settings, build)
 
-    def unregister(self, name: str) -> None:
-        del self._parts[name]
-
     def names(self) -> list[str]:
         return list(self._parts)
 

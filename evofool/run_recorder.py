@@ -164,9 +164,10 @@ class RunRecorder:
         """Each class entry gets its champion's detector score and whether it passes;
         the summary, the detector's facts and how many classes fooled both."""
         scores = search.archive.outlier_score.cpu()
+        passes = self.gate.passes(scores)
         for entry in classes:
             entry["detector_score"] = float(scores[entry["class"]])
-            entry["passes_detector"] = entry["detector_score"] <= self.gate.threshold
+            entry["passes_detector"] = bool(passes[entry["class"]])
         in_play = set(search.classes_in_play.tolist())
         passing = sum(entry["passes_detector"] and entry["confidence"] >= COST_THRESHOLD
                       for entry in classes if entry["class"] in in_play)

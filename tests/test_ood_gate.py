@@ -102,7 +102,9 @@ def test_gated_run_resumes_exactly_and_reports_who_passes(small_lenets, tmp_path
         assert entry["passes_detector"] == (entry["detector_score"] <= threshold)
     assert summary["classes_at_0.99_passing_detector"] == sum(
         entry["passes_detector"] and entry["confidence"] >= 0.99 for entry in summary["classes"])
-    shown = TestClient(create_app([whole])).get("/api/runs/whole").json()["champions"]
+    page = TestClient(create_app([whole])).get("/api/runs/whole").json()
+    assert page["passing_detector"] == summary["classes_at_0.99_passing_detector"]
+    shown = page["champions"]
     assert {c["class"]: c["passes_detector"] for c in shown} == {
         entry["class"]: entry["passes_detector"] for entry in summary["classes"]
         if entry["class"] in {c["class"] for c in shown}}

@@ -79,7 +79,7 @@ def create_app(roots: list[Path]) -> Starlette:
         try:
             row = describe(entry)
             in_play = set(row.get("classes_in_play") or [])
-            detector = _detector_verdicts(entry)
+            passing, detector = _detector_verdicts(entry)
             champions = [{"class": c.class_index, "name": run.class_names[c.class_index],
                           "confidence": c.confidence, "generation": c.generation,
                           "genome_id": c.genome_id,
@@ -88,7 +88,7 @@ def create_app(roots: list[Path]) -> Starlette:
                          for c in run.champions() if c.class_index in in_play]
         finally:
             run.close()
-        return JSONResponse({**row, "champions": champions,
+        return JSONResponse({**row, "champions": champions, "passing_detector": passing,
                              "transfer": _result_json(entry, "transfer"),
                              "ood": _result_json(entry, "ood")}, headers=NO_STORE)
 
@@ -247,18 +247,23 @@ def _retrain_json(entry: CatalogEntry) -> dict[str, Any]:
     return {**describe(entry), "rounds": rounds, "classes": classes}
 
 
-def _detector_verdicts(entry: CatalogEntry) -> dict[tuple[int, int], dict[str, Any]]:
-    """For a run that evolved past a detector (evaluator.detector): each final champion's
-    detector score and whether it passes, from summary.json, keyed by (class, genome id)
-    so that a champion replaced since (a resumed run) gets none."""
+def _detector_verdicts(entry: CatalogEntry
+                       ) -> tuple[int | None, dict[tuple[int, int], dict[str, Any]]]:
+    """For a run that evolved past a detector (evaluator.detector), from summary.json: how
+    many classes' champions are >= 0.99 and pass, and each final champion's detector
+    score and whether it passes, keyed by (class, genome id) so that a champion replaced
+    since (a resumed run) gets none. (None, {}) for other runs."""
     try:
         summary = json.loads((entry.path / SUMMARY_FILE).read_text())
     except (OSError, json.JSONDecodeError):
-        return {}
-    return {(item["class"], item.get("genome_id")): {
-                "passes_detector": item["passes_detector"],
-                "detector_score": item["detector_score"], "detector": summary["detector"]["type"]}
-            for item in summary.get("classes", []) if "passes_detector" in item}
+        return None, {}
+    if "detector" not in summary:
+        return None, {}
+    return summary["classes_at_0.99_passing_detector"], {
+        (item["class"], item["genome_id"]): {
+            "passes_detector": item["passes_detector"],
+            "detector_score": item["detector_score"], "detector": summary["detector"]["type"]}
+        for item in summary["classes"]}
 
 
 def _result_json(entry: CatalogEntry, name: str) -> dict[str, Any] | None:

@@ -21,6 +21,7 @@ from evofool.ood.representations import (
     Representations,
     as_unit_floats,
     network_head,
+    represent,
     require_features,
 )
 from evofool.vision_libs import import_pytorch_ood
@@ -29,6 +30,7 @@ LOGIT_DETECTORS = ("msp", "maxlogit", "energy", "entropy")
 GRADIENT_DETECTORS = ("odin",)
 FEATURE_DETECTORS = ("mahalanobis", "vim", "knn")
 DETECTORS = LOGIT_DETECTORS + GRADIENT_DETECTORS + FEATURE_DETECTORS
+GATE_DETECTORS = LOGIT_DETECTORS + FEATURE_DETECTORS  # ODIN would differentiate every child
 ODIN_BATCH = 128
 KNN_NEIGHBOURS = 50
 
@@ -78,6 +80,14 @@ class _Logits(torch.nn.Module):
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.classifier.logits(images)
+
+
+def fit_representations(classifier: Classifier, images: torch.Tensor,
+                        labels: torch.Tensor | None) -> tuple[Representations, torch.Tensor]:
+    """What feature detectors are fit on: the fit images' representations, and their labels
+    (the true ones where given, else the model's own predictions)."""
+    fit = represent(classifier, images)
+    return fit, labels if labels is not None else fit.logits.argmax(1)
 
 
 def fit_detector(name: str, classifier: Classifier, fit: Representations | None,

@@ -18,7 +18,12 @@ import torch
 
 from evofool.atomic_files import write_atomically
 from evofool.models import Classifier
-from evofool.ood.detectors import FEATURE_DETECTORS, fit_detector, pytorch_ood
+from evofool.ood.detectors import (
+    FEATURE_DETECTORS,
+    fit_detector,
+    fit_representations,
+    pytorch_ood,
+)
 from evofool.ood.image_sets import ImageSet
 from evofool.ood.representations import represent
 
@@ -46,10 +51,9 @@ def evaluate(classifier: Classifier, *, in_distribution: ImageSet, ood_sets: lis
     """Every detector on every OOD set against ``in_distribution``."""
     metrics_module = pytorch_ood().metrics
     needs_fit = any(name in FEATURE_DETECTORS for name in detectors)
-    fit = represent(classifier, fit_set.images) if needs_fit and fit_set else None
-    fit_labels = None
-    if fit is not None:
-        fit_labels = fit_set.labels if fit_set.labels is not None else fit.logits.argmax(1)
+    fit = fit_labels = None
+    if needs_fit and fit_set:
+        fit, fit_labels = fit_representations(classifier, fit_set.images, fit_set.labels)
     report = OodReport(
         model=classifier.name,
         in_distribution={"set": in_distribution.name, "images": len(in_distribution)},

@@ -32,11 +32,15 @@ import torch
 from evofool.atomic_files import replaced_atomically
 from evofool.errors import EvofoolError
 from evofool.models import Classifier
-from evofool.ood.detectors import FEATURE_DETECTORS, LOGIT_DETECTORS, FittedDetector, fit_detector
+from evofool.ood.detectors import (
+    FEATURE_DETECTORS,
+    GATE_DETECTORS,
+    FittedDetector,
+    fit_detector,
+    fit_representations,
+)
 from evofool.ood.image_sets import load_image_set
 from evofool.ood.representations import represent
-
-GATE_DETECTORS = LOGIT_DETECTORS + FEATURE_DETECTORS  # ODIN would differentiate every child
 
 
 @dataclass
@@ -60,20 +64,20 @@ class DetectorGate:
     facts: dict[str, Any]
     classifier: Classifier = field(repr=False)
 
-    @property
-    def name(self) -> str:
-        return self.detector.name
-
     def outlier_scores(self, images: torch.Tensor) -> torch.Tensor:
         """(N,) float32 outlier scores of [0, 1] ``images``, on their device."""
         pixels = images.cpu()
         return self.detector.score(represent(self.classifier, pixels), pixels).float().to(
             images.device)
 
+    def passes(self, outlier: torch.Tensor) -> torch.Tensor:
+        """Whether images with these outlier scores get past the detector."""
+        return outlier <= self.threshold
+
     def fitness(self, probabilities: torch.Tensor, outlier: torch.Tensor) -> torch.Tensor:
         """(N, K) what the search ranks by: the confidence where the image passes, below
         every passing image where it does not (see the module docstring)."""
-        passes = (outlier <= self.threshold).unsqueeze(1)
+        passes = self.passes(outlier).unsqueeze(1)
         excess = ((outlier - self.threshold) / self.spread).clamp_min(0).unsqueeze(1)
         flagged = (probabilities * torch.exp(-excess) - 1) / 2
         return torch.where(passes, probabilities, flagged)
@@ -117,8 +121,7 @@ def fit_gate(classifier: Classifier, *, detector: str, fit_on: str, fit_images: 
     facts: dict[str, Any] = {"type": detector, "tpr": tpr}
     if detector in FEATURE_DETECTORS:
         fit_set = load_image_set(fit_on, shape=shape, limit=fit_images)
-        fit = represent(classifier, fit_set.images)
-        fit_labels = fit_set.labels if fit_set.labels is not None else fit.logits.argmax(1)
+        fit, fit_labels = fit_representations(classifier, fit_set.images, fit_set.labels)
         facts["fit_on"] = {"set": fit_on, "images": len(fit_set)}
     fitted = fit_detector(detector, classifier, fit, fit_labels)
     natural = load_image_set(threshold_on, shape=shape)

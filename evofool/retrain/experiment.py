@@ -33,7 +33,13 @@ from evofool.job import EvolutionJob
 from evofool.models import LeNet, load_classifier
 from evofool.models.lenet import MNIST_INPUT_SPEC, CheckpointInfo, save_lenet
 from evofool.retrain.config import RetrainConfig, retrain_config_from_dict
-from evofool.retrain.garbage import as_training_images, balanced_epoch, collect_garbage
+from evofool.retrain.garbage import (
+    as_training_images,
+    balanced_epoch,
+    collect_garbage,
+    garbage_share,
+    natural_fooling,
+)
 from evofool.retrain.held_out import held_out_images, measure_held_out
 from evofool.retrain.layout import held_out_run_dir, round_model_path, round_run_dir
 from evofool.retrain.report import write_report
@@ -43,7 +49,6 @@ from evofool.store import RunStore, is_run_dir
 from evofool.stored_run import StoredRun
 from evofool.training.lenet_training import (
     images_to_tensor,
-    predict,
     test_accuracy,
     train_lenet,
 )
@@ -182,16 +187,12 @@ class RetrainExperiment:
         classifier = load_classifier(self.model_spec(round_index))
         mnist = load_mnist()
         accuracy = test_accuracy(classifier, mnist.test_images, mnist.test_labels)
-        earlier = self.store.garbage_pixels(round_index, MNIST_INPUT_SPEC.shape)
-        share = None
-        if round_index > 0 and len(earlier):
-            share = float((predict(classifier, as_training_images(earlier)) == natural)
-                          .float().mean())
+        share = garbage_share(classifier, self.store.garbage_pixels(
+            round_index, MNIST_INPUT_SPEC.shape), natural)
         run_dir = round_run_dir(self.directory, round_index)
         run = StoredRun(run_dir, label=f"round-{round_index:02d}")
         try:
-            champions = [c for c in run.champions() if c.class_index < natural]
-            history = [h for h in run.history() if h.class_index < natural]
+            champions, history = natural_fooling(run, natural)
             generations = run.store.get_meta("generations")
             wall_seconds = run.store.get_meta("wall_seconds")
             added = collect_garbage(run, champions, history, round_index=round_index,

@@ -10,6 +10,7 @@ from evofool.retrain.config import GarbageSettings
 from evofool.retrain.store import GarbageImage
 from evofool.store import Champion
 from evofool.stored_run import StoredRun
+from evofool.training.lenet_training import predict
 
 
 def collect_garbage(run: StoredRun, champions: list[Champion],
@@ -67,3 +68,19 @@ def balanced_epoch(natural_count: int, garbage_count: int, natural_classes: int)
 def as_training_images(pixels: np.ndarray) -> torch.Tensor:
     """uint8 (N, C, H, W) -> float [0, 1], as the natural digits are fed."""
     return torch.from_numpy(pixels).float().div_(255.0)
+
+
+def natural_fooling(run: StoredRun, natural_classes: int) -> tuple[list[Champion],
+                                                                 list[Champion]]:
+    """A round's run's champions and kept history of the natural classes (the garbage
+    class has no cell): what its garbage, or held-out set, is picked from."""
+    return ([c for c in run.champions() if c.class_index < natural_classes],
+            [h for h in run.history() if h.class_index < natural_classes])
+
+
+def garbage_share(classifier, pixels: np.ndarray, garbage_class: int) -> float | None:
+    """The share of uint8 ``pixels`` the classifier calls ``garbage_class``; None for none."""
+    if not len(pixels):
+        return None
+    return float((predict(classifier, as_training_images(pixels)) == garbage_class)
+                 .float().mean())

@@ -17,9 +17,8 @@ import torch
 from evofool.models import Classifier
 from evofool.models.lenet import MNIST_INPUT_SPEC
 from evofool.retrain.config import GarbageSettings, HeldOutSettings
-from evofool.retrain.garbage import as_training_images, collect_garbage
+from evofool.retrain.garbage import collect_garbage, garbage_share, natural_fooling
 from evofool.stored_run import StoredRun
-from evofool.training.lenet_training import predict
 
 
 def held_out_images(run_dir: Path, round_index: int, natural_classes: int,
@@ -27,10 +26,8 @@ def held_out_images(run_dir: Path, round_index: int, natural_classes: int,
     """uint8 (N, C, H, W): the held-out run's fooling images, picked as garbage is."""
     run = StoredRun(run_dir, label=f"round-{round_index:02d}-held-out")
     try:
-        picked = collect_garbage(
-            run, [c for c in run.champions() if c.class_index < natural_classes],
-            [h for h in run.history() if h.class_index < natural_classes],
-            round_index=round_index, settings=garbage)
+        picked = collect_garbage(run, *natural_fooling(run, natural_classes),
+                                 round_index=round_index, settings=garbage)
     finally:
         run.close()
     if not picked:
@@ -43,11 +40,9 @@ def measure_held_out(classifier: Classifier, held_out: np.ndarray, previous: np.
     """A round's held-out measures, as RoundRecord fields: how many images it holds, the
     share of last round's (``previous``) this model calls garbage, and the detectors'
     AUROC on this round's against the MNIST test digits."""
-    measures: dict[str, Any] = {"held_out_images": len(held_out)}
-    if len(previous):
-        measures["held_out_garbage_share"] = float(
-            (predict(classifier, as_training_images(previous)) == garbage_class)
-            .float().mean())
+    measures: dict[str, Any] = {"held_out_images": len(held_out),
+                                "held_out_garbage_share": garbage_share(classifier, previous,
+                                                                        garbage_class)}
     if settings.detectors and len(held_out):
         from evofool.ood.evaluation import evaluate  # pytorch-ood: the ood extra
         from evofool.ood.image_sets import ImageSet, load_image_set

@@ -154,11 +154,10 @@ const evofool = (() => {
               value(detector, set, "FPR95TPR") })))))));
     }
 
-    function passingText(champions) {  // runs that evolved past a detector (evaluator.detector)
-      const judged = champions.filter((c) => "passes_detector" in c);
-      if (!judged.length) return "";
-      const both = judged.filter((c) => c.passes_detector && c.confidence >= 0.99).length;
-      return ` · ${both} ≥ 0.99 and passing ${judged[0].detector}`;
+    function passingText(run) {  // runs that evolved past a detector (evaluator.detector)
+      const judged = run.champions.find((c) => "detector" in c);
+      if (run.passing_detector === null || !judged) return "";
+      return ` · ${run.passing_detector} ≥ 0.99 and passing ${judged.detector}`;
     }
 
     let signature = "";
@@ -167,7 +166,7 @@ const evofool = (() => {
       document.getElementById("run-summary").textContent =
         `${run.model} · ${run.encoding} · ${run.algorithm} · ${run.status} · generation ` +
         `${run.generations ?? "—"} · median confidence ${conf(run.median_confidence)} · ` +
-        `${run.classes_at_099} / ${run.classes} classes ≥ 0.99` + passingText(run.champions);
+        `${run.classes_at_099} / ${run.classes} classes ≥ 0.99` + passingText(run);
       const next = JSON.stringify([run.champions, run.generations]);
       if (next !== signature) {  // redraw (and reload the plot) only when something changed
         signature = next;
