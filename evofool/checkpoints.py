@@ -4,10 +4,20 @@ A checkpoint is written to a temporary file, flushed and fsynced, then
 renamed over its final name (and the directory fsynced), so at any instant
 each checkpoint file is either complete or absent. The last ``keep`` are
 kept; loading falls back from a damaged newest checkpoint to the one before.
+
+Each checkpoint carries its run's identity (RunIdentity): the run id the
+store got at creation, the config's and the model's fingerprints and the
+encoding. A checkpoint copied in from another run (another seed of the same
+config, a later generation of another run, another encoding) would silently
+splice two searches together, so it is refused, naming what differs, before
+anything in the run changes.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +28,46 @@ from evofool.errors import EvofoolError
 from evofool.run_layout import CHECKPOINT_DIR
 
 FORMAT = "evofool-checkpoint"
-VERSION = 1
+VERSION = 2  # 2: carries its run's identity; 1 (none) is read for runs made before ids
+UNTIED_VERSION = 1
 
 
 class CheckpointError(EvofoolError):
     """A checkpoint that cannot be written, or no usable checkpoint to resume from."""
+
+
+@dataclass(frozen=True)
+class RunIdentity:
+    """What ties a checkpoint to its run.
+
+    Attributes:
+        run_id: a random id the store gets when the run is created (None for runs
+            made before ids existed).
+        config_fingerprint: of the config without its stop conditions, which a
+            resume may change freely.
+        model_fingerprint: of the model's weights (evofool.models.fingerprint).
+        encoding: the encoding's type; another encoding's genomes cannot load.
+    """
+
+    run_id: str | None
+    config_fingerprint: str
+    model_fingerprint: str
+    encoding: str
+
+    def differences(self, other: RunIdentity, *, force: bool = False) -> list[str]:
+        """What ``other`` (a checkpoint's) has that this run has not; with ``force``, a
+        changed config or model is allowed (as ``resume --force`` allows them)."""
+        names = ["run_id", "encoding"] + ([] if force else ["config_fingerprint",
+                                                             "model_fingerprint"])
+        return [f"{name.replace('_', ' ')} {getattr(other, name)!s:.16} "
+                f"(this run: {getattr(self, name)!s:.16})"
+                for name in names if getattr(self, name) != getattr(other, name)]
+
+
+def config_fingerprint(config: dict[str, Any], stop_conditions: tuple[str, ...]) -> str:
+    """A short hash of a config dict, stop conditions left out."""
+    kept = {key: value for key, value in config.items() if key not in stop_conditions}
+    return hashlib.sha256(json.dumps(kept, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def checkpoint_paths(run_dir: Path) -> list[Path]:
@@ -31,8 +76,9 @@ def checkpoint_paths(run_dir: Path) -> list[Path]:
 
 
 def write_checkpoint(run_dir: Path, state: dict[str, Any], *, generation: int,
-                     keep: int) -> Path:
-    """Write ``state`` atomically as the checkpoint of ``generation``; prune old ones.
+                     keep: int, identity: RunIdentity) -> Path:
+    """Write ``state`` atomically as ``identity``'s checkpoint of ``generation``; prune old
+    ones.
 
     Raises:
         CheckpointError: the file could not be written (disk full, permissions);
@@ -43,7 +89,8 @@ def write_checkpoint(run_dir: Path, state: dict[str, Any], *, generation: int,
     try:
         directory.mkdir(exist_ok=True)
         with replaced_atomically(path) as stream:
-            torch.save({"format": FORMAT, "version": VERSION, **state}, stream)
+            torch.save({"format": FORMAT, "version": VERSION, "identity": asdict(identity),
+                        **state}, stream)
     except OSError as error:
         raise CheckpointError(
             f"cannot write checkpoint {path}: {error.strerror or error}; earlier checkpoints "
@@ -53,20 +100,44 @@ def write_checkpoint(run_dir: Path, state: dict[str, Any], *, generation: int,
     return path
 
 
-def load_checkpoint(run_dir: Path) -> tuple[dict[str, Any], Path, list[str]]:
-    """The newest readable checkpoint, its path, and a note for each newer one skipped.
+def load_checkpoint(run_dir: Path, expected: RunIdentity, *, force: bool = False,
+                    ) -> tuple[dict[str, Any], Path, list[str]]:
+    """The newest readable checkpoint of this run, its path, and a note for each newer one
+    skipped because it could not be read.
 
     Raises:
-        CheckpointError: no checkpoint can be read.
+        CheckpointError: no checkpoint can be read, or the newest readable one belongs
+            to another run (the message names what differs; nothing is changed).
     """
     skipped = []
     for path in reversed(checkpoint_paths(run_dir)):
         try:
             state = torch.load(path, map_location="cpu", weights_only=True)
-            if state.get("format") != FORMAT or state.get("version") != VERSION:
+            if state.get("format") != FORMAT or state.get("version") not in (
+                    VERSION, UNTIED_VERSION):
                 raise ValueError("not an evofool checkpoint of this version")
-            return state, path, skipped
         except Exception as error:  # a truncated file fails in many ways
             skipped.append(f"{path.name} is unreadable ({type(error).__name__})")
+            continue
+        _check_identity(path, state, expected, force=force)
+        return state, path, skipped
     raise CheckpointError(f"no usable checkpoint in {run_dir / CHECKPOINT_DIR}"
                           + (f": {'; '.join(skipped)}" if skipped else ""))
+
+
+def _check_identity(path: Path, state: dict[str, Any], expected: RunIdentity, *,
+                    force: bool) -> None:
+    if state["version"] == UNTIED_VERSION:
+        if expected.run_id is None:  # a run from before ids: nothing to tie it to
+            return
+        raise CheckpointError(f"{path} carries no run id, but this run has one: it is not "
+                              "this run's checkpoint; move it out of the run to resume")
+    try:
+        found = RunIdentity(**state["identity"])
+    except (KeyError, TypeError) as error:
+        raise CheckpointError(f"{path} has no readable run identity") from error
+    differences = expected.differences(found, force=force)
+    if differences:
+        raise CheckpointError(f"{path} belongs to another run ({'; '.join(differences)}); "
+                              "move it out of the run to resume from the checkpoints "
+                              "before it")

@@ -4,6 +4,8 @@ The command line prints an ``EvofoolError`` as one line and exits with code 2;
 anything else is a bug and keeps its traceback (behind ``--debug``).
 """
 
+import reprlib
+
 
 class EvofoolError(Exception):
     """A problem the user can fix; its message is one self-contained line."""
@@ -29,11 +31,36 @@ class ImageReadError(EvofoolError):
     """A file that is missing or is not a readable image."""
 
 
+MESSAGE_LIMIT = 600  # characters of one error line; a value quoted in full could be huge
+
+
 def first_line(error: BaseException) -> str:
-    """The first line of an exception's message, for one-line reports."""
+    """The first line of an exception's message, at most MESSAGE_LIMIT characters, for
+    one-line reports."""
     text = str(error).strip() or type(error).__name__
-    return text.splitlines()[0]
+    line = text.splitlines()[0]
+    return line if len(line) <= MESSAGE_LIMIT else line[:MESSAGE_LIMIT - 3] + "..."
+
+
+_QUOTE = reprlib.Repr()  # keyword arguments only from Python 3.12
+_QUOTE.maxstring = _QUOTE.maxother = 80
+_QUOTE.maxlist = _QUOTE.maxdict = 6
+_QUOTE.maxlevel = 2
+
+
+def quoted(value: object) -> str:
+    """``repr(value)``, bounded: what an error quotes of user input (a YAML document that
+    expands through aliases can hold a value whose full repr is hundreds of MB)."""
+    return _QUOTE.repr(value)
 
 
 class ConfigError(EvofoolError):
     """A config that does not validate; the message names the key."""
+
+
+def describe_os_error(error: OSError) -> str:
+    """An OS error as one line naming the path and the problem ("/x/run.sqlite: No space
+    left on device"): the environment's answer, which the user can act on."""
+    paths = [str(path) for path in (error.filename, error.filename2) if path]
+    problem = error.strerror or first_line(error)
+    return f"{' -> '.join(paths)}: {problem}" if paths else problem

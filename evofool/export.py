@@ -59,8 +59,9 @@ def export(request: ExportRequest) -> int:
             class lists, an occupied output directory, or nothing to export.
     """
     _check_output(request.out, request.overwrite)
-    runs = [StoredRun(run_dir, label=label)
-            for run_dir, label in expand_run_dirs(request.run_dirs, request.rounds)]
+    expanded = expand_run_dirs(request.run_dirs, request.rounds)
+    _refuse_repeats([run_dir for run_dir, _ in expanded])
+    runs = [StoredRun(run_dir, label=label) for run_dir, label in expanded]
     try:
         class_names = _shared_class_names(runs)
         selected = [(run, select_images(run, min_confidence=request.min_confidence,
@@ -99,6 +100,18 @@ def _check_output(out: Path, overwrite: bool) -> None:
     if not (out / MANIFEST).exists() or is_run_dir(out) or is_retrain_dir(out):
         raise EvofoolError(f"--overwrite replaces only an earlier evofool export, and {out} "
                            f"is not one (no {MANIFEST}); choose another --out")
+
+
+def _refuse_repeats(run_dirs: list[Path]) -> None:
+    """One run given twice (or through a retrain directory and its round) would export
+    every image twice."""
+    seen: dict[Path, Path] = {}
+    for run_dir in run_dirs:
+        resolved = Path(run_dir).resolve()
+        if resolved in seen:
+            raise EvofoolError(f"{run_dir} is given twice (also as {seen[resolved]}); "
+                               "export each run once; nothing was written")
+        seen[resolved] = run_dir
 
 
 def _shared_class_names(runs: list[StoredRun]) -> tuple[str, ...]:
@@ -146,12 +159,12 @@ def _write(out: Path, request: ExportRequest,
            class_names: tuple[str, ...]) -> None:
     format = request.format
     rows, pixels, labels = [], [], []
-    for run, images in selected:
+    for run_number, (run, images) in enumerate(selected):
         if not images:
             continue
         rendered = to_uint8(run.render([image.genome_id for image in images]))  # N, H, W, C
         for image, array in zip(images, rendered, strict=True):
-            file = _write_png(out, run.label, image, class_names, array) \
+            file = _write_png(out, run_number, run.label, image, class_names, array) \
                 if format in PNG_FORMATS else f"fooling.{format}"
             rows.append({"index": len(rows), "file": file, "run": run.label,
                          "class": image.class_index,
@@ -182,13 +195,21 @@ def _write(out: Path, request: ExportRequest,
         writer.writerows(rows)
 
 
-def _write_png(out: Path, run_label: str, image: Champion, class_names: tuple[str, ...],
-               pixels: np.ndarray) -> str:
-    """One PNG under ``<index>-<name>/``: zero-padded so ImageFolder's sorted order is the index."""
+def _write_png(out: Path, run_number: int, run_label: str, image: Champion,
+               class_names: tuple[str, ...], pixels: np.ndarray) -> str:
+    """One PNG under ``<index>-<name>/``: zero-padded so ImageFolder's sorted order is the index.
+
+    The name starts with the run's position in the export: the run's label, reduced to
+    file-name characters, only reads well (``cppn-a`` and ``cppn_a`` reduce alike), and
+    (position, class, genome id) is unique by construction.
+    """
     folder = f"{image.class_index:04d}-{safe_name(class_names[image.class_index])}"
-    name = f"{safe_name(run_label)}-g{image.genome_id}.png"
+    name = f"r{run_number:03d}-{safe_name(run_label)}-g{image.genome_id}.png"
     (out / folder).mkdir(exist_ok=True)
-    (out / folder / name).write_bytes(png_bytes(pixels))
+    path = out / folder / name
+    if path.exists():  # cannot happen by construction; never overwrite an image silently
+        raise EvofoolError(f"export would write {folder}/{name} twice; nothing was written")
+    path.write_bytes(png_bytes(pixels))
     return f"{folder}/{name}"
 
 

@@ -12,14 +12,23 @@ uninterrupted run of the same seed would.
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import sys
 import time
+import uuid
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from evofool.checkpoints import load_checkpoint, write_checkpoint
+from evofool.checkpoints import (
+    CheckpointError,
+    RunIdentity,
+    config_fingerprint,
+    load_checkpoint,
+    write_checkpoint,
+)
 from evofool.components import (
     build_algorithm,
     build_classifier,
@@ -37,6 +46,7 @@ from evofool.run_output import write_config
 from evofool.run_recorder import RunRecorder
 from evofool.store import RunStore, is_run_dir
 from evofool.store.history import keeps_every_genome
+from evofool.store.writer_lock import WriterLock, holds_files
 
 
 def choose_run_dir(config: RunConfig, out: Path | None,
@@ -50,7 +60,7 @@ def choose_run_dir(config: RunConfig, out: Path | None,
     if is_run_dir(run_dir):
         raise EvofoolError(f"{run_dir} is an existing run; continue it with "
                            f"`evofool resume {run_dir}`")
-    if run_dir.exists() and (not run_dir.is_dir() or any(run_dir.iterdir())):
+    if run_dir.exists() and (not run_dir.is_dir() or holds_files(run_dir)):
         raise EvofoolError(f"{run_dir} already exists and is not empty; choose another --out")
     return run_dir
 
@@ -94,25 +104,41 @@ class EvolutionJob:
         self.elapsed_before = 0.0
         self.stop_signal: int | None = None
         self.checkpointed_generation: int | None = None
+        self.lock: WriterLock | None = None
+        self.identity: RunIdentity | None = None
+
+    def _identity(self, run_id: str | None) -> RunIdentity:
+        return RunIdentity(run_id=run_id, encoding=self.config.encoding.type,
+                           config_fingerprint=config_fingerprint(self.config.to_dict(),
+                                                                 STOP_CONDITIONS),
+                           model_fingerprint=self.fingerprint)
 
     @classmethod
     def start(cls, config: RunConfig, run_dir: Path, *, progress: bool = True) -> EvolutionJob:
         """A new run in an empty ``run_dir``: config, store and a generation-0 checkpoint."""
         job = cls(config, run_dir, progress=progress)
         _create_run_dir(run_dir)
-        write_config(config, run_dir)
-        if job.gate is not None:
-            job.gate.save(run_dir / DETECTOR_FILE)
-        store = RunStore(run_dir, create=True)
-        store.set_meta(config=config.to_dict(), model=config.model_label,
+        job.lock = WriterLock.acquire(run_dir)
+        with job._releasing_lock_on_error():
+            if holds_files(run_dir):
+                raise EvofoolError(f"{run_dir} was filled by another process meanwhile; "
+                                   "choose another --out")
+            write_config(config, run_dir)
+            if job.gate is not None:
+                job.gate.save(run_dir / DETECTOR_FILE)
+            run_id = uuid.uuid4().hex
+            job.identity = job._identity(run_id)
+            store = RunStore(run_dir, create=True)
+            store.set_meta(config=config.to_dict(), model=config.model_label,
                            image_shape=list(job.encoding.image_shape),
                            encoding=config.encoding.type, algorithm=config.algorithm.type,
                            class_names=list(job.class_names), model_fingerprint=job.fingerprint,
                            engine=job.evaluator.engine, status="running", created=time.time(),
                            history="all" if job.keep_every_genome else "milestones",
-                           classes_in_play=job.algorithm.classes_in_play.tolist())
-        job.recorder = job._recorder(store, MetricsLog(run_dir))
-        job._checkpoint(0.0)
+                           classes_in_play=job.algorithm.classes_in_play.tolist(),
+                           run_id=run_id)
+            job.recorder = job._recorder(store, MetricsLog(run_dir))
+            job._checkpoint(0.0)
         return job
 
     @classmethod
@@ -120,19 +146,35 @@ class EvolutionJob:
                progress: bool = True) -> EvolutionJob:
         """Continue ``run_dir`` from its newest usable checkpoint.
 
-        Nothing in ``run_dir`` changes before the checks have passed.
+        Nothing in ``run_dir`` changes before the checks have passed: another
+        writer, the config, the model and the checkpoint's identity.
 
         Raises:
             RunAlreadyFinished: a finished run whose stop conditions stay met.
-            EvofoolError: not a run, no usable checkpoint, or a changed config
-                (beyond the stop conditions) or model without ``force``.
+            RunBusyError: another process is writing the run.
+            EvofoolError: not a run, no usable checkpoint, a checkpoint of another
+                run, or a changed config (beyond the stop conditions) or model without
+                ``force``.
         """
+        if not is_run_dir(run_dir):
+            raise EvofoolError(f"{run_dir} is not an evofool run (no run.sqlite)")
+        lock = WriterLock.acquire(run_dir)
+        try:
+            return cls._resume_locked(run_dir, lock, overrides, force=force,
+                                      progress=progress)
+        except BaseException:
+            lock.release()
+            raise
+
+    @classmethod
+    def _resume_locked(cls, run_dir: Path, lock: WriterLock, overrides: list[str], *,
+                       force: bool, progress: bool) -> EvolutionJob:
         # Opened writable but only read: unlike a read-only connection, its last close
         # removes SQLite's -wal/-shm side files, so a refused resume leaves no trace.
         reader = RunStore(run_dir)
         stored = config_from_dict(reader.get_meta("config"))
         status, stored_engine = reader.get_meta("status"), reader.get_meta("engine")
-        fingerprint = reader.get_meta("model_fingerprint")
+        fingerprint, run_id = reader.get_meta("model_fingerprint"), reader.get_meta("run_id")
         reader.close()
         config = config_from_dict(override_dict(stored.to_dict(), overrides))
         changed = set(_changed_keys(stored.to_dict(), config.to_dict())) - set(STOP_CONDITIONS)
@@ -146,14 +188,25 @@ class EvolutionJob:
         engine = None if config.evaluator.engine != stored.evaluator.engine \
             else stored_engine or "torch"
         job = cls(config, run_dir, progress=progress, resuming=True, engine=engine)
+        job.lock = lock
         if job.fingerprint != fingerprint and not force:
             raise EvofoolError(f"model {config.model_label} is not the one this run started with; "
                                "pass --force to continue against it anyway")
-        state, path, skipped = load_checkpoint(run_dir)
+        as_stored = RunIdentity(run_id=run_id, encoding=stored.encoding.type,
+                                config_fingerprint=config_fingerprint(stored.to_dict(),
+                                                                      STOP_CONDITIONS),
+                                model_fingerprint=fingerprint)
+        state, path, skipped = load_checkpoint(run_dir, as_stored, force=force)
         for note in skipped:
             print(f"evofool: {note}; falling back to {path.name}", file=sys.stderr)
-        job.algorithm.load_state_dict(state["algorithm"])
-        job.elapsed_before = state["wall_seconds"]
+        try:
+            job.algorithm.load_state_dict(state["algorithm"])
+            job.elapsed_before = float(state["wall_seconds"])
+        except (KeyError, TypeError, ValueError, RuntimeError, IndexError) as error:
+            raise CheckpointError(f"{path} does not fit this run's {config.algorithm.type} "
+                                  f"search ({type(error).__name__}); move it out of the run "
+                                  "to resume from the checkpoints before it") from error
+        job.identity = job._identity(run_id)
         generation = job.algorithm.generation
         if status == "finished" and job._should_stop(job.elapsed_before):
             raise RunAlreadyFinished(
@@ -167,6 +220,8 @@ class EvolutionJob:
         store.set_meta(status="running", config=config.to_dict(),
                        model_fingerprint=job.fingerprint, engine=job.evaluator.engine)
         write_config(config, run_dir)
+        if job.identity != as_stored:  # a forced change: tie the checkpoints to it at once
+            job._checkpoint(job.elapsed_before)
         print(f"evofool: resuming {run_dir} at generation {generation} from {path.name}",
               file=sys.stderr)
         return job
@@ -219,6 +274,7 @@ class EvolutionJob:
                 signal.signal(sig, handler)
             reporter.close()
             self.recorder.close()
+            self.lock.release()
         if interrupted:
             print(f"evofool: stopped by signal {self.stop_signal} after generation "
                   f"{algorithm.generation}; continue with `evofool resume {self.run_dir}`",
@@ -253,9 +309,19 @@ class EvolutionJob:
         """Write a checkpoint, and the champion PNGs when they are due."""
         write_checkpoint(self.run_dir, {
             "algorithm": self.algorithm.state_dict(), "wall_seconds": elapsed},
-            generation=self.algorithm.generation, keep=self.config.checkpoint.keep)
+            generation=self.algorithm.generation, keep=self.config.checkpoint.keep,
+            identity=self.identity)
         self.checkpointed_generation = self.algorithm.generation
         self.recorder.refresh_champion_images(self.algorithm, when_due=True)
+
+
+    @contextlib.contextmanager
+    def _releasing_lock_on_error(self) -> Iterator[None]:
+        try:
+            yield
+        except BaseException:
+            self.lock.release()
+            raise
 
 
 def _changed_keys(before: dict[str, Any], after: dict[str, Any], prefix: str = "") -> list[str]:

@@ -12,12 +12,13 @@ the registry the field names (evofool.registry).
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from dataclasses import field
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from evofool.errors import ConfigError
+from evofool.errors import ConfigError, quoted
 
 if TYPE_CHECKING:
     from evofool.registry import Registry
@@ -81,7 +82,7 @@ def _registered(registry: Registry, default: Any, value: Any, key: str) -> Any:
     kind = value.get("type", default.type)  # no type given: the default kind
     if kind not in registry.names():
         raise ConfigError(f"{key}.type must be one of {', '.join(registry.names())}, "
-                          f"got {kind!r}")
+                          f"got {quoted(kind)}")
     return build_section(registry[kind].settings, value, key + ".")
 
 
@@ -104,11 +105,11 @@ def _convert(hint: Any, value: Any, key: str, bounds: str | None = None) -> Any:
     if origin is Literal:
         if value not in arguments:
             raise ConfigError(f"{key} must be one of {', '.join(map(str, arguments))}, "
-                              f"got {value!r}")
+                              f"got {quoted(value)}")
         return value
     if origin is list:
         if not isinstance(value, list):
-            raise ConfigError(f"{key} must be a list, got {value!r}")
+            raise ConfigError(f"{key} must be a list, got {quoted(value)}")
         return [_convert(arguments[0], item, f"{key}[{i}]", bounds)
                 for i, item in enumerate(value)]
     return _scalar(hint, value, key, bounds)
@@ -123,13 +124,15 @@ def _scalar(hint: type, value: Any, key: str, bounds: str | None) -> Any:
         except ValueError:
             pass
     if not isinstance(value, hint) or (hint is not bool and isinstance(value, bool)):
-        raise ConfigError(f"{key} must be {_describe(hint)}, got {value!r}")
+        raise ConfigError(f"{key} must be {_describe(hint)}, got {quoted(value)}")
+    if hint is float and not math.isfinite(value):  # nan passes every comparison below
+        raise ConfigError(f"{key} must be a finite number, got {quoted(value)}")
     if bounds == "positive" and value <= 0:
-        raise ConfigError(f"{key} must be positive, got {value!r}")
+        raise ConfigError(f"{key} must be positive, got {quoted(value)}")
     if bounds == "probability" and not 0 <= value <= 1:
-        raise ConfigError(f"{key} must be in [0, 1], got {value!r}")
+        raise ConfigError(f"{key} must be in [0, 1], got {quoted(value)}")
     if hint in (int, float) and value < 0:
-        raise ConfigError(f"{key} must not be negative, got {value!r}")
+        raise ConfigError(f"{key} must not be negative, got {quoted(value)}")
     return value
 
 

@@ -2,6 +2,7 @@
 
 import csv
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -194,3 +195,22 @@ def test_labels_need_the_openood_format(tiny_cppn_run, tmp_path, cli):
     result = cli("export", str(tiny_cppn_run), "--format", "pt", "--labels", "fooled",
                  "--out", str(tmp_path / "x"))
     assert result.returncode == 2 and "needs --format openood" in result.stderr
+
+
+def test_runs_whose_names_reduce_alike_keep_every_image(tiny_cppn_run, tmp_path):
+    dashed, underscored = tmp_path / "cppn-a", tmp_path / "cppn_a"
+    shutil.copytree(tiny_cppn_run, dashed)
+    shutil.copytree(tiny_cppn_run, underscored)
+    out = tmp_path / "folder"
+    count = export(ExportRequest([dashed, underscored], out, "imagefolder", min_confidence=0))
+    rows = _manifest(out)
+    assert count == len(rows) == 2 * len(_champions(tiny_cppn_run, 0))
+    assert len({row["file"] for row in rows}) == len(rows)
+    assert len(list(out.rglob("*.png"))) == len(rows)
+
+
+def test_a_run_given_twice_is_refused(tiny_cppn_run, tmp_path):
+    with pytest.raises(EvofoolError, match="is given twice"):
+        export(ExportRequest([tiny_cppn_run, tiny_cppn_run / "."], tmp_path / "out", "npz",
+                             min_confidence=0))
+    assert not (tmp_path / "out").exists()

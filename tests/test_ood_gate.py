@@ -11,6 +11,7 @@ from starlette.testclient import TestClient
 from evofool.browse import create_app
 from evofool.config import config_from_dict, load_config
 from evofool.job import EvolutionJob
+from evofool.ood.detectors import GATE_DETECTORS
 from evofool.ood.gate import DetectorGate, fit_gate
 from evofool.vision_libs import import_pytorch_ood
 
@@ -42,7 +43,7 @@ def blob_file(path, count, seed, low, high):
     return str(path)
 
 
-@pytest.mark.parametrize("detector", ["mahalanobis", "energy"])
+@pytest.mark.parametrize("detector", GATE_DETECTORS)
 def test_gate_threshold_keeps_the_asked_share_and_loads_back_identical(
         random_lenet, tmp_path, detector):
     natural = blob_file(tmp_path / "natural.pt", 400, 1, 0, 0.3)
@@ -56,6 +57,32 @@ def test_gate_threshold_keeps_the_asked_share_and_loads_back_identical(
     loaded = DetectorGate.load(tmp_path / "detector.pt", random_lenet)
     assert loaded.threshold == gate.threshold and loaded.facts == gate.facts
     assert torch.equal(loaded.outlier_scores(images), gate.outlier_scores(images))
+
+
+class WritesAFile:
+    """What a crafted detector.pt holds: unpickling it would create a file."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        return (Path.write_text, (Path(self.path), "pwned"))
+
+
+@pytest.mark.slow
+def test_a_crafted_detector_file_is_refused_and_runs_no_code(small_lenets, tmp_path, cli):
+    run_dir = tmp_path / "run"
+    EvolutionJob.start(gated_config(small_lenets[0], "cppn", "map_elites", 2), run_dir,
+                       progress=False).run()
+    payload = tmp_path / "payload-ran"
+    torch.save({"format": "evofool-detector-gate-2", "detector": WritesAFile(payload),
+                "threshold": 0.0, "spread": 1.0, "facts": {}}, run_dir / "detector.pt")
+    before = {path: path.read_bytes() for path in run_dir.rglob("*") if path.is_file()}
+    result = cli("resume", str(run_dir), "--set", "generations=4")
+    assert result.returncode == 2 and "refusing the run's fitted detector" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert not payload.exists()
+    assert {path: path.read_bytes() for path in run_dir.rglob("*") if path.is_file()} == before
 
 
 def test_a_detector_that_cannot_gate_is_named(random_lenet):

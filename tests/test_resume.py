@@ -190,3 +190,97 @@ def test_disk_full_while_checkpointing_is_one_line_and_keeps_the_run(
     assert code == 2 and "No space left on device" in err
     assert checkpoints.checkpoint_paths(small_run) == before
     assert not list((small_run / "checkpoints").glob("*.partial"))
+
+
+HOLD_LOCK = ("import sys, time; from pathlib import Path; "
+             "from evofool.store.writer_lock import WriterLock; "
+             "lock = WriterLock.acquire(Path(sys.argv[1])); print('held', flush=True); "
+             "time.sleep(600)")
+
+
+@pytest.fixture
+def lock_holder():
+    """Starts a process that holds a directory's writer lock, as a live run does."""
+    processes = []
+
+    def hold(directory):
+        process = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(directory)],
+                                   stdout=subprocess.PIPE, text=True)
+        assert process.stdout.readline().strip() == "held"
+        processes.append(process)
+        return process
+
+    yield hold
+    for process in processes:
+        process.kill()
+        process.wait()
+
+
+def test_a_second_writer_is_refused_naming_the_holder_and_changes_nothing(
+        small_run, trained_lenet, lock_holder, tmp_path):
+    holder = lock_holder(small_run)
+    before = snapshot(small_run)
+    code, _, err = finished(evofool("resume", str(small_run), "--quiet", "--set",
+                                    "generations=30"))
+    assert code == 2 and f"is being written by pid {holder.pid}" in err, err
+    assert len(err.strip().splitlines()) == 1
+    assert snapshot(small_run) == before
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    lock_holder(empty)
+    code, _, err = finished(evofool(*run_args("cppn", trained_lenet["path"], empty)))
+    assert code == 2 and "is being written by pid" in err
+    assert [path.name for path in empty.iterdir()] == ["writer.lock"]
+    # readers keep working while the run is held
+    code, out, err = finished(evofool("export", str(small_run), "--format", "npz", "--out",
+                                      str(tmp_path / "export")))
+    assert code == 0, err
+
+
+def test_a_killed_writer_leaves_no_stale_lock(small_run, lock_holder):
+    holder = lock_holder(small_run)
+    holder.kill()
+    holder.wait()
+    code, _, err = finished(evofool("resume", str(small_run), "--quiet", "--set",
+                                    "generations=22"))
+    assert code == 0, err
+    assert json.loads((small_run / "summary.json").read_text())["generations"] == 22
+
+
+def test_two_concurrent_resumes_write_one_history(small_run):
+    first = evofool("resume", str(small_run), "--quiet", "--set", "generations=400")
+    second = evofool("resume", str(small_run), "--quiet", "--set", "generations=400")
+    results = sorted([finished(first)[0], finished(second)[0]])
+    assert results in ([0, 2], [0, 0])  # [0, 0]: the second started after the first ended
+    connection = sqlite3.connect(f"file:{small_run / 'run.sqlite'}?mode=ro", uri=True)
+    generations = [row[0] for row in connection.execute(
+        "SELECT generation FROM history ORDER BY id")]
+    assert generations == sorted(generations)
+    rows = (small_run / "metrics.csv").read_text().splitlines()
+    assert [int(row.split(",")[0]) for row in rows[1:]] == list(range(1, 401))
+
+
+def test_a_checkpoint_from_another_run_is_refused_before_anything_changes(
+        small_run, trained_lenet, tmp_path):
+    other = tmp_path / "other"
+    code, _, err = finished(evofool(*run_args("cppn", trained_lenet["path"], other,
+                                              generations=30), "--set", "seed=1"))
+    assert code == 0, err
+    foreign = checkpoints.checkpoint_paths(other)[-1]
+    (small_run / "checkpoints" / foreign.name).write_bytes(foreign.read_bytes())
+    before = snapshot(small_run)
+    code, _, err = finished(evofool("resume", str(small_run), "--quiet", "--set",
+                                    "generations=40"))
+    assert code == 2 and "belongs to another run (run id" in err, err
+    assert snapshot(small_run) == before
+    direct = tmp_path / "direct"
+    code, _, err = finished(evofool(*run_args("direct", trained_lenet["path"], direct,
+                                              generations=2)))
+    assert code == 0, err
+    (small_run / "checkpoints" / foreign.name).write_bytes(
+        checkpoints.checkpoint_paths(direct)[-1].read_bytes())
+    before = snapshot(small_run)
+    code, _, err = finished(evofool("resume", str(small_run), "--quiet", "--set",
+                                    "generations=40"))
+    assert code == 2 and "encoding direct (this run: cppn)" in err, err
+    assert "Traceback" not in err and snapshot(small_run) == before

@@ -11,7 +11,7 @@ import sys
 
 from evofool import __version__
 from evofool.cli import browse, classify, export, ood, plot, retrain, run, train, transfer
-from evofool.errors import EvofoolError, first_line
+from evofool.errors import EvofoolError, describe_os_error, first_line
 
 EXIT_USER_ERROR = 2
 EXIT_INTERNAL_ERROR = 1
@@ -38,7 +38,12 @@ def main(argv: list[str] | None = None) -> int:
     except EvofoolError as error:
         if args.debug:
             raise
-        print(f"evofool: error: {error}", file=sys.stderr)
+        print(f"evofool: error: {first_line(error)}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except OSError as error:  # the machine's answer (read-only, disk full, not a directory)
+        if args.debug:
+            raise
+        print(f"evofool: error: {describe_os_error(error)}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         print("evofool: interrupted", file=sys.stderr)

@@ -49,9 +49,11 @@ class FittedDetector:
     """A detector ready to score: ``score(representations, images)`` -> (N,) outlier scores.
 
     Holds the pytorch-ood detector itself (fit, with no model attached except
-    ODIN's), so a fitted logit or feature detector can be saved with
-    ``torch.save`` and scores the same after loading: a run evolving past a
-    detector resumes against the very one it started with.
+    ODIN's). A fitted logit or feature detector travels as ``state()``: its
+    tensors and numbers only, loadable with ``weights_only`` (a pickled object
+    from a run someone sent could run code), and ``from_state`` rebuilds one that
+    scores the same: a run evolving past a detector resumes against the very one
+    it started with.
     """
 
     name: str
@@ -69,6 +71,44 @@ class FittedDetector:
                 for start in range(0, len(images), ODIN_BATCH)])
         return self.detector.predict_features(
             require_features(representations, self.name, self.model))
+
+
+    def state(self) -> dict[str, Any]:
+        """The fitted detector as plain data: its tensors and numbers (a KNN's index as the
+        features it was fit on), nothing that unpickles into code."""
+        if self.name not in GATE_DETECTORS:
+            raise EvofoolError(f"a fitted {self.name} detector cannot be saved")
+        attributes = {key: value for key, value in vars(self.detector).items()
+                      if value is None or isinstance(value, (torch.Tensor, int, float, bool))}
+        state = {"name": self.name, "settings": self.settings, "model": self.model,
+                 "attributes": attributes}
+        if self.name == "knn":
+            state["knn_fit"] = torch.from_numpy(self.detector.knn._fit_X)
+        return state
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> FittedDetector:
+        """The detector ``state()`` described.
+
+        Raises:
+            EvofoolError: a state that names no gate detector or lacks its parts.
+        """
+        library = pytorch_ood().detector
+        kinds = {"msp": library.MaxSoftmax, "maxlogit": library.MaxLogit,
+                 "energy": library.EnergyBased, "entropy": library.Entropy,
+                 "mahalanobis": library.Mahalanobis, "vim": library.ViM, "knn": library.KNN}
+        try:
+            name, attributes = state["name"], state["attributes"]
+            kind = kinds[name]
+            detector = kind.__new__(kind)  # its fitted attributes, not a new fit
+            vars(detector).update(attributes)
+            if name == "knn":
+                from sklearn.neighbors import NearestNeighbors
+                detector.knn = NearestNeighbors(n_jobs=-1).fit(state["knn_fit"].numpy())
+            return cls(name, detector, dict(state["settings"]), str(state["model"]))
+        except (KeyError, TypeError, AttributeError, ValueError) as error:
+            raise EvofoolError(f"not a saved detector ({type(error).__name__}: "
+                               f"{str(error)[:100]})") from error
 
 
 class _Logits(torch.nn.Module):

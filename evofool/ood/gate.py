@@ -42,6 +42,8 @@ from evofool.ood.detectors import (
 from evofool.ood.image_sets import load_image_set
 from evofool.ood.representations import represent
 
+GATE_FORMAT = "evofool-detector-gate-2"  # 2: plain data (1 was a pickled object)
+
 
 @dataclass
 class DetectorGate:
@@ -84,24 +86,33 @@ class DetectorGate:
 
     def save(self, path: Path) -> None:
         with replaced_atomically(path) as stream:
-            torch.save({"detector": self.detector, "threshold": self.threshold,
-                        "spread": self.spread, "facts": self.facts}, stream)
+            torch.save({"format": GATE_FORMAT, "detector": self.detector.state(),
+                        "threshold": self.threshold, "spread": self.spread,
+                        "facts": self.facts}, stream)
 
     @classmethod
     def load(cls, path: Path, classifier: Classifier) -> DetectorGate:
-        """The gate a run saved when it started.
+        """The gate a run saved when it started, read as plain data: a crafted file (a run
+        someone sent) must not run code when the run is resumed.
 
         Raises:
-            EvofoolError: the file is missing or unreadable.
+            EvofoolError: the file is missing, unreadable, or holds anything but data
+                (as the detector files of evofool 0.1 did: pickled objects).
         """
         try:
-            # Not weights_only: it holds a pytorch-ood detector object this run wrote itself.
-            state = torch.load(path, weights_only=False)
-        except (OSError, RuntimeError, EOFError, AttributeError) as error:
-            raise EvofoolError(f"cannot read the run's fitted detector {path}: "
-                               f"{str(error).splitlines()[0]}") from error
-        return cls(state["detector"], state["threshold"], state["spread"], state["facts"],
-                   _cpu_copy(classifier))
+            state = torch.load(path, map_location="cpu", weights_only=True)
+            if not isinstance(state, dict) or state.get("format") != GATE_FORMAT:
+                raise ValueError("not an evofool detector file")
+            detector = FittedDetector.from_state(state["detector"])
+            return cls(detector, float(state["threshold"]), float(state["spread"]),
+                       dict(state["facts"]), _cpu_copy(classifier))
+        except EvofoolError as error:
+            raise EvofoolError(f"cannot read the run's fitted detector {path}: {error}"
+                               ) from error
+        except Exception as error:  # weights_only refuses code in many ways
+            raise EvofoolError(f"refusing the run's fitted detector {path}: it is not plain "
+                               f"data ({type(error).__name__}: "
+                               f"{str(error).strip().splitlines()[0][:120]})") from error
 
 
 def fit_gate(classifier: Classifier, *, detector: str, fit_on: str, fit_images: int,

@@ -46,6 +46,7 @@ from evofool.retrain.report import write_report
 from evofool.retrain.store import RetrainStore, RoundRecord
 from evofool.run_output import write_config
 from evofool.store import RunStore, is_run_dir
+from evofool.store.writer_lock import WriterLock, holds_files
 from evofool.stored_run import StoredRun
 from evofool.training.lenet_training import (
     images_to_tensor,
@@ -60,10 +61,11 @@ class RetrainExperiment:
     """One experiment directory; ``start`` or ``resume`` makes one ready to ``run``."""
 
     def __init__(self, config: RetrainConfig, directory: Path, store: RetrainStore, *,
-                 progress: bool) -> None:
+                 progress: bool, lock: WriterLock) -> None:
         self.config = config
         self.directory = Path(directory)
         self.store = store
+        self.lock = lock
         self.progress = progress
         self.natural_names: tuple[str, ...] = tuple(store.get_meta("class_names"))
 
@@ -76,33 +78,51 @@ class RetrainExperiment:
             EvofoolError: an occupied directory, or a round-0 model that is no
                 10-class 28x28 grayscale classifier, or GA targets out of range.
         """
-        if directory.exists() and (not directory.is_dir() or any(directory.iterdir())):
+        if directory.exists() and (not directory.is_dir() or holds_files(directory)):
             raise EvofoolError(f"{directory} already exists and is not empty; choose another "
                                "--out (or `evofool resume` it if it is an experiment)")
         classifier = build_classifier(dataclasses.replace(config.evolution, model=config.model))
         _check_mnist_classifier(classifier, config)
         directory.mkdir(parents=True, exist_ok=True)
-        store = RetrainStore(directory, create=True)
-        store.set_meta(config=config.to_dict(), class_names=list(classifier.class_names),
-                       status="running", created=time.time())
-        write_config(config, directory)
-        return cls(config, directory, store, progress=progress)
+        lock = WriterLock.acquire(directory)
+        try:
+            if holds_files(directory):
+                raise EvofoolError(f"{directory} was filled by another process meanwhile; "
+                                   "choose another --out")
+            store = RetrainStore(directory, create=True)
+            store.set_meta(config=config.to_dict(), class_names=list(classifier.class_names),
+                           status="running", created=time.time())
+            write_config(config, directory)
+        except BaseException:
+            lock.release()
+            raise
+        return cls(config, directory, store, progress=progress, lock=lock)
 
     @classmethod
     def resume(cls, directory: Path, overrides: list[str] = (), *, force: bool = False,
                progress: bool = True) -> RetrainExperiment:
-        """Continue an experiment; ``--set rounds=K`` with ``force`` extends it."""
-        store = RetrainStore(directory)
-        stored = retrain_config_from_dict(store.get_meta("config"))
-        config = retrain_config_from_dict(override_dict(stored.to_dict(), overrides))
-        if config != stored and not force:
-            raise EvofoolError("resuming with a changed config would not continue the same "
-                               "experiment; pass --force to do it anyway")
-        store.set_meta(config=config.to_dict(), status="running")
-        write_config(config, directory)
+        """Continue an experiment; ``--set rounds=K`` with ``force`` extends it.
+
+        Raises:
+            RunBusyError: another process is writing the experiment.
+        """
+        lock = WriterLock.acquire(directory)
+        try:
+            store = RetrainStore(directory)
+            stored = retrain_config_from_dict(store.get_meta("config"))
+            config = retrain_config_from_dict(override_dict(stored.to_dict(), overrides))
+            if config != stored and not force:
+                store.close()
+                raise EvofoolError("resuming with a changed config would not continue the "
+                                   "same experiment; pass --force to do it anyway")
+            store.set_meta(config=config.to_dict(), status="running")
+            write_config(config, directory)
+        except BaseException:
+            lock.release()
+            raise
         print(f"evofool: resuming experiment {directory} after "
               f"{len(store.rounds())} finished round(s)", file=sys.stderr)
-        return cls(config, directory, store, progress=progress)
+        return cls(config, directory, store, progress=progress, lock=lock)
 
     def run(self) -> list[dict[str, Any]]:
         """Every remaining phase of every round; returns the per-round table."""
@@ -131,6 +151,7 @@ class RetrainExperiment:
             raise
         finally:
             self.store.close()
+            self.lock.release()
 
     def table(self) -> list[dict[str, Any]]:
         """One row per round; the held-out AUROC as one column per detector."""
