@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from evofool.algorithms import ALGORITHMS, Search
 from evofool.config import RunConfig
+from evofool.devices import check_memory_plan
 from evofool.encodings import Encoding, encoding_for_shape
 from evofool.errors import ConfigError
 from evofool.evaluator import BatchedEvaluator
@@ -91,8 +93,15 @@ def build_gate(config: RunConfig, classifier: Classifier, run_dir: Path, *,
 
 def build_algorithm(config: RunConfig, encoding: Encoding, evaluator: BatchedEvaluator,
                     gate: DetectorGate | None = None) -> Search:
-    """The config's search algorithm, through its registry entry."""
+    """The config's search algorithm, through its registry entry.
+
+    Raises:
+        ConfigError: sizes whose allocations cannot fit in the machine's memory.
+    """
     settings = config.algorithm
+    check_memory_plan(settings.memory_plan(
+        genome_bytes=encoding.genome_bytes, image_bytes=4 * math.prod(encoding.image_shape),
+        num_classes=len(evaluator.class_names)), evaluator.device)
     return ALGORITHMS[settings.type].build(
         settings, encoding=encoding, evaluator=evaluator,
         rng=RunRandomness(config.seed, evaluator.device), gate=gate)

@@ -20,7 +20,7 @@ from evofool.algorithms.map_elites import MapElitesSettings
 from evofool.algorithms.registry import ALGORITHMS
 from evofool.encodings.cppn.encoding import CppnSettings
 from evofool.encodings.registry import ENCODINGS
-from evofool.errors import ConfigError
+from evofool.errors import ConfigError, quoted
 from evofool.ood.detectors import GATE_DETECTORS
 from evofool.settings import build_section, chosen_from, positive, probability
 
@@ -121,13 +121,13 @@ def read_yaml_mapping(path: Path) -> dict[str, Any]:
         ConfigError: a missing or unreadable file, bad YAML, or not a mapping.
     """
     try:
-        raw = yaml.safe_load(Path(path).read_text())
+        raw = yaml.load(Path(path).read_text(), Loader=StrictLoader)  # noqa: S506 - safe
     except FileNotFoundError as error:
         raise ConfigError(f"config file not found: {path}") from error
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
-        raise ConfigError(f"{where}: YAML syntax error: {error.problem or error.context}"
+        raise ConfigError(f"{where}: YAML error: {error.problem or error.context}"
                           ) from error
     except (OSError, yaml.YAMLError) as error:
         raise ConfigError(f"cannot read config {path}: {str(error).splitlines()[0]}") from error
@@ -135,6 +135,46 @@ def read_yaml_mapping(path: Path) -> dict[str, Any]:
     if not isinstance(raw, dict):
         raise ConfigError(f"config {path} must be a mapping of keys to values")
     return raw
+
+
+class StrictLoader(yaml.SafeLoader):
+    """YAML's safe loader, minus two silent surprises: a key given twice (YAML keeps the
+    last one without a word) is an error naming it, and a document may stand for at most
+    MAX_VALUES values once its aliases are expanded (a 1 KB document of nested aliases can
+    stand for billions, which anything that walks it, a message quoting it, would expand).
+    """
+
+    MAX_VALUES = 100_000
+
+    def get_single_node(self) -> yaml.Node | None:
+        node = super().get_single_node()
+        if node is not None and _expanded_size(node, {}) > self.MAX_VALUES:
+            raise yaml.composer.ComposerError(
+                None, None, f"the document stands for more than {self.MAX_VALUES:,} values "
+                "once its aliases are expanded", node.start_mark)
+        return node
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {quoted(key)}", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _expanded_size(node: yaml.Node, sizes: dict[int, int]) -> int:
+    """How many nodes ``node`` stands for with every alias expanded (memoised by node: an
+    alias is the same node object as its anchor)."""
+    if id(node) not in sizes:
+        sizes[id(node)] = 0  # a recursive alias counts once, not forever
+        children = node.value if isinstance(node.value, list) else []
+        sizes[id(node)] = 1 + sum(
+            _expanded_size(child, sizes) for item in children
+            for child in (item if isinstance(item, tuple) else (item,)))
+    return sizes[id(node)]
 
 
 def override_dict(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
@@ -151,6 +191,7 @@ def config_from_dict(raw: dict[str, Any]) -> RunConfig:
 
 def validate_run_config(config: RunConfig) -> RunConfig:
     """The checks that span several keys of a run config."""
+    check_run_name(config.name)
     if not config.model_specs:
         raise ConfigError("model must name at least one model")
     if not any(value is not None for value in (config.generations, config.evaluations,
@@ -160,6 +201,20 @@ def validate_run_config(config: RunConfig) -> RunConfig:
     config.encoding.check(config)
     config.algorithm.check(config)
     return config
+
+
+def check_run_name(name: str) -> None:
+    """A run's name becomes its directory's name under runs/: one path component, or the
+    run would land outside runs/ (``../x``, ``/tmp/x``) or nested where the browser does
+    not look (``a/b``).
+
+    Raises:
+        ConfigError: a name that is not one plain path component.
+    """
+    if (not name or name in (".", "..") or name.startswith("-") or len(name) > 100
+            or any(character in name for character in "/\\\0")):
+        raise ConfigError(f"name must be one plain file name (no '/', '\\', '..', at most "
+                          f"100 characters), got {quoted(name)}")
 
 
 def _apply_override(raw: dict[str, Any], override: str) -> None:

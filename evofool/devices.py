@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import re
 
 import torch
 
-from evofool.errors import EvofoolError
+from evofool.errors import ConfigError, EvofoolError
 
 _DEVICE_PATTERN = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 
@@ -31,3 +32,30 @@ def resolve_device(name: str) -> torch.device:
     if device.type == "mps" and not torch.backends.mps.is_available():
         raise EvofoolError("device 'mps' requested but MPS is not available here")
     return device
+
+
+def memory_bytes(device: torch.device) -> int:
+    """How much memory ``device`` has: a CUDA device's own, else the machine's RAM."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_properties(device).total_memory
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def check_memory_plan(plan: dict[str, int], device: torch.device) -> None:
+    """Refuse a plan of allocations (bytes by the config key that sizes each) that cannot
+    fit on ``device``, naming the key that asks most, before anything is created.
+
+    Raises:
+        ConfigError: the plan needs more than the device's memory.
+    """
+    total, available = sum(plan.values()), memory_bytes(device)
+    if total <= available:
+        return
+    key = max(plan, key=plan.get)
+    raise ConfigError(f"{key}: this search would hold about {_gigabytes(total)} at once "
+                      f"({_gigabytes(plan[key])} for {key}), more than the "
+                      f"{_gigabytes(available)} of memory here ({device}); lower it")
+
+
+def _gigabytes(count: int) -> str:
+    return f"{count / 1e9:,.1f} GB"

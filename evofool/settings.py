@@ -33,6 +33,12 @@ class ComponentSettings:
     def check(self, config: Any) -> None:
         """Raise ConfigError if this section does not fit the rest of ``config``."""
 
+    def memory_plan(self, *, genome_bytes: int, image_bytes: int, num_classes: int
+                    ) -> dict[str, int]:
+        """The largest allocations this part will make, in bytes, by the key that sizes
+        each, so that sizes that cannot fit are refused before a run directory exists."""
+        return {}
+
 
 def positive(default: Any = None) -> Any:
     """A field that must be > 0 where set."""

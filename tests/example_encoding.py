@@ -46,6 +46,10 @@ class TilesEncoding:
         return (self.channels, self.height, self.width)
 
     @property
+    def genome_bytes(self) -> int:
+        return 4 * self.channels * self.tiles * self.tiles
+
+    @property
     def uses_mates(self) -> bool:
         return False
 

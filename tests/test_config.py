@@ -95,8 +95,17 @@ def test_set_overrides_top_level_and_nested_keys(tmp_path):
     (BASE + "evaluator: {amp: 1}\n", [], "amp must be true or false"),
     (BASE + "encoding: {type: direct, mutation_rate: 1.5}\n", [], "must be in [0, 1]"),
     ("name: t\n", [], "no stop condition"),
-    (BASE + "[1, 2]\n", [], "YAML syntax error"),
+    (BASE + "[1, 2]\n", [], "YAML error"),
     (BASE, ["seed"], "--set needs key=value"),
+    (BASE, ["wall_seconds=nan"], "wall_seconds must be a finite number, got nan"),
+    (BASE, ["stop_when_all_at=.nan"], "stop_when_all_at must be a finite number"),
+    (BASE, ["encoding.weight_bound=.inf"], "encoding.weight_bound must be a finite number"),
+    (BASE + "seed: 1\nseed: 2\n", [], "YAML error: duplicate key 'seed'"),
+    (BASE + "encoding: {type: cppn, eta: 3, eta: 4}\n", [], "duplicate key 'eta'"),
+    (BASE, ["name=../outside"], "name must be one plain file name"),
+    (BASE, ["name=/tmp/abs"], "name must be one plain file name"),
+    (BASE, ["name=a/b"], "name must be one plain file name"),
+    (BASE, ["name=.."], "name must be one plain file name"),
 ])
 def test_mistakes_name_the_key(tmp_path, text, overrides, message):
     with pytest.raises(ConfigError) as caught:
@@ -111,7 +120,7 @@ def test_missing_file(tmp_path):
 
 def test_yaml_syntax_error_names_file_line_and_column(tmp_path):
     path = write(tmp_path, "name: t\ngenerations: 3\nencoding: {type: cppn\nseed: 1\n")
-    with pytest.raises(ConfigError, match=rf"^{path}:4:5: YAML syntax error"):
+    with pytest.raises(ConfigError, match=rf"^{path}:4:5: YAML error"):
         load_config(path)
 
 
@@ -119,3 +128,37 @@ def test_a_retrain_config_given_to_run_points_to_retrain():
     with pytest.raises(ConfigError, match="n\\+1 \\(retrain\\) experiment config; run it with "
                        "`evofool retrain"):
         load_config(CONFIGS / "mnist_retrain.yaml")
+
+
+def test_a_yaml_alias_bomb_is_refused_in_a_short_message(tmp_path):
+    levels = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"]
+    levels += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 9)]
+    path = write(tmp_path, "\n".join(levels) + "\nname: *a8\ngenerations: 1\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    message = str(caught.value)
+    assert "more than 100,000 values once its aliases are expanded" in message
+    assert len(message) < 300
+
+
+def test_a_huge_value_is_quoted_briefly(tmp_path):
+    path = write(tmp_path, BASE + "seed: [" + ", ".join(["123456789"] * 50000) + "]\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert "seed must be an integer" in str(caught.value) and len(str(caught.value)) < 300
+
+
+@pytest.mark.parametrize("overrides, key", [
+    (["algorithm.batch_size=1000000000"], "algorithm.batch_size"),
+    (["algorithm.brightness_bins=100000", "algorithm.batch_size=100000"],
+     "algorithm.brightness_bins"),
+    (["encoding.max_hidden=100000"], "algorithm.batch_size"),
+])
+def test_sizes_that_cannot_fit_are_refused_before_a_run_directory_exists(
+        tmp_path, overrides, key, small_lenets, cli):
+    run_dir = tmp_path / "run"
+    result = cli("run", str(write(tmp_path, BASE)), "--out", str(run_dir), "--quiet",
+                 "--set", f"model={small_lenets[0]}", *[f"--set={o}" for o in overrides])
+    assert result.returncode == 2 and f"evofool: error: {key}: this search would hold" \
+        in result.stderr, result.stderr
+    assert not run_dir.exists()

@@ -45,6 +45,11 @@ class GeneticSettings(ComponentSettings):
         if self.offspring < self.population - self.elites:
             raise ConfigError("algorithm.offspring must be at least population - elites")
 
+    def memory_plan(self, *, genome_bytes: int, image_bytes: int, num_classes: int
+                    ) -> dict[str, int]:
+        return {"algorithm.population": len(self.targets) * (
+            (self.population + self.offspring) * (2 * genome_bytes + 3 * image_bytes))}
+
 
 class GeneticAlgorithm(Search):
     """(mu, lambda) with elitism: each target's next population is its ``elites`` best

@@ -41,6 +41,11 @@ class AscentSettings(ComponentSettings):
         if self.targets is not None and not self.targets:
             raise ConfigError("algorithm.targets must name at least one class (or be null)")
 
+    def memory_plan(self, *, genome_bytes: int, image_bytes: int, num_classes: int
+                    ) -> dict[str, int]:
+        targets = num_classes if self.targets is None else len(self.targets)
+        return {"algorithm.targets": targets * 8 * image_bytes}  # pixels, Adam, gradients
+
     def check(self, config: Any) -> None:
         if config.encoding.type != "direct":
             raise ConfigError("algorithm.type ascent changes pixels directly: it needs "

@@ -30,6 +30,16 @@ class MapElitesSettings(ComponentSettings):
         if self.classes is not None and not self.classes:
             raise ConfigError("algorithm.classes must name at least one class (or be null)")
 
+    def memory_plan(self, *, genome_bytes: int, image_bytes: int, num_classes: int
+                    ) -> dict[str, int]:
+        # children (with their parents) and their float images, scores per class; the
+        # champions and stepping stones, and each child's scores spread over the bands
+        cells = num_classes * self.brightness_bins
+        return {"algorithm.batch_size": self.batch_size * (
+                    2 * genome_bytes + 3 * image_bytes + 16 * num_classes),
+                "algorithm.brightness_bins": cells * (genome_bytes + 64)
+                    + 4 * self.batch_size * cells}
+
 
 class MapElites(Search):
     """Each generation: B children of champions drawn uniformly from occupied cells,

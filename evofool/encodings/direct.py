@@ -49,6 +49,10 @@ class DirectEncoding:
         return (self.channels, self.height, self.width)
 
     @property
+    def genome_bytes(self) -> int:
+        return 4 * self.channels * self.height * self.width  # float32 pixels
+
+    @property
     def uses_mates(self) -> bool:
         return self.crossover_rate > 0
 

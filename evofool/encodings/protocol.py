@@ -19,6 +19,10 @@ class Encoding(Protocol):
     def image_shape(self) -> tuple[int, int, int]: ...
 
     @property
+    def genome_bytes(self) -> int:
+        """Memory one genome takes in a batch (what the search's memory plan counts)."""
+
+    @property
     def uses_mates(self) -> bool:
         """Whether ``offspring`` reads its ``mates`` (crossover); if not, None is passed."""
 

@@ -74,6 +74,11 @@ class CppnEncoding:
         return capacity(self.channels, self.max_hidden)
 
     @property
+    def genome_bytes(self) -> int:
+        # connected (bool) and weight (float32) are slots x slots; see layout
+        return 5 * self.slots * self.slots + 6 * self.slots
+
+    @property
     def uses_mates(self) -> bool:
         return False  # CPPNs evolve without crossover (paper section 2.2)
 
