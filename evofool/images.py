@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -19,10 +20,16 @@ def read_image(path: Path, *, channels: int) -> torch.Tensor:
         ImageReadError: the file is missing or not an image PIL can decode.
     """
     try:
-        with Image.open(path) as image:
-            pixels = np.asarray(image.convert("L" if channels == 1 else "RGB"))
+        with warnings.catch_warnings():
+            # PIL only warns between 1x and 2x its pixel limit; decoding that is ~1 GB
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                pixels = np.asarray(image.convert("L" if channels == 1 else "RGB"))
     except FileNotFoundError as error:
         raise ImageReadError(f"image not found: {path}") from error
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise ImageReadError(f"image too large to decode safely: {path} (more than "
+                             f"{Image.MAX_IMAGE_PIXELS:,} pixels)") from error
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
         raise ImageReadError(f"not a readable image: {path}") from error
     tensor = torch.from_numpy(pixels.copy()).float().div_(255.0)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import sqlite3
 import sys
 import time
 import uuid
@@ -37,7 +38,7 @@ from evofool.components import (
     build_gate,
 )
 from evofool.config import RunConfig, config_from_dict, override_dict
-from evofool.errors import EvofoolError
+from evofool.errors import EvofoolError, describe_os_error
 from evofool.metrics import MetricsLog
 from evofool.models.fingerprint import model_fingerprint
 from evofool.progress import ProgressReporter
@@ -265,9 +266,14 @@ class EvolutionJob:
             summary = self.recorder.finish(algorithm, engine=self.evaluator.engine,
                                            wall_seconds=self._elapsed(started),
                                            interrupted=interrupted)
+        except (OSError, sqlite3.OperationalError) as error:  # a full disk, a lost mount
+            self._mark_interrupted()
+            problem = describe_os_error(error) if isinstance(error, OSError) else str(error)
+            raise EvofoolError(f"{self.run_dir} stopped after generation "
+                               f"{algorithm.generation}: {problem}; once that is fixed it "
+                               f"resumes with `evofool resume {self.run_dir}`") from error
         except BaseException:
-            # A failed run (disk full, a bug) is resumable from its last checkpoint.
-            self.recorder.store.set_meta(status="interrupted")
+            self._mark_interrupted()  # a failed run (a bug) is resumable from its checkpoint
             raise
         finally:
             for sig, handler in previous.items():
@@ -280,6 +286,12 @@ class EvolutionJob:
                   f"{algorithm.generation}; continue with `evofool resume {self.run_dir}`",
                   file=sys.stderr)
         return summary
+
+    def _mark_interrupted(self) -> None:
+        """Say so in the store, if the store can still be written (a full disk may refuse
+        even that; the browser then tells a dead run by its released writer lock)."""
+        with contextlib.suppress(sqlite3.Error, OSError):
+            self.recorder.store.set_meta(status="interrupted")
 
     def _request_stop(self, signum: int, frame: Any) -> None:
         self.stop_signal = signum

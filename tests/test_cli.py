@@ -6,6 +6,7 @@ import sys
 import pytest
 import torch
 from conftest import CONFIGS
+from PIL import Image
 
 from evofool.cli.main import build_parser
 from evofool.export import FORMATS
@@ -51,6 +52,8 @@ def bad_inputs(tmp_path, trained_lenet, request):
     write_png(torch.rand(1, 40, 40), big)
     digit = tmp_path / "digit.png"
     write_png(torch.rand(1, 28, 28), digit)
+    bomb = tmp_path / "bomb.png"
+    Image.new("1", (20000, 20000)).save(bomb)  # 400 M pixels in a few tens of KB
     model = trained_lenet["path"]
     taken = socket.socket()
     taken.bind(("127.0.0.1", 0))  # a port in use for the browse case
@@ -74,15 +77,22 @@ def bad_inputs(tmp_path, trained_lenet, request):
         "wrong size": (["classify", model, str(big)], "28x28 images; got 40x40"),
         "unknown device": (["classify", model, str(digit), "--device", "tpu"], "unknown device"),
         "bad top": (["classify", model, str(digit), "--top", "0"], "--top"),
+        "decompression bomb": (["classify", model, str(bomb)], "image too large to decode"),
+        "cache is a file": (["run", str(CONFIGS / "mnist_cppn.yaml"), "--out",
+                             str(tmp_path / "r"), "--set", "generations=1"],
+                            f"{digit}/"),
     }
 
 
 @pytest.mark.parametrize("case", ["missing model", "corrupt model", "unknown spec", "not an image",
                                   "missing image", "wrong size", "unknown device", "bad top",
                                   "browse a file", "port in use", "confidence above 1",
-                                  "retrain config to run"])
-def test_bad_input_is_one_line_and_exit_2(cli, bad_inputs, case):
+                                  "retrain config to run", "decompression bomb",
+                                  "cache is a file"])
+def test_bad_input_is_one_line_and_exit_2(cli, bad_inputs, case, monkeypatch):
     args, message = bad_inputs[case]
+    if case == "cache is a file":  # no LeNet cached there: training it writes into the cache
+        monkeypatch.setenv("EVOFOOL_CACHE", message.rstrip("/"))
     result = cli(*args)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr

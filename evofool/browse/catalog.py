@@ -15,6 +15,7 @@ from evofool.retrain.layout import RETRAIN_STORE_FILE, is_retrain_dir, round_run
 from evofool.retrain.store import RetrainStore
 from evofool.run_layout import METRICS_FILE
 from evofool.store import RunStore, is_run_dir
+from evofool.store.writer_lock import LOCK_FILE, writer_alive
 
 STALLED_AFTER_SECONDS = 300  # a "running" run whose metrics have not moved for this long
 
@@ -130,9 +131,14 @@ def _describe_retrain(path: Path) -> dict[str, Any]:
 
 
 def _live_status(status: str | None, heartbeat: Path) -> str:
-    """``running`` only while the run still moves; a killed run keeps saying running."""
-    if status == "running" and heartbeat.exists() and \
-            time.time() - heartbeat.stat().st_mtime > STALLED_AFTER_SECONDS:
+    """``running`` only while a writer holds the run; a killed run's store still says
+    running. Runs from before writer locks: ``stalled`` once their heartbeat is old."""
+    if status != "running":
+        return status or "unknown"
+    directory = heartbeat.parent
+    if (directory / LOCK_FILE).exists():
+        return "running" if writer_alive(directory) else "interrupted"
+    if heartbeat.exists() and time.time() - heartbeat.stat().st_mtime > STALLED_AFTER_SECONDS:
         return "stalled"
-    return status or "unknown"
+    return status
 
