@@ -17,6 +17,8 @@ from evofool.encodings import encoding_for_shape
 from evofool.encodings.genome_batch import RENDER_CHUNK, concat
 from evofool.encodings.genome_codec import record_from_bytes
 from evofool.errors import EvofoolError
+from evofool.models import Classifier, ClassifierEnsemble
+from evofool.models.fingerprint import model_fingerprint
 from evofool.store import Champion, RunStore
 
 
@@ -58,6 +60,13 @@ class StoredRun:
         except BaseException:
             self.store.close()
             raise
+
+    def evolved_against(self, classifiers: list[Classifier]) -> bool:
+        """Whether the run's own model spec(s) still load the weights the run recorded
+        (evofool.models.fingerprint), or whether the spec now names other weights."""
+        model = classifiers[0] if len(classifiers) == 1 else ClassifierEnsemble(
+            classifiers, self.config.evaluator.combine)
+        return model_fingerprint(model) == self.store.get_meta("model_fingerprint")
 
     def close(self) -> None:
         self.store.close()

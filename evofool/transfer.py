@@ -37,10 +37,15 @@ def transfer_matrix(run_dir: Path, models: list[str], *, device: str = "auto") -
     """
     run = StoredRun(run_dir)
     try:
-        specs = [*run.config.model_specs, *models]
+        own = run.config.model_specs
+        specs = [*own, *models]
         classifiers = [load_classifier(spec) for spec in specs]
         for spec, classifier in zip(specs, classifiers, strict=True):
             _check_compatible(classifier.class_names, run.class_names, spec, run_dir)
+        if not run.evolved_against(classifiers[:len(own)]):
+            # the spec names a model whose weights changed since (a retrained mnist-lenet):
+            # its row must not pass for the run's own model
+            specs[:len(own)] = [f"{spec} (changed since the run)" for spec in own]
         # Only classes every model has (an n+1 model's garbage class is not another's).
         shared = min(classifier.num_classes for classifier in classifiers)
         champions = [c for c in run.champions() if c.class_index < shared]
@@ -63,8 +68,11 @@ def transfer_matrix(run_dir: Path, models: list[str], *, device: str = "auto") -
 def _check_compatible(names: tuple[str, ...], run_names: tuple[str, ...], spec: str,
                       run_dir: Path) -> None:
     if not classes_agree(names, run_names):
-        raise EvofoolError(f"{spec} does not have the classes of {run_dir}'s model "
-                           f"({len(names)} vs {len(run_names)} classes, or other names)")
+        index, theirs, ours = next((index, a, b) for index, (a, b)
+                                   in enumerate(zip(names, run_names, strict=False)) if a != b)
+        raise EvofoolError(f"{spec} does not have the classes of {run_dir}'s model: its class "
+                           f"{index} is {theirs!r}, the run's is {ours!r} ({len(names)} vs "
+                           f"{len(run_names)} classes)")
 
 
 def write_transfer(matrix: TransferMatrix, out: Path) -> None:

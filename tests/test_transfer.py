@@ -85,3 +85,28 @@ def test_ensemble_refuses_models_with_other_classes(small_lenets, random_lenet):
 def test_transfer_of_a_non_run_is_one_line(tmp_path, cli, small_lenets):
     result = cli("transfer", str(tmp_path), "--models", str(small_lenets[0]))
     assert result.returncode == 2 and "is not an evofool run" in result.stderr
+
+
+def test_a_changed_own_model_is_named_not_passed_off_as_the_runs(small_lenets, tmp_path, cli):
+    model = tmp_path / "lenet.pt"
+    model.write_bytes(small_lenets[0].read_bytes())
+    run_dir = _run(tmp_path / "run", [model], generations=5)
+    model.write_bytes(small_lenets[1].read_bytes())  # "retrained" in place
+    result = cli("transfer", str(run_dir), "--models", str(small_lenets[0]))
+    assert result.returncode == 0, result.stderr
+    assert "now loads other weights than" in result.stderr
+    matrix = json.loads((run_dir / "transfer" / "transfer.json").read_text())
+    assert matrix["models"] == [f"{model} (changed since the run)", str(small_lenets[0])]
+    assert transfer_matrix(run_dir, []).models[0].endswith("(changed since the run)")
+    model.write_bytes(small_lenets[0].read_bytes())
+    assert transfer_matrix(run_dir, []).models == [str(model)]
+
+
+def test_models_with_other_class_names_say_which(small_lenets, tmp_path):
+    run_dir = _run(tmp_path / "run", small_lenets[:1], generations=2)
+    renamed = tmp_path / "renamed.pt"
+    payload = torch.load(small_lenets[1], weights_only=True)
+    payload["class_names"][3] = "three"
+    torch.save(payload, renamed)
+    with pytest.raises(Exception, match="its class 3 is 'three', the run's is '3'"):
+        transfer_matrix(run_dir, [str(renamed)])

@@ -29,6 +29,11 @@ def run(args: argparse.Namespace) -> int:
     matrix = transfer_matrix(args.run_dir, args.models, device=args.device)
     out = args.out or args.run_dir / "transfer"
     write_transfer(matrix, out)
+    for model in matrix.models:
+        if model.endswith("(changed since the run)"):
+            print(f"evofool: warning: {model.removesuffix(' (changed since the run)')} now "
+                  f"loads other weights than {args.run_dir} was evolved against; its row "
+                  "scores those, not the run's own model", file=sys.stderr)
     for row, model in enumerate(matrix.models):
         mean = sum(matrix.confidence[row]) / len(matrix.classes)
         print(f"evofool: {model}: top-1 agreement {matrix.agreement(row):.0%}, mean "
