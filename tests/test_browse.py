@@ -2,6 +2,7 @@
 
 import hashlib
 import io
+import shutil
 
 import numpy as np
 import pytest
@@ -38,7 +39,7 @@ def test_runs_list_shows_runs_experiments_and_broken_directories(client):
     assert 0 < tiny["median_confidence"] <= 1
     assert runs["exp"]["kind"] == "retrain" and runs["exp"]["rounds_done"] == 3
     assert {"exp.round-00", "exp.round-01", "exp.round-02"} <= set(runs)
-    assert "cannot open" in runs["broken"]["error"]
+    assert "is damaged (file is not a database" in runs["broken"]["error"]
     assert "does not exist" in runs["missing"]["error"]
     index = client.get("/")
     assert index.status_code == 200 and "evofool.runsPage()" in index.text
@@ -168,3 +169,57 @@ def test_a_run_restricted_to_some_classes_is_about_those(small_lenets, tmp_path)
         assert "not one of the 2 classes this run evolves for" in response.text
     assert client.get("/runs/two/classes/3").status_code == 200
     assert client.get("/api/runs/two/classes/12").status_code == 404
+
+
+@pytest.mark.parametrize("path", [
+    "/runs/tiny-cppn/genomes/99999999999999999999999.png",
+    "/runs/tiny-cppn/genomes/99999999999999999999999/genome",
+    "/api/runs/tiny-cppn/classes/99999999999999999999",
+    "/runs/tiny-cppn/plots/class-99999999999999999999.png",
+    "/runs/tiny-cppn/files/" + "a" * 5000,
+    "/runs/tiny-cppn/files/a%00b",
+    "/runs/%ff%fe%00",
+    "/api/runs/" + "x" * 5000,
+])
+def test_malformed_requests_are_4xx_never_a_server_error(client, path):
+    assert 400 <= client.get(path).status_code < 500
+
+
+def damaged_copy(run_dir, tmp_path):
+    """A copy of ``run_dir`` whose store has garbage over its middle pages."""
+    copy = tmp_path / "runs" / "damaged"
+    shutil.copytree(run_dir, copy)
+    store = copy / "run.sqlite"
+    data = bytearray(store.read_bytes())
+    generator = np.random.default_rng(0)
+    start, stop = len(data) // 4, 3 * len(data) // 4
+    data[start:stop] = generator.integers(0, 256, stop - start, dtype=np.uint8).tobytes()
+    store.write_bytes(bytes(data))
+    return copy
+
+
+def test_a_damaged_store_is_marked_unreadable_and_one_line_on_the_cli(
+        tiny_cppn_run, tmp_path, cli):
+    damaged = damaged_copy(tiny_cppn_run, tmp_path)
+    client = TestClient(create_app([tmp_path / "runs"]))  # raises on any unhandled error
+    row = client.get("/api/runs").json()[0]
+    assert "damaged" in row["error"] or "cannot open" in row["error"]
+    assert row.get("status") != "finished"
+    api = client.get("/api/runs/damaged")
+    assert api.status_code == 500 and "cannot read" in api.json()["error"]
+    result = cli("export", str(damaged), "--format", "npz", "--out", str(tmp_path / "out"))
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and str(damaged) in result.stderr
+
+
+def test_reading_a_run_leaves_no_sqlite_side_files(tiny_cppn_run, tmp_path, cli):
+    run_dir = tmp_path / "copy"
+    shutil.copytree(tiny_cppn_run, run_dir)
+    before = sorted(path.name for path in run_dir.iterdir())
+    client = TestClient(create_app([run_dir]))
+    for path in ("/api/runs", "/api/runs/copy", "/api/runs/copy/classes/0"):
+        assert client.get(path).status_code == 200
+    result = cli("export", str(run_dir), "--format", "npz", "--out", str(tmp_path / "out"),
+                 "--min-confidence", "0")
+    assert result.returncode == 0, result.stderr
+    assert sorted(path.name for path in run_dir.iterdir()) == before

@@ -27,7 +27,7 @@ from starlette.templating import Jinja2Templates
 
 from evofool.browse.catalog import CatalogEntry, RunCatalog, describe
 from evofool.encodings.genome_codec import record_to_json
-from evofool.errors import EvofoolError
+from evofool.errors import EvofoolError, quoted
 from evofool.images import png_bytes
 from evofool.plots import class_history, confidence_curves, read_metrics, rounds_figure, to_png
 from evofool.retrain.store import RetrainStore
@@ -38,6 +38,7 @@ HERE = Path(__file__).parent
 IMMUTABLE = {"Cache-Control": "public, max-age=31536000, immutable"}
 NO_STORE = {"Cache-Control": "no-store"}
 TOP_NAMES = 5
+MAX_ID = 2**63 - 1  # SQLite's largest integer
 
 
 def create_app(roots: list[Path]) -> Starlette:
@@ -46,9 +47,16 @@ def create_app(roots: list[Path]) -> Starlette:
     templates = Jinja2Templates(directory=str(HERE / "templates"))
 
     def entry_for(request: Request, kind: str | None = None) -> CatalogEntry:
+        """The catalogued run a request names; 404 for anything else, including ids out of
+        SQLite's range (a request is untrusted input)."""
         entry = catalog.find(request.path_params["slug"])
         if entry is None or (kind is not None and entry.kind != kind):
-            raise HTTPException(404, f"no run called {request.path_params['slug']!r} here")
+            raise HTTPException(404, f"no run called {quoted(request.path_params['slug'])} "
+                                     "here")
+        for key in ("genome_id", "class_index"):
+            if request.path_params.get(key, 0) > MAX_ID:
+                raise HTTPException(404, f"no {key.replace('_', ' ')} "
+                                         f"{quoted(request.path_params[key])} here")
         return entry
 
     def open_run(entry: CatalogEntry) -> StoredRun:
@@ -75,9 +83,12 @@ def create_app(roots: list[Path]) -> Starlette:
         entry = entry_for(request)
         if entry.kind == "retrain":
             return JSONResponse(_retrain_json(entry), headers=NO_STORE)
+        row = describe(entry)
+        if "error" in row:  # listed as unreadable: say the same here
+            raise HTTPException(404 if entry.kind == "missing" else 500,
+                                f"cannot read this run: {row['error']}")
         run = open_run(entry)
         try:
-            row = describe(entry)
             in_play = set(row.get("classes_in_play") or [])
             passing, detector = _detector_verdicts(entry)
             champions = [{"class": c.class_index, "name": run.class_names[c.class_index],
@@ -189,10 +200,18 @@ def create_app(roots: list[Path]) -> Starlette:
         """A file inside the run directory; anything that resolves outside it is a 404."""
         entry = entry_for(request)
         root = entry.path.resolve()
-        target = (root / request.path_params["path"]).resolve()
-        if not target.is_relative_to(root) or not target.is_file():
+        try:
+            target = (root / request.path_params["path"]).resolve()
+            found = target.is_relative_to(root) and target.is_file()
+        except (OSError, ValueError):  # a name too long, a NUL byte
+            found = False
+        if not found:
             raise HTTPException(404, "no such file in this run")
         return FileResponse(target, headers=NO_STORE)
+
+    async def unreadable(request: Request, error: EvofoolError) -> Response:
+        """A run whose files cannot be read (a damaged store): said, not a traceback."""
+        return await not_found(request, HTTPException(500, f"cannot read this run: {error}"))
 
     async def not_found(request: Request, error: HTTPException) -> Response:
         if request.url.path.startswith("/api/") or "." in request.url.path.rsplit("/", 1)[-1]:
@@ -214,7 +233,7 @@ def create_app(roots: list[Path]) -> Starlette:
         Route("/runs/{slug}/plots/rounds.png", rounds_plot),
         Route("/runs/{slug}/files/{path:path}", run_file),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
-    ], exception_handlers={HTTPException: not_found})
+    ], exception_handlers={HTTPException: not_found, EvofoolError: unreadable})
 
 
 def _check_in_play(entry: CatalogEntry, row: dict[str, Any], class_index: int) -> None:

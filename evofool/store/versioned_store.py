@@ -2,7 +2,10 @@
 
 Written stores run in WAL mode, so readers (the browser) see a consistent
 state while a job writes. A store of an unknown version is refused with a
-clear message instead of being guessed at.
+clear message instead of being guessed at, and a damaged one (garbage in its
+pages) is a StoreError naming the file, whichever query meets the damage.
+A reader of a store no writer holds opens it immutable, so that reading a run
+leaves no ``-wal`` / ``-shm`` files behind in it.
 """
 
 from __future__ import annotations
@@ -13,12 +16,76 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from evofool.errors import EvofoolError
+from evofool.store.writer_lock import writer_alive
 
 _META = "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
 
 
 class StoreError(EvofoolError):
     """A store that cannot be opened or is of an unknown version."""
+
+
+def _damage(error: sqlite3.DatabaseError, path: Path) -> Exception:
+    """A damaged file ("database disk image is malformed", "file is not a database") as a
+    StoreError naming it; other SQLite errors (locked, disk full) stay as they are."""
+    if isinstance(error, sqlite3.OperationalError):
+        return error
+    return StoreError(f"{path} is damaged ({error}); `sqlite3 {path} .recover` may save "
+                      "most of it, and the run's champions/ PNGs and genomes.json / "
+                      "genomes.npz hold its last champions")
+
+
+class _GuardedCursor(sqlite3.Cursor):
+    """A cursor whose reads report a damaged file as a StoreError: damage shows on the
+    page a query touches, in the middle of a fetch as often as at its start."""
+
+    path: Path
+
+    def execute(self, *args: Any) -> _GuardedCursor:
+        try:
+            return super().execute(*args)
+        except sqlite3.DatabaseError as error:
+            raise _damage(error, self.path) from error
+
+    def executemany(self, *args: Any) -> _GuardedCursor:
+        try:
+            return super().executemany(*args)
+        except sqlite3.DatabaseError as error:
+            raise _damage(error, self.path) from error
+
+    def fetchone(self) -> Any:
+        try:
+            return super().fetchone()
+        except sqlite3.DatabaseError as error:
+            raise _damage(error, self.path) from error
+
+    def fetchall(self) -> list[Any]:
+        try:
+            return super().fetchall()
+        except sqlite3.DatabaseError as error:
+            raise _damage(error, self.path) from error
+
+    def __next__(self) -> Any:
+        try:
+            return super().__next__()
+        except sqlite3.DatabaseError as error:
+            raise _damage(error, self.path) from error
+
+
+class _GuardedConnection(sqlite3.Connection):
+    """A connection whose ``execute`` hands out guarded cursors."""
+
+    path: Path
+
+    def execute(self, *args: Any) -> _GuardedCursor:
+        cursor = self.cursor(_GuardedCursor)
+        cursor.path = self.path
+        return cursor.execute(*args)
+
+    def executemany(self, *args: Any) -> _GuardedCursor:
+        cursor = self.cursor(_GuardedCursor)
+        cursor.path = self.path
+        return cursor.executemany(*args)
 
 
 class VersionedStore:
@@ -47,9 +114,13 @@ class VersionedStore:
             raise StoreError(f"{directory} is not {self.WHAT} (no {self.FILE})")
         try:
             if read_only:
-                self.connection = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
+                self.connection = sqlite3.connect(f"file:{self.path}?mode=ro"
+                                                  f"{self._immutable_unless_live()}", uri=True,
+                                                  factory=_GuardedConnection)
             else:
-                self.connection = sqlite3.connect(self.path)
+                self.connection = sqlite3.connect(self.path, factory=_GuardedConnection)
+            self.connection.path = self.path
+            if not read_only:
                 self.connection.execute("PRAGMA journal_mode=WAL")
                 self.connection.execute("PRAGMA synchronous=NORMAL")
                 self.connection.executescript(_META + self.SCHEMA)
@@ -70,6 +141,27 @@ class VersionedStore:
         except StoreError:
             self.close()
             raise
+
+    def _immutable_unless_live(self) -> str:
+        """``&immutable=1`` for a store that no writer holds and whose write-ahead log is
+        checkpointed away: SQLite then reads it without creating ``-wal`` / ``-shm``
+        files. A live run (or a killed one whose log still holds its last generations)
+        is read through the log, which its files already hold."""
+        side_files = [self.path.with_name(self.path.name + suffix) for suffix in ("-wal",
+                                                                                 "-shm")]
+        if writer_alive(self.path.parent) or any(side.exists() for side in side_files):
+            return ""
+        return "&immutable=1"
+
+    def check_integrity(self) -> None:
+        """SQLite's quick check of every page (seconds for a GB).
+
+        Raises:
+            StoreError: the file is damaged.
+        """
+        problems = [row[0] for row in self.connection.execute("PRAGMA quick_check(3)")]
+        if problems != ["ok"]:
+            raise _damage(sqlite3.DatabaseError("; ".join(problems)[:200]), self.path)
 
     def _migrate(self, version: int) -> None:
         """Bring an older store up to VERSION in one transaction: all steps or none."""
