@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import statistics
+from collections.abc import Iterable
 
 
 def format_confidence(value: float) -> str:
@@ -15,3 +17,11 @@ def format_confidence(value: float) -> str:
         return "1 (saturated)"
     digits = min(9, max(4, math.ceil(-math.log10(1 - value)) + 1)) if value > 0 else 4
     return f"{value:.{digits}f}"
+
+
+def median_confidence(values: Iterable[float]) -> float | None:
+    """The median everywhere evofool reports one (metrics.csv, progress lines, plots,
+    summary.json, the browser, n+1 rounds): the middle value, or the mean of the two
+    middle values for an even count; None for none."""
+    values = list(values)
+    return statistics.median(values) if values else None

@@ -4,6 +4,7 @@ the config, champion PNGs, champion genomes and the summary."""
 from __future__ import annotations
 
 import json
+import math
 import re
 import sys
 from pathlib import Path
@@ -15,6 +16,7 @@ import yaml
 
 from evofool.archive import ChampionArchive
 from evofool.atomic_files import replaced_atomically, write_atomically
+from evofool.confidence import median_confidence
 from evofool.config import RunConfig
 from evofool.encodings.genome_batch import RENDER_CHUNK, take
 from evofool.encodings.protocol import Encoding
@@ -51,7 +53,7 @@ def summarise(archive: ChampionArchive, class_names: tuple[str, ...], *, generat
     values = [entry["confidence"] for entry in classes]
     return {"generations": generations, "evaluations": evaluations,
             "wall_seconds": round(wall_seconds, 3),
-            "median_confidence": float(np.median(values)) if values else None,
+            "median_confidence": median_confidence(values),
             "classes": classes}
 
 
@@ -81,8 +83,10 @@ def safe_name(name: str) -> str:
 
 def champion_image_name(index: int, name: str, confidence: float, genome_id: int) -> str:
     """``class-<index>-<name>-<confidence>-g<genome id>.png``: the genome id tells two
-    champions apart whose confidences print alike (1.000000, say)."""
-    return f"class-{index:04d}-{safe_name(name)}-{confidence:.6f}-g{genome_id}.png"
+    champions apart whose confidences print alike. The confidence is cut, not rounded, to
+    6 decimals: 0.99999976 reads 0.999999, and 1.000000 means exactly 1."""
+    shown = math.floor(confidence * 1e6) / 1e6
+    return f"class-{index:04d}-{safe_name(name)}-{shown:.6f}-g{genome_id}.png"
 
 
 class ChampionImageWriter:

@@ -17,6 +17,7 @@ import torch
 
 from evofool.algorithms import Search
 from evofool.archive.champions import COST_THRESHOLD
+from evofool.confidence import median_confidence
 from evofool.encodings.genome_codec import record_to_bytes
 from evofool.encodings.protocol import Encoding
 from evofool.metrics import MetricsLog
@@ -74,9 +75,9 @@ class RunRecorder:
                 search, already_stored={row.genome_id for row in champions}),
             keep_every_genome=self.keep_every_genome)
         values = search.archive.fitness[search.classes_in_play].clamp_min(0)
-        best, median, worst, fooled = torch.stack([
-            values.max(), values.median(), values.min(),
-            (values >= COST_THRESHOLD).sum().float()]).tolist()
+        best, worst, fooled = torch.stack([
+            values.max(), values.min(), (values >= COST_THRESHOLD).sum().float()]).tolist()
+        median = median_confidence(values.tolist())
         row = {"generation": search.generation, "evaluations": search.evaluations,
                "best": best, "median": median, "min": worst, "classes_at_0.99": int(fooled),
                "evaluations_per_s": round(evaluated / max(step_seconds, 1e-9), 1),

@@ -30,6 +30,12 @@ def test_tiny_run_writes_champions_and_summary(cli, trained_lenet, tmp_path, con
     resolved = yaml.safe_load((out / "config.yaml").read_text())
     assert resolved["seed"] == 1 and resolved["generations"] == 4
     assert (out / ("genomes.npz" if "direct" in config else "genomes.json")).exists()
+    # one median everywhere: the mean of the two middle values of ten classes
+    middle = sorted(entry["confidence"] for entry in classes)[4:6]
+    last_row = (out / "metrics.csv").read_text().splitlines()[-1].split(",")
+    assert summary["median_confidence"] == final["median_confidence"] == sum(middle) / 2
+    assert float(last_row[3]) == pytest.approx(sum(middle) / 2, rel=1e-12, abs=0)
+    assert "distinct images" in result.stderr
 
 
 def test_all_classes_threshold_stops_early(cli, trained_lenet, tmp_path):
@@ -104,3 +110,17 @@ def test_missing_default_lenet_is_trained_first_and_said(tmp_path, monkeypatch, 
     assert "training it first" in capsys.readouterr().err
     components.build_classifier(config_from_dict({"generations": 1}))
     assert len(trained) == 1  # trained once, then reused
+
+
+def test_quiet_prints_only_the_json_line(cli, trained_lenet, tmp_path):
+    result = cli("run", str(CONFIGS / "mnist_cppn.yaml"), "--out", str(tmp_path / "run"),
+                 "--set", "generations=2", "--set", f"model={trained_lenet['path']}", "--quiet")
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    assert json.loads(result.stdout)["generations"] == 2
+
+
+def test_champion_file_names_never_round_up_to_one():
+    from evofool.run_output import champion_image_name
+
+    assert "-0.999999-g7.png" in champion_image_name(3, "three", 0.99999976, 7)
+    assert "-1.000000-g7.png" in champion_image_name(3, "three", 1.0, 7)

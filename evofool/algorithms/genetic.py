@@ -106,7 +106,7 @@ class GeneticAlgorithm(Search):
             self._replace(children, fitness, ids)
         self.logbook.record(gen=self.generation, evals=self.evaluations,
                             best=self.fitness.max(dim=1).values.tolist(),
-                            median=self.fitness.median(dim=1).values.tolist())
+                            median=self.fitness.quantile(0.5, dim=1).tolist())
         self.generation += 1
 
     def _score(self, children: GenomeBatch, parent_ids: torch.Tensor,

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import functools
-import statistics
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from evofool.archive.champions import COST_THRESHOLD
+from evofool.confidence import median_confidence
 from evofool.errors import EvofoolError
 from evofool.metrics import latest_row
 from evofool.retrain.layout import RETRAIN_STORE_FILE, is_retrain_dir, round_runs
@@ -107,7 +107,7 @@ def _describe_run(path: Path) -> dict[str, Any]:
                 "generations": int(progress["generation"]) if progress else None,
                 "evaluations": int(progress["evaluations"]) if progress else None,
                 "wall_seconds": float(progress["wall_seconds"]) if progress else None,
-                "median_confidence": statistics.median(champions) if champions else None,
+                "median_confidence": median_confidence(champions),
                 "classes_at_099": sum(value >= COST_THRESHOLD for value in champions),
                 # a run restricted to some classes (algorithm.classes / targets) is about those
                 "classes": len(in_play), "classes_in_play": in_play,

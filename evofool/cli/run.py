@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     config = load_config(args.config, args.overrides)
     run_dir = choose_run_dir(config, args.out)
     job = EvolutionJob.start(config, run_dir, progress=not args.quiet)
-    return _report(run_dir, job.run())
+    return _report(run_dir, job.run(), quiet=args.quiet)
 
 
 def ascent(args: argparse.Namespace) -> int:
@@ -90,17 +90,25 @@ def resume(args: argparse.Namespace) -> int:
     except RunAlreadyFinished as finished:  # nothing to do is no failure: a retry loop may end
         print(f"evofool: {finished}", file=sys.stderr)
         return 0
-    return _report(args.run_dir, job.run())
+    return _report(args.run_dir, job.run(), quiet=args.quiet)
 
 
-def _report(run_dir: Path, summary: dict[str, Any]) -> int:
+def _report(run_dir: Path, summary: dict[str, Any], *, quiet: bool) -> int:
+    """The closing line (unless ``quiet``) and the final JSON line on stdout.
+
+    A short run can fill many classes with a handful of images (one noise image can be
+    every class's best so far), so the line says how many distinct images they are.
+    """
     from evofool.archive.champions import COST_THRESHOLD
     from evofool.run_layout import CHAMPIONS_DIR, SUMMARY_FILE
 
-    fooled = sum(entry["confidence"] >= COST_THRESHOLD for entry in summary["classes"])
-    print(f"evofool: {len(summary['classes'])} champions in {run_dir / CHAMPIONS_DIR} "
-          f"({fooled} at >= 0.99 confidence); summary in {run_dir / SUMMARY_FILE}",
-          file=sys.stderr)
+    classes = summary["classes"]
+    fooled = sum(entry["confidence"] >= COST_THRESHOLD for entry in classes)
+    images = len({entry["genome_id"] for entry in classes})
+    if not quiet:
+        print(f"evofool: champions of {len(classes)} classes ({images} distinct images; "
+              f"{fooled} classes at >= 0.99 confidence) in {run_dir / CHAMPIONS_DIR}; "
+              f"summary in {run_dir / SUMMARY_FILE}", file=sys.stderr)
     print(json.dumps({"run_dir": str(run_dir), "generations": summary["generations"],
                       "median_confidence": summary["median_confidence"],
                       "classes_at_0.99": fooled}))

@@ -14,7 +14,6 @@ through the run's own checkpoints.
 from __future__ import annotations
 
 import dataclasses
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -26,6 +25,7 @@ from evofool.algorithms.genetic import GeneticSettings
 from evofool.algorithms.map_elites import MapElitesSettings
 from evofool.archive.champions import COST_THRESHOLD
 from evofool.components import build_classifier
+from evofool.confidence import median_confidence
 from evofool.config import RunConfig, override_dict
 from evofool.data import load_mnist
 from evofool.errors import ConfigError, EvofoolError
@@ -233,7 +233,7 @@ class RetrainExperiment:
         record = RoundRecord(
             round=round_index, model=self.model_spec(round_index), test_accuracy=accuracy,
             earlier_garbage_share=share,
-            median_confidence=statistics.median(confidences) if confidences else None,
+            median_confidence=median_confidence(confidences),
             classes_at_099=sum(value >= COST_THRESHOLD for value in confidences),
             generations_to_all_099=_generations_to_all(history, natural),
             generations=generations, garbage_added=len(added),
