@@ -61,6 +61,26 @@ def test_ensemble_members_each_get_an_engine(random_lenet):
     torch.testing.assert_close(engine, eager, atol=TOLERANCE, rtol=0)
 
 
+def test_a_users_torchscript_cnn_runs_on_onnxruntime(tmp_path, monkeypatch, recwarn):
+    """A model brought as TorchScript (README's recommended format), 3x32x32 with its own
+    normalisation, gets the engine with no warning."""
+    monkeypatch.setenv("EVOFOOL_CACHE", str(tmp_path / "cache"))
+    torch.manual_seed(0)
+    network = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.BatchNorm2d(8),
+                                  torch.nn.ReLU(), torch.nn.AdaptiveAvgPool2d(1),
+                                  torch.nn.Flatten(), torch.nn.Linear(8, 10)).eval()
+    torch.jit.script(network).save(str(tmp_path / "cnn.pt"))
+    (tmp_path / "cnn.json").write_text(json.dumps({"input_spec": {
+        "channels": 3, "height": 32, "width": 32, "mean": [0.5, 0.4, 0.3],
+        "std": [0.2, 0.25, 0.3]}}))
+    recwarn.clear()
+    engine, eager = engine_and_torch_scores(load_classifier(str(tmp_path / "cnn.pt")),
+                                            torch.rand(40, 3, 32, 32))
+    torch.testing.assert_close(engine, eager, atol=TOLERANCE, rtol=0)
+    assert not [w for w in recwarn if issubclass(w.category, UserWarning)
+                and "evofool" not in str(w.filename)], [str(w.message) for w in recwarn]
+
+
 class AntialiasedResize(torch.nn.Module):
     """A network whose first op ONNX cannot express."""
 

@@ -63,6 +63,10 @@ def run(args: argparse.Namespace) -> int:
         if len(args.ood) != 1 or not is_run_dir(Path(args.ood[0])):
             raise EvofoolError("--out is needed unless --fooling names one run directory")
         out = Path(args.ood[0]) / "ood"
+    def say(message: str) -> None:
+        print(f"evofool: ood: {message}", file=sys.stderr, flush=True)
+
+    say(f"loading {args.model}, {args.in_distribution} and the image sets")
     classifier = load_classifier(args.model).eval()
     shape = classifier.input_spec.shape
     natural = load_image_set(args.in_distribution, shape=shape)
@@ -73,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
     if any(name in FEATURE_DETECTORS for name in detectors):
         fit_set = load_image_set(args.fit_on, shape=shape, limit=args.fit_images)
     report = evaluate(classifier, in_distribution=natural, ood_sets=sets, detectors=detectors,
-                      fit_set=fit_set)
+                      fit_set=fit_set, say=say)
     write_report(report, out)
     for row in report.rows:
         print(f"evofool: {row['detector']:>12} on {row['ood_set']}: AUROC {row['AUROC']:.3f}, "

@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import io
+import sys
 import warnings
 from pathlib import Path
 
@@ -32,16 +33,31 @@ class EngineError(EvofoolError):
 
 
 class _AtModelSize(torch.nn.Module):
-    """What gets exported: normalisation, network and softmax of a private copy."""
+    """What gets exported: Classifier.probabilities_at_model_size (normalisation, network,
+    softmax) of a private copy of the network, written so that TorchScript can compile it:
+    a TorchScript network (a user's own model) cannot be traced from an eager wrapper, so
+    for one the wrapper is scripted and its graph exported as it stands."""
 
     def __init__(self, classifier: Classifier) -> None:
         super().__init__()
-        self.classifier = Classifier(copy.deepcopy(classifier.network).cpu().float(),
-                                     input_spec=classifier.input_spec,
-                                     class_names=classifier.class_names, name=classifier.name)
+        with warnings.catch_warnings():  # moving a TorchScript copy reads each
+            # parameter's .grad, which torch warns about although nothing is wrong
+            warnings.filterwarnings("ignore", category=UserWarning,
+                                    message="The .grad attribute of a Tensor that is not a leaf")
+            self.network = copy.deepcopy(classifier.network).cpu().float().eval()
+        self.normalise = not classifier._identity_preprocessing
+        self.register_buffer("scale", classifier._scale.detach().cpu().clone())
+        self.register_buffer("shift", classifier._shift.detach().cpu().clone())
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.classifier.probabilities_at_model_size(images)
+        if self.normalise:
+            images = torch.addcmul(self.shift, images, self.scale)
+        return torch.softmax(self.network(images).float(), dim=-1)
+
+    def exportable(self) -> torch.nn.Module:
+        if isinstance(self.network, torch.jit.ScriptModule):
+            return torch.jit.script(self)
+        return self
 
 
 def onnx_path(classifier: Classifier) -> Path:
@@ -66,7 +82,9 @@ def export_onnx(classifier: Classifier) -> Path:
     path = onnx_path(classifier)
     if path.exists():
         return path
-    head = _AtModelSize(classifier).eval()
+    print(f"evofool: exporting {classifier.name} to ONNX for the onnxruntime engine (once; "
+          f"cached in {path.parent})", file=sys.stderr, flush=True)
+    head = _AtModelSize(classifier).eval().exportable()
     example = torch.zeros(2, *classifier.input_spec.shape)
     buffer = io.BytesIO()
     try:

@@ -107,6 +107,9 @@ def _onnxruntime_is_faster(members: list[Classifier], forwards: list[OnnxRuntime
     decisions_file = cache_dir() / "onnx" / "auto-decisions.json"
     decisions = json.loads(decisions_file.read_text()) if decisions_file.exists() else {}
     if key not in decisions:
+        print(f"evofool: timing ONNX Runtime against torch for "
+              f"{', '.join(member.name for member in members)} at batch {batch} (once; the "
+              "verdict is cached)", file=sys.stderr, flush=True)
         images = torch.rand(batch, *members[0].input_spec.shape,
                             generator=torch.Generator().manual_seed(1))
         laid_out = images.contiguous(memory_format=torch.channels_last)  # as the evaluator does

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,12 +48,15 @@ class OodReport:
 
 
 def evaluate(classifier: Classifier, *, in_distribution: ImageSet, ood_sets: list[ImageSet],
-             detectors: list[str], fit_set: ImageSet | None) -> OodReport:
-    """Every detector on every OOD set against ``in_distribution``."""
+             detectors: list[str], fit_set: ImageSet | None,
+             say: Callable[[str], None] = lambda message: None) -> OodReport:
+    """Every detector on every OOD set against ``in_distribution``; ``say`` hears each
+    step (a long one on a CPU: the network's features of tens of thousands of images)."""
     metrics_module = pytorch_ood().metrics
     needs_fit = any(name in FEATURE_DETECTORS for name in detectors)
     fit = fit_labels = None
     if needs_fit and fit_set:
+        say(f"features of {len(fit_set):,} images of {fit_set.name} to fit on")
         fit, fit_labels = fit_representations(classifier, fit_set.images, fit_set.labels)
     report = OodReport(
         model=classifier.name,
@@ -61,9 +65,14 @@ def evaluate(classifier: Classifier, *, in_distribution: ImageSet, ood_sets: lis
             "set": fit_set.name, "images": len(fit_set),
             "labels": "given" if fit_set.labels is not None else "model predictions"},
         sets={image_set.name: len(image_set) for image_set in ood_sets})
+    say(f"features of {len(in_distribution):,} images of {in_distribution.name}")
     natural = represent(classifier, in_distribution.images)
-    others = [(image_set, represent(classifier, image_set.images)) for image_set in ood_sets]
+    others = []
+    for image_set in ood_sets:
+        say(f"features of {len(image_set):,} images of {image_set.name}")
+        others.append((image_set, represent(classifier, image_set.images)))
     for name in detectors:
+        say(f"fitting and scoring {name}")
         detector = fit_detector(name, classifier, fit, fit_labels)
         report.detector_settings[name] = detector.settings
         natural_scores = detector.score(natural, in_distribution.images)

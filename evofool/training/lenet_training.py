@@ -8,6 +8,7 @@ recipe (SGD, 10k iterations) reaches ~99.1% too, but takes longer here.
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,7 @@ from evofool.models.lenet import MNIST_INPUT_SPEC, CheckpointInfo, LeNet, save_l
 DEFAULT_EPOCHS = 4
 BATCH_SIZE = 64
 PEAK_LEARNING_RATE = 1e-3
+LOG_EVERY_SECONDS = 30.0  # a progress line in logs (no terminal) at least this often
 
 
 @dataclass(frozen=True)
@@ -88,11 +90,15 @@ def train_lenet(images: torch.Tensor, labels: torch.Tensor, *, num_classes: int,
     interactive = progress and sys.stderr.isatty()
     bar = tqdm(total=epochs * steps_per_epoch, disable=not interactive, file=sys.stderr,
                desc="training LeNet", unit="batch")
+    logged = time.monotonic()
+    if progress and not interactive:
+        print(f"evofool: training LeNet: {epochs} epochs of {steps_per_epoch} batches",
+              file=sys.stderr, flush=True)
     network.train()
     for epoch in range(epochs):
         rows = draw(generator)
         order = rows[torch.randperm(len(rows), generator=generator)]
-        for batch in order.split(BATCH_SIZE):
+        for step, batch in enumerate(order.split(BATCH_SIZE), start=1):
             loss = F.cross_entropy(network(images[batch]), labels[batch])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -100,6 +106,10 @@ def train_lenet(images: torch.Tensor, labels: torch.Tensor, *, num_classes: int,
             schedule.step()
             bar.update()
             bar.set_postfix(epoch=epoch + 1, loss=f"{loss.item():.4f}", refresh=False)
+            if progress and not interactive and time.monotonic() - logged >= LOG_EVERY_SECONDS:
+                logged = time.monotonic()
+                print(f"evofool: training LeNet: epoch {epoch + 1}/{epochs}, batch "
+                      f"{step}/{steps_per_epoch}", file=sys.stderr, flush=True)
         if progress and not interactive:
             print(f"evofool: training LeNet: epoch {epoch + 1}/{epochs}, last batch loss "
                   f"{loss.item():.4f}", file=sys.stderr, flush=True)
