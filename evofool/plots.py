@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 from matplotlib.ticker import NullFormatter
 
 from evofool.archive.champions import COST_THRESHOLD
@@ -29,8 +30,10 @@ MONTAGE_COLUMNS = 10
 ANNOTATE_UP_TO = 20  # classes; a wider heatmap carries no numbers
 # Confidence axes use a logit scale between these: on a linear axis 0.99 and 0.9999
 # (the paper's two bars) are one pixel apart; on a logit axis as far apart as 0.5 and
-# 0.99. float32's exact 1.0 is drawn at the ceiling.
+# 0.99. float32's exact 1.0 is drawn at the ceiling, a labelled line below the axis's
+# top, so a curve that saturates stays in sight instead of merging into the frame.
 CONFIDENCE_FLOOR, CONFIDENCE_CEILING = 1e-4, 1 - 1e-7
+CONFIDENCE_AXIS_TOP = 1 - 2e-8
 CONFIDENCE_GRID = (0.99, 0.999, 0.9999)
 CONFIDENCE_TICKS = (0.0001, 0.001, 0.01, 0.1, 0.5, 0.9, 0.99, 0.999, 0.9999, 0.99999, 0.999999)
 CAPTION_WIDTH = 16  # characters per line under a montage image
@@ -42,8 +45,10 @@ def _on_confidence_axis(values: Sequence[float]) -> list[float]:
 
 def _confidence_axis(axis: Any) -> None:
     axis.set_yscale("logit")
-    axis.set_ylim(CONFIDENCE_FLOOR, CONFIDENCE_CEILING)
-    axis.set_yticks(CONFIDENCE_TICKS, [f"{tick:g}" for tick in CONFIDENCE_TICKS])
+    axis.set_ylim(CONFIDENCE_FLOOR, CONFIDENCE_AXIS_TOP)
+    axis.set_yticks([*CONFIDENCE_TICKS, CONFIDENCE_CEILING],
+                    [*(f"{tick:g}" for tick in CONFIDENCE_TICKS), "1 (saturated)"])
+    axis.axhline(CONFIDENCE_CEILING, color="black", linewidth=0.6, linestyle="--")
     axis.yaxis.set_minor_formatter(NullFormatter())
     for level in CONFIDENCE_GRID:
         axis.axhline(level, color="grey", linewidth=0.6, linestyle=":")
@@ -128,11 +133,15 @@ def class_bars(names: Sequence[str], confidences: Sequence[float]) -> Figure:
     heights = [value - CONFIDENCE_FLOOR for value in _on_confidence_axis(confidences)]
     axis.bar(range(len(names)), heights, bottom=CONFIDENCE_FLOOR, color=colours)
     _confidence_axis(axis)
+    axis.legend(handles=[Patch(color="tab:green", label=f">= {COST_THRESHOLD}"),
+                         Patch(color="tab:orange", label=f"< {COST_THRESHOLD}")],
+                loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small",
+                title="champion")
     if len(names) <= 50:  # vertical, shortened names never overlap their neighbours
         axis.set_xticks(range(len(names)),
                         [textwrap.shorten(name, 24, placeholder="…") for name in names],
                         rotation=90 if len(names) > 10 else 0, fontsize=8)
-    axis.set(title="champion confidence per class")
+    axis.set(title="champion confidence per class", xlabel="class")
     return figure
 
 
@@ -197,23 +206,35 @@ def rounds_figure(table: Sequence[dict[str, Any]], natural_classes: int) -> Figu
 def transfer_heatmap(matrix: TransferMatrix) -> Figure:
     """A TransferMatrix as a heatmap: a row per model, a column per fooled class."""
     columns, rows = len(matrix.classes), len(matrix.models)
-    figure = Figure(figsize=(min(2 + 0.6 * columns, 24), 1.5 + 0.5 * rows),
+    figure = Figure(figsize=(min(4 + 0.7 * columns, 26), 1.8 + 0.6 * rows),
                     layout="constrained")
     axis = figure.subplots()
     shown = axis.imshow(matrix.confidence, vmin=0, vmax=1, cmap="viridis", aspect="auto")
-    axis.set_yticks(range(rows), [f"{model}  (top-1 {matrix.agreement(row):.0%})"
-                                  for row, model in enumerate(matrix.models)])
+    # a model spec may be a long path: its file name (and what follows it) names it
+    axis.set_yticks(range(rows), [
+        f"{textwrap.shorten(_short_model_name(model), 40, placeholder='…')}\n"
+        f"top-1 {matrix.agreement(row):.0%}" for row, model in enumerate(matrix.models)])
     if columns <= ANNOTATE_UP_TO:
         axis.set_xticks(range(columns), matrix.class_names, rotation=45, ha="right")
         for row in range(rows):
             for column in range(columns):
                 value = matrix.confidence[row][column]
-                axis.text(column, row, f"{value:.2f}", ha="center", va="center", fontsize=8,
+                # the nines matter: 0.9999 and 0.99 are not both "1.00"
+                axis.text(column, row, "1" if value >= 1 else format_confidence(value),
+                          ha="center", va="center", fontsize=7,
                           color="black" if value > 0.6 else "white")
     axis.set_xlabel("fooled class")
-    axis.set_title("confidence each model gives the class each champion was evolved for")
+    axis.set_title("confidence each model gives\nthe class each champion was evolved for",
+                   fontsize=10)
     figure.colorbar(shown, ax=axis, fraction=0.03)
     return figure
+
+
+def _short_model_name(spec: str) -> str:
+    """``/long/path/lenet.pt (changed since the run)`` -> ``lenet.pt (changed since the
+    run)``; specs that are no paths (``mnist-lenet``) stay as they are."""
+    path, separator, rest = spec.partition(" ")
+    return Path(path).name + separator + rest if "/" in path else spec
 
 
 def to_png(figure: Figure) -> bytes:

@@ -57,3 +57,28 @@ def test_long_class_names_wrap_under_montage_images():
     assert lines[-1] == "0.9990"
     bars = class_bars(["a very long ImageNet class name indeed"] * 12, [0.5] * 12)
     assert all(label.get_rotation() == 90 for label in bars.axes[0].get_xticklabels())
+
+
+def test_a_saturated_curve_stays_inside_the_frame_and_bars_say_their_colours():
+    figure = confidence_curves({"generation": [0, 1], "best": [0.9, 1.0], "median": [0.5, 0.9],
+                                "min": [0.1, 0.2], "classes_at_0.99": [0, 1]}, 10)
+    axis = figure.axes[0]
+    best = axis.get_lines()[0].get_ydata()[-1]
+    assert best < axis.get_ylim()[1]  # drawn below the top edge, on a labelled line
+    assert "1 (saturated)" in [label.get_text() for label in axis.get_yticklabels()]
+    bars = class_bars(["a", "b"], [0.999, 0.5]).axes[0]
+    assert bars.get_xlabel() == "class"
+    assert [text.get_text() for text in bars.get_legend().get_texts()] == [">= 0.99", "< 0.99"]
+
+
+def test_transfer_heatmap_names_long_paths_by_file_and_keeps_the_nines():
+    from evofool.plots import transfer_heatmap
+    from evofool.transfer_matrix import TransferMatrix
+
+    matrix = TransferMatrix(models=["/a/very/long/path/to/lenet.pt", "mnist-lenet"],
+                            classes=[0], class_names=["0"], confidence=[[0.9999], [0.99]],
+                            top1=[[True], [True]])
+    axis = transfer_heatmap(matrix).axes[0]
+    assert [label.get_text().splitlines()[0] for label in axis.get_yticklabels()] == [
+        "lenet.pt", "mnist-lenet"]
+    assert {text.get_text() for text in axis.texts} == {"0.999900", "0.9900"}
