@@ -27,6 +27,8 @@ def run(args: argparse.Namespace) -> int:
     import uvicorn  # imported here: only this command needs a web server
 
     from evofool.browse import create_app
+    from evofool.retrain.layout import is_retrain_dir
+    from evofool.store import is_run_dir
 
     if not 0 < args.port < 65536:
         raise EvofoolError(f"--port must be in 1..65535, not {args.port}")
@@ -40,6 +42,14 @@ def run(args: argparse.Namespace) -> int:
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"evofool: serving on {args.host}: other machines can read these runs",
               file=sys.stderr)
+    for root in args.paths:  # say what a runs directory holds that the browser cannot show
+        others = [child.name for child in sorted(root.iterdir()) if child.is_dir()
+                  and not (is_run_dir(child) or is_retrain_dir(child))] \
+            if root.is_dir() and not (is_run_dir(root) or is_retrain_dir(root)) else []
+        if others:
+            print(f"evofool: not shown, not runs: {', '.join(others[:5])}"
+                  f"{f' and {len(others) - 5} more' if len(others) > 5 else ''} in {root}",
+                  file=sys.stderr)
     print(f"evofool: browsing {', '.join(map(str, args.paths))} at "
           f"http://{args.host}:{args.port}/ (Ctrl-C stops)", file=sys.stderr)
     listening = _bound_socket(args.host, args.port)
