@@ -284,3 +284,30 @@ def test_a_checkpoint_from_another_run_is_refused_before_anything_changes(
                                     "generations=40"))
     assert code == 2 and "encoding direct (this run: cppn)" in err, err
     assert "Traceback" not in err and snapshot(small_run) == before
+
+
+def test_a_disk_that_fills_mid_run_leaves_it_interrupted_and_resumable(
+        small_run, monkeypatch, capsys):
+    from evofool.store import RunStore
+
+    real = RunStore.record_generation
+    calls = []
+
+    def fills_up(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise sqlite3.OperationalError("database or disk is full")
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(RunStore, "record_generation", fills_up)
+    code = main(["resume", str(small_run), "--quiet", "--set", "generations=30"])
+    err = capsys.readouterr().err
+    assert code == 2 and "database or disk is full" in err and "evofool resume" in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 2  # resuming + error
+    connection = sqlite3.connect(f"file:{small_run / 'run.sqlite'}?mode=ro", uri=True)
+    status = connection.execute("SELECT value FROM meta WHERE key = 'status'").fetchone()[0]
+    connection.close()
+    assert json.loads(status) == "interrupted"
+    monkeypatch.setattr(RunStore, "record_generation", real)
+    assert main(["resume", str(small_run), "--quiet"]) == 0
+    assert json.loads((small_run / "summary.json").read_text())["generations"] == 30
