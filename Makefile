@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml requirements/constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check \
-		-c requirements/constraints.txt -e '.[test,ray,onnx,ood]'
+		-c requirements/constraints.txt -e '.[test,ray,onnx,ood,openvino]'
 	touch $@
 
 install: $(STAMP)
@@ -33,7 +33,7 @@ test: $(STAMP)
 	MKL_CBWR=AVX2 $(BIN)/python -m pytest -q $(NUMERICS_FAST)
 
 benchmarks: $(STAMP)
-	$(BIN)/python -m pip install --quiet -c requirements/constraints.txt -e '.[test,ray,onnx,ood,bench]'
+	$(BIN)/python -m pip install --quiet -c requirements/constraints.txt -e '.[test,ray,onnx,ood,openvino,bench]'
 	$(BIN)/python benchmarks/evaluator.py
 	$(BIN)/python benchmarks/overhead.py
 	$(BIN)/python benchmarks/cppn_render.py

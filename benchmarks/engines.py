@@ -1,14 +1,19 @@
-"""Torch eager against ONNX Runtime on the same inputs, in one process, interleaved repeats.
+"""Every registered engine against torch eager on the same CPPN images, in one process.
 
-For each (model, batch): images/s of the classifier's forward after the resize
-(normalisation, network, softmax: what an engine runs) in torch eager and in
-ONNX Runtime, their ``ratio`` (ONNX Runtime / torch) and the largest
-probability difference. Per model, ``best_ratio`` = the engine's best
-throughput over torch's best across the batches measured, and what
-``evaluator.engine: auto`` chose (goal: never slower than torch). Threads:
-torch's setting for both. The last stdout line is the whole result as JSON.
+For each model and each engine available here (evofool.engines.registry): images/s
+of the classifier's forward after the resize (normalisation, network, softmax:
+what an engine runs), interleaved best of ``--repeats``, and how the engine's
+probabilities agree with the exact float32 reference (ONNX Runtime where it is
+installed, else torch): max |dp|, Spearman's rank correlation of log p over all
+(image, class) pairs, the share of classes whose best image is the same, and the
+share of the reference's top 1 % (image, class) pairs found in the engine's top
+2 % (what a screen needs: the children that may beat a champion). Images: random
+CPPN genomes after 30 rounds of mutation, drawn at the model's size, as a run
+scores them. Also what ``evaluator.engine: auto`` chose (goal: never slower than
+torch). The last stdout line is the whole result as JSON.
 
-    python benchmarks/engines.py [--repeats 3] [--models mnist-lenet efficientnet-lite0 ...]
+    python benchmarks/engines.py [--repeats 4] [--images 100]
+                                 [--models mnist-lenet efficientnet-lite0 ...]
 """
 
 from __future__ import annotations
@@ -20,67 +25,102 @@ import time
 
 import torch
 from evaluator import cpu_model
+from scipy.stats import spearmanr
 
-from evofool.engines import attach_engine
-from evofool.engines.onnx_export import export_onnx
-from evofool.engines.onnxruntime_forward import OnnxRuntimeForward
+from evofool.encodings.cppn.encoding import CppnEncoding
+from evofool.engines import attach_engine, engines
+from evofool.engines.engine import cpu_flags
 from evofool.models import default_lenet_path, load_classifier
+from evofool.randomness import RunRandomness
 from evofool.training import train_mnist_lenet
 
-BATCHES = {"mnist-lenet": (200, 1024), "efficientnet-lite0": (32, 128),
-           "torchvision:resnet50@random": (32,)}
+BATCHES = {"mnist-lenet": 1024, "efficientnet-lite0": 100, "torchvision:resnet50@random": 32}
+FLAGS = ("avx512_bf16", "amx_bf16", "amx_int8", "avx512_vnni", "avx_vnni", "avx512f")
 
 
-def seconds(work, *args) -> float:
-    started = time.perf_counter()
-    work(*args)
-    return time.perf_counter() - started
+def cppn_images(count: int, shape: tuple[int, int, int], rounds: int = 30) -> torch.Tensor:
+    """Images as a run scores them: random CPPNs mutated ``rounds`` times."""
+    encoding = CppnEncoding(*shape)
+    rng = RunRandomness(0)
+    genomes = encoding.random(count, rng)
+    for generation in range(rounds):
+        genomes = encoding.offspring(genomes, None, rng, generation)
+    return encoding.render(genomes)
 
 
-def compare(spec: str, batches: tuple[int, ...], repeats: int) -> dict:
+def best_seconds(work, repeats: int) -> float:
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        work()
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+def agreement(probabilities: torch.Tensor, reference: torch.Tensor) -> dict:
+    """How an engine's (N, K) probabilities rank (image, class) pairs as the reference's do."""
+    logs = [values.clamp_min(1e-30).log().flatten().double().numpy()
+            for values in (probabilities, reference)]
+    pairs = reference.numel()
+    top = set(reference.flatten().topk(max(1, pairs // 100)).indices.tolist())
+    found = set(probabilities.flatten().topk(max(1, pairs // 50)).indices.tolist())
+    return {"max_abs_difference": float((probabilities - reference).abs().max()),
+            "spearman_log_p": round(float(spearmanr(*logs).statistic), 4),
+            "same_best_image_per_class": round(float(
+                (probabilities.argmax(0) == reference.argmax(0)).float().mean()), 4),
+            "top1_in_top2_percent": round(len(top & found) / len(top), 4)}
+
+
+def compare(spec: str, count: int, repeats: int) -> dict:
     if spec == "mnist-lenet" and not default_lenet_path().exists():
         train_mnist_lenet(default_lenet_path())
-    classifier = load_classifier(spec).to(memory_format=torch.channels_last).eval()
-    engine = OnnxRuntimeForward(export_onnx(classifier), threads=torch.get_num_threads())
-    rows = []
-    for batch in batches:
-        images = torch.rand(batch, *classifier.input_spec.shape,
-                            generator=torch.Generator().manual_seed(batch))
-        laid_out = images.contiguous(memory_format=torch.channels_last)
-        with torch.inference_mode():
-            eager = classifier.probabilities_at_model_size(laid_out)  # also a warm-up
-            difference = float((engine(images) - eager).abs().max())
-            torch_seconds = onnx_seconds = float("inf")
-            for _ in range(repeats):  # interleaved, so load on the machine hits both
-                torch_seconds = min(torch_seconds, seconds(
-                    classifier.probabilities_at_model_size, laid_out))
-                onnx_seconds = min(onnx_seconds, seconds(engine, images))
-        rows.append({"model": spec, "batch": batch,
-                     "torch_images_per_s": round(batch / torch_seconds, 1),
-                     "onnxruntime_images_per_s": round(batch / onnx_seconds, 1),
-                     "ratio": round(torch_seconds / onnx_seconds, 3),
-                     "max_abs_difference": difference})
-        print(json.dumps(rows[-1]), flush=True)
-    chosen = attach_engine(classifier, engine="auto", device=torch.device("cpu"),
-                           batch=max(batches))
-    best_torch = max(row["torch_images_per_s"] for row in rows)
-    best_onnx = max(row["onnxruntime_images_per_s"] for row in rows)
-    return {"model": spec, "best_ratio": round(best_onnx / best_torch, 3),
-            "auto_chose": chosen,
-            "auto_slower_than_torch": chosen == "onnxruntime" and best_onnx < best_torch,
+    classifier = load_classifier(spec).eval()
+    images = cppn_images(count, classifier.input_spec.shape)
+    laid_out = images.contiguous(memory_format=torch.channels_last)
+    calls = {"torch": lambda: classifier.probabilities_at_model_size(laid_out)}
+    for engine in engines():
+        if engine.build is not None and engine.available() and "cpu" in engine.devices:
+            forward = engine.build(classifier)
+            calls[engine.name] = lambda forward=forward: forward(images)
+    with torch.inference_mode():
+        outputs = {name: call() for name, call in calls.items()}  # also a warm-up
+        seconds = dict.fromkeys(calls, float("inf"))
+        for _ in range(repeats):  # interleaved, so load on the machine hits every engine
+            for name, call in calls.items():
+                seconds[name] = min(seconds[name], best_seconds(call, 1))
+    reference_name = "onnxruntime" if "onnxruntime" in outputs else "torch"
+    reference = outputs[reference_name]
+    rows = [{"engine": name, "images_per_s": round(count / seconds[name], 1),
+             f"vs_{reference_name}": round(seconds[reference_name] / seconds[name], 3),
+             **({} if name == reference_name else agreement(outputs[name], reference))}
+            for name in calls]
+    for row in rows:
+        print(json.dumps({"model": spec, **row}), flush=True)
+    chosen = attach_engine(classifier, engine="auto", device=torch.device("cpu"), batch=count)
+    exact = [row for row in rows if row["engine"] in ("torch", "onnxruntime", "openvino")]
+    fastest_exact = max(exact, key=lambda row: row["images_per_s"])
+    return {"model": spec, "images": count, "reference": reference_name, "auto_chose": chosen,
+            "best_ratio": round(fastest_exact["images_per_s"]
+                                / next(r for r in rows if r["engine"] == "torch")["images_per_s"],
+                                3),
+            "auto_slower_than_torch": seconds.get(chosen, 0) > seconds["torch"],
             "rows": rows}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", default=list(BATCHES))
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=4)
+    parser.add_argument("--images", type=int, default=None,
+                        help="images per timed call (default: per model)")
     args = parser.parse_args()
-    results = [compare(spec, BATCHES.get(spec, (32,)), args.repeats) for spec in args.models]
+    results = [compare(spec, args.images or BATCHES.get(spec, 32), args.repeats)
+               for spec in args.models]
     for result in results:
         print(json.dumps({key: value for key, value in result.items() if key != "rows"}),
               file=sys.stderr)
     print(json.dumps({"benchmark": "engines", "cpu": cpu_model(),
+                      "cpu_flags": [flag for flag in FLAGS if flag in cpu_flags()],
                       "threads": torch.get_num_threads(), "torch": torch.__version__,
                       "models": results}))
 

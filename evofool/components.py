@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import copy
 import math
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from evofool.algorithms import ALGORITHMS, Search
+from evofool.algorithms.screen import SCREEN_OFF, Screen
 from evofool.config import RunConfig
-from evofool.devices import check_memory_plan
+from evofool.devices import check_memory_plan, resolve_device
 from evofool.encodings import Encoding, encoding_for_shape
+from evofool.engines.selection import choose_screen
 from evofool.errors import ConfigError
-from evofool.evaluator import BatchedEvaluator
+from evofool.evaluator import BatchedEvaluator, chunk_size
 from evofool.models import Classifier, ClassifierEnsemble, default_lenet_path, load_classifiers
 from evofool.randomness import RunRandomness
 from evofool.run_layout import DETECTOR_FILE
@@ -32,6 +35,35 @@ def build_classifier(config: RunConfig) -> Classifier | ClassifierEnsemble:
         print(f"evofool: trained LeNet: test accuracy {result.test_accuracy:.4f}, "
               f"saved to {result.path}", file=sys.stderr)
     return load_classifiers(config.model_specs, config.evaluator.combine)
+
+
+def build_screen(config: RunConfig, classifier: Classifier | ClassifierEnsemble, *,
+                 engine: str | None = None) -> Screen | None:
+    """The run's screen (``evaluator.screen``), or None: not configured, or ``auto`` found no
+    engine here that pays (it says so).
+
+    ``engine`` is what a resumed run recorded (SCREEN_OFF: none). The screen scores with
+    its own copy of the classifier, taken before the evaluator attaches its engine.
+    """
+    settings = config.evaluator.screen
+    if settings is None or engine == SCREEN_OFF:
+        return None
+    evaluator_settings = config.evaluator
+    device = resolve_device(evaluator_settings.device)
+    name = engine or settings.engine
+    if name == "auto":
+        name = choose_screen(classifier, device,
+                             chunk_size(evaluator_settings.max_batch, evaluator_settings.ten_crop))
+        if name is None:
+            print("evofool: evaluator.screen: no screening engine pays on this machine "
+                  "(OpenVINO bf16 needs avx512_bf16 or amx_bf16); scoring every child exactly",
+                  file=sys.stderr)
+            return None
+    scorer = BatchedEvaluator(copy.deepcopy(classifier), device=evaluator_settings.device,
+                              max_batch=evaluator_settings.max_batch,
+                              ten_crop=evaluator_settings.ten_crop, engine=name)
+    return Screen(scorer, engine=name, margin=settings.margin,
+                  audit_every=settings.audit_every)
 
 
 def build_evaluator(config: RunConfig, classifier: Classifier | ClassifierEnsemble, *,
@@ -92,7 +124,7 @@ def build_gate(config: RunConfig, classifier: Classifier, run_dir: Path, *,
 
 
 def build_algorithm(config: RunConfig, encoding: Encoding, evaluator: BatchedEvaluator,
-                    gate: DetectorGate | None = None) -> Search:
+                    gate: DetectorGate | None = None, screen: Screen | None = None) -> Search:
     """The config's search algorithm, through its registry entry.
 
     Raises:
@@ -102,6 +134,7 @@ def build_algorithm(config: RunConfig, encoding: Encoding, evaluator: BatchedEva
     check_memory_plan(settings.memory_plan(
         genome_bytes=encoding.genome_bytes, image_bytes=4 * math.prod(encoding.image_shape),
         num_classes=len(evaluator.class_names)), evaluator.device)
+    screening = {} if screen is None else {"screen": screen}  # MAP-Elites only (config)
     return ALGORITHMS[settings.type].build(
         settings, encoding=encoding, evaluator=evaluator,
-        rng=RunRandomness(config.seed, evaluator.device), gate=gate)
+        rng=RunRandomness(config.seed, evaluator.device), gate=gate, **screening)

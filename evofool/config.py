@@ -20,9 +20,10 @@ from evofool.algorithms.map_elites import MapElitesSettings
 from evofool.algorithms.registry import ALGORITHMS
 from evofool.encodings.cppn.encoding import CppnSettings
 from evofool.encodings.registry import ENCODINGS
+from evofool.engines.registry import exact_choices, screen_choices
 from evofool.errors import ConfigError, quoted
 from evofool.ood.detectors import GATE_DETECTORS
-from evofool.settings import build_section, chosen_from, positive, probability
+from evofool.settings import build_section, chosen_from, one_of, positive, probability
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,17 @@ class DetectorSettings:
 
 
 @dataclass(frozen=True)
+class ScreenSettings:
+    """Score every child on a cheap engine and only the ones that could take a cell on the
+    exact one (evofool.algorithms.screen). auto: openvino-bf16 where the processor computes
+    in bf16 and a timing shows it pays, else no screen."""
+
+    engine: str = one_of(screen_choices, "auto")
+    margin: float = positive(2.0)  # log-odds added to a screened score (benchmarks/screen.py)
+    audit_every: int | None = positive(50)  # generations between all-exact audits
+
+
+@dataclass(frozen=True)
 class EvaluatorSettings:
     device: str = "auto"
     max_batch: int = positive(1024)
@@ -45,12 +57,13 @@ class EvaluatorSettings:
     combine: Literal["min", "mean"] = "min"  # fitness over several models (see RunConfig.model)
     ten_crop: bool = False  # the paper's ImageNet fitness: 10 crops, softmax averaged
     backend: Literal["local", "ray"] = "local"  # ray: score on Ray actors (evofool[ray])
-    # what runs the network; auto: ONNX Runtime on CPU where installed, exact and faster
-    engine: Literal["auto", "torch", "onnxruntime"] = "auto"
+    # what runs the network (evofool.engines.registry); auto: the fastest exact one here
+    engine: str = one_of(exact_choices, "auto")
     ray_address: str | None = None  # an existing cluster ("auto", "ray://host:10001"); None: local
     ray_actors: int = positive(2)  # scoring actors
     ray_gpus_per_actor: float = 0.0  # 1: one GPU per actor
     detector: DetectorSettings | None = None  # evolve past this OOD detector (evofool[ood])
+    screen: ScreenSettings | None = None  # screen children on a cheap engine (MAP-Elites)
 
 
 @dataclass(frozen=True)
@@ -200,7 +213,24 @@ def validate_run_config(config: RunConfig) -> RunConfig:
                           "wall_seconds or stop_when_all_at")
     config.encoding.check(config)
     config.algorithm.check(config)
+    _check_screen(config)
     return config
+
+
+def _check_screen(config: RunConfig) -> None:
+    """A screen decides which children are scored exactly; what needs every child's
+    exact score (a GA's selection, a detector's gate, Ray's shards) refuses it."""
+    evaluator = config.evaluator
+    if evaluator.screen is None:
+        return
+    if not config.algorithm.uses_screen:
+        raise ConfigError(f"evaluator.screen works with algorithm.type map_elites, not "
+                          f"{config.algorithm.type} (it needs every child's exact score)")
+    if evaluator.detector is not None:
+        raise ConfigError("evaluator.screen and evaluator.detector cannot be combined: the "
+                          "detector gates every child on its exact score")
+    if evaluator.backend != "local":
+        raise ConfigError("evaluator.screen runs with evaluator.backend local only")
 
 
 def check_run_name(name: str) -> None:

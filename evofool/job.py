@@ -23,6 +23,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from evofool.algorithms.screen import SCREEN_OFF
 from evofool.checkpoints import (
     CheckpointError,
     RunIdentity,
@@ -36,13 +37,14 @@ from evofool.components import (
     build_encoding,
     build_evaluator,
     build_gate,
+    build_screen,
 )
 from evofool.config import RunConfig, config_from_dict, override_dict
 from evofool.errors import EvofoolError, describe_os_error
-from evofool.metrics import MetricsLog
+from evofool.metrics import SCREEN_COLUMNS, MetricsLog
 from evofool.models.fingerprint import model_fingerprint
 from evofool.progress import ProgressReporter
-from evofool.run_layout import DETECTOR_FILE
+from evofool.run_layout import DETECTOR_FILE, SCREEN_FILE
 from evofool.run_output import write_config
 from evofool.run_recorder import RunRecorder
 from evofool.store import RunStore, is_run_dir
@@ -89,15 +91,18 @@ class EvolutionJob:
     """Builds a run's parts from its config; ``start`` or ``resume`` makes one ready to ``run``."""
 
     def __init__(self, config: RunConfig, run_dir: Path, *, progress: bool,
-                 resuming: bool = False, engine: str | None = None) -> None:
+                 resuming: bool = False, engine: str | None = None,
+                 screen_engine: str | None = None) -> None:
         self.config = config
         self.run_dir = run_dir
         self.progress = progress
         classifier = build_classifier(config)
         self.gate = build_gate(config, classifier, run_dir, resuming=resuming)
+        self.screen = build_screen(config, classifier, engine=screen_engine)
         self.evaluator = build_evaluator(config, classifier, engine=engine)
         self.encoding = build_encoding(config, classifier)
-        self.algorithm = build_algorithm(config, self.encoding, self.evaluator, self.gate)
+        self.algorithm = build_algorithm(config, self.encoding, self.evaluator, self.gate,
+                                         self.screen)
         self.class_names = self.evaluator.class_names
         self.fingerprint = model_fingerprint(classifier)
         self.keep_every_genome = keeps_every_genome(config.store.history, config.encoding.type,
@@ -134,11 +139,12 @@ class EvolutionJob:
                            image_shape=list(job.encoding.image_shape),
                            encoding=config.encoding.type, algorithm=config.algorithm.type,
                            class_names=list(job.class_names), model_fingerprint=job.fingerprint,
-                           engine=job.evaluator.engine, status="running", created=time.time(),
+                           engine=job.evaluator.engine, screen_engine=job._screen_record(),
+                           status="running", created=time.time(),
                            history="all" if job.keep_every_genome else "milestones",
                            classes_in_play=job.algorithm.classes_in_play.tolist(),
                            run_id=run_id)
-            job.recorder = job._recorder(store, MetricsLog(run_dir))
+            job.recorder = job._recorder(store)
             job._checkpoint(0.0)
         return job
 
@@ -175,6 +181,7 @@ class EvolutionJob:
         reader = RunStore(run_dir)
         stored = config_from_dict(reader.get_meta("config"))
         status, stored_engine = reader.get_meta("status"), reader.get_meta("engine")
+        stored_screen = reader.get_meta("screen_engine")
         fingerprint, run_id = reader.get_meta("model_fingerprint"), reader.get_meta("run_id")
         reader.close()
         config = config_from_dict(override_dict(stored.to_dict(), overrides))
@@ -188,7 +195,13 @@ class EvolutionJob:
         # resume names one: a fresh "auto" choice could change the run's numbers.
         engine = None if config.evaluator.engine != stored.evaluator.engine \
             else stored_engine or "torch"
-        job = cls(config, run_dir, progress=progress, resuming=True, engine=engine)
+        # likewise the screen a run started with (or none), unless the resume names one
+        screen = config.evaluator.screen
+        screen_engine = None if screen is None or (
+            stored.evaluator.screen is not None and screen.engine != stored.evaluator.screen.engine
+        ) else stored_screen
+        job = cls(config, run_dir, progress=progress, resuming=True, engine=engine,
+                  screen_engine=screen_engine)
         job.lock = lock
         if job.fingerprint != fingerprint and not force:
             raise EvofoolError(f"model {config.model_label} is not the one this run started with; "
@@ -215,11 +228,12 @@ class EvolutionJob:
                 f"{job.algorithm.evaluations} evaluations); to go on, extend a stop condition: "
                 f"evofool resume {run_dir} --set generations={generation + 100}")
         store = RunStore(run_dir)
-        job.recorder = job._recorder(store, MetricsLog(run_dir, resume_from=generation))
+        job.recorder = job._recorder(store, resume_from=generation)
         archive = job.algorithm.archive
         store.rewind(generation, job.recorder.champion_rows(archive, archive.occupied))
         store.set_meta(status="running", config=config.to_dict(),
-                       model_fingerprint=job.fingerprint, engine=job.evaluator.engine)
+                       model_fingerprint=job.fingerprint, engine=job.evaluator.engine,
+                       screen_engine=job._screen_record())
         write_config(config, run_dir)
         if job.identity != as_stored:  # a forced change: tie the checkpoints to it at once
             job._checkpoint(job.elapsed_before)
@@ -287,6 +301,13 @@ class EvolutionJob:
                   file=sys.stderr)
         return summary
 
+    def _screen_record(self) -> str | None:
+        """What the store records of the screen: its engine, SCREEN_OFF where one was
+        configured but none paid here, None where none was configured."""
+        if self.screen is not None:
+            return self.screen.engine
+        return None if self.config.evaluator.screen is None else SCREEN_OFF
+
     def _mark_interrupted(self) -> None:
         """Say so in the store, if the store can still be written (a full disk may refuse
         even that; the browser then tells a dead run by its released writer lock)."""
@@ -312,10 +333,14 @@ class EvolutionJob:
             return bool((fitness >= config.stop_when_all_at).all())
         return False
 
-    def _recorder(self, store: RunStore, metrics: MetricsLog) -> RunRecorder:
+    def _recorder(self, store: RunStore, resume_from: int | None = None) -> RunRecorder:
+        screen_log = None if self.screen is None else MetricsLog(
+            self.run_dir, resume_from=resume_from, file=SCREEN_FILE, columns=SCREEN_COLUMNS)
         return RunRecorder(self.run_dir, encoding=self.encoding, class_names=self.class_names,
-                           store=store, metrics=metrics, encoding_type=self.config.encoding.type,
-                           keep_every_genome=self.keep_every_genome, gate=self.gate)
+                           store=store, metrics=MetricsLog(self.run_dir, resume_from=resume_from),
+                           encoding_type=self.config.encoding.type,
+                           keep_every_genome=self.keep_every_genome, gate=self.gate,
+                           screen_log=screen_log)
 
     def _checkpoint(self, elapsed: float) -> None:
         """Write a checkpoint, and the champion PNGs when they are due."""

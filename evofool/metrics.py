@@ -1,4 +1,5 @@
-"""Per-generation metrics: ``metrics.csv`` always, TensorBoard when it is installed."""
+"""Per-generation logs: ``metrics.csv`` always (TensorBoard too when it is installed), and
+``screen.csv`` for a run that screens its children (evofool.algorithms.screen)."""
 
 from __future__ import annotations
 
@@ -6,17 +7,23 @@ import csv
 from pathlib import Path
 from typing import Any
 
-from evofool.run_layout import METRICS_FILE
+from evofool.run_layout import METRICS_FILE, SCREEN_FILE
 
 COLUMNS = ("generation", "evaluations", "best", "median", "min", "classes_at_0.99",
            "evaluations_per_s", "wall_seconds")
+SCREEN_COLUMNS = ("generation", "screened", "confirmed", "true_improvers", "missed")
 
 
 class MetricsLog:
-    """Appends one row per generation; on resume, rows past the checkpoint are dropped first."""
+    """Appends one row per generation; on resume, rows past the checkpoint are dropped first.
 
-    def __init__(self, run_dir: Path, *, resume_from: int | None = None) -> None:
-        self.path = run_dir / METRICS_FILE
+    ``file`` and ``columns`` name another per-generation log (screen.csv); only
+    metrics.csv feeds TensorBoard.
+    """
+
+    def __init__(self, run_dir: Path, *, resume_from: int | None = None,
+                 file: str = METRICS_FILE, columns: tuple[str, ...] = COLUMNS) -> None:
+        self.path = run_dir / file
         if resume_from is not None and self.path.exists():
             with open(self.path, newline="") as stream:
                 kept = [row for row in csv.DictReader(stream)
@@ -24,11 +31,11 @@ class MetricsLog:
         else:
             kept = []
         self.stream = open(self.path, "w", newline="")
-        self.writer = csv.DictWriter(self.stream, fieldnames=COLUMNS)
+        self.writer = csv.DictWriter(self.stream, fieldnames=columns)
         self.writer.writeheader()
         self.writer.writerows(kept)
         self.stream.flush()
-        self.tensorboard = _tensorboard_writer(run_dir)
+        self.tensorboard = _tensorboard_writer(run_dir) if file == METRICS_FILE else None
 
     def record(self, row: dict[str, Any]) -> None:
         self.writer.writerow(row)
@@ -41,6 +48,23 @@ class MetricsLog:
         self.stream.close()
         if self.tensorboard is not None:
             self.tensorboard.close()
+
+
+def screen_totals(run_dir: Path) -> dict[str, Any] | None:
+    """What ``screen.csv`` adds up to (None without one): children screened and confirmed,
+    and over the audited generations the true improvements and the share missed."""
+    path = run_dir / SCREEN_FILE
+    if not path.exists():
+        return None
+    with open(path, newline="") as stream:
+        rows = list(csv.DictReader(stream))
+    audited = [row for row in rows if row["true_improvers"] not in ("", None)]
+    true = sum(int(row["true_improvers"]) for row in audited)
+    missed = sum(int(row["missed"]) for row in audited)
+    return {"screened": sum(int(row["screened"]) for row in rows),
+            "confirmed": sum(int(row["confirmed"]) for row in rows),
+            "audited_generations": len(audited), "true_improvements": true,
+            "missed": missed, "missed_share": round(missed / true, 4) if true else None}
 
 
 def latest_row(run_dir: Path) -> dict[str, str] | None:

@@ -8,6 +8,8 @@
     genomes.json     CPPN champions as JSON records   (or genomes.npz for direct)
     summary.json     generations, evaluations, wall time, per-class results
     detector.pt      the fitted OOD detector a run evolves past (evaluator.detector)
+    screen.csv       per generation, children screened and confirmed (evaluator.screen)
+    writer.lock      held by the one process writing the run (evofool.store.writer_lock)
 """
 
 CONFIG_FILE = "config.yaml"
@@ -19,3 +21,4 @@ GENOMES_JSON = "genomes.json"
 GENOMES_NPZ = "genomes.npz"
 SUMMARY_FILE = "summary.json"
 DETECTOR_FILE = "detector.pt"
+SCREEN_FILE = "screen.csv"

@@ -9,6 +9,7 @@ changed classes are refreshed at most every CHAMPION_IMAGES_EVERY_SECONDS.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,7 +21,7 @@ from evofool.archive.champions import COST_THRESHOLD
 from evofool.confidence import median_confidence
 from evofool.encodings.genome_codec import record_to_bytes
 from evofool.encodings.protocol import Encoding
-from evofool.metrics import MetricsLog
+from evofool.metrics import MetricsLog, screen_totals
 from evofool.run_output import (
     ChampionImageWriter,
     champion_image_name,
@@ -44,11 +45,13 @@ class RunRecorder:
         encoding_type: the config's encoding name, recorded with each genome.
         keep_every_genome: the store's history policy (evofool.store.history).
         gate: the OOD detector the search evolves past, or None.
+        screen_log: screen.csv for a search that screens its children, or None.
     """
 
     def __init__(self, run_dir: Path, *, encoding: Encoding, class_names: tuple[str, ...],
                  store: RunStore, metrics: MetricsLog, encoding_type: str,
-                 keep_every_genome: bool, gate: DetectorGate | None = None) -> None:
+                 keep_every_genome: bool, gate: DetectorGate | None = None,
+                 screen_log: MetricsLog | None = None) -> None:
         self.run_dir = run_dir
         self.encoding = encoding
         self.class_names = class_names
@@ -57,6 +60,7 @@ class RunRecorder:
         self.encoding_type = encoding_type
         self.keep_every_genome = keep_every_genome
         self.gate = gate
+        self.screen_log = screen_log
         self.champion_images = ChampionImageWriter(run_dir, encoding, class_names)
         self.images_written_at = float("-inf")  # the first checkpoint with genomes writes them
 
@@ -83,6 +87,11 @@ class RunRecorder:
                "evaluations_per_s": round(evaluated / max(step_seconds, 1e-9), 1),
                "wall_seconds": round(elapsed, 3)}
         self.metrics.record(row)
+        screen = getattr(search, "screen", None)
+        if self.screen_log is not None and screen is not None and screen.last is not None:
+            # numbered as metrics.csv is: the row of the generation the step completed
+            self.screen_log.record({"generation": search.generation,
+                                    **dataclasses.asdict(screen.last)})
         return row
 
     def champion_rows(self, archive, classes: torch.Tensor) -> list[Champion]:
@@ -154,6 +163,10 @@ class RunRecorder:
         summary.update(search.summary_fields())
         if self.gate is not None:
             summary.update(self._detector_summary(search, summary["classes"]))
+        if self.screen_log is not None:
+            self.screen_log.stream.flush()
+            summary["screen"] = {"engine": search.screen.engine, "margin": search.screen.margin,
+                                 **screen_totals(self.run_dir)}
         write_results(self.run_dir, search.archive, self.encoding, summary)
         self.store.set_meta(status="interrupted" if interrupted else "finished",
                             generations=search.generation, evaluations=search.evaluations,
@@ -176,4 +189,6 @@ class RunRecorder:
 
     def close(self) -> None:
         self.metrics.close()
+        if self.screen_log is not None:
+            self.screen_log.close()
         self.store.close()

@@ -15,6 +15,7 @@ import dataclasses
 import math
 import types
 import typing
+from collections.abc import Callable, Sequence
 from dataclasses import field
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
@@ -29,6 +30,7 @@ class ComponentSettings:
     its fields: rules that span other sections, and what it needs of the evaluator."""
 
     needs_gradients: ClassVar[bool] = False  # True: scoring must stay in torch (autograd)
+    uses_screen: ClassVar[bool] = False  # True: it can use evaluator.screen (MAP-Elites)
 
     def check(self, config: Any) -> None:
         """Raise ConfigError if this section does not fit the rest of ``config``."""
@@ -48,6 +50,12 @@ def positive(default: Any = None) -> Any:
 def probability(default: Any = None) -> Any:
     """A field that must lie in [0, 1] where set."""
     return field(default=default, metadata={"range": "probability"})
+
+
+def one_of(choices: Callable[[], Sequence[str]], default: str) -> Any:
+    """A string field whose allowed values a registry gives at validation time (so a part
+    registered after import, from a test say, is accepted too)."""
+    return field(default=default, metadata={"choices": choices})
 
 
 def chosen_from(registry: Registry, default: type) -> Any:
@@ -79,6 +87,9 @@ def build_section(cls: type, data: Any, path: str = "") -> Any:
                                        value, key)
             continue
         values[name] = _convert(hints[name], value, key, item.metadata.get("range"))
+        if "choices" in item.metadata and values[name] not in item.metadata["choices"]():
+            raise ConfigError(f"{key} must be one of {', '.join(item.metadata['choices']())}, "
+                              f"got {quoted(values[name])}")
     return cls(**values)
 
 

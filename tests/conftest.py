@@ -11,10 +11,12 @@ from pathlib import Path
 import pytest
 import torch
 from example_encoding import TilesEncoding, TilesSettings
+from example_engine import TORCH_FLOAT64
 
 from evofool.config import load_config
 from evofool.data import MNIST_CLASS_NAMES, load_mnist
 from evofool.encodings import ENCODINGS
+from evofool.engines.registry import register as register_engine
 from evofool.job import EvolutionJob
 from evofool.models import Classifier, InputSpec, LeNet
 from evofool.models.lenet import CheckpointInfo, save_lenet
@@ -24,6 +26,7 @@ MNIST_SPEC = InputSpec(channels=1, height=28, width=28)
 
 # The one line a new encoding needs besides its module (here one that lives in the tests):
 ENCODINGS.register(TilesSettings, TilesEncoding.from_settings)
+register_engine(TORCH_FLOAT64)
 CONFIGS = Path(__file__).parents[1] / "configs"
 
 

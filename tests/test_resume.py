@@ -35,11 +35,14 @@ def latest_generation(run_dir):
         return 0
 
 
-def run_args(encoding, model, out, generations=90, engine="auto", history="auto"):
+def run_args(encoding, model, out, generations=90, engine="auto", history="auto",
+             screen=False):
     return ["run", str(CONFIGS / f"mnist_{encoding}.yaml"), "--out", str(out), "--quiet",
             "--set", f"model={model}", "--set", f"generations={generations}",
             "--set", "checkpoint.every_generations=7", "--set", f"evaluator.engine={engine}",
-            "--set", f"store.history={history}"]
+            "--set", f"store.history={history}",
+            *(["--set", "evaluator.screen={engine: torch-bf16, audit_every: 10}"]
+              if screen else [])]
 
 
 def champions_of(run_dir, encoding):
@@ -49,20 +52,22 @@ def champions_of(run_dir, encoding):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("encoding, engine, history", [("cppn", "onnxruntime", "all"),
-                                                       ("direct", "torch", "milestones")])
+@pytest.mark.parametrize("encoding, engine, history, screen", [
+    ("cppn", "onnxruntime", "all", False), ("direct", "torch", "milestones", False),
+    ("cppn", "onnxruntime", "all", True)])
 def test_killed_and_resumed_run_ends_bitwise_equal(tmp_path, trained_lenet, encoding, engine,
-                                                   history):
+                                                   history, screen):
     """Also the store: history, and every genome payload, thinned ones included (a
-    resume must restore the checkpoint's champions that later replacements thinned)."""
+    resume must restore the checkpoint's champions that later replacements thinned);
+    with a screen, also which children it confirmed."""
     if engine == "onnxruntime":
         pytest.importorskip("onnxruntime")
     model = trained_lenet["path"]
-    code, _, err = finished(evofool(*run_args(encoding, model, tmp_path / "whole",
-                                              engine=engine, history=history)))
+    options = {"engine": engine, "history": history, "screen": screen}
+    code, _, err = finished(evofool(*run_args(encoding, model, tmp_path / "whole", **options)))
     assert code == 0, err
     killed = tmp_path / "killed"
-    process = evofool(*run_args(encoding, model, killed, engine=engine, history=history))
+    process = evofool(*run_args(encoding, model, killed, **options))
     kills = 0
     for target in (15, 45, 70):
         while process.poll() is None and latest_generation(killed) < target:
@@ -76,6 +81,9 @@ def test_killed_and_resumed_run_ends_bitwise_equal(tmp_path, trained_lenet, enco
     assert code == 0, err
     assert kills >= 2
     assert champions_of(killed, encoding) == champions_of(tmp_path / "whole", encoding)
+    if screen:
+        assert (killed / "screen.csv").read_text() == (tmp_path / "whole" / "screen.csv"
+                                                       ).read_text()
     connection = sqlite3.connect(killed / "run.sqlite")
     assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     whole = sqlite3.connect(tmp_path / "whole" / "run.sqlite")

@@ -106,7 +106,7 @@ def test_a_directory_without_a_store_is_not_a_run(tmp_path):
 
 def test_a_corrupt_database_is_a_clear_error(tmp_path):
     (tmp_path / "run.sqlite").write_bytes(b"definitely not sqlite" * 100)
-    with pytest.raises(StoreError, match="cannot open"):
+    with pytest.raises(StoreError, match="is damaged \\(file is not a database"):
         RunStore(tmp_path)
 
 

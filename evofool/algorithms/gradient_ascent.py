@@ -16,6 +16,7 @@ import torch
 
 from evofool.algorithms.base import Gate, GradientScorer, Search, check_classes
 from evofool.encodings.protocol import Encoding
+from evofool.engines.registry import engine_named
 from evofool.errors import ConfigError
 from evofool.randomness import RunRandomness
 from evofool.settings import ComponentSettings, positive
@@ -54,9 +55,10 @@ class AscentSettings(ComponentSettings):
         if evaluator.backend != "local":
             raise ConfigError("algorithm.type ascent needs gradients: set evaluator.backend: "
                               "local")
-        if evaluator.engine == "onnxruntime":
-            raise ConfigError("algorithm.type ascent needs gradients, which only torch gives: "
-                              "set evaluator.engine: torch (or auto)")
+        if evaluator.engine != "auto" and not engine_named(evaluator.engine).differentiable:
+            raise ConfigError(f"algorithm.type ascent needs gradients, which "
+                              f"{evaluator.engine} does not give: set evaluator.engine: torch "
+                              "(or auto)")
         if evaluator.detector is not None:
             raise ConfigError("evaluator.detector works with evolution (map_elites, ga), not "
                               "algorithm.type ascent")

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import torch
 
-from evofool.algorithms.base import Gate, Scorer, Search, check_classes
+from evofool.algorithms.base import Evaluation, Gate, Scorer, Search, check_classes
+from evofool.algorithms.screen import Screen
 from evofool.archive import ChampionArchive
 from evofool.archive.champions import EMPTY
 from evofool.encodings.genome_batch import take
@@ -20,6 +21,8 @@ from evofool.settings import ComponentSettings, positive
 @dataclass(frozen=True)
 class MapElitesSettings(ComponentSettings):
     """``algorithm: {type: map_elites, ...}``; see MapElites."""
+
+    uses_screen: ClassVar[bool] = True
 
     type: Literal["map_elites"] = "map_elites"
     batch_size: int = positive(200)
@@ -66,8 +69,10 @@ class MapElites(Search):
     """
 
     def __init__(self, settings: MapElitesSettings, *, encoding: Encoding, evaluator: Scorer,
-                 rng: RunRandomness, gate: Gate | None = None) -> None:
+                 rng: RunRandomness, gate: Gate | None = None,
+                 screen: Screen | None = None) -> None:
         super().__init__(encoding=encoding, evaluator=evaluator, rng=rng, gate=gate)
+        self.screen = screen
         check_classes("algorithm.classes", settings.classes or [], evaluator)
         self.batch_size = batch_size = settings.batch_size
         classes, brightness_bins = settings.classes, settings.brightness_bins
@@ -106,14 +111,19 @@ class MapElites(Search):
                                                self.generation)
             parent_ids = pool.genome_id[parents]
         images = self.encoding.render(children)
-        scores = self._evaluate(images)
+        band = None if self.stepping_stones is None else self._brightness_band(images)
+        if self.screen is None:
+            scores = self._evaluate(images)
+        else:
+            probabilities = self.screen.probabilities(
+                images, self._thresholds(band, count), self.evaluator.score, self.generation)
+            scores = Evaluation(probabilities, probabilities)
         child_ids = self._new_ids(count)
         self.archive.add(children, scores.probabilities, generation=self.generation,
                          child_ids=child_ids, parent_ids=parent_ids,
                          evaluations_before=self.evaluations, eligible=self._eligible,
                          fitness=scores.fitness, outlier_scores=scores.outlier_scores)
         if self.stepping_stones is not None:
-            band = self._brightness_band(images)
             self.stepping_stones.add(
                 children, self._by_band(band, scores.probabilities), generation=self.generation,
                 child_ids=child_ids, parent_ids=parent_ids, evaluations_before=self.evaluations,
@@ -128,6 +138,19 @@ class MapElites(Search):
         if self.stepping_stones is not None and bool(self.stepping_stones.occupied.any()):
             return self.stepping_stones
         return self.archive
+
+    def _thresholds(self, band: torch.Tensor | None, count: int) -> torch.Tensor:
+        """(B, K) the fitness each child must beat in each class to take a cell: the lower of
+        its class's champion and of its band's stepping stone; +inf where it may not
+        compete (classes without a cell)."""
+        thresholds = self.archive.fitness.unsqueeze(0).expand(count, -1)
+        if band is not None:
+            num_classes = thresholds.shape[1]
+            stones = self.stepping_stones.fitness.view(self.brightness_bins, num_classes)
+            thresholds = torch.minimum(thresholds, stones[band])
+        if self._eligible is not None:
+            thresholds = thresholds.masked_fill(~self._eligible[:count], float("inf"))
+        return thresholds
 
     def _brightness_band(self, images: torch.Tensor) -> torch.Tensor:
         """(B,) each image's band of mean brightness, 0 .. brightness_bins - 1."""

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import torch
 
-from evofool.engines.onnx_export import INPUT_NAME, EngineError
+from evofool.engines.engine import EXACT_TOLERANCE, Engine
+from evofool.engines.onnx_export import INPUT_NAME, EngineError, export_onnx
+from evofool.models.classifier import Classifier
 
 
 def onnxruntime_available() -> bool:
@@ -45,3 +47,12 @@ class OnnxRuntimeForward:
         array = images.detach().float().contiguous().numpy()
         (probabilities,) = self.session.run(None, {INPUT_NAME: array})
         return torch.from_numpy(probabilities)
+
+
+def _build(classifier: Classifier) -> OnnxRuntimeForward:
+    return OnnxRuntimeForward(export_onnx(classifier), threads=torch.get_num_threads())
+
+
+ONNXRUNTIME = Engine(name="onnxruntime", available=onnxruntime_available, devices=("cpu",),
+                     differentiable=False, tolerance=EXACT_TOLERANCE, build=_build,
+                     install="pip install 'evofool[onnx]'")

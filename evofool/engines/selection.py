@@ -1,12 +1,13 @@
-"""Which engine scores a run: torch eager, or ONNX Runtime where it is as exact and faster.
+"""Which engine scores a run: a named one, or (``auto``) the fastest exact one here.
 
 How much faster ONNX Runtime is depends on model and processor: 2.2x for
 EfficientNet-Lite0, 1.8x for ResNet-50 but 0.96-1.23x for LeNet on a 2-core Intel
 Xeon (issue 13); 3.8x, 1.5x and 1.5x on the project's 2-core AMD EPYC
 (``benchmarks/engines.py``, BENCHMARKS.md). So ``auto`` does not pick by rule: it
-times both engines once per model, input shape, thread count and batch, and
-caches the decision; a run records the engine it used, and a
-resumed run keeps it (a re-timed choice could otherwise change its numbers).
+times the exact engines available here (evofool.engines.registry) against torch
+once per model, input shape, thread count and batch, and caches the decision; a
+run records the engine it used, and a resumed run keeps it (a re-timed choice
+could otherwise change its numbers).
 """
 
 from __future__ import annotations
@@ -20,17 +21,16 @@ import torch
 
 from evofool.atomic_files import write_atomically
 from evofool.cache import cache_dir
-from evofool.engines.onnx_export import EngineError, export_onnx, onnx_path
-from evofool.engines.onnxruntime_forward import OnnxRuntimeForward, onnxruntime_available
+from evofool.engines.engine import Engine, Forward
+from evofool.engines.onnx_export import EngineError, onnx_path
+from evofool.engines.registry import engine_named, engines
 from evofool.models.classifier import Classifier
 
-ENGINES = ("auto", "torch", "onnxruntime")
-# Largest probability difference from torch an engine may show on the probe batch.
-PROBE_TOLERANCE = 1e-5
 PROBE_IMAGES = 4
 TIMING_BATCH_CAP = 128  # auto times at the evaluator's chunk size, at most this
 TIMING_REPEATS = 3
 MIN_TIMING_SECONDS = 0.2
+SCREEN_PAYS = 1.3  # a screen must score this much faster than the exact engine to be used
 
 
 def members_of(classifier) -> list[Classifier]:
@@ -41,54 +41,94 @@ def members_of(classifier) -> list[Classifier]:
 def attach_engine(classifier, *, engine: str, device: torch.device, batch: int) -> str:
     """Attach ``engine`` to every member of ``classifier``; return the engine that scores.
 
-    ``torch`` attaches nothing. ``onnxruntime`` exports each member (cached), checks
-    a probe batch against torch and attaches a session, or raises. ``auto`` does
-    the same where ONNX Runtime is installed and the device is the CPU, keeps
-    it only if it is not slower than torch at ``batch``, and otherwise (with a
-    warning where something failed) leaves torch.
+    A named engine is built for each member and checked against torch on a probe
+    batch within its promised tolerance, or raises. ``auto`` does the same for
+    every exact engine available on ``device``, times them and torch once at
+    ``batch`` (the verdict is cached), and keeps the fastest; an engine that
+    fails there is left out with a warning.
 
     Raises:
-        EngineError: ``onnxruntime`` asked for where it cannot run or is not exact.
+        EngineError: an unknown engine, or a named one that cannot run here or that
+            differs from torch by more than it promises.
     """
-    if engine not in ENGINES:
-        raise EngineError(f"evaluator.engine must be one of {', '.join(ENGINES)}, not {engine!r}")
-    if engine == "torch":
-        return "torch"
-    if device.type != "cpu":
-        if engine == "onnxruntime":
-            raise EngineError(f"evaluator.engine onnxruntime runs on the CPU here, not {device}; "
-                              "use evaluator.engine torch (or auto) on this device")
-        return "torch"
-    if not onnxruntime_available():
-        if engine == "onnxruntime":
-            raise EngineError("evaluator.engine onnxruntime needs ONNX Runtime: "
-                              "pip install 'evofool[onnx]'")
-        return "torch"
+    if engine == "auto":
+        return _attach_fastest(classifier, device, batch)
+    chosen = engine_named(engine)
+    _check_runs_here(chosen, device)
+    if chosen.build is not None:
+        forwards = [_checked_forward(chosen, member) for member in members_of(classifier)]
+        for member, forward in zip(members_of(classifier), forwards, strict=True):
+            member.engine = forward
+    return chosen.name
+
+
+def _check_runs_here(engine: Engine, device: torch.device) -> None:
+    if device.type not in engine.devices:
+        raise EngineError(f"engine {engine.name} runs on {', '.join(engine.devices)}, not "
+                          f"{device}; use evaluator.engine torch (or auto) on this device")
+    if not engine.available():
+        raise EngineError(f"engine {engine.name} is not available here: {engine.install}")
+
+
+def _attach_fastest(classifier, device: torch.device, batch: int) -> str:
     members = members_of(classifier)
-    try:
-        forwards = [_checked_forward(member) for member in members]
-    except EngineError as error:
-        if engine == "onnxruntime":
-            raise
-        print(f"evofool: warning: {error}; scoring with torch", file=sys.stderr)
+    built: dict[str, list[Forward]] = {}
+    for engine in engines():
+        if (not engine.exact or not engine.offered_by_auto or engine.build is None
+                or device.type not in engine.devices or not engine.available()):
+            continue
+        try:
+            built[engine.name] = [_checked_forward(engine, member) for member in members]
+        except EngineError as error:
+            print(f"evofool: warning: {error}; auto leaves {engine.name} out",
+                  file=sys.stderr)
+    if not built:
         return "torch"
-    if engine == "auto" and not _onnxruntime_is_faster(members, forwards, batch):
-        return "torch"
-    for member, forward in zip(members, forwards, strict=True):
-        member.engine = forward
-    return "onnxruntime"
+    seconds = _timings(members, built, batch)
+    fastest = min(["torch", *built], key=lambda name: seconds[name])
+    if fastest != "torch":
+        for member, forward in zip(members, built[fastest], strict=True):
+            member.engine = forward
+    return fastest
 
 
-def _checked_forward(member: Classifier) -> OnnxRuntimeForward:
-    forward = OnnxRuntimeForward(export_onnx(member), threads=torch.get_num_threads())
+def choose_screen(classifier, device: torch.device, batch: int) -> str | None:
+    """What ``evaluator.screen.engine: auto`` screens with: the fastest engine that is not
+    exact and is available here (OpenVINO bf16 needs bf16 instructions), if a timing shows
+    it at least SCREEN_PAYS times as fast as the fastest exact engine; else None. Never on
+    a GPU, where the exact forward is cheap. The timing is cached like ``auto``'s."""
+    if device.type != "cpu":
+        return None
+    members = members_of(classifier)
+    built: dict[str, list[Forward]] = {}
+    for engine in engines():
+        if (engine.build is None or not engine.offered_by_auto or "cpu" not in engine.devices
+                or not engine.available()):
+            continue
+        try:
+            built[engine.name] = [_checked_forward(engine, member) for member in members]
+        except EngineError as error:
+            print(f"evofool: warning: {error}; the screen leaves {engine.name} out",
+                  file=sys.stderr)
+    screens = [name for name in built if not engine_named(name).exact]
+    if not screens:
+        return None
+    seconds = _timings(members, built, batch)
+    exact = min(seconds[name] for name in ["torch", *built] if engine_named(name).exact)
+    fastest = min(screens, key=lambda name: seconds[name])
+    return fastest if exact / seconds[fastest] >= SCREEN_PAYS else None
+
+
+def _checked_forward(engine: Engine, member: Classifier) -> Forward:
+    forward = engine.build(member)
     generator = torch.Generator().manual_seed(0)
     probe = torch.rand(PROBE_IMAGES, *member.input_spec.shape, generator=generator)
     with torch.inference_mode():
         expected = member.probabilities_at_model_size(probe.to(_device_of(member)))
     difference = float((forward(probe) - expected.cpu()).abs().max())
-    if not difference <= PROBE_TOLERANCE:
-        raise EngineError(f"ONNX Runtime's probabilities for {member.name} differ from torch's "
-                          f"by {difference:.2g} (more than {PROBE_TOLERANCE:g}); "
+    if not difference <= engine.tolerance:
+        raise EngineError(f"{engine.name}'s probabilities for {member.name} differ from "
+                          f"torch's by {difference:.2g} (more than {engine.tolerance:g}); "
                           "use --set evaluator.engine=torch")
     return forward
 
@@ -97,35 +137,37 @@ def _device_of(member: Classifier) -> torch.device:
     return next(iter(member.parameters()), torch.empty(0)).device
 
 
-def _onnxruntime_is_faster(members: list[Classifier], forwards: list[OnnxRuntimeForward],
-                           batch: int) -> bool:
-    """Time both engines once (interleaved, best of a few); the verdict is cached."""
+def _timings(members: list[Classifier], built: dict[str, list[Forward]],
+             batch: int) -> dict[str, float]:
+    """Seconds per batch of torch and each built engine, timed once (interleaved, best of
+    a few) per model, engines, threads and batch; the verdict is cached."""
     batch = max(1, min(batch, TIMING_BATCH_CAP))
     key = hashlib.sha256("|".join([*(str(onnx_path(member)) for member in members),
-                                   str(torch.get_num_threads()), str(batch)]).encode()
-                         ).hexdigest()[:24]
+                                   *sorted(built), str(torch.get_num_threads()),
+                                   str(batch)]).encode()).hexdigest()[:24]
     decisions_file = cache_dir() / "onnx" / "auto-decisions.json"
     decisions = json.loads(decisions_file.read_text()) if decisions_file.exists() else {}
     if key not in decisions:
-        print(f"evofool: timing ONNX Runtime against torch for "
+        print(f"evofool: timing {', '.join(built)} against torch for "
               f"{', '.join(member.name for member in members)} at batch {batch} (once; the "
               "verdict is cached)", file=sys.stderr, flush=True)
         images = torch.rand(batch, *members[0].input_spec.shape,
                             generator=torch.Generator().manual_seed(1))
         laid_out = images.contiguous(memory_format=torch.channels_last)  # as the evaluator does
-        torch_best = onnx_best = float("inf")
+        calls = {"torch": lambda: [member.probabilities_at_model_size(laid_out)
+                                   for member in members],
+                 **{name: (lambda forwards=forwards: [forward(images) for forward in forwards])
+                    for name, forwards in built.items()}}
+        best = dict.fromkeys(calls, float("inf"))
         with torch.inference_mode():
-            for _ in range(TIMING_REPEATS):  # interleaved, so load on the machine hits both
-                torch_best = min(torch_best, _seconds_per_call(lambda: [
-                    member.probabilities_at_model_size(laid_out) for member in members]))
-                onnx_best = min(onnx_best, _seconds_per_call(lambda: [
-                    forward(images) for forward in forwards]))
+            for _ in range(TIMING_REPEATS):  # interleaved, so load on the machine hits all
+                for name, call in calls.items():
+                    best[name] = min(best[name], _seconds_per_call(call))
         decisions[key] = {"models": [member.name for member in members], "batch": batch,
-                          "torch_seconds": torch_best, "onnxruntime_seconds": onnx_best}
+                          "seconds": best}
         decisions_file.parent.mkdir(parents=True, exist_ok=True)
         write_atomically(decisions_file, json.dumps(decisions, indent=1))
-    verdict = decisions[key]
-    return verdict["onnxruntime_seconds"] <= verdict["torch_seconds"]
+    return decisions[key]["seconds"]
 
 
 def _seconds_per_call(work) -> float:

@@ -1,0 +1,72 @@
+"""What an engine is: a registered way to run a classifier's forward after its resize.
+
+Each engine module defines one (or a few) ``Engine`` values and the registry
+(evofool.engines.registry) lists them with one line each; the config's
+allowed values, ``auto`` and the engine contract tests all read the registry.
+An engine that is not ``exact`` (a reduced-precision one) never scores what
+the archive keeps: it may only screen children (evaluator.screen), whose
+promising ones the exact engine then scores again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Protocol
+
+import torch
+
+from evofool.models.classifier import Classifier
+
+EXACT_TOLERANCE = 1e-5  # what an exact engine promises: probabilities within this of torch's
+
+
+class Forward(Protocol):
+    """Images at the model's size (N, C, H, W) in [0, 1] -> probabilities (N, K), CPU."""
+
+    def __call__(self, images: torch.Tensor) -> torch.Tensor: ...
+
+
+@dataclass(frozen=True)
+class Engine:
+    """One registered engine.
+
+    Attributes:
+        name: what configs call it (``evaluator.engine``, ``evaluator.screen.engine``).
+        available: whether it can run here (its library installed; for reduced precision,
+            the processor instructions that make it pay).
+        devices: device types it runs on.
+        differentiable: whether gradients flow through it (gradient ascent needs that).
+        tolerance: the largest probability difference from torch it promises on a probe
+            batch; EXACT_TOLERANCE for engines that may score the archive.
+        build: the classifier's forward on this engine (None: torch itself, nothing to
+            attach). Raises EngineError where the model cannot run on it.
+        install: how to get it, for the message when it is missing.
+        offered_by_auto: whether ``auto`` may pick it when it is the fastest exact engine.
+    """
+
+    name: str
+    available: Callable[[], bool]
+    devices: tuple[str, ...]
+    differentiable: bool
+    tolerance: float
+    build: Callable[[Classifier], Forward] | None
+    install: str = ""
+    offered_by_auto: bool = True
+
+    @property
+    def exact(self) -> bool:
+        return self.tolerance <= EXACT_TOLERANCE
+
+
+@cache
+def cpu_flags() -> frozenset[str]:
+    """The processor's feature flags (``/proc/cpuinfo``; empty where there is none)."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return frozenset()
+    line = next((line for line in text.splitlines() if line.startswith("flags")), "")
+    return frozenset(line.partition(":")[2].split())

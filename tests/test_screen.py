@@ -1,0 +1,78 @@
+"""Screen and confirm (evaluator.screen): a cheap engine decides which children the exact
+one scores again; only exact scores reach the archive, and runs still resume exactly."""
+
+import json
+
+import pytest
+import torch
+from conftest import CONFIGS
+
+from evofool.algorithms.screen import could_improve
+from evofool.config import load_config
+from evofool.errors import ConfigError
+from evofool.evaluator import BatchedEvaluator
+from evofool.job import EvolutionJob
+from evofool.models import load_classifier
+from evofool.stored_run import StoredRun
+
+SCREEN = "evaluator.screen={engine: torch-bf16, audit_every: 5}"
+
+
+def test_a_child_is_confirmed_where_its_widened_score_beats_a_threshold():
+    screened = torch.tensor([[0.2, 0.9], [0.5, 0.5], [0.999, 0.0]])
+    thresholds = torch.tensor([[0.99, 0.99], [-1.0, 1.0], [1.0, 1.0]])
+    # 0.9 is 2.2 below 0.99 in log-odds; an empty cell (-1) takes anything; 1.0 takes nothing
+    assert could_improve(screened, thresholds, margin=2.5).tolist() == [True, True, False]
+    assert could_improve(screened, thresholds, margin=2.0).tolist() == [False, True, False]
+
+
+def screened_config(model, generations, *extra):
+    return load_config(CONFIGS / "mnist_cppn.yaml", [
+        f"model={model}", f"generations={generations}", SCREEN, "algorithm.batch_size=100",
+        "checkpoint.every_generations=4", "checkpoint.every_seconds=null", *extra])
+
+
+def results(run_dir):
+    summary = json.loads((run_dir / "summary.json").read_text())
+    return summary["classes"], (run_dir / "genomes.json").read_bytes(), \
+        (run_dir / "screen.csv").read_text()
+
+
+@pytest.mark.slow
+def test_only_exact_scores_reach_the_archive_and_resume_is_exact(small_lenets, tmp_path):
+    model = small_lenets[0]
+    summary = EvolutionJob.start(screened_config(model, 12), tmp_path / "whole",
+                                 progress=False).run()
+    EvolutionJob.start(screened_config(model, 6), tmp_path / "parted", progress=False).run()
+    EvolutionJob.resume(tmp_path / "parted", ["generations=12"], progress=False).run()
+    assert results(tmp_path / "whole") == results(tmp_path / "parted")
+    # every stored champion, re-rendered, is what the exact engine says it is
+    run = StoredRun(tmp_path / "whole")
+    champions = run.champions()
+    exact = BatchedEvaluator(load_classifier(str(model)), device="cpu", engine="torch").score(
+        run.render([champion.genome_id for champion in champions]))
+    run.close()
+    for champion, row in zip(champions, exact, strict=True):
+        assert abs(champion.confidence - float(row[champion.class_index])) <= 1e-5
+    rows = [line.split(",") for line in
+            (tmp_path / "whole" / "screen.csv").read_text().splitlines()[1:]]
+    assert [int(row[0]) for row in rows] == list(range(1, 13))
+    assert all(int(row[2]) <= int(row[1]) == 100 for row in rows)
+    audited = [row for row in rows if row[3]]
+    assert [int(row[0]) for row in audited] == [1, 6, 11] and int(rows[1][2]) < 100
+    screen = summary["screen"]
+    assert screen["engine"] == "torch-bf16" and screen["audited_generations"] == 3
+    assert screen["screened"] == 1200 and screen["confirmed"] == sum(int(r[2]) for r in rows)
+    assert screen["missed"] == sum(int(row[4]) for row in audited)
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["algorithm={type: ga, targets: [1]}"], "evaluator.screen works with algorithm.type "
+                                             "map_elites, not ga"),
+    (["evaluator.detector={type: energy}"], "evaluator.screen and evaluator.detector"),
+    (["evaluator.backend=ray"], "evaluator.screen runs with evaluator.backend local only"),
+    (["evaluator.screen={engine: onnxruntime}"], "evaluator.screen.engine must be one of auto"),
+])
+def test_what_needs_every_exact_score_refuses_a_screen_in_one_line(extra, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config(CONFIGS / "mnist_cppn.yaml", ["generations=2", SCREEN, *extra])
