@@ -1,0 +1,111 @@
+"""How much a screen saves and what it misses, by margin, on a run as it is after hours.
+
+Copies RUN (a run whose search screens, or not) and continues the copy for
+``--generations`` generations with every child scored on both the screening
+engine and the exact one (the exact scores drive the search, as an audited
+generation's do). For each margin (log-odds added to a screened score, see
+evofool.algorithms.screen) it reports the share of children the screen would
+have confirmed (what the exact engine would still score) and the share of true
+improvements (children whose exact scores take a cell) it would have missed.
+Goal (issue 22): missed <= 2 %. Also the screened and exact engines' images/s
+on those children, so the cost per child, ``1 / speedup + confirmed share``,
+can be read off. The last stdout line is the whole result as JSON.
+
+    python benchmarks/screen.py RUN [--generations 20] [--engine openvino-bf16]
+                                    [--margins 0.25 0.5 1 1.5 2 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+from evaluator import cpu_model
+
+from evofool.algorithms.screen import Screen, could_improve
+from evofool.job import EvolutionJob
+
+
+class RecordingScreen(Screen):
+    """Scores every child on both engines; keeps both, and what each child had to beat."""
+
+    def __init__(self, scorer, engine: str) -> None:
+        super().__init__(scorer, engine=engine, margin=0.0, audit_every=1)
+        self.records: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
+        self.seconds = {"screen": 0.0, "exact": 0.0}
+        self.images = 0
+
+    def probabilities(self, images, thresholds, exact, generation):
+        started = time.perf_counter()
+        screened = self.scorer.score(images).to(thresholds.device)
+        middle = time.perf_counter()
+        probabilities = exact(images)
+        self.seconds["screen"] += middle - started
+        self.seconds["exact"] += time.perf_counter() - middle
+        self.images += images.shape[0]
+        self.records.append((screened, probabilities, thresholds.clone()))
+        return probabilities
+
+
+def study(run_dir: Path, generations: int, engine: str, margins: list[float]) -> dict:
+    with tempfile.TemporaryDirectory() as scratch:
+        copy = Path(scratch) / run_dir.name
+        shutil.copytree(run_dir, copy, ignore=shutil.ignore_patterns("writer.lock"))
+        job = EvolutionJob.resume(copy, [f"evaluator.screen={{engine: {engine}}}",
+                                         f"generations={10**9}", "wall_seconds=null",
+                                         "evaluations=null", "stop_when_all_at=null"],
+                                  force=True, progress=False)
+        from evofool.components import build_screen
+        from evofool.models import load_classifiers
+
+        config = job.config
+        plain = build_screen(config, load_classifiers(config.model_specs,
+                                                      config.evaluator.combine), engine=engine)
+        recording = RecordingScreen(plain.scorer, engine)
+        job.algorithm.screen = recording
+        start = job.algorithm.generation
+        for _ in range(generations):
+            job.algorithm.step()
+        job.recorder.close()
+        job.lock.release()
+    rows = []
+    for margin in margins:
+        children = confirmed = true = missed = 0
+        for screened, exact, thresholds in recording.records:
+            candidates = could_improve(screened, thresholds, margin)
+            improvers = (exact > thresholds).any(dim=1)
+            children += screened.shape[0]
+            confirmed += int(candidates.sum())
+            true += int(improvers.sum())
+            missed += int((improvers & ~candidates).sum())
+        rows.append({"margin": margin, "confirmed_share": round(confirmed / children, 4),
+                     "true_improvers_share": round(true / children, 4),
+                     "missed_share": round(missed / true, 4) if true else None})
+        print(json.dumps(rows[-1]), flush=True)
+    speedup = recording.seconds["exact"] / recording.seconds["screen"]
+    return {"run": str(run_dir), "from_generation": start, "generations": generations,
+            "screen_engine": engine, "exact_engine": job.evaluator.engine,
+            "screen_images_per_s": round(recording.images / recording.seconds["screen"], 1),
+            "exact_images_per_s": round(recording.images / recording.seconds["exact"], 1),
+            "screen_speedup": round(speedup, 3), "margins": rows}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run", type=Path)
+    parser.add_argument("--generations", type=int, default=20)
+    parser.add_argument("--engine", default="openvino-bf16")
+    parser.add_argument("--margins", type=float, nargs="+", default=[0.25, 0.5, 1, 1.5, 2, 3])
+    args = parser.parse_args()
+    result = study(args.run, args.generations, args.engine, args.margins)
+    print(json.dumps({"benchmark": "screen", "cpu": cpu_model(),
+                      "threads": torch.get_num_threads(), **result}))
+
+
+if __name__ == "__main__":
+    main()
