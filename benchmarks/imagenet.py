@@ -8,18 +8,28 @@ writes included. ``whole_job_ratio`` = that wall time / the bare forward of
 the engine the job used (ONNX Runtime or torch, chosen as the job chose it) on
 the same number of model-sized images at the job's chunk size, in the same
 process (goal on 2 CPU cores: <= 1.15 for efficientnet-lite0 CPPN). Optionally
-a full run of the ImageNet CPPN config for ``--full-run-evaluations``. The last
-stdout line is the whole result as JSON.
+a full run of the ImageNet CPPN config for ``--full-run-evaluations``.
+
+``--from-run RUN`` times the job where a long run spends its hours instead: a
+copy of RUN (at generation >= 200, say) continued for ``--generations``, with
+and without ``evaluator.screen``; ``speed_vs_fp32_forward`` = the whole job's
+evaluations/s over the bare forward of the exact engine it used (the fastest
+exact one here) on as many images (issue 22's goal on 2 cores: >= 1.4), with
+the screened and confirmed children per generation. The last stdout line is
+the whole result as JSON.
 
     python benchmarks/imagenet.py [--device cpu] [--batch 400] [--generations 10]
         [--warmup 5] [--models efficientnet-lite0 torchvision:resnet50@random]
         [--encodings cppn direct] [--full-run-evaluations 0]
+    python benchmarks/imagenet.py --from-run runs/imagenet-60min-screen --generations 20
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
+import shutil
 import sys
 import tempfile
 import time
@@ -75,6 +85,42 @@ def timed_bare_forward(evaluator: BatchedEvaluator, batch: int, generations: int
     return time.perf_counter() - started
 
 
+def from_run(run: Path, generations: int, screen: str | None) -> dict:
+    """A copy of ``run`` continued ``generations`` generations, screened by ``screen`` (an
+    engine name or auto) or not at all, timed whole against the bare exact forward."""
+    with tempfile.TemporaryDirectory() as scratch:
+        copy = Path(scratch) / run.name
+        shutil.copytree(run, copy, ignore=shutil.ignore_patterns("writer.lock"))
+        overrides = [f"evaluator.screen={{engine: {screen}}}" if screen else
+                     "evaluator.screen=null", "wall_seconds=null", "evaluations=null",
+                     "stop_when_all_at=null"]
+        probe = EvolutionJob.resume(copy, [*overrides, "generations=1000000000"], force=True,
+                                    progress=False)
+        start = probe.algorithm.generation
+        probe.recorder.close()
+        probe.lock.release()
+        job = EvolutionJob.resume(copy, [*overrides, f"generations={start + generations}"],
+                                  force=True, progress=False)
+        started = time.perf_counter()
+        job.run()
+        seconds = time.perf_counter() - started
+        rows = []
+        if (copy / "screen.csv").exists():
+            with open(copy / "screen.csv", newline="") as stream:
+                rows = [row for row in csv.DictReader(stream) if int(row["generation"]) > start]
+        batch = job.config.algorithm.batch_size
+    bare = timed_bare_forward(job.evaluator, batch, generations)
+    evaluations_per_s = generations * batch / seconds
+    return {"from_generation": start, "generations": generations,
+            "screen": job.screen.engine if job.screen else None,
+            "exact_engine": job.evaluator.engine,
+            "evaluations_per_s": round(evaluations_per_s, 1),
+            "bare_images_per_s": round(generations * batch / bare, 1),
+            "speed_vs_fp32_forward": round(evaluations_per_s * bare / (generations * batch), 3),
+            "screened_per_generation": [int(row["screened"]) for row in rows],
+            "confirmed_per_generation": [int(row["confirmed"]) for row in rows]}
+
+
 def full_run(device: str, evaluations: int, batch: int) -> dict:
     config = load_config(CONFIGS / "imagenet_cppn.yaml", [
         f"evaluations={evaluations}", "generations=null", f"evaluator.device={device}",
@@ -101,7 +147,19 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--encodings", nargs="+", default=["cppn", "direct"])
     parser.add_argument("--full-run-evaluations", type=int, default=0,
                         help="also run the ImageNet CPPN config this long (0: skip)")
+    parser.add_argument("--from-run", type=Path, default=None,
+                        help="time a copy of this run, with and without the screen")
+    parser.add_argument("--screen", default="auto", help="the screen engine for --from-run")
     args = parser.parse_args(argv)
+    if args.from_run is not None:
+        rows = [from_run(args.from_run, args.generations, screen)
+                for screen in (None, args.screen)]
+        for row in rows:
+            print(json.dumps(row), flush=True)
+        result = {"benchmark": "imagenet", "run": str(args.from_run), "cpu": cpu_model(),
+                  "threads": torch.get_num_threads(), "rows": rows}
+        print(json.dumps(result))
+        return result
     device = resolve_device(args.device)
     on_gpu = device.type == "cuda"
     result: dict = {"benchmark": "imagenet", "device": str(device),
