@@ -45,7 +45,7 @@ class ScreenSettings:
     in bf16 and a timing shows it pays, else no screen."""
 
     engine: str = one_of(screen_choices, "auto")
-    margin: float = positive(2.0)  # log-odds added to a screened score (benchmarks/screen.py)
+    margin: float = positive(0.5)  # log-odds added to a screened score (benchmarks/screen.py)
     audit_every: int | None = positive(50)  # generations between all-exact audits
 
 

@@ -72,16 +72,7 @@ def _check_runs_here(engine: Engine, device: torch.device) -> None:
 
 def _attach_fastest(classifier, device: torch.device, batch: int) -> str:
     members = members_of(classifier)
-    built: dict[str, list[Forward]] = {}
-    for engine in engines():
-        if (not engine.exact or not engine.offered_by_auto or engine.build is None
-                or device.type not in engine.devices or not engine.available()):
-            continue
-        try:
-            built[engine.name] = [_checked_forward(engine, member) for member in members]
-        except EngineError as error:
-            print(f"evofool: warning: {error}; auto leaves {engine.name} out",
-                  file=sys.stderr)
+    built = _built_for_auto(members, device, lambda engine: engine.exact, "auto")
     if not built:
         return "torch"
     seconds = _timings(members, built, batch)
@@ -100,16 +91,7 @@ def choose_screen(classifier, device: torch.device, batch: int) -> str | None:
     if device.type != "cpu":
         return None
     members = members_of(classifier)
-    built: dict[str, list[Forward]] = {}
-    for engine in engines():
-        if (engine.build is None or not engine.offered_by_auto or "cpu" not in engine.devices
-                or not engine.available()):
-            continue
-        try:
-            built[engine.name] = [_checked_forward(engine, member) for member in members]
-        except EngineError as error:
-            print(f"evofool: warning: {error}; the screen leaves {engine.name} out",
-                  file=sys.stderr)
+    built = _built_for_auto(members, device, lambda engine: True, "the screen")
     screens = [name for name in built if not engine_named(name).exact]
     if not screens:
         return None
@@ -117,6 +99,23 @@ def choose_screen(classifier, device: torch.device, batch: int) -> str | None:
     exact = min(seconds[name] for name in ["torch", *built] if engine_named(name).exact)
     fastest = min(screens, key=lambda name: seconds[name])
     return fastest if exact / seconds[fastest] >= SCREEN_PAYS else None
+
+
+def _built_for_auto(members: list[Classifier], device: torch.device, wanted,
+                    chooser: str) -> dict[str, list[Forward]]:
+    """Each ``wanted`` engine that ``auto`` may pick and that runs here, built and checked
+    for every member; one that fails is left out with a warning naming ``chooser``."""
+    built: dict[str, list[Forward]] = {}
+    for engine in engines():
+        if (engine.build is None or not engine.offered_by_auto or not wanted(engine)
+                or device.type not in engine.devices or not engine.available()):
+            continue
+        try:
+            built[engine.name] = [_checked_forward(engine, member) for member in members]
+        except EngineError as error:
+            print(f"evofool: warning: {error}; {chooser} leaves {engine.name} out",
+                  file=sys.stderr)
+    return built
 
 
 def _checked_forward(engine: Engine, member: Classifier) -> Forward:

@@ -35,41 +35,29 @@ def _damage(error: sqlite3.DatabaseError, path: Path) -> Exception:
                       "genomes.npz hold its last champions")
 
 
+def _guarded(name: str) -> Any:
+    """``sqlite3.Cursor``'s method ``name``, reporting a damaged file as a StoreError."""
+    method = getattr(sqlite3.Cursor, name)
+
+    def guarded(self: _GuardedCursor, *args: Any) -> Any:
+        try:
+            return method(self, *args)
+        except sqlite3.DatabaseError as error:
+            raise _damage(error, self.path) from error
+
+    return guarded
+
+
 class _GuardedCursor(sqlite3.Cursor):
     """A cursor whose reads report a damaged file as a StoreError: damage shows on the
     page a query touches, in the middle of a fetch as often as at its start."""
 
     path: Path
-
-    def execute(self, *args: Any) -> _GuardedCursor:
-        try:
-            return super().execute(*args)
-        except sqlite3.DatabaseError as error:
-            raise _damage(error, self.path) from error
-
-    def executemany(self, *args: Any) -> _GuardedCursor:
-        try:
-            return super().executemany(*args)
-        except sqlite3.DatabaseError as error:
-            raise _damage(error, self.path) from error
-
-    def fetchone(self) -> Any:
-        try:
-            return super().fetchone()
-        except sqlite3.DatabaseError as error:
-            raise _damage(error, self.path) from error
-
-    def fetchall(self) -> list[Any]:
-        try:
-            return super().fetchall()
-        except sqlite3.DatabaseError as error:
-            raise _damage(error, self.path) from error
-
-    def __next__(self) -> Any:
-        try:
-            return super().__next__()
-        except sqlite3.DatabaseError as error:
-            raise _damage(error, self.path) from error
+    execute = _guarded("execute")
+    executemany = _guarded("executemany")
+    fetchone = _guarded("fetchone")
+    fetchall = _guarded("fetchall")
+    __next__ = _guarded("__next__")
 
 
 class _GuardedConnection(sqlite3.Connection):
