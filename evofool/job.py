@@ -83,6 +83,14 @@ def _create_run_dir(run_dir: Path) -> None:
 STOP_CONDITIONS = ("generations", "evaluations", "wall_seconds", "stop_when_all_at")
 
 
+def run_identity(run_id: str | None, config: RunConfig, fingerprint: str) -> RunIdentity:
+    """What ties checkpoints to a run (evofool.checkpoints): its id, its config without the
+    stop conditions, its model and its encoding."""
+    return RunIdentity(run_id=run_id, encoding=config.encoding.type,
+                       config_fingerprint=config_fingerprint(config.to_dict(), STOP_CONDITIONS),
+                       model_fingerprint=fingerprint)
+
+
 class RunAlreadyFinished(EvofoolError):
     """A resume of a finished run that no extended stop condition would continue."""
 
@@ -114,10 +122,7 @@ class EvolutionJob:
         self.identity: RunIdentity | None = None
 
     def _identity(self, run_id: str | None) -> RunIdentity:
-        return RunIdentity(run_id=run_id, encoding=self.config.encoding.type,
-                           config_fingerprint=config_fingerprint(self.config.to_dict(),
-                                                                 STOP_CONDITIONS),
-                           model_fingerprint=self.fingerprint)
+        return run_identity(run_id, self.config, self.fingerprint)
 
     @classmethod
     def start(cls, config: RunConfig, run_dir: Path, *, progress: bool = True) -> EvolutionJob:
@@ -206,10 +211,7 @@ class EvolutionJob:
         if job.fingerprint != fingerprint and not force:
             raise EvofoolError(f"model {config.model_label} is not the one this run started with; "
                                "pass --force to continue against it anyway")
-        as_stored = RunIdentity(run_id=run_id, encoding=stored.encoding.type,
-                                config_fingerprint=config_fingerprint(stored.to_dict(),
-                                                                      STOP_CONDITIONS),
-                                model_fingerprint=fingerprint)
+        as_stored = run_identity(run_id, stored, fingerprint)
         state, path, skipped = load_checkpoint(run_dir, as_stored, force=force)
         for note in skipped:
             print(f"evofool: {note}; falling back to {path.name}", file=sys.stderr)
