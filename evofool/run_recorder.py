@@ -87,11 +87,10 @@ class RunRecorder:
                "evaluations_per_s": round(evaluated / max(step_seconds, 1e-9), 1),
                "wall_seconds": round(elapsed, 3)}
         self.metrics.record(row)
-        screen = getattr(search, "screen", None)
-        if self.screen_log is not None and screen is not None and screen.last is not None:
+        if self.screen_log is not None and search.screen.last is not None:
             # numbered as metrics.csv is: the row of the generation the step completed
             self.screen_log.record({"generation": search.generation,
-                                    **dataclasses.asdict(screen.last)})
+                                    **dataclasses.asdict(search.screen.last)})
         return row
 
     def champion_rows(self, archive, classes: torch.Tensor) -> list[Champion]:

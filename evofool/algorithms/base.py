@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import torch
 
@@ -20,6 +20,9 @@ from evofool.archive import ChampionArchive
 from evofool.encodings.protocol import Encoding
 from evofool.errors import ConfigError
 from evofool.randomness import RunRandomness
+
+if TYPE_CHECKING:
+    from evofool.algorithms.screen import Screen
 
 
 class Scorer(Protocol):
@@ -73,6 +76,7 @@ class Search(ABC):
     """
 
     stepping_stones: ChampionArchive | None = None  # finer parent cells, where kept
+    screen: Screen | None = None  # a cheap engine that screens children (MAP-Elites)
 
     def __init__(self, *, encoding: Encoding, evaluator: Scorer, rng: RunRandomness,
                  gate: Gate | None = None) -> None:
