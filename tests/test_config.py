@@ -100,6 +100,8 @@ def test_set_overrides_top_level_and_nested_keys(tmp_path):
     (BASE, ["wall_seconds=nan"], "wall_seconds must be a finite number, got nan"),
     (BASE, ["stop_when_all_at=.nan"], "stop_when_all_at must be a finite number"),
     (BASE, ["encoding.weight_bound=.inf"], "encoding.weight_bound must be a finite number"),
+    (BASE, ["encoding.weight_bound=-1"], "weight_bound must be positive"),
+    (BASE, ["encoding.weight_bound=500"], "encoding.weight_bound must be at most 100, got 500"),
     (BASE + "seed: 1\nseed: 2\n", [], "YAML error: duplicate key 'seed'"),
     (BASE + "encoding: {type: cppn, eta: 3, eta: 4}\n", [], "duplicate key 'eta'"),
     (BASE, ["name=../outside"], "name must be one plain file name"),

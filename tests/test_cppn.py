@@ -4,8 +4,11 @@ import pytest
 import torch
 
 from evofool.encodings import CppnEncoding, CppnMutationRates
+from evofool.encodings.cppn.cpu_kernel import render_on_cpu
+from evofool.encodings.cppn.grid import coordinate_inputs
 from evofool.encodings.cppn.layout import NUM_INPUTS
-from evofool.encodings.cppn.render import coordinate_inputs, render_reference
+from evofool.encodings.cppn.program import FULL, build_program
+from evofool.encodings.cppn.render import render_reference, render_with_torch
 from evofool.randomness import RunRandomness
 
 
@@ -76,15 +79,24 @@ def float32_error_bound(record, *, height, width):
     return torch.stack(outputs).view(-1, height, width)  # |.| and clipping add no error
 
 
+def render_on_device_path(encoding, genomes):
+    return render_with_torch(genomes, outputs=encoding.channels, height=encoding.height,
+                             width=encoding.width)
+
+
+@pytest.mark.parametrize("renderer", [CppnEncoding.render, render_on_device_path],
+                         ids=["cpu-kernel", "torch"])
 @pytest.mark.parametrize("channels, height, width", [(1, 28, 28), (3, 20, 32)])
-def test_batched_render_equals_reference(channels, height, width):
+def test_batched_render_equals_reference(renderer, channels, height, width):
     """Equal within what float32 rounding allows, derived per pixel, not guessed: the
-    two renderers sum in different orders, and which order a processor's kernels
-    use (MKL's code path) is not ours to choose."""
+    renderers sum in different orders and use different sin/exp, and which order
+    a processor's kernels use (MKL's code path) is not ours to choose."""
     encoding = CppnEncoding(channels=channels, height=height, width=width)
     genomes = evolved(encoding)
     assert hidden_counts(encoding, genomes).max() >= 3  # the check covers deep networks
-    images = encoding.render(genomes)
+    kinds = build_program(genomes, outputs=channels).kind
+    assert set(kinds.tolist()) == set(range(FULL + 1))  # ... and nodes of every kind
+    images = renderer(encoding, genomes)
     assert images.shape == (64, channels, height, width)
     assert images.min() >= 0 and images.max() <= 1
     largest_bound = 0.0
@@ -98,6 +110,15 @@ def test_batched_render_equals_reference(channels, height, width):
             f"bound there ({float(allowed.flatten()[difference.argmax()]):.3g})")
         largest_bound = max(largest_bound, float(allowed.max()))
     assert largest_bound < 1e-2  # a bound this loose would let real bugs through
+
+
+def test_cpu_kernel_images_do_not_depend_on_threads():
+    """Work is split by genome and every pixel is summed in one fixed order, so the
+    thread count (the machine's core count) changes no bit of any image."""
+    encoding = CppnEncoding(channels=3, height=24, width=40)
+    program = build_program(evolved(encoding, count=70), outputs=3)
+    one = render_on_cpu(program, height=24, width=40, threads=1)
+    assert torch.equal(one, render_on_cpu(program, height=24, width=40, threads=3))
 
 
 def test_any_resolution_draws_the_same_pattern():

@@ -13,6 +13,7 @@ from evofool.encodings.cppn.mutation import CppnMutationRates
 from evofool.encodings.cppn.render import render_population
 from evofool.encodings.genome_batch import GenomeBatch
 from evofool.encodings.protocol import RecordFormat
+from evofool.errors import ConfigError
 from evofool.randomness import RunRandomness
 from evofool.settings import ComponentSettings, positive, probability
 
@@ -107,6 +108,9 @@ class CppnEncoding:
         return records.from_record(record, outputs=self.channels, slots=self.slots)
 
 
+MAX_WEIGHT_BOUND = 100.0
+
+
 @dataclass(frozen=True)
 class CppnSettings(ComponentSettings):
     """``encoding: {type: cppn, ...}``; see CppnEncoding and CppnMutationRates (the last
@@ -116,11 +120,18 @@ class CppnSettings(ComponentSettings):
     height: int | None = positive()  # None: the model's input size
     width: int | None = positive()
     max_hidden: int = positive(CppnEncoding.max_hidden)
-    weight_bound: float = CppnEncoding.weight_bound  # 3.0 in the faithful preset
-    eta: float = CppnEncoding.eta  # 15.0 in the faithful preset
+    weight_bound: float = positive(CppnEncoding.weight_bound)  # 3.0 in the faithful preset
+    eta: float = positive(CppnEncoding.eta)  # 15.0 in the faithful preset
     add_connection: float = probability(CppnMutationRates.add_connection)
     delete_connection: float = probability(CppnMutationRates.delete_connection)
     add_node: float = probability(CppnMutationRates.add_node)
     delete_node: float = probability(CppnMutationRates.delete_node)
     weight_rate: float = probability(CppnMutationRates.weight)
     activation_rate: float = probability(CppnMutationRates.activation)
+
+    def check(self, config: Any) -> None:
+        # The CPU renderer's sin is exact to an ulp or so while |z| <= 1e4 (float32_math);
+        # a node sums at most a few dozen inputs of |value| <= sqrt(2), so 100 keeps z there.
+        if self.weight_bound > MAX_WEIGHT_BOUND:
+            raise ConfigError(f"encoding.weight_bound must be at most {MAX_WEIGHT_BOUND:g}, "
+                              f"got {self.weight_bound:g}")

@@ -1,45 +1,43 @@
 """Drawing CPPNs: the whole population at once, and a plain per-genome reference.
 
-The batched renderer groups nodes by depth (longest path from the inputs):
-all nodes of one depth, across all genomes, are computed together from a
-flat list of their incoming connections, so the number of sequential steps
-is the deepest network's depth, not the number of genomes or nodes.
+Two batched renderers, both checked against the reference: a compiled kernel
+for CPUs (``cpu_kernel``) and torch operations for other devices, which group
+nodes by depth (longest path from the inputs) so the number of sequential
+steps is the deepest network's depth, not the number of genomes or nodes.
 """
 
 from __future__ import annotations
 
-import functools
 import warnings
 from typing import Any
 
 import torch
 
 from evofool.encodings.cppn.activations import ACTIVATION_FUNCTIONS, ACTIVATION_NAMES, activate
+from evofool.encodings.cppn.cpu_kernel import render_on_cpu
+from evofool.encodings.cppn.grid import coordinate_inputs
 from evofool.encodings.cppn.layout import NUM_INPUTS, first_hidden_slot
+from evofool.encodings.cppn.program import build_program, feeds_an_output, longest_paths
 from evofool.encodings.genome_batch import GenomeBatch
-
-# Pixels drawn at once on a CPU. Every pixel's value depends only on its own
-# inputs, so the table of node values can be filled a tile of pixels at a time:
-# a tile of the table stays in cache across a level's product and activations
-# instead of streaming the whole (nodes x H*W) table through memory per level.
-# Measured (400 evolved genomes, 224x224, 2 cores): 303 images/s untiled,
-# 629 / 911 / 736 at 512 / 1024 / 2048 pixels (scratch timing; see BENCHMARKS.md).
-# Tiling changes no arithmetic: the images are bitwise the same.
-CPU_PIXEL_TILE = 1024
-
-
-@functools.cache
-def coordinate_inputs(height: int, width: int, device: torch.device) -> torch.Tensor:
-    """(4, H*W): x and y on a [-1, 1] grid, d = sqrt(x^2 + y^2), and a bias of 1."""
-    y, x = torch.meshgrid(torch.linspace(-1, 1, height, device=device),
-                          torch.linspace(-1, 1, width, device=device), indexing="ij")
-    distance = torch.sqrt(x * x + y * y)
-    return torch.stack([x, y, distance, torch.ones_like(x)]).view(NUM_INPUTS, -1)
 
 
 def render_population(genomes: GenomeBatch, *, outputs: int, height: int,
                       width: int) -> torch.Tensor:
     """Images (P, outputs, H, W) in [0, 1]: each output's |value|, clipped at 1.
+
+    On a CPU the compiled kernel draws them (``cpu_kernel``: about 4x faster
+    than the torch path there, see BENCHMARKS.md); on other devices the torch path.
+    """
+    device = genomes["alive"].device
+    if device.type == "cpu":
+        return render_on_cpu(build_program(genomes, outputs=outputs), height=height,
+                             width=width, threads=torch.get_num_threads())
+    return render_with_torch(genomes, outputs=outputs, height=height, width=width)
+
+
+def render_with_torch(genomes: GenomeBatch, *, outputs: int, height: int,
+                      width: int) -> torch.Tensor:
+    """``render_population`` in torch operations, on the genomes' device (a GPU's path).
 
     Works on the flat list of every genome's connections rather than on the
     padded weight matrices, and only on nodes some output depends on, so cost
@@ -47,7 +45,6 @@ def render_population(genomes: GenomeBatch, *, outputs: int, height: int,
     nodes get rows of one value table sorted by (depth, activation): a depth
     is then one contiguous block, computed as one sparse (CSR) product of its
     incoming weights with the table, and each activation a contiguous slice.
-    On a CPU the table is filled one tile of pixels at a time (``CPU_PIXEL_TILE``).
     """
     alive, connected = genomes["alive"], genomes["connected"]
     count, slots = alive.shape
@@ -56,11 +53,11 @@ def render_population(genomes: GenomeBatch, *, outputs: int, height: int,
     edge_src, edge_dst = genome * slots + src, genome * slots + dst
     edge_weights = genomes["weight"][genome, dst, src]
     slot_of_node = torch.arange(slots, device=device).repeat(count)
-    computed = _feeds_an_output(slot_of_node < first_hidden_slot(outputs), edge_src, edge_dst)
+    computed = feeds_an_output(slot_of_node < first_hidden_slot(outputs), edge_src, edge_dst)
     computed &= slot_of_node >= NUM_INPUTS
     keep = computed[edge_dst]
     edge_src, edge_dst, edge_weights = edge_src[keep], edge_dst[keep], edge_weights[keep]
-    depth = _longest_paths(computed, edge_src, edge_dst)
+    depth = longest_paths(computed, edge_src, edge_dst)
 
     node_ids = computed.nonzero().squeeze(1)
     functions = len(ACTIVATION_NAMES)
@@ -94,54 +91,20 @@ def render_population(genomes: GenomeBatch, *, outputs: int, height: int,
     output_ids = (torch.arange(count, device=device).unsqueeze(1) * slots
                   + torch.arange(NUM_INPUTS, first_hidden_slot(outputs), device=device))
     output_rows = row_of[output_ids.view(-1)]
-    pixels = height * width
-    tile = pixels if device.type != "cpu" else min(pixels, CPU_PIXEL_TILE)
-    coordinates = coordinate_inputs(height, width, device)
-    images = torch.empty(count * outputs, pixels, device=device)
-    table = torch.empty(table_rows, tile, device=device)
+    values = torch.empty(table_rows, height * width, device=device)
+    values[:NUM_INPUTS] = coordinate_inputs(height, width, device)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        for start in range(0, pixels, tile):
-            stop = min(start + tile, pixels)
-            values = table[:, :stop - start]
-            values[:NUM_INPUTS] = coordinates[:, start:stop]
-            for level, matrix in enumerate(incoming, start=1):
-                z = matrix @ values
-                row = first_row = level_rows[level - 1]
-                for code, size in enumerate(block_sizes[level * functions:
-                                                        (level + 1) * functions]):
-                    if size:
-                        ACTIVATION_FUNCTIONS[code](z[row - first_row:row - first_row + size],
-                                                   out=values[row:row + size])
-                        row += size
-            images[:, start:stop] = values.index_select(0, output_rows)
+        for level, matrix in enumerate(incoming, start=1):
+            z = matrix @ values
+            row = first_row = level_rows[level - 1]
+            for code, size in enumerate(block_sizes[level * functions:(level + 1) * functions]):
+                if size:
+                    ACTIVATION_FUNCTIONS[code](z[row - first_row:row - first_row + size],
+                                               out=values[row:row + size])
+                    row += size
+    images = values.index_select(0, output_rows)
     return images.abs_().clamp_(max=1.0).view(count, outputs, height, width)
-
-
-def _feeds_an_output(is_output: torch.Tensor, edge_src: torch.Tensor,
-                     edge_dst: torch.Tensor) -> torch.Tensor:
-    """Flat node mask: outputs, and every node with a path to one.
-
-    Nodes left dangling by deleted connections cannot change the image, so
-    they are never computed.
-    """
-    needed = is_output.clone()
-    while True:
-        grown = needed.index_put((edge_src,), needed[edge_dst], accumulate=True)
-        if torch.equal(grown, needed):
-            return needed
-        needed = grown
-
-
-def _longest_paths(computed: torch.Tensor, edge_src: torch.Tensor,
-                   edge_dst: torch.Tensor) -> torch.Tensor:
-    """Flat depth: 0 for inputs and skipped nodes, else 1 + the deepest source."""
-    depth = computed.int()
-    while True:
-        deeper = depth.scatter_reduce(0, edge_dst, depth[edge_src] + 1, "amax")
-        if torch.equal(deeper, depth):
-            return depth
-        depth = deeper
 
 
 def render_reference(record: dict[str, Any], *, height: int, width: int) -> torch.Tensor:
