@@ -37,6 +37,7 @@ benchmarks: $(STAMP)
 	$(BIN)/python benchmarks/evaluator.py
 	$(BIN)/python benchmarks/overhead.py
 	$(BIN)/python benchmarks/cppn_render.py
+	$(BIN)/python benchmarks/cppn_render_imagenet.py
 	$(BIN)/python benchmarks/cppn_stall.py
 	$(BIN)/python benchmarks/reproduce_mnist.py
 	$(BIN)/python benchmarks/vs_pyribs.py
