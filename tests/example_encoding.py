@@ -61,8 +61,9 @@ class TilesEncoding:
         return {"tiles": rng.uniform(count, self.channels, self.tiles, self.tiles)}
 
     def offspring(self, parents: GenomeBatch, mates: GenomeBatch | None, rng: RunRandomness,
-                  generation: int) -> GenomeBatch:
-        change = (rng.uniform(*parents["tiles"].shape) * 2 - 1) * self.step
+                  generation: int, strength: torch.Tensor | None = None) -> GenomeBatch:
+        step = self.step if strength is None else self.step * strength.view(-1, 1, 1, 1)
+        change = (rng.uniform(*parents["tiles"].shape) * 2 - 1) * step
         return {"tiles": (parents["tiles"] + change).clamp(0, 1)}
 
     def render(self, genomes: GenomeBatch) -> torch.Tensor:

@@ -38,10 +38,13 @@ def evaluator(fake_classifier) -> BatchedEvaluator:
 SMALL_ENCODINGS = {"direct": {"crossover_rate": 0.5}, "cppn": {"max_hidden": 6}}
 ENCODINGS = {name: ENCODING_REGISTRY[name].settings(**SMALL_ENCODINGS.get(name, {}))
              for name in ENCODING_REGISTRY.names()}
+ENCODINGS["cppn_crossover"] = ENCODING_REGISTRY["cppn"].settings(max_hidden=6, crossover=0.5)
 ALGORITHMS = {name: ALGORITHM_REGISTRY[name].settings() for name in ALGORITHM_REGISTRY.names()}
 ALGORITHMS.update({
     "map_elites": MapElitesSettings(batch_size=16),
     "map_elites_bands": MapElitesSettings(batch_size=16, classes=[0, 1, 3], brightness_bins=3),
+    "map_elites_learning": MapElitesSettings(batch_size=16, brightness_bins=2,
+                                             parents="curiosity", mutation_strength="adaptive"),
     "ga": GeneticSettings(targets=[0, 2], population=6, offspring=8),
     "ga_truncation": GeneticSettings(targets=[4], population=5, offspring=5,
                                      selection="truncation", truncation_fraction=0.4, elites=2),
@@ -67,7 +70,7 @@ def test_every_registered_part_is_under_contract():
     assert "tiles" in ENCODINGS  # the example, registered from conftest, is picked up
     assert {settings.type for settings in ALGORITHMS.values()} == set(
         ALGORITHM_REGISTRY.names())
-    assert {encoding for _, encoding in PAIRS} == set(ENCODING_REGISTRY.names())
+    assert {ENCODINGS[encoding].type for _, encoding in PAIRS} == set(ENCODING_REGISTRY.names())
 
 
 def checkpointed(state: dict) -> dict:

@@ -5,6 +5,7 @@ import torch
 
 from evofool.encodings import CppnEncoding, CppnMutationRates
 from evofool.encodings.cppn.cpu_kernel import render_on_cpu
+from evofool.encodings.cppn.crossover import aligned_crossover
 from evofool.encodings.cppn.grid import coordinate_inputs
 from evofool.encodings.cppn.layout import NUM_INPUTS
 from evofool.encodings.cppn.program import FULL, build_program
@@ -216,3 +217,19 @@ def test_full_genomes_do_not_grow():
     for generation in range(5):
         genomes = encoding.offspring(genomes, None, rng, generation)
     assert torch.all(hidden_counts(encoding, genomes) == 2)
+
+
+def test_crossover_keeps_the_parent_shape_and_takes_only_shared_genes_from_the_mate():
+    encoding = CppnEncoding(channels=1, height=8, width=8)
+    parents, mates = evolved(encoding, count=32, seed=0), evolved(encoding, count=32, seed=1)
+    crossing = torch.arange(32) % 2 == 0
+    child = aligned_crossover(parents, mates, crossing, RunRandomness(0))
+    for key in ("alive", "connected", "order"):
+        assert torch.equal(child[key], parents[key])
+    changed = child["weight"] != parents["weight"]
+    assert changed.any() and not changed[~crossing].any()
+    assert torch.equal(child["weight"][changed], mates["weight"][changed])
+    assert bool((parents["connected"] & mates["connected"])[changed].all())
+    new_function = child["activation"] != parents["activation"]
+    assert bool((parents["alive"] & mates["alive"])[new_function].all())
+    assert not new_function[~crossing].any()

@@ -8,6 +8,7 @@ from typing import Any, ClassVar, Literal
 import torch
 
 from evofool.algorithms.base import Evaluation, Gate, Scorer, Search, check_classes
+from evofool.algorithms.parent_choice import Curiosity, StepSizes
 from evofool.algorithms.screen import Screen
 from evofool.archive import ChampionArchive
 from evofool.archive.champions import EMPTY
@@ -28,6 +29,8 @@ class MapElitesSettings(ComponentSettings):
     batch_size: int = positive(200)
     classes: list[int] | None = None  # cells for these classes only; None: every class
     brightness_bins: int = positive(1)  # stepping stones: parent cells per class
+    parents: Literal["uniform", "curiosity"] = "uniform"  # how parent cells are drawn
+    mutation_strength: Literal["fixed", "adaptive"] = "fixed"  # per parent cell, or the encoding's
 
     def __post_init__(self) -> None:
         if self.classes is not None and not self.classes:
@@ -66,6 +69,12 @@ class MapElites(Search):
             class there are few such stepping stones. Brightness is the
             descriptor because it is cheap, encoding-free, and splits images
             a class accepts into visibly different kinds.
+        parents: ``uniform`` (the paper) draws parent cells uniformly;
+            ``curiosity`` in proportion to how often their recent children
+            were kept (``parent_choice.Curiosity``).
+        mutation_strength: ``fixed`` mutates with the encoding's own step;
+            ``adaptive`` gives each parent cell its own step, grown when its
+            children are kept and shrunk when not (``parent_choice.StepSizes``).
     """
 
     def __init__(self, settings: MapElitesSettings, *, encoding: Encoding, evaluator: Scorer,
@@ -88,6 +97,11 @@ class MapElites(Search):
         # cells are (band, class) pairs, not classes: no top-k classes to keep
         self.stepping_stones = None if brightness_bins == 1 else ChampionArchive(
             brightness_bins * num_classes, rng.device, top_k=0)
+        pool_cells = brightness_bins * num_classes
+        self.curiosity = Curiosity(pool_cells, rng.device) if settings.parents == "curiosity" \
+            else None
+        self.step_sizes = StepSizes(pool_cells, rng.device) \
+            if settings.mutation_strength == "adaptive" else None
 
     @property
     def classes_in_play(self) -> torch.Tensor:
@@ -96,19 +110,23 @@ class MapElites(Search):
 
     def step(self) -> None:
         count = self.batch_size
+        parents = None
         if self.generation == 0:
             children = self.encoding.random(count, self.rng)
             parent_ids = torch.full((count,), -1, dtype=torch.long, device=self.rng.device)
         else:
             pool = self._parent_pool()
             cells = pool.occupied.nonzero().squeeze(1)
-            parents = cells[self.rng.integers(cells.numel(), count)]
+            parents = cells[self.rng.integers(cells.numel(), count)] if self.curiosity is None \
+                else self.curiosity.draw(cells, count, self.rng)
             genomes = pool.genomes
             mates = None
             if self.encoding.uses_mates:
                 mates = take(genomes, cells[self.rng.integers(cells.numel(), count)])
+            adaptive = {} if self.step_sizes is None else {
+                "strength": self.step_sizes.of(parents)}  # encodings may predate strength
             children = self.encoding.offspring(take(genomes, parents), mates, self.rng,
-                                               self.generation)
+                                               self.generation, **adaptive)
             parent_ids = pool.genome_id[parents]
         images = self.encoding.render(children)
         band = None if self.stepping_stones is None else self._brightness_band(images)
@@ -119,16 +137,21 @@ class MapElites(Search):
                 images, self._thresholds(band, count), self.evaluator.score, self.generation)
             scores = Evaluation(probabilities, probabilities)
         child_ids = self._new_ids(count)
-        self.archive.add(children, scores.probabilities, generation=self.generation,
-                         child_ids=child_ids, parent_ids=parent_ids,
-                         evaluations_before=self.evaluations, eligible=self._eligible,
-                         fitness=scores.fitness, outlier_scores=scores.outlier_scores)
+        kept = self.archive.add(children, scores.probabilities, generation=self.generation,
+                                child_ids=child_ids, parent_ids=parent_ids,
+                                evaluations_before=self.evaluations, eligible=self._eligible,
+                                fitness=scores.fitness,
+                                outlier_scores=scores.outlier_scores).cells_taken > 0
         if self.stepping_stones is not None:
-            self.stepping_stones.add(
+            kept |= self.stepping_stones.add(
                 children, self._by_band(band, scores.probabilities), generation=self.generation,
                 child_ids=child_ids, parent_ids=parent_ids, evaluations_before=self.evaluations,
                 fitness=self._by_band(band, scores.fitness),
-                outlier_scores=scores.outlier_scores)
+                outlier_scores=scores.outlier_scores).cells_taken > 0
+        if parents is not None:
+            for learner in (self.curiosity, self.step_sizes):
+                if learner is not None:
+                    learner.tell(parents, kept)
         self.evaluations += count
         self.generation += 1
 
@@ -171,10 +194,15 @@ class MapElites(Search):
 
     def _extra_state(self) -> dict[str, Any]:
         stones = None if self.stepping_stones is None else self.stepping_stones.state_dict()
-        return {"stepping_stones": stones}
+        return {"stepping_stones": stones,
+                "curiosity": None if self.curiosity is None else self.curiosity.score.cpu(),
+                "step_sizes": None if self.step_sizes is None else self.step_sizes.size.cpu()}
 
     def _load_extra_state(self, state: dict[str, Any]) -> None:
         stones = state.get("stepping_stones")
         if (self.stepping_stones is not None and stones is not None
                 and stones["confidence"].shape == self.stepping_stones.confidence.shape):
             self.stepping_stones.load_state_dict(stones)
+        for learner, key in ((self.curiosity, "curiosity"), (self.step_sizes, "step_sizes")):
+            if learner is not None and state.get(key) is not None:
+                learner.load(state[key])

@@ -8,7 +8,7 @@ called "8", so an archive keyed on the predicted class fills a single cell.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 
@@ -19,6 +19,13 @@ TOP_K = 5
 EMPTY = -1.0  # the fitness of an empty cell, below any image's
 _RECORDS = ("confidence", "fitness", "outlier_score", "generation", "genome_id", "parent_id",
             "evaluations_to_threshold", "top_classes", "top_probabilities")
+
+
+class Added(NamedTuple):
+    """What one ``add`` changed: what a search that learns from its children reads."""
+
+    classes: torch.Tensor  # (K,) bool: the classes whose champion was replaced
+    cells_taken: torch.Tensor  # (B,) int: how many cells each child took (0: not kept)
 
 
 class ChampionArchive:
@@ -81,7 +88,7 @@ class ChampionArchive:
             evaluations_before: evaluations spent before this batch.
 
         Returns:
-            (K,) mask of the classes whose champion changed.
+            the classes whose champion changed, and how many each child took.
         """
         fitness = probabilities if fitness is None else fitness
         competing = fitness if eligible is None else fitness.masked_fill(~eligible, EMPTY)
@@ -111,7 +118,9 @@ class ChampionArchive:
         newly = reached.any(dim=0) & (self.evaluations_to_threshold < 0)
         self.evaluations_to_threshold = torch.where(
             newly, evaluations_before + first_reaching + 1, self.evaluations_to_threshold)
-        return improved
+        cells_taken = torch.zeros(competing.shape[0], dtype=torch.long, device=improved.device)
+        cells_taken.index_add_(0, best_child[improved], torch.ones_like(best_child[improved]))
+        return Added(improved, cells_taken)
 
     def state_dict(self) -> dict[str, Any]:
         """Everything needed to rebuild this archive exactly (tensors moved to the CPU)."""

@@ -70,8 +70,9 @@ class DirectEncoding:
         return {"pixels": rng.uniform(count, *self.image_shape)}
 
     def offspring(self, parents: GenomeBatch, mates: GenomeBatch | None, rng: RunRandomness,
-                  generation: int) -> GenomeBatch:
-        """Children of ``parents``: crossed with ``mates`` (for some), then mutated."""
+                  generation: int, strength: torch.Tensor | None = None) -> GenomeBatch:
+        """Children of ``parents``: crossed with ``mates`` (for some), then mutated; a
+        child's ``strength`` divides its eta (larger: bigger steps)."""
         pixels = parents["pixels"]
         if self.crossover_rate > 0:
             crossed, _ = simulated_binary_crossover(
@@ -79,7 +80,8 @@ class DirectEncoding:
                 gene_rate=0.5, rng=rng)
             use_cross = rng.uniform(pixels.shape[0]) < self.crossover_rate
             pixels = torch.where(use_cross.view(-1, 1, 1, 1), crossed, pixels)
-        mutated = polynomial_mutation(pixels, low=0.0, high=1.0, eta=self.eta,
+        eta = self.eta if strength is None else self.eta / strength
+        mutated = polynomial_mutation(pixels, low=0.0, high=1.0, eta=eta,
                                       rate=self.rate_at(generation), rng=rng)
         return {"pixels": mutated}
 

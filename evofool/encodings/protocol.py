@@ -30,8 +30,9 @@ class Encoding(Protocol):
         """``count`` fresh genomes: the first generation."""
 
     def offspring(self, parents: GenomeBatch, mates: GenomeBatch | None, rng: RunRandomness,
-                  generation: int) -> GenomeBatch:
-        """One child per parent (mates are used by encodings with crossover)."""
+                  generation: int, strength: torch.Tensor | None = None) -> GenomeBatch:
+        """One child per parent (mates are used by encodings with crossover). ``strength``
+        (B,) scales each child's mutation step (1: the encoding's own; None: all 1)."""
 
     def render(self, genomes: GenomeBatch) -> torch.Tensor:
         """Images (N, C, H, W) in [0, 1]."""

@@ -14,15 +14,16 @@ import torch
 from evofool.randomness import RunRandomness
 
 
-def polynomial_mutation(values: torch.Tensor, *, low: float, high: float, eta: float,
-                        rate: float, rng: RunRandomness,
+def polynomial_mutation(values: torch.Tensor, *, low: float, high: float,
+                        eta: float | torch.Tensor, rate: float, rng: RunRandomness,
                         where: torch.Tensor | None = None) -> torch.Tensor:
     """Mutate each element with probability ``rate`` (and only where ``where``); new tensor.
 
     Args:
         values: genes in [low, high].
         eta: distribution index; larger keeps children closer to parents
-            (the paper's code uses 15).
+            (the paper's code uses 15). A (N,) tensor gives each row of
+            ``values`` (each child) its own.
         rate: per-gene mutation probability.
         where: optional mask of genes that may mutate at all (e.g. existing
             connections of a CPPN).
@@ -34,6 +35,8 @@ def polynomial_mutation(values: torch.Tensor, *, low: float, high: float, eta: f
     chosen = _bernoulli_positions(count, rate, rng)
     if candidates is not None:
         chosen = candidates[chosen]
+    if isinstance(eta, torch.Tensor):
+        eta = eta[chosen // (flat.numel() // max(1, values.shape[0]))]
     flat[chosen] = _polynomial_step(flat[chosen], low=low, high=high, eta=eta, rng=rng)
     return mutated
 
@@ -66,8 +69,8 @@ def _bernoulli_positions(count: int, rate: float, rng: RunRandomness) -> torch.T
         start = int(batch[-1])
 
 
-def _polynomial_step(chosen: torch.Tensor, *, low: float, high: float, eta: float,
-                     rng: RunRandomness) -> torch.Tensor:
+def _polynomial_step(chosen: torch.Tensor, *, low: float, high: float,
+                     eta: float | torch.Tensor, rng: RunRandomness) -> torch.Tensor:
     """Deb's bounded polynomial mutation of every element of ``chosen`` (DEAP's formulas)."""
     u = rng.uniform(chosen.numel())
     span = high - low

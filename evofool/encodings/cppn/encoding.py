@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 import torch
 
-from evofool.encodings.cppn import mutation, records
+from evofool.encodings.cppn import crossover, mutation, records
 from evofool.encodings.cppn.layout import capacity
 from evofool.encodings.cppn.mutation import CppnMutationRates
 from evofool.encodings.cppn.render import render_population
@@ -44,6 +44,9 @@ class CppnEncoding:
             which keeps absolute weight steps closer to the original's (a step
             scales with the range and roughly with 1 / (eta + 1)).
         rates: per-child edit probabilities (the original code's by default).
+        crossover: probability that a child is first crossed with a mate
+            (``crossover.aligned_crossover``); 0, the paper's choice, evolves
+            CPPNs by mutation alone.
     """
 
     channels: int
@@ -53,6 +56,7 @@ class CppnEncoding:
     weight_bound: float = 10.0
     eta: float = 30.0
     rates: CppnMutationRates = field(default_factory=CppnMutationRates)
+    crossover: float = 0.0
 
     @classmethod
     def from_settings(cls, settings: CppnSettings,
@@ -64,7 +68,7 @@ class CppnEncoding:
             weight=settings.weight_rate, activation=settings.activation_rate)
         return cls(channels=channels, height=height, width=width,
                    max_hidden=settings.max_hidden, weight_bound=settings.weight_bound,
-                   eta=settings.eta, rates=rates)
+                   eta=settings.eta, rates=rates, crossover=settings.crossover)
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
@@ -81,7 +85,7 @@ class CppnEncoding:
 
     @property
     def uses_mates(self) -> bool:
-        return False  # CPPNs evolve without crossover (paper section 2.2)
+        return self.crossover > 0  # the paper's CPPNs evolve without (section 2.2)
 
     @property
     def record_format(self) -> RecordFormat:
@@ -92,10 +96,15 @@ class CppnEncoding:
                                        weight_bound=self.weight_bound, rng=rng)
 
     def offspring(self, parents: GenomeBatch, mates: GenomeBatch | None, rng: RunRandomness,
-                  generation: int) -> GenomeBatch:
-        """Mutated copies of ``parents``."""
+                  generation: int, strength: torch.Tensor | None = None) -> GenomeBatch:
+        """Mutated copies of ``parents``, some first crossed with ``mates``; a child's
+        ``strength`` divides its weights' eta (larger: bigger steps)."""
+        if self.crossover > 0:
+            crossing = rng.uniform(parents["alive"].shape[0]) < self.crossover
+            parents = crossover.aligned_crossover(parents, mates, crossing, rng)
+        eta = self.eta if strength is None else self.eta / strength
         return mutation.mutate(parents, outputs=self.channels, rates=self.rates,
-                               weight_bound=self.weight_bound, eta=self.eta, rng=rng)
+                               weight_bound=self.weight_bound, eta=eta, rng=rng)
 
     def render(self, genomes: GenomeBatch) -> torch.Tensor:
         return render_population(genomes, outputs=self.channels, height=self.height,
@@ -113,8 +122,8 @@ MAX_WEIGHT_BOUND = 100.0
 
 @dataclass(frozen=True)
 class CppnSettings(ComponentSettings):
-    """``encoding: {type: cppn, ...}``; see CppnEncoding and CppnMutationRates (the last
-    six keys are its per-child edit probabilities)."""
+    """``encoding: {type: cppn, ...}``; see CppnEncoding and CppnMutationRates (the six
+    keys from add_connection to activation_rate are its per-child edit probabilities)."""
 
     type: Literal["cppn"] = "cppn"
     height: int | None = positive()  # None: the model's input size
@@ -128,6 +137,7 @@ class CppnSettings(ComponentSettings):
     delete_node: float = probability(CppnMutationRates.delete_node)
     weight_rate: float = probability(CppnMutationRates.weight)
     activation_rate: float = probability(CppnMutationRates.activation)
+    crossover: float = probability(0.0)
 
     def check(self, config: Any) -> None:
         # The CPU renderer's sin is exact to an ulp or so while |z| <= 1e4 (float32_math);

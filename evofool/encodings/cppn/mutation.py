@@ -54,7 +54,7 @@ def random_genomes(count: int, *, outputs: int, max_hidden: int, weight_bound: f
 
 
 def mutate(genomes: GenomeBatch, *, outputs: int, rates: CppnMutationRates, weight_bound: float,
-           eta: float, rng: RunRandomness) -> GenomeBatch:
+           eta: float | torch.Tensor, rng: RunRandomness) -> GenomeBatch:
     """A mutated copy of ``genomes``: weights, activations, then the four structural edits.
 
     The edits work on views of the slots in use (hidden slots fill from the
