@@ -25,6 +25,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from evofool.components import build_algorithm, build_classifier, build_encoding
 from evofool.config import config_from_dict
 from evofool.encodings.genome_batch import take
+from evofool.evaluation import LocalEvaluation
 from evofool.evaluator import BatchedEvaluator
 from evofool.randomness import RunRandomness
 
@@ -85,7 +86,7 @@ def main() -> None:
         "mutate_ms": best_ms(lambda: encoding.offspring(grown, None, rng, 0), args.repeats)}
     print(json.dumps({"grown": grown_result}), flush=True)
 
-    search = build_algorithm(config, encoding, evaluator)
+    search = build_algorithm(config, encoding, LocalEvaluation(encoding, evaluator))
     for _ in range(100):
         search.step()
     cells = search.archive.occupied.nonzero().squeeze(1)

@@ -25,6 +25,7 @@ from evofool.components import build_algorithm, build_classifier, build_encoding
 from evofool.config import config_from_dict
 from evofool.encodings.cppn.mutation import CppnMutationRates
 from evofool.encodings.genome_batch import take
+from evofool.evaluation import LocalEvaluation
 from evofool.evaluator import BatchedEvaluator
 from evofool.randomness import RunRandomness
 
@@ -69,7 +70,7 @@ def main() -> None:
     classifier = build_classifier(config)
     evaluator = BatchedEvaluator(classifier, device="cpu", max_batch=1024)
     encoding = build_encoding(config, classifier)
-    search = build_algorithm(config, encoding, evaluator)
+    search = build_algorithm(config, encoding, LocalEvaluation(encoding, evaluator))
     champion_of: dict[int, set[int]] = {}
     parent_of: dict[int, int] = {}
 

@@ -21,6 +21,7 @@ import torch
 
 from evofool.components import build_algorithm, build_classifier, build_encoding
 from evofool.config import load_config
+from evofool.evaluation import LocalEvaluation
 from evofool.evaluator import BatchedEvaluator
 
 BATCH = 200
@@ -35,7 +36,8 @@ def interleaved_seconds(encoding_type: str, generations: int, warmup: int
                          [f"algorithm.batch_size={BATCH}", "evaluator.device=cpu"])
     classifier = build_classifier(config)
     evaluator = BatchedEvaluator(classifier, device="cpu", max_batch=1024)
-    search = build_algorithm(config, build_encoding(config, classifier), evaluator)
+    encoding = build_encoding(config, classifier)
+    search = build_algorithm(config, encoding, LocalEvaluation(encoding, evaluator))
     network = evaluator.classifier.network
     images = torch.rand(BATCH, 1, 28, 28).contiguous(memory_format=torch.channels_last)
     for _ in range(warmup):  # past the first generations, genomes have grown

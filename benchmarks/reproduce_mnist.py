@@ -22,6 +22,7 @@ import torch
 
 from evofool.components import build_algorithm, build_classifier, build_encoding
 from evofool.config import load_config
+from evofool.evaluation import LocalEvaluation
 from evofool.evaluator import BatchedEvaluator
 
 THRESHOLDS = (0.99, 0.999, 0.9999)
@@ -41,7 +42,7 @@ def reproduce(encoding_name: str, seed: int, max_generations: int,
     classifier = build_classifier(config)
     evaluator = BatchedEvaluator(classifier, device="cpu", max_batch=1024)
     encoding = build_encoding(config, classifier)
-    search = build_algorithm(config, encoding, evaluator)
+    search = build_algorithm(config, encoding, LocalEvaluation(encoding, evaluator))
     reached: dict[float, int | None] = dict.fromkeys(THRESHOLDS)
     started = time.perf_counter()
     while search.generation < max_generations and reached[THRESHOLDS[-1]] is None:

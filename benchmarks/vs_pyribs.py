@@ -22,6 +22,7 @@ import torch
 
 from evofool.components import build_algorithm, build_classifier, build_encoding
 from evofool.config import config_from_dict
+from evofool.evaluation import LocalEvaluation
 from evofool.evaluator import BatchedEvaluator
 
 FOOLED = 0.9999
@@ -58,7 +59,8 @@ def run_pyribs(classifier, evaluations: int, seed: int) -> dict:
 
 def run_ours(classifier, config, evaluations: int) -> dict:
     evaluator = BatchedEvaluator(classifier, device="cpu", max_batch=1024)
-    search = build_algorithm(config, build_encoding(config, classifier), evaluator)
+    encoding = build_encoding(config, classifier)
+    search = build_algorithm(config, encoding, LocalEvaluation(encoding, evaluator))
     started = time.perf_counter()
     while search.evaluations < evaluations:
         search.step()

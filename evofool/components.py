@@ -1,8 +1,7 @@
-"""Build a run's parts from its config: classifier, evaluator, encoding, algorithm."""
+"""Build a run's parts from its config: classifier, encoding, evaluation, algorithm."""
 
 from __future__ import annotations
 
-import copy
 import math
 import sys
 from pathlib import Path
@@ -13,8 +12,9 @@ from evofool.algorithms.screen import SCREEN_OFF, Screen
 from evofool.config import RunConfig
 from evofool.devices import check_memory_plan, resolve_device
 from evofool.encodings import Encoding, encoding_for_shape
-from evofool.engines.selection import choose_screen
+from evofool.engines.selection import SCREEN_PAYS, choose_screen
 from evofool.errors import ConfigError
+from evofool.evaluation import LocalEvaluation
 from evofool.evaluator import BatchedEvaluator, chunk_size
 from evofool.models import Classifier, ClassifierEnsemble, default_lenet_path, load_classifiers
 from evofool.randomness import RunRandomness
@@ -22,7 +22,7 @@ from evofool.run_layout import DETECTOR_FILE
 from evofool.training import train_mnist_lenet
 
 if TYPE_CHECKING:
-    from evofool.distributed import RayEvaluator
+    from evofool.evaluation.ray import RayEvaluation
     from evofool.ood.gate import DetectorGate
 
 
@@ -42,8 +42,7 @@ def build_screen(config: RunConfig, classifier: Classifier | ClassifierEnsemble,
     """The run's screen (``evaluator.screen``), or None: not configured, or ``auto`` found no
     engine here that pays (it says so).
 
-    ``engine`` is what a resumed run recorded (SCREEN_OFF: none). The screen scores with
-    its own copy of the classifier, taken before the evaluator attaches its engine.
+    ``engine`` is what a resumed run recorded (SCREEN_OFF: none).
     """
     settings = config.evaluator.screen
     if settings is None or engine == SCREEN_OFF:
@@ -55,20 +54,25 @@ def build_screen(config: RunConfig, classifier: Classifier | ClassifierEnsemble,
         name = choose_screen(classifier, device,
                              chunk_size(evaluator_settings.max_batch, evaluator_settings.ten_crop))
         if name is None:
-            print("evofool: evaluator.screen: no screening engine pays on this machine "
-                  "(OpenVINO bf16 needs avx512_bf16 or amx_bf16); scoring every child exactly",
+            print("evofool: evaluator.screen: no screening engine pays here (OpenVINO bf16 "
+                  "needs avx512_bf16 or amx_bf16, and a timing must find it "
+                  f"{SCREEN_PAYS:g}x the exact engine); scoring every child exactly",
                   file=sys.stderr)
             return None
-    scorer = BatchedEvaluator(copy.deepcopy(classifier), device=evaluator_settings.device,
+    scorer = BatchedEvaluator(classifier, device=evaluator_settings.device,
                               max_batch=evaluator_settings.max_batch,
                               ten_crop=evaluator_settings.ten_crop, engine=name)
     return Screen(scorer, engine=name, margin=settings.margin,
                   audit_every=settings.audit_every)
 
 
-def build_evaluator(config: RunConfig, classifier: Classifier | ClassifierEnsemble, *,
-                    engine: str | None = None) -> BatchedEvaluator | RayEvaluator:
-    """Local scoring, or Ray actors that each load the config's model(s) once.
+def build_evaluation(config: RunConfig, classifier: Classifier | ClassifierEnsemble,
+                     encoding: Encoding, *, engine: str | None = None,
+                     gate: DetectorGate | None = None,
+                     screen: Screen | None = None) -> LocalEvaluation | RayEvaluation:
+    """Genomes to scores: in this process, or on Ray actors that each load the config's
+    model(s) and the encoding once (``gate`` and ``screen`` are local only; the config
+    refuses them with Ray).
 
     ``engine`` overrides ``evaluator.engine`` (a resumed run keeps the engine it
     started with). An algorithm that needs gradients always scores in torch.
@@ -78,16 +82,17 @@ def build_evaluator(config: RunConfig, classifier: Classifier | ClassifierEnsemb
     if config.algorithm.needs_gradients:
         engine = "torch"
     if settings.backend == "ray":
-        from evofool.distributed import RayEvaluator  # Ray is an optional extra
+        from evofool.evaluation.ray import RayEvaluation  # Ray is an optional extra
 
-        return RayEvaluator(classifier, model_specs=config.model_specs,
-                            combine=settings.combine, max_batch=settings.max_batch,
-                            amp=settings.amp, ten_crop=settings.ten_crop, engine=engine,
-                            actors=settings.ray_actors,
-                            gpus_per_actor=settings.ray_gpus_per_actor,
-                            address=settings.ray_address)
-    return BatchedEvaluator(classifier, device=settings.device, max_batch=settings.max_batch,
-                            amp=settings.amp, ten_crop=settings.ten_crop, engine=engine)
+        return RayEvaluation(encoding, classifier, model_specs=config.model_specs,
+                             combine=settings.combine, max_batch=settings.max_batch,
+                             amp=settings.amp, ten_crop=settings.ten_crop, engine=engine,
+                             actors=settings.ray_actors,
+                             gpus_per_actor=settings.ray_gpus_per_actor,
+                             address=settings.ray_address)
+    scorer = BatchedEvaluator(classifier, device=settings.device, max_batch=settings.max_batch,
+                              amp=settings.amp, ten_crop=settings.ten_crop, engine=engine)
+    return LocalEvaluation(encoding, scorer, gate=gate, screen=screen)
 
 
 def build_encoding(config: RunConfig, classifier: Classifier | ClassifierEnsemble) -> Encoding:
@@ -107,8 +112,7 @@ def build_gate(config: RunConfig, classifier: Classifier, run_dir: Path, *,
     """The OOD detector the run evolves past (``evaluator.detector``), or None.
 
     A new run fits it (feature detectors on ``fit_on``) and sets its threshold; a
-    resumed run loads the one it saved when it started. Call before the
-    evaluator is built: the gate copies the classifier as it was loaded.
+    resumed run loads the one it saved when it started.
     """
     settings = config.evaluator.detector
     if settings is None:
@@ -123,8 +127,8 @@ def build_gate(config: RunConfig, classifier: Classifier, run_dir: Path, *,
                     tpr=settings.tpr)
 
 
-def build_algorithm(config: RunConfig, encoding: Encoding, evaluator: BatchedEvaluator,
-                    gate: DetectorGate | None = None, screen: Screen | None = None) -> Search:
+def build_algorithm(config: RunConfig, encoding: Encoding,
+                    evaluation: LocalEvaluation | RayEvaluation) -> Search:
     """The config's search algorithm, through its registry entry.
 
     Raises:
@@ -133,8 +137,7 @@ def build_algorithm(config: RunConfig, encoding: Encoding, evaluator: BatchedEva
     settings = config.algorithm
     check_memory_plan(settings.memory_plan(
         genome_bytes=encoding.genome_bytes, image_bytes=4 * math.prod(encoding.image_shape),
-        num_classes=len(evaluator.class_names)), evaluator.device)
-    screening = {} if screen is None else {"screen": screen}  # MAP-Elites only (config)
+        num_classes=len(evaluation.class_names)), evaluation.device)
     return ALGORITHMS[settings.type].build(
-        settings, encoding=encoding, evaluator=evaluator,
-        rng=RunRandomness(config.seed, evaluator.device), gate=gate, **screening)
+        settings, encoding=encoding, evaluation=evaluation,
+        rng=RunRandomness(config.seed, evaluation.device))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import torch
 
 from evofool.devices import resolve_device
@@ -24,7 +26,8 @@ class BatchedEvaluator:
     a GPU run only moves the small archive update to the host.
 
     Args:
-        classifier: the model; moved to ``device``.
+        classifier: the model; the evaluator moves and runs its own copy, so the
+            caller's (and every other scorer's) stays as it was loaded.
         device: ``auto``, ``cpu``, ``cuda``, ``cuda:N`` or ``mps``.
         max_batch: the largest chunk handed to the network at once.
         amp: autocast the forward pass to bf16 on CUDA (ignored elsewhere).
@@ -45,7 +48,8 @@ class BatchedEvaluator:
         if max_batch < 1:
             raise ValueError(f"max_batch must be at least 1, not {max_batch}")
         self.device = resolve_device(device)
-        self.classifier = classifier.to(self.device).to(memory_format=torch.channels_last).eval()
+        self.classifier = copy.deepcopy(classifier).to(self.device).to(
+            memory_format=torch.channels_last).eval()
         self.max_batch = max_batch
         self.amp = amp and self.device.type == "cuda"
         self.ten_crop = ten_crop

@@ -35,7 +35,7 @@ from evofool.components import (
     build_algorithm,
     build_classifier,
     build_encoding,
-    build_evaluator,
+    build_evaluation,
     build_gate,
     build_screen,
 )
@@ -107,11 +107,11 @@ class EvolutionJob:
         classifier = build_classifier(config)
         self.gate = build_gate(config, classifier, run_dir, resuming=resuming)
         self.screen = build_screen(config, classifier, engine=screen_engine)
-        self.evaluator = build_evaluator(config, classifier, engine=engine)
         self.encoding = build_encoding(config, classifier)
-        self.algorithm = build_algorithm(config, self.encoding, self.evaluator, self.gate,
-                                         self.screen)
-        self.class_names = self.evaluator.class_names
+        self.evaluation = build_evaluation(config, classifier, self.encoding, engine=engine,
+                                           gate=self.gate, screen=self.screen)
+        self.algorithm = build_algorithm(config, self.encoding, self.evaluation)
+        self.class_names = self.evaluation.class_names
         self.fingerprint = model_fingerprint(classifier)
         self.keep_every_genome = keeps_every_genome(config.store.history, config.encoding.type,
                                                     self.encoding.image_shape)
@@ -144,7 +144,7 @@ class EvolutionJob:
                            image_shape=list(job.encoding.image_shape),
                            encoding=config.encoding.type, algorithm=config.algorithm.type,
                            class_names=list(job.class_names), model_fingerprint=job.fingerprint,
-                           engine=job.evaluator.engine, screen_engine=job._screen_record(),
+                           engine=job.evaluation.engine, screen_engine=job._screen_record(),
                            status="running", created=time.time(),
                            history="all" if job.keep_every_genome else "milestones",
                            classes_in_play=job.algorithm.classes_in_play.tolist(),
@@ -234,7 +234,7 @@ class EvolutionJob:
         archive = job.algorithm.archive
         store.rewind(generation, job.recorder.champion_rows(archive, archive.occupied))
         store.set_meta(status="running", config=config.to_dict(),
-                       model_fingerprint=job.fingerprint, engine=job.evaluator.engine,
+                       model_fingerprint=job.fingerprint, engine=job.evaluation.engine,
                        screen_engine=job._screen_record())
         write_config(config, run_dir)
         if job.identity != as_stored:  # a forced change: tie the checkpoints to it at once
@@ -279,7 +279,7 @@ class EvolutionJob:
             interrupted = self.stop_signal is not None
             if self.checkpointed_generation != algorithm.generation:
                 self._checkpoint(self._elapsed(started))
-            summary = self.recorder.finish(algorithm, engine=self.evaluator.engine,
+            summary = self.recorder.finish(algorithm, engine=self.evaluation.engine,
                                            wall_seconds=self._elapsed(started),
                                            interrupted=interrupted)
         except (OSError, sqlite3.OperationalError) as error:  # a full disk, a lost mount

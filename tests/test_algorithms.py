@@ -10,6 +10,7 @@ from evofool.algorithms.genetic import GeneticSettings
 from evofool.algorithms.map_elites import MapElitesSettings
 from evofool.encodings import CppnEncoding, DirectEncoding
 from evofool.encodings.genome_batch import take
+from evofool.evaluation import LocalEvaluation
 from evofool.evaluator import BatchedEvaluator
 from evofool.models import load_classifier
 from evofool.randomness import RunRandomness
@@ -24,15 +25,19 @@ def cppn(evaluator):
     return CppnEncoding(*evaluator.classifier.input_spec.shape, max_hidden=6)
 
 
+def evaluation_of(encoding, evaluator):
+    return LocalEvaluation(encoding, evaluator)
+
+
 def test_noise_is_mostly_one_class_yet_every_cell_fills(trained_lenet):
     """The pitfall: an argmax-keyed archive would fill one cell; ours fills all ten."""
     evaluator = BatchedEvaluator(load_classifier(trained_lenet["path"]), device="cpu")
+    encoding = DirectEncoding(channels=1, height=28, width=28)
     search = MapElites(MapElitesSettings(batch_size=200), rng=RunRandomness(0),
-                       encoding=DirectEncoding(channels=1, height=28, width=28),
-                       evaluator=evaluator)
+                       encoding=encoding, evaluation=LocalEvaluation(encoding, evaluator))
     search.step()
     noise = search.encoding.random(200, RunRandomness(5))
-    predicted = search.evaluator.score(noise["pixels"]).argmax(dim=1)
+    predicted = evaluator.score(noise["pixels"]).argmax(dim=1)
     assert torch.bincount(predicted, minlength=10).max() >= 150
     assert search.archive.occupied.all()
 
@@ -42,7 +47,8 @@ def test_stepping_stones_hold_the_best_per_brightness_band(fake):
     class is the best of its bands, because every child competes in both."""
     bins = 3
     search = MapElites(MapElitesSettings(batch_size=50, brightness_bins=bins),
-                       encoding=cppn(fake), evaluator=fake, rng=RunRandomness(0))
+                       encoding=cppn(fake), evaluation=evaluation_of(cppn(fake), fake),
+                       rng=RunRandomness(0))
     for _ in range(12):
         search.step()
     stones = search.stepping_stones
@@ -51,7 +57,8 @@ def test_stepping_stones_hold_the_best_per_brightness_band(fake):
     occupied = stones.occupied.nonzero().flatten()
     assert occupied.numel() > FAKE_CLASSES  # more parent cells than classes
     images = search.encoding.render(take(stones.genomes, occupied))
-    band = (images.mean(dim=(1, 2, 3)) * bins).long().clamp(max=bins - 1)
+    eight_bit_mean = images.double().mul(255).round().mean(dim=(1, 2, 3)) / 255
+    band = (eight_bit_mean * bins).long().clamp(max=bins - 1)
     assert torch.equal(band, occupied // FAKE_CLASSES)
     scores = fake.score(images)[torch.arange(occupied.numel()), occupied % FAKE_CLASSES]
     assert torch.allclose(scores, stones.confidence[occupied], atol=1e-6)
@@ -61,7 +68,8 @@ def test_stepping_stones_hold_the_best_per_brightness_band(fake):
 
 def test_stepping_stones_respect_the_classes_in_play(fake):
     search = MapElites(MapElitesSettings(batch_size=50, classes=[1, 3], brightness_bins=2),
-                       encoding=cppn(fake), evaluator=fake, rng=RunRandomness(0))
+                       encoding=cppn(fake), evaluation=evaluation_of(cppn(fake), fake),
+                       rng=RunRandomness(0))
     for _ in range(3):
         search.step()
     assert set((search.stepping_stones.occupied.nonzero().flatten() % FAKE_CLASSES).tolist()
@@ -71,9 +79,9 @@ def test_stepping_stones_respect_the_classes_in_play(fake):
 def ga(evaluator, **overrides):
     settings = GeneticSettings(**{"targets": [1, 3], "population": 12, "offspring": 12,
                                   "elites": 2, **overrides})
-    return GeneticAlgorithm(settings, encoding=DirectEncoding(*evaluator.classifier.input_spec
-                                                              .shape),
-                            evaluator=evaluator, rng=RunRandomness(0))
+    encoding = DirectEncoding(*evaluator.classifier.input_spec.shape)
+    return GeneticAlgorithm(settings, encoding=encoding,
+                            evaluation=evaluation_of(encoding, evaluator), rng=RunRandomness(0))
 
 
 @pytest.mark.parametrize("selection", ["tournament", "truncation"])

@@ -22,6 +22,7 @@ from evofool.encodings import ENCODINGS as ENCODING_REGISTRY
 from evofool.encodings import encoding_for_shape
 from evofool.encodings.genome_batch import take
 from evofool.encodings.genome_codec import record_from_bytes, record_to_bytes
+from evofool.evaluation import LocalEvaluation
 from evofool.evaluator import BatchedEvaluator
 from evofool.randomness import RunRandomness
 
@@ -61,9 +62,10 @@ def make_encoding(name: str):
 
 def build(algorithm: str, encoding: str, evaluator, seed: int = 0) -> Search:
     settings = ALGORITHMS[algorithm]
+    encoding = make_encoding(encoding)
     return ALGORITHM_REGISTRY[settings.type].build(
-        settings, encoding=make_encoding(encoding), evaluator=evaluator,
-        rng=RunRandomness(seed), gate=None)
+        settings, encoding=encoding, evaluation=LocalEvaluation(encoding, evaluator),
+        rng=RunRandomness(seed))
 
 
 def test_every_registered_part_is_under_contract():

@@ -67,6 +67,6 @@ def test_reading_a_run_does_not_import_the_builders():
     code = ("import sys, evofool.stored_run, evofool.export, evofool.transfer; "
             "print(sorted(m for m in sys.modules if m in ('evofool.components', 'evofool.job', "
             "'evofool.run_recorder') or m.startswith(('evofool.training', "
-            "'evofool.distributed'))))")
+            "'evofool.evaluation.ray'))))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -9,7 +9,7 @@ import pytest
 import torch
 from conftest import CONFIGS
 
-from evofool.components import build_algorithm, build_classifier, build_encoding, build_evaluator
+from evofool.components import build_algorithm, build_classifier, build_encoding, build_evaluation
 from evofool.config import load_config
 from evofool.errors import ConfigError
 from evofool.job import EvolutionJob
@@ -47,21 +47,45 @@ def test_a_killed_actor_loses_no_evaluation(small_lenets, capsys):
     for backend in ("local", "ray"):
         config = _config(small_lenets[0], backend)
         classifier = build_classifier(config)
-        evaluator = build_evaluator(config, classifier)
-        searches[backend] = build_algorithm(config, build_encoding(config, classifier),
-                                            evaluator)
+        encoding = build_encoding(config, classifier)
+        searches[backend] = build_algorithm(config, encoding,
+                                            build_evaluation(config, classifier, encoding))
     local, remote = searches["local"], searches["ray"]
     for generation in range(6):
         if generation == 3:
-            ray.kill(remote.evaluator.actors[0], no_restart=True)
+            ray.kill(remote.evaluation.actors[0], no_restart=True)
         local.step()
         remote.step()
-    assert remote.evaluator.failures == 1
-    assert "scoring actor 0 died" in capsys.readouterr().err
+    assert remote.evaluation.failures == 1
+    assert "evaluation actor 0 died" in capsys.readouterr().err
     assert remote.evaluations == local.evaluations == 300
-    assert remote.evaluator.images_scored == 300
+    assert remote.evaluation.images_scored == 300
     assert torch.equal(remote.archive.confidence, local.archive.confidence)
     assert torch.equal(remote.archive.genome_id, local.archive.genome_id)
+
+
+def test_actors_receive_genomes_not_pixels(small_lenets):
+    """What crosses to the actors is the children's genomes: for 28x28 CPPNs fewer bytes
+    than their images, and the images are never rendered in the driver."""
+    config = _config(small_lenets[0], "ray")
+    classifier = build_classifier(config)
+    encoding = build_encoding(config, classifier)
+    search = build_algorithm(config, encoding, build_evaluation(config, classifier, encoding))
+    rendered = []
+    encoding_render = type(encoding).render
+    type(encoding).render = lambda self, genomes: rendered.append(1) or encoding_render(
+        self, genomes)
+    try:
+        search.step()
+        search.step()
+    finally:
+        type(encoding).render = encoding_render
+    assert not rendered  # the driver drew nothing
+    sent = search.evaluation.bytes_sent
+    genome_bytes = sum(value.nbytes for value in encoding.random(1, search.rng).values())
+    assert sent == 2 * 50 * genome_bytes
+    assert config.algorithm.brightness_bins > 1  # probabilities and brightness come back
+    assert search.evaluation.bytes_returned == 2 * 50 * (10 * 4 + 8)
 
 
 def test_gradient_ascent_asks_for_the_local_backend(small_lenets):

@@ -12,57 +12,45 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from evofool.archive import ChampionArchive
+from evofool.archive.champions import Added
+from evofool.encodings.genome_batch import GenomeBatch
 from evofool.encodings.protocol import Encoding
 from evofool.errors import ConfigError
+from evofool.evaluation.unit import Evaluation, GenomeEvaluation, MustBeat
 from evofool.randomness import RunRandomness
 
 if TYPE_CHECKING:
     from evofool.algorithms.screen import Screen
 
 
-class Scorer(Protocol):
-    """What a search needs from an evaluator (local, ONNX Runtime or Ray)."""
+@dataclass(frozen=True)
+class Proposal:
+    """What ``ask`` proposes: children, their parents' genome ids (-1: none), optionally
+    the classes each child may take (``eligible`` (B, K)), the parent cell each came from
+    (for searches that learn per cell), and what each must beat (for a screen)."""
 
-    device: torch.device
-
-    @property
-    def class_names(self) -> tuple[str, ...]: ...
-
-    def score(self, images: torch.Tensor) -> torch.Tensor:
-        """Probabilities (N, K) on ``device`` for [0, 1] images (N, C, H, W)."""
-
-
-class GradientScorer(Scorer, Protocol):
-    """A scorer that can also differentiate (local torch only): gradient ascent."""
-
-    def log_probability_gradient(self, images: torch.Tensor, targets: torch.Tensor
-                                 ) -> tuple[torch.Tensor, torch.Tensor]: ...
-
-
-class Gate(Protocol):
-    """An OOD detector a search must get past (evofool.ood.gate.DetectorGate)."""
-
-    def outlier_scores(self, images: torch.Tensor) -> torch.Tensor:
-        """(N,) outlier scores of [0, 1] images, on their device."""
-
-    def fitness(self, probabilities: torch.Tensor, outlier: torch.Tensor) -> torch.Tensor:
-        """(N, K) the probabilities where an image passes, below every passing one elsewhere."""
+    genomes: GenomeBatch
+    parent_ids: torch.Tensor
+    eligible: torch.Tensor | None = None
+    parent_cells: torch.Tensor | None = None
+    must_beat: MustBeat | None = None
+    with_brightness: bool = False
 
 
 @dataclass(frozen=True)
-class Evaluation:
-    """A batch's scores: ``probabilities`` (N, K) are what the model says, ``fitness``
-    (N, K) what the search ranks by (the probabilities, unless a gate applies), and
-    ``outlier_scores`` (N,) the gate's, or None."""
+class Outcome:
+    """What became of a proposal: its scores, the children's new ids, what the archive
+    took (``Added``) and how many evaluations came before it."""
 
-    probabilities: torch.Tensor
-    fitness: torch.Tensor
-    outlier_scores: torch.Tensor | None = None
+    scores: Evaluation
+    child_ids: torch.Tensor
+    added: Added
+    evaluations_before: int
 
 
 class Search(ABC):
@@ -70,21 +58,18 @@ class Search(ABC):
 
     Args:
         encoding: genomes and their pixels.
-        evaluator: scores images.
+        evaluation: scores genomes (behind it: rendering, engines, a screen, a gate).
         rng: the run's only source of randomness.
-        gate: an OOD detector children must pass to count for a class, or None.
     """
 
     stepping_stones: ChampionArchive | None = None  # finer parent cells, where kept
-    screen: Screen | None = None  # a cheap engine that screens children (MAP-Elites)
 
-    def __init__(self, *, encoding: Encoding, evaluator: Scorer, rng: RunRandomness,
-                 gate: Gate | None = None) -> None:
+    def __init__(self, *, encoding: Encoding, evaluation: GenomeEvaluation,
+                 rng: RunRandomness) -> None:
         self.encoding = encoding
-        self.evaluator = evaluator
+        self.evaluation = evaluation
         self.rng = rng
-        self.gate = gate
-        self.archive = ChampionArchive(len(evaluator.class_names), rng.device)
+        self.archive = ChampionArchive(len(evaluation.class_names), rng.device)
         self.generation = 0
         self.evaluations = 0
         self.next_genome_id = 0
@@ -98,17 +83,14 @@ class Search(ABC):
     def step(self) -> None:
         """One generation."""
 
+    @property
+    def screen(self) -> Screen | None:
+        """The screen in front of the exact engine, where the evaluation has one."""
+        return self.evaluation.screen
+
     def summary_fields(self) -> dict[str, Any]:
         """What ``summary.json`` adds for this algorithm; nothing by default."""
         return {}
-
-    def _evaluate(self, images: torch.Tensor) -> Evaluation:
-        """Score ``images``; where a gate applies, also its outlier scores and fitness."""
-        probabilities = self.evaluator.score(images)
-        if self.gate is None:
-            return Evaluation(probabilities, probabilities)
-        outlier = self.gate.outlier_scores(images)
-        return Evaluation(probabilities, self.gate.fitness(probabilities, outlier), outlier)
 
     def _new_ids(self, count: int) -> torch.Tensor:
         """Ids for ``count`` new genomes, unique over the run."""
@@ -140,7 +122,41 @@ class Search(ABC):
         """Restore what ``_extra_state`` saved."""
 
 
-def check_classes(key: str, indices: list[int], scorer: Scorer) -> None:
+class Evolution(Search):
+    """A search whose generation is ask -> evaluate -> archive -> tell, written once here.
+
+    An algorithm says how it proposes children (``ask``) and what it learns from
+    how they did (``tell``); evaluating them, giving them ids, offering them to the
+    archive and counting are the same for all.
+    """
+
+    def step(self) -> None:
+        proposal = self.ask()
+        scores = self.evaluation.evaluate(proposal.genomes, generation=self.generation,
+                                          with_brightness=proposal.with_brightness,
+                                          must_beat=proposal.must_beat)
+        count = int(proposal.parent_ids.numel())
+        child_ids = self._new_ids(count)
+        added = self.archive.add(proposal.genomes, scores.probabilities,
+                                 generation=self.generation, child_ids=child_ids,
+                                 parent_ids=proposal.parent_ids,
+                                 evaluations_before=self.evaluations, eligible=proposal.eligible,
+                                 fitness=scores.fitness, outlier_scores=scores.outlier_scores)
+        outcome = Outcome(scores, child_ids, added, self.evaluations)
+        self.evaluations += count
+        self.tell(proposal, outcome)
+        self.generation += 1
+
+    @abstractmethod
+    def ask(self) -> Proposal:
+        """This generation's children."""
+
+    @abstractmethod
+    def tell(self, proposal: Proposal, outcome: Outcome) -> None:
+        """Learn from how the children did (after the archive has seen them)."""
+
+
+def check_classes(key: str, indices: list[int], scorer: GenomeEvaluation) -> None:
     """Raise ConfigError, naming ``key``, for a class index the model does not have."""
     count = len(scorer.class_names)
     for index in indices:

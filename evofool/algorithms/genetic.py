@@ -16,10 +16,11 @@ from typing import Any, Literal
 import torch
 from deap import tools
 
-from evofool.algorithms.base import Gate, Scorer, Search, check_classes
+from evofool.algorithms.base import Evolution, Outcome, Proposal, check_classes
 from evofool.encodings.genome_batch import GenomeBatch, concat, take
 from evofool.encodings.protocol import Encoding
 from evofool.errors import ConfigError
+from evofool.evaluation import GenomeEvaluation
 from evofool.randomness import RunRandomness
 from evofool.settings import ComponentSettings, positive, probability
 
@@ -51,7 +52,7 @@ class GeneticSettings(ComponentSettings):
             (self.population + self.offspring) * (2 * genome_bytes + 3 * image_bytes))}
 
 
-class GeneticAlgorithm(Search):
+class GeneticAlgorithm(Evolution):
     """(mu, lambda) with elitism: each target's next population is its ``elites`` best
     parents plus the best ``population - elites`` offspring.
 
@@ -65,10 +66,10 @@ class GeneticAlgorithm(Search):
         elites: parents carried over unchanged.
     """
 
-    def __init__(self, settings: GeneticSettings, *, encoding: Encoding, evaluator: Scorer,
-                 rng: RunRandomness, gate: Gate | None = None) -> None:
-        super().__init__(encoding=encoding, evaluator=evaluator, rng=rng, gate=gate)
-        check_classes("algorithm.targets", settings.targets, evaluator)
+    def __init__(self, settings: GeneticSettings, *, encoding: Encoding,
+                 evaluation: GenomeEvaluation, rng: RunRandomness) -> None:
+        super().__init__(encoding=encoding, evaluation=evaluation, rng=rng)
+        check_classes("algorithm.targets", settings.targets, evaluation)
         self.targets = torch.tensor(settings.targets, device=rng.device)
         self.population_size = settings.population
         self.offspring_size = settings.offspring
@@ -87,13 +88,14 @@ class GeneticAlgorithm(Search):
         """Only the target classes are evolved."""
         return self.targets
 
-    def step(self) -> None:
+    def ask(self) -> Proposal:
+        """mu random genomes per target in generation 0; after, lambda children per target
+        of selected parents. Each child competes in the archive for its own target only."""
         targets, mu = len(self.targets), self.population_size
         if self.generation == 0:
-            children = self.encoding.random(targets * mu, self.rng)
-            parent_ids = torch.full((targets * mu,), -1, dtype=torch.long, device=self.rng.device)
-            fitness, ids = self._score(children, parent_ids, per_target=mu)
-            self.population, self.fitness, self.ids = children, fitness, ids
+            count = targets * mu
+            children = self.encoding.random(count, self.rng)
+            parent_ids = torch.full((count,), -1, dtype=torch.long, device=self.rng.device)
         else:
             parents = self._select(self.offspring_size)
             mates = None
@@ -101,33 +103,32 @@ class GeneticAlgorithm(Search):
                 mates = take(self.population, self._select(self.offspring_size))
             children = self.encoding.offspring(take(self.population, parents), mates, self.rng,
                                                self.generation)
-            fitness, ids = self._score(children, self.ids[parents],
-                                       per_target=self.offspring_size)
-            self._replace(children, fitness, ids)
+            parent_ids = self.ids[parents]
+        count = parent_ids.numel()
+        eligible = torch.zeros(count, len(self.evaluation.class_names), dtype=torch.bool,
+                               device=self.rng.device)
+        eligible[torch.arange(count, device=self.rng.device), self._own_targets(count)] = True
+        return Proposal(children, parent_ids, eligible=eligible)
+
+    def tell(self, proposal: Proposal, outcome: Outcome) -> None:
+        """Fitness (targets, per target) = each child's confidence in its own target (where
+        a gate applies, its gated fitness); the first children are the population, later
+        ones replace all but the elites."""
+        count = outcome.child_ids.numel()
+        rows = torch.arange(count, device=self.rng.device)
+        fitness = outcome.scores.fitness[rows, self._own_targets(count)].view(
+            len(self.targets), -1)
+        if self.population is None:
+            self.population, self.fitness, self.ids = proposal.genomes, fitness, outcome.child_ids
+        else:
+            self._replace(proposal.genomes, fitness, outcome.child_ids)
         self.logbook.record(gen=self.generation, evals=self.evaluations,
                             best=self.fitness.max(dim=1).values.tolist(),
                             median=self.fitness.quantile(0.5, dim=1).tolist())
-        self.generation += 1
 
-    def _score(self, children: GenomeBatch, parent_ids: torch.Tensor,
-               per_target: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """Fitness (targets, per_target) = each child's confidence in its own target (where a
-        gate applies, its gated fitness)."""
-        count = parent_ids.numel()
-        scores = self._evaluate(self.encoding.render(children))
-        probabilities = scores.probabilities
-        own_target = self.targets.repeat_interleave(per_target)
-        rows = torch.arange(count, device=self.rng.device)
-        # Each child competes in the archive for its own target class only.
-        eligible = torch.zeros_like(probabilities, dtype=torch.bool)
-        eligible[rows, own_target] = True
-        ids = self._new_ids(count)
-        self.archive.add(children, probabilities, generation=self.generation, child_ids=ids,
-                         parent_ids=parent_ids, evaluations_before=self.evaluations,
-                         eligible=eligible, fitness=scores.fitness,
-                         outlier_scores=scores.outlier_scores)
-        self.evaluations += count
-        return scores.fitness[rows, own_target].view(-1, per_target), ids
+    def _own_targets(self, count: int) -> torch.Tensor:
+        """(count,) each child's target: children come in equal blocks, one per target."""
+        return self.targets.repeat_interleave(count // len(self.targets))
 
     def _select(self, count: int) -> torch.Tensor:
         """Row indices into the stacked population: ``count`` parents per target."""

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 import torch
 
-from evofool.algorithms.base import Evaluation, Gate, Scorer, Search, check_classes
+from evofool.algorithms.base import Evolution, Outcome, Proposal, check_classes
 from evofool.algorithms.parent_choice import Curiosity, StepSizes
-from evofool.algorithms.screen import Screen
 from evofool.archive import ChampionArchive
 from evofool.archive.champions import EMPTY
 from evofool.encodings.genome_batch import take
 from evofool.encodings.protocol import Encoding
 from evofool.errors import ConfigError
+from evofool.evaluation import GenomeEvaluation, brightness_bands
 from evofool.randomness import RunRandomness
 from evofool.settings import ComponentSettings, positive
 
@@ -47,7 +48,7 @@ class MapElitesSettings(ComponentSettings):
                     + 4 * self.batch_size * cells}
 
 
-class MapElites(Search):
+class MapElites(Evolution):
     """Each generation: B children of champions drawn uniformly from occupied cells,
     rendered and scored in one batched call, then offered to every class.
 
@@ -77,15 +78,13 @@ class MapElites(Search):
             children are kept and shrunk when not (``parent_choice.StepSizes``).
     """
 
-    def __init__(self, settings: MapElitesSettings, *, encoding: Encoding, evaluator: Scorer,
-                 rng: RunRandomness, gate: Gate | None = None,
-                 screen: Screen | None = None) -> None:
-        super().__init__(encoding=encoding, evaluator=evaluator, rng=rng, gate=gate)
-        self.screen = screen
-        check_classes("algorithm.classes", settings.classes or [], evaluator)
+    def __init__(self, settings: MapElitesSettings, *, encoding: Encoding,
+                 evaluation: GenomeEvaluation, rng: RunRandomness) -> None:
+        super().__init__(encoding=encoding, evaluation=evaluation, rng=rng)
+        check_classes("algorithm.classes", settings.classes or [], evaluation)
         self.batch_size = batch_size = settings.batch_size
         classes, brightness_bins = settings.classes, settings.brightness_bins
-        num_classes = len(evaluator.class_names)
+        num_classes = len(evaluation.class_names)
         self._cells = torch.arange(num_classes, device=rng.device) if classes is None \
             else torch.tensor(sorted(set(classes)), device=rng.device)
         self._eligible = None
@@ -108,52 +107,47 @@ class MapElites(Search):
         """The classes that have a cell."""
         return self._cells
 
-    def step(self) -> None:
-        count = self.batch_size
-        parents = None
+    def ask(self) -> Proposal:
+        """B random genomes in generation 0; after, children of parent cells (uniform or by
+        curiosity), mutated with their cell's strength where that adapts."""
+        count, device = self.batch_size, self.rng.device
+        banded = self.stepping_stones is not None
         if self.generation == 0:
-            children = self.encoding.random(count, self.rng)
-            parent_ids = torch.full((count,), -1, dtype=torch.long, device=self.rng.device)
-        else:
-            pool = self._parent_pool()
-            cells = pool.occupied.nonzero().squeeze(1)
-            parents = cells[self.rng.integers(cells.numel(), count)] if self.curiosity is None \
-                else self.curiosity.draw(cells, count, self.rng)
-            genomes = pool.genomes
-            mates = None
-            if self.encoding.uses_mates:
-                mates = take(genomes, cells[self.rng.integers(cells.numel(), count)])
-            adaptive = {} if self.step_sizes is None else {
-                "strength": self.step_sizes.of(parents)}  # encodings may predate strength
-            children = self.encoding.offspring(take(genomes, parents), mates, self.rng,
-                                               self.generation, **adaptive)
-            parent_ids = pool.genome_id[parents]
-        images = self.encoding.render(children)
-        band = None if self.stepping_stones is None else self._brightness_band(images)
-        if self.screen is None:
-            scores = self._evaluate(images)
-        else:
-            probabilities = self.screen.probabilities(
-                images, self._thresholds(band, count), self.evaluator.score, self.generation)
-            scores = Evaluation(probabilities, probabilities)
-        child_ids = self._new_ids(count)
-        kept = self.archive.add(children, scores.probabilities, generation=self.generation,
-                                child_ids=child_ids, parent_ids=parent_ids,
-                                evaluations_before=self.evaluations, eligible=self._eligible,
-                                fitness=scores.fitness,
-                                outlier_scores=scores.outlier_scores).cells_taken > 0
+            return Proposal(self.encoding.random(count, self.rng),
+                            torch.full((count,), -1, dtype=torch.long, device=device),
+                            eligible=self._eligible, must_beat=self._thresholds,
+                            with_brightness=banded)
+        pool = self._parent_pool()
+        cells = pool.occupied.nonzero().squeeze(1)
+        parents = cells[self.rng.integers(cells.numel(), count)] if self.curiosity is None \
+            else self.curiosity.draw(cells, count, self.rng)
+        mates = None
+        if self.encoding.uses_mates:
+            mates = take(pool.genomes, cells[self.rng.integers(cells.numel(), count)])
+        adaptive = {} if self.step_sizes is None else {
+            "strength": self.step_sizes.of(parents)}  # encodings may predate strength
+        children = self.encoding.offspring(take(pool.genomes, parents), mates, self.rng,
+                                           self.generation, **adaptive)
+        return Proposal(children, pool.genome_id[parents], eligible=self._eligible,
+                        parent_cells=parents, must_beat=self._thresholds,
+                        with_brightness=banded)
+
+    def tell(self, proposal: Proposal, outcome: Outcome) -> None:
+        """Offer the children to their bands' stepping stones; teach the per-cell learners
+        which children were kept (by a class or a band)."""
+        kept = outcome.added.cells_taken > 0
         if self.stepping_stones is not None:
+            scores, band = outcome.scores, self._band(outcome.scores.brightness)
             kept |= self.stepping_stones.add(
-                children, self._by_band(band, scores.probabilities), generation=self.generation,
-                child_ids=child_ids, parent_ids=parent_ids, evaluations_before=self.evaluations,
+                proposal.genomes, self._by_band(band, scores.probabilities),
+                generation=self.generation, child_ids=outcome.child_ids,
+                parent_ids=proposal.parent_ids, evaluations_before=outcome.evaluations_before,
                 fitness=self._by_band(band, scores.fitness),
                 outlier_scores=scores.outlier_scores).cells_taken > 0
-        if parents is not None:
+        if proposal.parent_cells is not None:
             for learner in (self.curiosity, self.step_sizes):
                 if learner is not None:
-                    learner.tell(parents, kept)
-        self.evaluations += count
-        self.generation += 1
+                    learner.tell(proposal.parent_cells, kept)
 
     def _parent_pool(self) -> ChampionArchive:
         """The stepping stones where there are any (a checkpoint from before they were
@@ -162,12 +156,14 @@ class MapElites(Search):
             return self.stepping_stones
         return self.archive
 
-    def _thresholds(self, band: torch.Tensor | None, count: int) -> torch.Tensor:
+    def _thresholds(self, brightness: torch.Tensor | None) -> torch.Tensor:
         """(B, K) the fitness each child must beat in each class to take a cell: the lower of
         its class's champion and of its band's stepping stone; +inf where it may not
         compete (classes without a cell)."""
+        count = self.batch_size
         thresholds = self.archive.fitness.unsqueeze(0).expand(count, -1)
-        if band is not None:
+        if brightness is not None:
+            band = self._band(brightness)
             num_classes = thresholds.shape[1]
             stones = self.stepping_stones.fitness.view(self.brightness_bins, num_classes)
             thresholds = torch.minimum(thresholds, stones[band])
@@ -175,10 +171,10 @@ class MapElites(Search):
             thresholds = thresholds.masked_fill(~self._eligible[:count], float("inf"))
         return thresholds
 
-    def _brightness_band(self, images: torch.Tensor) -> torch.Tensor:
-        """(B,) each image's band of mean brightness, 0 .. brightness_bins - 1."""
-        band = (images.mean(dim=(1, 2, 3)) * self.brightness_bins).long()
-        return band.clamp_(max=self.brightness_bins - 1)
+    def _band(self, brightness: torch.Tensor) -> torch.Tensor:
+        """(B,) each child's band of mean brightness, 0 .. brightness_bins - 1."""
+        return brightness_bands(brightness, pixels=math.prod(self.encoding.image_shape),
+                                bands=self.brightness_bins)
 
     def _by_band(self, band: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
         """(B, bins * K): each child's (B, K) ``values`` in its band's K columns, EMPTY

@@ -1,0 +1,172 @@
+"""Evaluation on Ray actors: each actor receives genomes and returns their scores.
+
+Each actor builds the model and the encoding once and owns a
+``LocalEvaluation``; a batch of genomes is cut into one contiguous shard per
+actor, each actor renders, scores and describes its shard, and the results
+are put back in order, so an algorithm cannot tell where its children were
+scored (a test checks the champions match a local run's, bitwise). That holds
+by design, not by luck of the processor: shards are whole chunks of the size
+local scoring uses (``evaluator.chunk_size``), every actor uses the driver's
+engine (``auto`` is resolved once, in the driver) and thread count, a genome is
+drawn the same way whatever else is in its batch (``cpu_kernel``), and
+brightness is an integer sum. A generation spreads over at most
+``children / max_batch`` actors: lower ``evaluator.max_batch`` to use more.
+If an actor dies, its shard is evaluated again on a live actor, a replacement
+is started, and the failure is logged: no evaluation is lost.
+
+What crosses the network per generation: the children's genomes out (for
+a CPPN, a few KB each: ``Encoding.genome_bytes``) and per child its
+probabilities (K float32) and brightness back. Pixels never travel, and
+the archive and randomness never leave the driver. For the direct encoding
+the genome is the image, so it travels as it is.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from typing import Any
+
+import numpy as np
+import torch
+
+from evofool.encodings.genome_batch import GenomeBatch
+from evofool.encodings.protocol import Encoding
+from evofool.engines import attach_engine
+from evofool.errors import EvofoolError
+from evofool.evaluation.local import LocalEvaluation
+from evofool.evaluation.unit import Evaluation, MustBeat
+from evofool.evaluator import BatchedEvaluator, chunk_size
+
+log = logging.getLogger(__name__)
+
+Shard = dict[str, np.ndarray]
+
+
+def _ray():
+    try:
+        import ray
+    except ImportError as error:
+        raise EvofoolError("evaluator.backend ray needs Ray: pip install 'evofool[ray]'"
+                           ) from error
+    return ray
+
+
+class _EvaluationWorker:
+    """Runs inside a Ray actor: one model and encoding, loaded once, evaluating shards."""
+
+    def __init__(self, encoding: Encoding, model_specs: list[str], combine: str, device: str,
+                 max_batch: int, amp: bool, ten_crop: bool, engine: str, threads: int) -> None:
+        from evofool.models import load_classifiers  # in the actor's process
+
+        torch.set_num_threads(threads)
+        scorer = BatchedEvaluator(load_classifiers(model_specs, combine), device=device,
+                                  max_batch=max_batch, amp=amp, ten_crop=ten_crop, engine=engine)
+        self.evaluation = LocalEvaluation(encoding, scorer)
+
+    def evaluate(self, shard: Shard, with_brightness: bool
+                 ) -> tuple[np.ndarray, np.ndarray | None, float]:
+        """Probabilities, brightness (or None) and the seconds this shard took here."""
+        started = time.perf_counter()
+        genomes = {key: torch.from_numpy(value) for key, value in shard.items()}
+        result = self.evaluation.evaluate(genomes, generation=0, with_brightness=with_brightness)
+        brightness = None if result.brightness is None else result.brightness.numpy()
+        return result.probabilities.cpu().numpy(), brightness, time.perf_counter() - started
+
+
+class RayEvaluation:
+    """Evaluates genomes on ``actors`` Ray actors (one GPU each when ``gpus_per_actor`` is 1).
+
+    Args:
+        encoding: how actors draw genomes (sent to each actor once).
+        classifier: the driver's copy, for class names and the engine's resolution only.
+        model_specs, combine, amp, ten_crop, max_batch: how each actor builds its scorer.
+        engine: ``auto`` is resolved here, in the driver, and every actor uses the result.
+        actors: how many actors.
+        gpus_per_actor: 0 for CPU actors, 1 for one GPU each.
+        address: an existing cluster (``ray://host:10001`` or ``auto``); None starts a
+            local instance.
+
+    Attributes:
+        bytes_sent, bytes_returned: payload bytes of genomes out and results back, in all.
+        seconds_waiting: time the driver spent waiting for actors, in all.
+        last_shard_seconds: each actor's own time on its shard, last generation.
+        failures: actors that died.
+    """
+
+    screen = None  # a screen needs the exact engine beside it: local only (config says so)
+
+    def __init__(self, encoding: Encoding, classifier: Any, *, model_specs: list[str],
+                 combine: str, max_batch: int, amp: bool, ten_crop: bool, engine: str,
+                 actors: int, gpus_per_actor: float = 0, address: str | None = None) -> None:
+        ray = _ray()
+        if actors < 1:
+            raise EvofoolError(f"evaluator.ray_actors must be at least 1, not {actors}")
+        if not ray.is_initialized():
+            ray.init(address=address, include_dashboard=False, log_to_driver=False,
+                     **({} if address else {"num_cpus": max(actors, 1)}))
+        self.class_names = classifier.class_names
+        self.device = torch.device("cpu")  # the driver: genomes and archive live here
+        self.images_scored = 0
+        self.bytes_sent = self.bytes_returned = 0
+        self.seconds_waiting = 0.0
+        self.last_shard_seconds: list[float] = []
+        self._worker_class = ray.remote(num_cpus=1, num_gpus=gpus_per_actor)(_EvaluationWorker)
+        device = torch.device("cuda" if gpus_per_actor else "cpu")
+        self.chunk = chunk_size(max_batch, ten_crop)
+        self.engine = attach_engine(classifier, engine=engine, device=device, batch=self.chunk)
+        self._options = dict(encoding=encoding, model_specs=model_specs, combine=combine,
+                             device=device.type, max_batch=max_batch, amp=amp,
+                             ten_crop=ten_crop, engine=self.engine,
+                             threads=torch.get_num_threads())
+        self.actors = [self._start_actor() for _ in range(actors)]
+        self.failures = 0
+
+    def evaluate(self, genomes: GenomeBatch, *, generation: int, with_brightness: bool = False,
+                 must_beat: MustBeat | None = None) -> Evaluation:
+        """Probabilities (N, K) and brightness on the driver, in the order of ``genomes``."""
+        ray = _ray()
+        arrays = {key: value.detach().cpu().numpy() for key, value in genomes.items()}
+        count = len(next(iter(arrays.values())))
+        chunk_count = -(-count // self.chunk)
+        # whole chunks per shard, so each image is scored in the chunk local scoring uses
+        bounds = [(part[0] * self.chunk, min(count, (part[-1] + 1) * self.chunk))
+                  for part in np.array_split(np.arange(chunk_count), len(self.actors))
+                  if len(part)]
+        shards = [{key: value[start:stop] for key, value in arrays.items()}
+                  for start, stop in bounds]
+        self.bytes_sent += sum(value.nbytes for shard in shards for value in shard.values())
+        # shard index -> (actor slot, future)
+        pending = {index: (index, self.actors[index].evaluate.remote(shard, with_brightness))
+                   for index, shard in enumerate(shards)}
+        results: dict[int, tuple[np.ndarray, np.ndarray | None, float]] = {}
+        waiting_since = time.perf_counter()
+        while pending:
+            index, (slot, future) = pending.popitem()
+            try:
+                results[index] = ray.get(future)
+            except (ray.exceptions.RayActorError, ray.exceptions.WorkerCrashedError) as error:
+                self.failures += 1
+                self.actors[slot] = self._start_actor()
+                retry = (slot + 1) % len(self.actors)
+                message = (f"evaluation actor {slot} died ({type(error).__name__}); its shard "
+                           f"of {bounds[index][1] - bounds[index][0]} genomes is evaluated "
+                           f"again on actor {retry}, and a replacement is starting")
+                log.warning(message)
+                print(f"evofool: {message}", file=sys.stderr)
+                pending[index] = (retry, self.actors[retry].evaluate.remote(
+                    shards[index], with_brightness))
+        self.seconds_waiting += time.perf_counter() - waiting_since
+        ordered = [results[index] for index in sorted(results)]
+        self.last_shard_seconds = [seconds for _, _, seconds in ordered]
+        self.bytes_returned += sum(p.nbytes + (0 if b is None else b.nbytes)
+                                   for p, b, _ in ordered)
+        self.images_scored += count
+        probabilities = torch.from_numpy(np.concatenate([p for p, _, _ in ordered]))
+        brightness = torch.from_numpy(np.concatenate([b for _, b, _ in ordered])) \
+            if with_brightness else None
+        return Evaluation(probabilities, probabilities, None, brightness)
+
+    def _start_actor(self):
+        return self._worker_class.remote(**self._options)
