@@ -20,7 +20,7 @@ from evofool.algorithms.base import Evolution, Outcome, Proposal, check_classes
 from evofool.encodings.genome_batch import GenomeBatch, concat, take
 from evofool.encodings.protocol import Encoding
 from evofool.errors import ConfigError
-from evofool.evaluation import GenomeEvaluation
+from evofool.evaluation.unit import GenomeEvaluation
 from evofool.randomness import RunRandomness
 from evofool.settings import ComponentSettings, positive, probability
 

@@ -18,7 +18,7 @@ from evofool.algorithms.base import Search, check_classes
 from evofool.encodings.protocol import Encoding
 from evofool.engines.registry import engine_named
 from evofool.errors import ConfigError
-from evofool.evaluation import LocalEvaluation
+from evofool.evaluation.unit import DifferentiableEvaluation
 from evofool.randomness import RunRandomness
 from evofool.settings import ComponentSettings, positive
 
@@ -75,10 +75,10 @@ class GradientAscent(Search):
         steps_per_generation: Adam steps between offers to the archive.
     """
 
-    evaluation: LocalEvaluation
+    evaluation: DifferentiableEvaluation
 
     def __init__(self, settings: AscentSettings, *, encoding: Encoding,
-                 evaluation: LocalEvaluation, rng: RunRandomness) -> None:
+                 evaluation: DifferentiableEvaluation, rng: RunRandomness) -> None:
         """``evaluation`` is local, on the torch engine, without gate or screen: the config
         refuses anything else with ascent (see check). Its scorer gives the gradients."""
         super().__init__(encoding=encoding, evaluation=evaluation, rng=rng)

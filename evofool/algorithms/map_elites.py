@@ -15,7 +15,7 @@ from evofool.archive.champions import EMPTY
 from evofool.encodings.genome_batch import take
 from evofool.encodings.protocol import Encoding
 from evofool.errors import ConfigError
-from evofool.evaluation import GenomeEvaluation, brightness_bands
+from evofool.evaluation.unit import GenomeEvaluation, brightness_bands
 from evofool.randomness import RunRandomness
 from evofool.settings import ComponentSettings, positive
 

@@ -80,3 +80,17 @@ def brightness_bands(brightness: torch.Tensor, *, pixels: int, bands: int) -> to
     """(N,) band of mean brightness, 0 .. bands - 1, from ``pixel_sums`` over ``pixels``
     values per image (C x H x W), in integer arithmetic."""
     return (brightness * bands // (255 * pixels)).clamp_(max=bands - 1)
+
+
+class ImageGradients(Protocol):
+    def log_probability_gradient(self, images: torch.Tensor, targets: torch.Tensor
+                                 ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Probabilities (N, K) and each image's gradient of log p(target)."""
+
+
+class DifferentiableEvaluation(GenomeEvaluation, Protocol):
+    """A local evaluation on the torch engine, whose scorer also differentiates: what
+    gradient ascent needs (it changes pixels itself, so it bypasses ``evaluate``)."""
+
+    scorer: ImageGradients
+
