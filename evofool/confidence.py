@@ -6,6 +6,10 @@ import math
 import statistics
 from collections.abc import Iterable
 
+from evofool.archive.champions import COST_THRESHOLD
+
+FOOLED_KEY = "classes_at_0.99"  # how every table, summary and API spells the count
+
 
 def format_confidence(value: float) -> str:
     """Enough digits to show the nines (0.99995 is not "1.0000"); an exact 1 says so.
@@ -17,6 +21,12 @@ def format_confidence(value: float) -> str:
         return "1 (saturated)"
     digits = min(9, max(4, math.ceil(-math.log10(1 - value)) + 1)) if value > 0 else 4
     return f"{value:.{digits}f}"
+
+
+def classes_fooled(values: Iterable[float]) -> int:
+    """How many of these per-class confidences reach ``COST_THRESHOLD`` (0.99): the count
+    every report carries under ``FOOLED_KEY``."""
+    return sum(value >= COST_THRESHOLD for value in values)
 
 
 def median_confidence(values: Iterable[float]) -> float | None:

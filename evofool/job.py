@@ -113,8 +113,7 @@ class EvolutionJob:
         self.algorithm = build_algorithm(config, self.encoding, self.evaluation)
         self.class_names = self.evaluation.class_names
         self.fingerprint = model_fingerprint(classifier)
-        self.keep_every_genome = keeps_every_genome(config.store.history, config.encoding.type,
-                                                    self.encoding.image_shape)
+        self.keep_every_genome = keeps_every_genome(config.store.history, self.encoding)
         self.elapsed_before = 0.0
         self.stop_signal: int | None = None
         self.checkpointed_generation: int | None = None

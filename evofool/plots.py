@@ -20,7 +20,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import NullFormatter
 
 from evofool.archive.champions import COST_THRESHOLD
-from evofool.confidence import format_confidence
+from evofool.confidence import FOOLED_KEY, format_confidence
 from evofool.run_layout import METRICS_FILE
 
 if TYPE_CHECKING:
@@ -182,7 +182,7 @@ def rounds_figure(table: Sequence[dict[str, Any]], natural_classes: int) -> Figu
                 ylabel="share", ylim=(-0.02, 1.02))
     # classes >= 0.99 as bars behind; the median on a logit axis, where 0.999 and 0.9999 differ
     counts = axes[2].twinx()
-    counts.bar(rounds, [row["classes_at_099"] for row in table], color="tab:orange", alpha=0.3)
+    counts.bar(rounds, [row[FOOLED_KEY] for row in table], color="tab:orange", alpha=0.3)
     counts.set(ylim=(0, natural_classes * 1.05), ylabel="classes >= 0.99 (bars)")
     axes[2].set_zorder(counts.get_zorder() + 1)
     axes[2].patch.set_visible(False)

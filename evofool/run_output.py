@@ -16,7 +16,7 @@ import yaml
 
 from evofool.archive import ChampionArchive
 from evofool.atomic_files import replaced_atomically, write_atomically
-from evofool.confidence import median_confidence
+from evofool.confidence import FOOLED_KEY, classes_fooled, median_confidence
 from evofool.config import RunConfig
 from evofool.encodings.genome_batch import RENDER_CHUNK, take
 from evofool.encodings.protocol import Encoding
@@ -41,20 +41,15 @@ def write_config(config: RunConfig | RetrainConfig, run_dir: Path) -> None:
 def summarise(archive: ChampionArchive, class_names: tuple[str, ...], *, generations: int,
               evaluations: int, wall_seconds: float) -> dict[str, Any]:
     """The ``summary.json`` content: per-class champions and their fooling cost."""
-    occupied = archive.occupied.cpu()
-    confidence = archive.confidence.cpu()
-    generation, genome_id = archive.generation.cpu(), archive.genome_id.cpu()
-    cost = archive.evaluations_to_threshold.cpu()
-    classes = [{"class": index, "name": class_names[index],
-                "confidence": float(confidence[index]),
-                "generation": int(generation[index]), "genome_id": int(genome_id[index]),
-                "evaluations_to_0.99": int(cost[index]) if cost[index] >= 0 else None}
-               for index in occupied.nonzero().flatten().tolist()]
+    classes = [{"class": cell.index, "name": class_names[cell.index],
+                "confidence": cell.confidence, "generation": cell.generation,
+                "genome_id": cell.genome_id, "evaluations_to_0.99": cell.evaluations_to_threshold}
+               for cell in archive.cells()]
     values = [entry["confidence"] for entry in classes]
     return {"generations": generations, "evaluations": evaluations,
             "wall_seconds": round(wall_seconds, 3),
             "median_confidence": median_confidence(values),
-            "classes": classes}
+            FOOLED_KEY: classes_fooled(values), "classes": classes}
 
 
 def write_results(run_dir: Path, archive: ChampionArchive, encoding: Encoding,
@@ -63,9 +58,8 @@ def write_results(run_dir: Path, archive: ChampionArchive, encoding: Encoding,
 
     Champion images are written by the run recorder (evofool.run_recorder).
     """
-    occupied = archive.occupied.nonzero().squeeze(1)
-    records = {int(index): encoding.to_record(archive.genomes, int(index))
-               for index in occupied.tolist()}
+    records = {cell.index: encoding.to_record(archive.genomes, cell.index)
+               for cell in archive.cells()}
     if encoding.record_format == "array":
         with replaced_atomically(run_dir / GENOMES_NPZ) as stream:
             np.savez(stream, classes=np.array(list(records)),
@@ -110,10 +104,9 @@ class ChampionImageWriter:
     def update(self, archive: ChampionArchive) -> None:
         """Draw the champions whose file name changed; remove replaced champions' files."""
         self.folder.mkdir(exist_ok=True)
-        occupied = archive.occupied.nonzero().squeeze(1).tolist()
-        genome_ids, confidence = archive.genome_id.tolist(), archive.confidence.tolist()
-        wanted = {index: champion_image_name(index, self.class_names[index], confidence[index],
-                                             genome_ids[index]) for index in occupied}
+        wanted = {cell.index: champion_image_name(cell.index, self.class_names[cell.index],
+                                                  cell.confidence, cell.genome_id)
+                  for cell in archive.cells()}
         changed = [index for index, name in wanted.items() if self.written.get(index) != name]
         if len(changed) > self.PROGRESS_AFTER:
             print(f"evofool: writing {len(changed)} champion images to {self.folder}",

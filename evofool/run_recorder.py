@@ -18,7 +18,7 @@ import torch
 
 from evofool.algorithms import Search
 from evofool.archive.champions import COST_THRESHOLD
-from evofool.confidence import median_confidence
+from evofool.confidence import FOOLED_KEY, classes_fooled, median_confidence
 from evofool.encodings.genome_codec import record_to_bytes
 from evofool.encodings.protocol import Encoding
 from evofool.metrics import MetricsLog, screen_totals
@@ -78,12 +78,10 @@ class RunRecorder:
             stepping_stones=self._stepping_stone_rows(
                 search, already_stored={row.genome_id for row in champions}),
             keep_every_genome=self.keep_every_genome)
-        values = search.archive.fitness[search.classes_in_play].clamp_min(0)
-        best, worst, fooled = torch.stack([
-            values.max(), values.min(), (values >= COST_THRESHOLD).sum().float()]).tolist()
-        median = median_confidence(values.tolist())
+        values = search.archive.fitness[search.classes_in_play].clamp_min(0).tolist()
         row = {"generation": search.generation, "evaluations": search.evaluations,
-               "best": best, "median": median, "min": worst, "classes_at_0.99": int(fooled),
+               "best": max(values), "median": median_confidence(values), "min": min(values),
+               FOOLED_KEY: classes_fooled(values),
                "evaluations_per_s": round(evaluated / max(step_seconds, 1e-9), 1),
                "wall_seconds": round(elapsed, 3)}
         self.metrics.record(row)
@@ -95,23 +93,14 @@ class RunRecorder:
 
     def champion_rows(self, archive, classes: torch.Tensor) -> list[Champion]:
         """Store rows for the champions of the classes flagged in ``classes``."""
-        indices = classes.nonzero().flatten().tolist()
-        if not indices:
-            return []
-        confidence = archive.confidence.cpu()
-        genome_id, parent_id = archive.genome_id.cpu(), archive.parent_id.cpu()
-        generation = archive.generation.cpu()
-        top_classes, top_probabilities = archive.top_classes.cpu(), archive.top_probabilities.cpu()
         return [Champion(
-            class_index=index, genome_id=int(genome_id[index]), parent_id=int(parent_id[index]),
-            generation=int(generation[index]), confidence=float(confidence[index]),
-            top_k=[(int(c), float(p)) for c, p in zip(top_classes[index], top_probabilities[index],
-                                                      strict=True)],
-            image=champion_image_name(index, self.class_names[index], float(confidence[index]),
-                                      int(genome_id[index])),
-            genome_payload=record_to_bytes(self.encoding.to_record(archive.genomes, index),
+            class_index=cell.index, genome_id=cell.genome_id, parent_id=cell.parent_id,
+            generation=cell.generation, confidence=cell.confidence, top_k=cell.top_k,
+            image=champion_image_name(cell.index, self.class_names[cell.index], cell.confidence,
+                                      cell.genome_id),
+            genome_payload=record_to_bytes(self.encoding.to_record(archive.genomes, cell.index),
                                            self.encoding.record_format))
-            for index in indices]
+            for cell in archive.cells(classes)]
 
     def _stepping_stone_rows(self, search: Search, already_stored: set[int]) -> list[GenomeRow]:
         """The genomes that entered a stepping-stone cell this generation (they may
@@ -120,17 +109,14 @@ class RunRecorder:
         stones = search.stepping_stones
         if stones is None:
             return []
-        genome_id, parent_id = stones.genome_id.cpu(), stones.parent_id.cpu()
-        generation = stones.generation.cpu()
-        cell_of = {int(genome_id[cell]): cell
-                   for cell in stones.last_improved.nonzero().flatten().tolist()
-                   if int(genome_id[cell]) not in already_stored}
-        return [GenomeRow(genome_id=identifier, parent_id=int(parent_id[cell]),
-                          generation=int(generation[cell]),
+        entered = {cell.genome_id: cell for cell in stones.cells(stones.last_improved)
+                   if cell.genome_id not in already_stored}
+        return [GenomeRow(genome_id=identifier, parent_id=cell.parent_id,
+                          generation=cell.generation,
                           genome_payload=record_to_bytes(
-                              self.encoding.to_record(stones.genomes, cell),
+                              self.encoding.to_record(stones.genomes, cell.index),
                               self.encoding.record_format))
-                for identifier, cell in cell_of.items()]
+                for identifier, cell in entered.items()]
 
     def refresh_champion_images(self, search: Search, *, when_due: bool) -> None:
         """Redraw changed champions' PNGs: always, or (``when_due``) if the last refresh

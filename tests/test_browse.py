@@ -35,7 +35,7 @@ def test_runs_list_shows_runs_experiments_and_broken_directories(client):
     tiny = runs["tiny-cppn"]
     assert tiny["status"] == "finished" and tiny["generations"] == 30
     assert tiny["model"].endswith("lenet.pt") and tiny["encoding"] == "cppn"
-    assert tiny["classes"] == 10 and 0 <= tiny["classes_at_099"] <= 10
+    assert tiny["classes"] == 10 and 0 <= tiny["classes_at_0.99"] <= 10
     assert 0 < tiny["median_confidence"] <= 1
     assert runs["exp"]["kind"] == "retrain" and runs["exp"]["rounds_done"] == 3
     assert {"exp.round-00", "exp.round-01", "exp.round-02"} <= set(runs)

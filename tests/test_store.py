@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+from evofool.encodings import CppnEncoding, DirectEncoding
 from evofool.encodings.genome_codec import record_from_bytes, record_to_bytes
 from evofool.images import to_uint8
 from evofool.store import SCHEMA_VERSION, Champion, GenomeRow, RunStore, StoreError
@@ -53,12 +54,13 @@ def test_milestones_are_whole_nines_up_to_six():
     assert levels == [0, 0, 1, 1, 2, 3, 4, 6]
 
 
-def test_auto_thins_only_large_direct_genomes():
-    assert not keeps_every_genome("auto", "direct", (3, 256, 256))  # 786 KB
-    assert keeps_every_genome("auto", "direct", (1, 28, 28))
-    assert keeps_every_genome("auto", "cppn", (3, 256, 256))
-    assert keeps_every_genome("all", "direct", (3, 256, 256))
-    assert not keeps_every_genome("milestones", "cppn", (1, 28, 28))
+def test_auto_thins_only_large_array_genomes():
+    imagenet_direct = DirectEncoding(3, 256, 256)  # 786 KB arrays
+    assert not keeps_every_genome("auto", imagenet_direct)
+    assert keeps_every_genome("auto", DirectEncoding(1, 28, 28))
+    assert keeps_every_genome("auto", CppnEncoding(3, 256, 256, max_hidden=500))  # JSON records
+    assert keeps_every_genome("all", imagenet_direct)
+    assert not keeps_every_genome("milestones", CppnEncoding(1, 28, 28))
 
 
 def test_milestones_keep_exact_champions_and_8bit_milestones_only(tmp_path):

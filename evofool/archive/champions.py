@@ -28,6 +28,19 @@ class Added(NamedTuple):
     cells_taken: torch.Tensor  # (B,) int: how many cells each child took (0: not kept)
 
 
+class Cell(NamedTuple):
+    """One occupied cell as plain Python values: what every reader of the archive
+    (store rows, summary, results, PNGs) takes from it."""
+
+    index: int
+    confidence: float
+    generation: int
+    genome_id: int
+    parent_id: int
+    evaluations_to_threshold: int | None  # None until the class reached COST_THRESHOLD
+    top_k: list[tuple[int, float]]  # (class, probability); empty for non-class cells
+
+
 class ChampionArchive:
     """Per-class champions and their records, as tensors on the run's device.
 
@@ -121,6 +134,25 @@ class ChampionArchive:
         cells_taken = torch.zeros(competing.shape[0], dtype=torch.long, device=improved.device)
         cells_taken.index_add_(0, best_child[improved], torch.ones_like(best_child[improved]))
         return Added(improved, cells_taken)
+
+    def cells(self, which: torch.Tensor | None = None) -> list[Cell]:
+        """The occupied cells, or those flagged in ``which`` (K,) bool, in index order:
+        the one place champions are read out of the tensors."""
+        chosen = self.occupied if which is None else which & self.occupied
+        indices = chosen.nonzero().flatten().tolist()
+        if not indices:
+            return []
+        index = torch.tensor(indices, device=self.confidence.device)
+        confidence, generation, genome_id, parent_id, cost = (
+            getattr(self, name)[index].tolist() for name in (
+                "confidence", "generation", "genome_id", "parent_id",
+                "evaluations_to_threshold"))
+        top_classes, top_probabilities = (self.top_classes[index].tolist(),
+                                          self.top_probabilities[index].tolist())
+        return [Cell(cell, confidence[row], generation[row], genome_id[row], parent_id[row],
+                     cost[row] if cost[row] >= 0 else None,
+                     list(zip(top_classes[row], top_probabilities[row], strict=True)))
+                for row, cell in enumerate(indices)]
 
     def state_dict(self) -> dict[str, Any]:
         """Everything needed to rebuild this archive exactly (tensors moved to the CPU)."""

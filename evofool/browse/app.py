@@ -256,7 +256,7 @@ def _retrain_json(entry: CatalogEntry) -> dict[str, Any]:
         raise HTTPException(500, f"cannot read {entry.path}: {error}") from error
     try:
         trainings = store.trainings()
-        rounds = [{**record.__dict__,
+        rounds = [{**record.as_row(),
                    "train_seconds": trainings.get(record.round, {}).get("seconds"),
                    "run": f"{entry.slug}.round-{record.round:02d}"}
                   for record in store.rounds()]

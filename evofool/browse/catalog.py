@@ -8,8 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from evofool.archive.champions import COST_THRESHOLD
-from evofool.confidence import median_confidence
+from evofool.confidence import FOOLED_KEY, classes_fooled, median_confidence
 from evofool.errors import EvofoolError
 from evofool.metrics import latest_row
 from evofool.retrain.layout import RETRAIN_STORE_FILE, is_retrain_dir, round_runs
@@ -108,7 +107,7 @@ def _describe_run(path: Path) -> dict[str, Any]:
                 "evaluations": int(progress["evaluations"]) if progress else None,
                 "wall_seconds": float(progress["wall_seconds"]) if progress else None,
                 "median_confidence": median_confidence(champions),
-                "classes_at_099": sum(value >= COST_THRESHOLD for value in champions),
+                FOOLED_KEY: classes_fooled(champions),
                 # a run restricted to some classes (algorithm.classes / targets) is about those
                 "classes": len(in_play), "classes_in_play": in_play,
                 "model_classes": len(store.get_meta("class_names") or [])}
@@ -127,7 +126,7 @@ def _describe_retrain(path: Path) -> dict[str, Any]:
                 "generations": None, "rounds_done": len(rounds),
                 "rounds": config.get("rounds"),
                 "median_confidence": last.median_confidence if last else None,
-                "classes_at_099": last.classes_at_099 if last else None,
+                FOOLED_KEY: last.classes_at_099 if last else None,
                 "classes": len(store.get_meta("class_names") or [])}
     finally:
         store.close()

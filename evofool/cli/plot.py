@@ -74,7 +74,7 @@ def _retrain_figures(directory: Path) -> dict:
 
     store = RetrainStore(directory, read_only=True)
     try:
-        table = [record.__dict__ for record in store.rounds()]
+        table = [record.as_row() for record in store.rounds()]
         natural = len(store.get_meta("class_names"))
     finally:
         store.close()

@@ -99,11 +99,10 @@ def _report(run_dir: Path, summary: dict[str, Any], *, quiet: bool) -> int:
     A short run can fill many classes with a handful of images (one noise image can be
     every class's best so far), so the line says how many distinct images they are.
     """
-    from evofool.archive.champions import COST_THRESHOLD
+    from evofool.confidence import FOOLED_KEY
     from evofool.run_layout import CHAMPIONS_DIR, SUMMARY_FILE
 
-    classes = summary["classes"]
-    fooled = sum(entry["confidence"] >= COST_THRESHOLD for entry in classes)
+    classes, fooled = summary["classes"], summary[FOOLED_KEY]
     images = len({entry["genome_id"] for entry in classes})
     if not quiet:
         print(f"evofool: champions of {len(classes)} classes ({images} distinct images; "
@@ -111,5 +110,5 @@ def _report(run_dir: Path, summary: dict[str, Any], *, quiet: bool) -> int:
               f"summary in {run_dir / SUMMARY_FILE}", file=sys.stderr)
     print(json.dumps({"run_dir": str(run_dir), "generations": summary["generations"],
                       "median_confidence": summary["median_confidence"],
-                      "classes_at_0.99": fooled}))
+                      FOOLED_KEY: fooled}))
     return 0

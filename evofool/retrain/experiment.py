@@ -25,7 +25,7 @@ from evofool.algorithms.genetic import GeneticSettings
 from evofool.algorithms.map_elites import MapElitesSettings
 from evofool.archive.champions import COST_THRESHOLD
 from evofool.components import build_classifier
-from evofool.confidence import median_confidence
+from evofool.confidence import classes_fooled, median_confidence
 from evofool.config import RunConfig, override_dict
 from evofool.data import load_mnist
 from evofool.errors import ConfigError, EvofoolError
@@ -159,7 +159,7 @@ class RetrainExperiment:
         detectors = self.config.held_out.detectors if self.config.held_out.enabled else []
         rows = []
         for record in self.store.rounds():
-            row = dataclasses.asdict(record)
+            row = record.as_row()
             auroc = row.pop("held_out_auroc") or {}
             rows.append({**row, **{f"held_out_auroc_{name}": auroc.get(name)
                                    for name in detectors},
@@ -234,7 +234,7 @@ class RetrainExperiment:
             round=round_index, model=self.model_spec(round_index), test_accuracy=accuracy,
             earlier_garbage_share=share,
             median_confidence=median_confidence(confidences),
-            classes_at_099=sum(value >= COST_THRESHOLD for value in confidences),
+            classes_at_099=classes_fooled(confidences),
             generations_to_all_099=_generations_to_all(history, natural),
             generations=generations, garbage_added=len(added),
             garbage_total=previous_total + len(added), evolve_seconds=wall_seconds or 0.0,

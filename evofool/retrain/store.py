@@ -15,12 +15,13 @@ experiment can tell exactly which phases are done.
 from __future__ import annotations
 
 import json
-from dataclasses import astuple, dataclass, fields
+from dataclasses import asdict, astuple, dataclass, fields
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from evofool.confidence import FOOLED_KEY
 from evofool.retrain.layout import RETRAIN_STORE_FILE
 from evofool.store.versioned_store import VersionedStore
 
@@ -68,6 +69,13 @@ class RoundRecord:
     held_out_images: int | None = None  # this round's held-out fooling images
     held_out_garbage_share: float | None = None  # of last round's, called garbage by this model
     held_out_auroc: dict[str, float] | None = None  # detector -> AUROC on this round's
+
+    def as_row(self) -> dict[str, Any]:
+        """This round as the tables, plots and browser show it: the store's
+        ``classes_at_099`` column under the one key every report uses (FOOLED_KEY)."""
+        row = asdict(self)
+        row[FOOLED_KEY] = row.pop("classes_at_099")
+        return row
 
 
 @dataclass(frozen=True)

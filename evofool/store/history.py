@@ -16,6 +16,10 @@ class) a 5000-generation ImageNet direct store projected to 5.2 GB
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from evofool.encodings.protocol import Encoding
 
 NINES_PER_LEVEL = 1.0
 TOP_LEVEL = 6  # six nines: 0.999999
@@ -30,8 +34,11 @@ def milestone_level(confidence: float) -> int:
     return max(0, min(TOP_LEVEL, int(nines / NINES_PER_LEVEL + 1e-9)))
 
 
-def keeps_every_genome(setting: str, encoding_type: str, image_shape: tuple[int, ...]) -> bool:
-    """Whether a run's store keeps every replaced champion exactly (``store.history``)."""
+def keeps_every_genome(setting: str, encoding: Encoding) -> bool:
+    """Whether a run's store keeps every replaced champion exactly (``store.history``):
+    under ``auto``, unless the encoding stores fixed-size arrays larger than
+    AUTO_EXACT_LIMIT_BYTES (a JSON record, like a CPPN's, holds only what the genome
+    uses: a few KB)."""
     if setting == "auto":
-        return encoding_type != "direct" or 4 * math.prod(image_shape) <= AUTO_EXACT_LIMIT_BYTES
+        return encoding.record_format == "json" or encoding.genome_bytes <= AUTO_EXACT_LIMIT_BYTES
     return setting == "all"

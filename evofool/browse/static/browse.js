@@ -56,8 +56,8 @@ const evofool = (() => {
           return el("tr", { class: "broken" }, el("td", {}, link),
                     el("td", { colspan: "9", class: "error", text: run.error }));
         }
-        const classes = run.classes_at_099 === null || run.classes_at_099 === undefined ? "—"
-          : `${run.classes_at_099} / ${run.classes}`;
+        const classes = run["classes_at_0.99"] === null || run["classes_at_0.99"] === undefined ? "—"
+          : `${run["classes_at_0.99"]} / ${run.classes}`;
         return el("tr", { "data-slug": run.slug }, el("td", {}, link),
           el("td", { text: run.model || "—" }), el("td", { text: run.encoding || "—" }),
           el("td", { class: `status-${run.status}`, text: run.status }),
@@ -166,7 +166,7 @@ const evofool = (() => {
       document.getElementById("run-summary").textContent =
         `${run.model} · ${run.encoding} · ${run.algorithm} · ${run.status} · generation ` +
         `${run.generations ?? "—"} · median confidence ${conf(run.median_confidence)} · ` +
-        `${run.classes_at_099} / ${run.classes} classes ≥ 0.99` + passingText(run);
+        `${run["classes_at_0.99"]} / ${run.classes} classes ≥ 0.99` + passingText(run);
       const next = JSON.stringify([run.champions, run.generations]);
       if (next !== signature) {  // redraw (and reload the plot) only when something changed
         signature = next;
@@ -218,7 +218,7 @@ const evofool = (() => {
       body.replaceChildren(...data.rounds.map((r) => el("tr", {},
         el("td", {}, el("a", { href: `/runs/${encodeURIComponent(r.run)}`, text: String(r.round) })),
         el("td", { text: fmt(r.test_accuracy) }), el("td", { text: fmt(r.earlier_garbage_share, 3) }),
-        el("td", { text: conf(r.median_confidence) }), el("td", { text: `${r.classes_at_099} / ${data.classes}` }),
+        el("td", { text: conf(r.median_confidence) }), el("td", { text: `${r["classes_at_0.99"]} / ${data.classes}` }),
         el("td", { text: r.generations_to_all_099 ?? "—" }),
         el("td", { text: `${r.garbage_added} / ${r.garbage_total}` }),
         el("td", { text: fmt(r.evolve_seconds, 1) }), el("td", { text: fmt(r.train_seconds, 1) }))));
