@@ -10,9 +10,11 @@ from pathlib import Path
 
 import pytest
 import torch
+from example_algorithm import StickyParents, StickySettings
 from example_encoding import TilesEncoding, TilesSettings
 from example_engine import TORCH_FLOAT64
 
+from evofool.algorithms import ALGORITHMS
 from evofool.config import load_config
 from evofool.data import MNIST_CLASS_NAMES, load_mnist
 from evofool.encodings import ENCODINGS
@@ -26,6 +28,7 @@ MNIST_SPEC = InputSpec(channels=1, height=28, width=28)
 
 # The one line a new encoding needs besides its module (here one that lives in the tests):
 ENCODINGS.register(TilesSettings, TilesEncoding.from_settings)
+ALGORITHMS.register(StickySettings, StickyParents)
 register_engine(TORCH_FLOAT64)
 CONFIGS = Path(__file__).parents[1] / "configs"
 

@@ -29,8 +29,8 @@ def test_one_child_takes_every_class_where_it_is_best_not_only_its_argmax():
 def test_only_strictly_better_children_replace():
     archive = ChampionArchive(2, torch.device("cpu"))
     add(archive, [[0.5, 0.5]], ids=[0])
-    improved = add(archive, [[0.5, 0.6]], ids=[1], generation=1)
-    assert improved.tolist() == [False, True]
+    added = add(archive, [[0.5, 0.6]], ids=[1], generation=1)
+    assert added.classes.tolist() == [False, True] and added.cells_taken.tolist() == [1]
     assert archive.genome_id.tolist() == [0, 1] and archive.generation.tolist() == [0, 1]
 
 
@@ -41,6 +41,18 @@ def test_fooling_cost_counts_evaluations_to_first_0_99():
     assert archive.evaluations_to_threshold.tolist() == [-1, 4]  # 2 before + 2nd child
     add(archive, [[0.1, 0.9999]], ids=[5], evaluations_before=5)
     assert archive.evaluations_to_threshold.tolist() == [-1, 4]  # first time only
+
+
+def test_add_says_how_many_cells_each_child_took():
+    archive = ChampionArchive(3, torch.device("cpu"))
+    added = add(archive, [[0.1, 0.05, 0.85], [0.2, 0.01, 0.79], [0.0, 0.0, 0.1]], ids=[0, 1, 2])
+    assert added.cells_taken.tolist() == [2, 1, 0]
+    added = add(archive, [[0.1, 0.05, 0.85], [0.3, 0.3, 0.3]], ids=[3, 4])
+    assert added.cells_taken.tolist() == [0, 2]  # ties keep the champion
+    cells = archive.cells()
+    assert [(cell.index, cell.genome_id) for cell in cells] == [(0, 4), (1, 4), (2, 0)]
+    assert cells[2].confidence == float(torch.tensor(0.85)) and cells[2].top_k[0][0] == 2
+    assert [cell.index for cell in archive.cells(torch.tensor([False, True, True]))] == [1, 2]
 
 
 def test_ineligible_classes_are_not_taken():

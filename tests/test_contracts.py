@@ -69,7 +69,8 @@ def build(algorithm: str, encoding: str, evaluator, seed: int = 0) -> Search:
 
 
 def test_every_registered_part_is_under_contract():
-    assert "tiles" in ENCODINGS  # the example, registered from conftest, is picked up
+    assert "tiles" in ENCODINGS  # the examples, registered from conftest, are picked up
+    assert "sticky" in ALGORITHMS
     assert {settings.type for settings in ALGORITHMS.values()} == set(
         ALGORITHM_REGISTRY.names())
     assert {ENCODINGS[encoding].type for _, encoding in PAIRS} == set(ENCODING_REGISTRY.names())
