@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import copy
-
 import torch
 
 from evofool.devices import resolve_device
 from evofool.engines import EngineError, attach_engine
 from evofool.errors import InputShapeError, NonFiniteScoresError
-from evofool.models.classifier import Classifier
+from evofool.models.classifier import Classifier, private_copy
 
 CROPS = 10
 
@@ -48,8 +46,8 @@ class BatchedEvaluator:
         if max_batch < 1:
             raise ValueError(f"max_batch must be at least 1, not {max_batch}")
         self.device = resolve_device(device)
-        self.classifier = copy.deepcopy(classifier).to(self.device).to(
-            memory_format=torch.channels_last).eval()
+        self.classifier = private_copy(classifier, device=self.device,
+                                       memory_format=torch.channels_last).eval()
         self.max_batch = max_batch
         self.amp = amp and self.device.type == "cuda"
         self.ten_crop = ten_crop

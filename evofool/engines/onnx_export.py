@@ -9,7 +9,6 @@ that draw at the model's own size skip the resize altogether.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import io
 import sys
@@ -21,7 +20,7 @@ import torch
 from evofool.atomic_files import write_atomically
 from evofool.cache import cache_dir
 from evofool.errors import EvofoolError, first_line
-from evofool.models.classifier import Classifier
+from evofool.models.classifier import Classifier, private_copy
 from evofool.models.fingerprint import model_fingerprint
 
 OPSET = 18
@@ -40,11 +39,7 @@ class _AtModelSize(torch.nn.Module):
 
     def __init__(self, classifier: Classifier) -> None:
         super().__init__()
-        with warnings.catch_warnings():  # moving a TorchScript copy reads each
-            # parameter's .grad, which torch warns about although nothing is wrong
-            warnings.filterwarnings("ignore", category=UserWarning,
-                                    message="The .grad attribute of a Tensor that is not a leaf")
-            self.network = copy.deepcopy(classifier.network).cpu().float().eval()
+        self.network = private_copy(classifier.network, device="cpu", dtype=torch.float32).eval()
         self.normalise = not classifier._identity_preprocessing
         self.register_buffer("scale", classifier._scale.detach().cpu().clone())
         self.register_buffer("shift", classifier._shift.detach().cpu().clone())

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import copy
+import warnings
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -122,3 +125,14 @@ def probe_num_outputs(network: torch.nn.Module, input_spec: InputSpec, name: str
         shape = "x".join(map(str, input_spec.shape))
         raise ModelLoadError(f"{name} fails on a {shape} input: {first_line(error)}") from error
     return outputs.shape[-1]
+
+
+def private_copy(module: torch.nn.Module, **to: Any) -> torch.nn.Module:
+    """A deep copy, moved with ``module.to(**to)``, for a part that moves or changes its
+    model (a scorer, an exporter), leaving the caller's as loaded. Moving a copied
+    TorchScript module reads each parameter's ``.grad``, which torch warns about
+    although nothing is wrong."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=UserWarning,
+                                message="The .grad attribute of a Tensor that is not a leaf")
+        return copy.deepcopy(module).to(**to)
