@@ -24,8 +24,8 @@ from pathlib import Path
 from evaluator import cpu_model
 
 from evofool.config import CheckpointSettings, load_config
-from evofool.job import EvolutionJob
-from evofool.run_recorder import CHAMPION_IMAGES_EVERY_SECONDS
+from evofool.run.job import EvolutionJob
+from evofool.run.recorder import CHAMPION_IMAGES_EVERY_SECONDS
 
 CONFIGS = Path(__file__).parents[1] / "configs"
 

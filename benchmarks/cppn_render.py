@@ -22,12 +22,12 @@ import time
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from evofool.components import build_algorithm, build_classifier, build_encoding
 from evofool.config import config_from_dict
 from evofool.encodings.genome_batch import take
 from evofool.evaluation import LocalEvaluation
-from evofool.evaluator import BatchedEvaluator
+from evofool.evaluation.scorer import BatchedEvaluator
 from evofool.randomness import RunRandomness
+from evofool.run.builder import build_algorithm, build_classifier, build_encoding
 
 
 def best_ms(call, repeats: int) -> float:

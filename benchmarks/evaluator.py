@@ -18,7 +18,7 @@ import time
 
 import torch
 
-from evofool.evaluator import BatchedEvaluator
+from evofool.evaluation.scorer import BatchedEvaluator
 from evofool.models import Classifier, InputSpec, LeNet
 
 BATCH_SIZES = (64, 256, 1024)

@@ -39,9 +39,9 @@ import torch
 from evaluator import cpu_model
 
 from evofool.config import load_config
-from evofool.devices import resolve_device
-from evofool.evaluator import BatchedEvaluator
-from evofool.job import EvolutionJob
+from evofool.evaluation.devices import resolve_device
+from evofool.evaluation.scorer import BatchedEvaluator
+from evofool.run.job import EvolutionJob
 
 CONFIGS = Path(__file__).parents[1] / "configs"
 

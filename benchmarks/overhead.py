@@ -19,10 +19,10 @@ from pathlib import Path
 
 import torch
 
-from evofool.components import build_algorithm, build_classifier, build_encoding
 from evofool.config import load_config
 from evofool.evaluation import LocalEvaluation
-from evofool.evaluator import BatchedEvaluator
+from evofool.evaluation.scorer import BatchedEvaluator
+from evofool.run.builder import build_algorithm, build_classifier, build_encoding
 
 BATCH = 200
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"

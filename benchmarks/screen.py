@@ -28,7 +28,7 @@ import torch
 from evaluator import cpu_model
 
 from evofool.algorithms.screen import Screen, could_improve
-from evofool.job import EvolutionJob
+from evofool.run.job import EvolutionJob
 
 
 class RecordingScreen(Screen):
@@ -60,8 +60,8 @@ def study(run_dir: Path, generations: int, engine: str, margins: list[float]) ->
                                          f"generations={10**9}", "wall_seconds=null",
                                          "evaluations=null", "stop_when_all_at=null"],
                                   force=True, progress=False)
-        from evofool.components import build_screen
         from evofool.models import load_classifiers
+        from evofool.run.builder import build_screen
 
         config = job.config
         plain = build_screen(config, load_classifiers(config.model_specs,

@@ -29,7 +29,7 @@ from pathlib import Path
 from evaluator import cpu_model
 
 from evofool.config import load_config
-from evofool.job import EvolutionJob
+from evofool.run.job import EvolutionJob
 from evofool.store.history import TOP_LEVEL
 
 CONFIGS = Path(__file__).parents[1] / "configs"

@@ -18,11 +18,11 @@ import json
 import tempfile
 from pathlib import Path
 
+from evofool.analysis.transfer import transfer_matrix
 from evofool.cache import cache_dir
 from evofool.config import load_config
-from evofool.job import EvolutionJob
+from evofool.run.job import EvolutionJob
 from evofool.training import train_mnist_lenet
-from evofool.transfer import transfer_matrix
 
 CONFIG = Path(__file__).parents[1] / "configs" / "mnist_cppn.yaml"
 

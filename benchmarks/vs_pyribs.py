@@ -20,10 +20,10 @@ import time
 import numpy as np
 import torch
 
-from evofool.components import build_algorithm, build_classifier, build_encoding
 from evofool.config import config_from_dict
 from evofool.evaluation import LocalEvaluation
-from evofool.evaluator import BatchedEvaluator
+from evofool.evaluation.scorer import BatchedEvaluator
+from evofool.run.builder import build_algorithm, build_classifier, build_encoding
 
 FOOLED = 0.9999
 

@@ -4,7 +4,7 @@ Adding an encoding or a search algorithm is its own module (a settings class
 beside the code, and a ``from_settings`` factory) plus one ``register`` line in
 the kind's registry (evofool.encodings.registry, evofool.algorithms.registry).
 The config reads sections through the registry (evofool.settings.chosen_from),
-the run builder builds through it (evofool.components), and the contract tests
+the run builder builds through it (evofool.run.builder), and the contract tests
 run over everything registered, a part registered from a test included.
 """
 

@@ -19,9 +19,9 @@ from evofool.config import load_config
 from evofool.data import MNIST_CLASS_NAMES, load_mnist
 from evofool.encodings import ENCODINGS
 from evofool.engines.registry import register as register_engine
-from evofool.job import EvolutionJob
 from evofool.models import Classifier, InputSpec, LeNet
 from evofool.models.lenet import CheckpointInfo, save_lenet
+from evofool.run.job import EvolutionJob
 from evofool.training.lenet_training import images_to_tensor, train_lenet
 
 MNIST_SPEC = InputSpec(channels=1, height=28, width=28)

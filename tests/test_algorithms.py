@@ -11,7 +11,7 @@ from evofool.algorithms.map_elites import MapElitesSettings
 from evofool.encodings import CppnEncoding, DirectEncoding
 from evofool.encodings.genome_batch import take
 from evofool.evaluation import LocalEvaluation
-from evofool.evaluator import BatchedEvaluator
+from evofool.evaluation.scorer import BatchedEvaluator
 from evofool.models import load_classifier
 from evofool.randomness import RunRandomness
 

@@ -10,10 +10,10 @@ from conftest import CONFIGS
 from PIL import Image
 from starlette.testclient import TestClient
 
+from evofool.analysis.transfer import transfer_matrix, write_transfer
 from evofool.browse import create_app
 from evofool.config import load_config
-from evofool.job import EvolutionJob
-from evofool.transfer import transfer_matrix, write_transfer
+from evofool.run.job import EvolutionJob
 
 
 @pytest.fixture

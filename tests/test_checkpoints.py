@@ -3,8 +3,8 @@ import errno
 import pytest
 import torch
 
-from evofool import checkpoints
-from evofool.checkpoints import (
+from evofool.run import checkpoints
+from evofool.run.checkpoints import (
     CheckpointError,
     RunIdentity,
     checkpoint_paths,

@@ -8,8 +8,8 @@ import torch
 from conftest import CONFIGS
 from PIL import Image
 
+from evofool.analysis.export import FORMATS
 from evofool.cli.main import build_parser
-from evofool.export import FORMATS
 from evofool.images import write_png
 
 

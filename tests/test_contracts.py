@@ -23,7 +23,7 @@ from evofool.encodings import encoding_for_shape
 from evofool.encodings.genome_batch import take
 from evofool.encodings.genome_codec import record_from_bytes, record_to_bytes
 from evofool.evaluation import LocalEvaluation
-from evofool.evaluator import BatchedEvaluator
+from evofool.evaluation.scorer import BatchedEvaluator
 from evofool.randomness import RunRandomness
 
 SHAPE, CLASSES = FAKE_SHAPE, FAKE_CLASSES
@@ -189,8 +189,8 @@ def test_archive_keeps_the_best_of_its_classes_only(algorithm, encoding, evaluat
 def test_a_registered_encoding_is_a_config_key_and_runs_end_to_end(small_lenets, tmp_path):
     from evofool.config import config_from_dict
     from evofool.errors import ConfigError
-    from evofool.job import EvolutionJob
-    from evofool.stored_run import StoredRun
+    from evofool.run.job import EvolutionJob
+    from evofool.run.stored import StoredRun
 
     with pytest.raises(ConfigError, match="encoding.tiles must be positive"):
         config_from_dict({"generations": 1, "encoding": {"type": "tiles", "tiles": 0}})

@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from evofool.devices import resolve_device
 from evofool.errors import EvofoolError
+from evofool.evaluation.devices import resolve_device
 
 
 def test_auto_picks_cuda_only_when_present():

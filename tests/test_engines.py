@@ -10,9 +10,9 @@ from evofool.config import load_config
 from evofool.engines import EngineError, attach_engine, engine_named, engines, exact_choices
 from evofool.engines.onnx_export import onnx_path
 from evofool.errors import ConfigError, DataUnavailableError
-from evofool.evaluator import BatchedEvaluator
-from evofool.job import EvolutionJob
+from evofool.evaluation.scorer import BatchedEvaluator
 from evofool.models import Classifier, ClassifierEnsemble, InputSpec, LeNet, load_classifier
+from evofool.run.job import EvolutionJob
 from evofool.store import RunStore
 
 pytest.importorskip("onnxruntime")

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from evofool.errors import InputShapeError, NonFiniteScoresError
-from evofool.evaluator import BatchedEvaluator
+from evofool.evaluation.scorer import BatchedEvaluator
 from evofool.models import Classifier, InputSpec
 
 

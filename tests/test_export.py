@@ -9,9 +9,9 @@ import pytest
 import torch
 from PIL import Image
 
-from evofool.datasets import FoolingImages
+from evofool.analysis.datasets import FoolingImages
+from evofool.analysis.export import ExportRequest, export
 from evofool.errors import EvofoolError
-from evofool.export import ExportRequest, export
 from evofool.models import load_classifier
 from evofool.store import RunStore
 from evofool.vision_libs import import_pytorch_ood, import_torchvision

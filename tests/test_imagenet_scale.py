@@ -7,13 +7,13 @@ import pytest
 import torch
 from conftest import CONFIGS
 
+from evofool.analysis.transfer import transfer_matrix
 from evofool.config import load_config
 from evofool.errors import ConfigError
-from evofool.evaluator import BatchedEvaluator, ten_crops
-from evofool.job import EvolutionJob
+from evofool.evaluation.scorer import BatchedEvaluator, ten_crops
 from evofool.models import Classifier, InputSpec, LeNet
+from evofool.run.job import EvolutionJob
 from evofool.store import RunStore
-from evofool.transfer import transfer_matrix
 
 
 def test_ten_crops_are_corners_centre_and_mirrors():

@@ -63,10 +63,30 @@ def test_no_import_circles():
 
 def test_reading_a_run_does_not_import_the_builders():
     """A run's config names its algorithm, whose settings class lives beside it, so the
-    algorithm modules load; the factory, the job, training and Ray do not."""
-    code = ("import sys, evofool.stored_run, evofool.export, evofool.transfer; "
-            "print(sorted(m for m in sys.modules if m in ('evofool.components', 'evofool.job', "
-            "'evofool.run_recorder') or m.startswith(('evofool.training', "
-            "'evofool.evaluation.ray'))))")
+    algorithm modules load; the builder, the job, training and Ray do not."""
+    builders = ("evofool.run.builder", "evofool.run.job", "evofool.run.recorder")
+    code = ("import sys, evofool.run.stored, evofool.analysis.export, evofool.analysis.transfer; "
+            f"print(sorted(m for m in sys.modules if m in {builders!r} or m.startswith(("
+            "'evofool.training', 'evofool.evaluation.ray'))))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_algorithms_know_only_the_evaluation_contract():
+    """A search hands genomes to an evaluation (evaluation.unit) and never reaches past it
+    to scorers, Ray or detectors: that is what lets the same algorithm run in-process or
+    on actors. (A settings check may read the engine registry, as ascent's does.)"""
+    graph = module_imports()
+    behind = ("evofool.evaluation.local", "evofool.evaluation.ray", "evofool.evaluation.scorer",
+              "evofool.engines.selection", "evofool.ood")
+    reached = {(name, target) for name, targets in graph.items()
+               if name.startswith("evofool.algorithms") for target in targets
+               if target.startswith(behind)}
+    assert not reached
+
+
+def test_the_top_of_the_package_stays_small():
+    """Modules live in folders named for what they hold (run/, evaluation/, analysis/, ...);
+    the top keeps only the shared basics."""
+    top = sorted(path.stem for path in PACKAGE.glob("*.py"))
+    assert len(top) <= 12, top

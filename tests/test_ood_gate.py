@@ -10,9 +10,9 @@ from starlette.testclient import TestClient
 
 from evofool.browse import create_app
 from evofool.config import config_from_dict, load_config
-from evofool.job import EvolutionJob
 from evofool.ood.detectors import GATE_DETECTORS
 from evofool.ood.gate import DetectorGate, fit_gate
+from evofool.run.job import EvolutionJob
 from evofool.vision_libs import import_pytorch_ood
 
 CONFIGS_DIR = Path(__file__).parents[1] / "configs"

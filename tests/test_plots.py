@@ -5,8 +5,8 @@ import json
 import pytest
 from PIL import Image
 
+from evofool.analysis.plots import class_bars, confidence_curves, montage_caption
 from evofool.confidence import format_confidence
-from evofool.plots import class_bars, confidence_curves, montage_caption
 
 
 def test_plot_writes_montage_curves_and_bars(tiny_cppn_run, tmp_path, cli):
@@ -72,8 +72,8 @@ def test_a_saturated_curve_stays_inside_the_frame_and_bars_say_their_colours():
 
 
 def test_transfer_heatmap_names_long_paths_by_file_and_keeps_the_nines():
-    from evofool.plots import transfer_heatmap
-    from evofool.transfer_matrix import TransferMatrix
+    from evofool.analysis.plots import transfer_heatmap
+    from evofool.analysis.transfer_matrix import TransferMatrix
 
     matrix = TransferMatrix(models=["/a/very/long/path/to/lenet.pt", "mnist-lenet"],
                             classes=[0], class_names=["0"], confidence=[[0.9999], [0.99]],

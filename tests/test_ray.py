@@ -9,10 +9,10 @@ import pytest
 import torch
 from conftest import CONFIGS
 
-from evofool.components import build_algorithm, build_classifier, build_encoding, build_evaluation
 from evofool.config import load_config
 from evofool.errors import ConfigError
-from evofool.job import EvolutionJob
+from evofool.run.builder import build_algorithm, build_classifier, build_encoding, build_evaluation
+from evofool.run.job import EvolutionJob
 
 ray = pytest.importorskip("ray", reason="Ray is not installed (pip install -e '.[ray]')")
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from evofool import checkpoints
 from evofool.cli.main import main
+from evofool.run import checkpoints
 
 CONFIGS = Path(__file__).parents[1] / "configs"
 

@@ -17,7 +17,7 @@ from evofool.retrain.config import load_retrain_config
 from evofool.retrain.experiment import RetrainExperiment
 from evofool.retrain.layout import round_model_path
 from evofool.retrain.store import RetrainStore
-from evofool.run_recorder import RunRecorder
+from evofool.run.recorder import RunRecorder
 
 TIMING = ("evolve_seconds", "train_seconds", "model")
 

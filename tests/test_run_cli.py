@@ -93,8 +93,8 @@ def test_missing_default_lenet_is_trained_first_and_said(tmp_path, monkeypatch, 
                                                           trained_lenet):
     import shutil
 
-    from evofool import components
     from evofool.config import config_from_dict
+    from evofool.run import builder as components
     from evofool.training import TrainingResult
 
     monkeypatch.setenv("EVOFOOL_CACHE", str(tmp_path))
@@ -124,7 +124,7 @@ def test_quiet_prints_only_the_json_line(cli, trained_lenet, tmp_path):
 
 
 def test_champion_file_names_never_round_up_to_one():
-    from evofool.run_output import champion_image_name
+    from evofool.run.outputs import champion_image_name
 
     assert "-0.999999-g7.png" in champion_image_name(3, "three", 0.99999976, 7)
     assert "-1.000000-g7.png" in champion_image_name(3, "three", 1.0, 7)

@@ -10,10 +10,10 @@ from conftest import CONFIGS
 from evofool.algorithms.screen import could_improve
 from evofool.config import load_config
 from evofool.errors import ConfigError
-from evofool.evaluator import BatchedEvaluator
-from evofool.job import EvolutionJob
+from evofool.evaluation.scorer import BatchedEvaluator
 from evofool.models import load_classifier
-from evofool.stored_run import StoredRun
+from evofool.run.job import EvolutionJob
+from evofool.run.stored import StoredRun
 
 SCREEN = "evaluator.screen={engine: torch-bf16, audit_every: 5}"
 

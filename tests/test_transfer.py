@@ -6,12 +6,12 @@ import pytest
 import torch
 from PIL import Image
 
+from evofool.analysis.transfer import transfer_matrix, write_transfer
 from evofool.config import load_config
 from evofool.errors import ModelLoadError
-from evofool.job import EvolutionJob
 from evofool.models import ClassifierEnsemble, load_classifier
+from evofool.run.job import EvolutionJob
 from evofool.store import RunStore
-from evofool.transfer import transfer_matrix, write_transfer
 
 CONFIGS = __import__("pathlib").Path(__file__).parents[1] / "configs"
 

@@ -1,6 +1,6 @@
 """What every search algorithm is to the job, and the bookkeeping they all share.
 
-The job (evofool.job) only ever calls ``step``, ``state_dict`` and
+The job (evofool.run.job) only ever calls ``step``, ``state_dict`` and
 ``load_state_dict`` and reads ``archive``, ``stepping_stones``,
 ``classes_in_play``, ``generation``, ``evaluations`` and ``summary_fields``:
 that is the whole contract. Genome ids, the evaluation and generation counters

@@ -25,14 +25,20 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
+from evofool.analysis.plots import (
+    class_history,
+    confidence_curves,
+    read_metrics,
+    rounds_figure,
+    to_png,
+)
 from evofool.browse.catalog import CatalogEntry, RunCatalog, describe
 from evofool.encodings.genome_codec import record_to_json
 from evofool.errors import EvofoolError, quoted
 from evofool.images import png_bytes
-from evofool.plots import class_history, confidence_curves, read_metrics, rounds_figure, to_png
 from evofool.retrain.store import RetrainStore
-from evofool.run_layout import SUMMARY_FILE
-from evofool.stored_run import StoredRun
+from evofool.run.layout import SUMMARY_FILE
+from evofool.run.stored import StoredRun
 
 HERE = Path(__file__).parent
 IMMUTABLE = {"Cache-Control": "public, max-age=31536000, immutable"}

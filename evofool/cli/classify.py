@@ -24,7 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch  # here, not at the top: `evofool --help` should not wait for torch
 
-    from evofool.evaluator import BatchedEvaluator
+    from evofool.evaluation.scorer import BatchedEvaluator
     from evofool.images import read_image
     from evofool.models.loading import load_classifier
 

@@ -42,7 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from evofool.export import ExportRequest, export  # torch: only when exporting
+    from evofool.analysis.export import ExportRequest, export  # torch: only when exporting
 
     if args.labels is not None and args.format != "openood":
         raise EvofoolError("--labels sets openood.txt's labels: it needs --format openood")

@@ -26,7 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from evofool.plots import to_png  # matplotlib: only when plotting
+    from evofool.analysis.plots import to_png  # matplotlib: only when plotting
     from evofool.retrain.layout import is_retrain_dir
 
     out = args.out or args.run_dir / "plots"
@@ -41,14 +41,14 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_figures(run_dir: Path) -> dict:
-    from evofool.plots import (
+    from evofool.analysis.plots import (
         champion_montage,
         class_bars,
         confidence_curves,
         montage_caption,
         read_metrics,
     )
-    from evofool.stored_run import StoredRun
+    from evofool.run.stored import StoredRun
 
     run = StoredRun(run_dir)
     try:
@@ -69,7 +69,7 @@ def _run_figures(run_dir: Path) -> dict:
 
 
 def _retrain_figures(directory: Path) -> dict:
-    from evofool.plots import rounds_figure
+    from evofool.analysis.plots import rounds_figure
     from evofool.retrain.store import RetrainStore
 
     store = RetrainStore(directory, read_only=True)

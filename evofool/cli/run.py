@@ -57,7 +57,7 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from evofool.config import load_config  # torch (the registered parts): only when used
-    from evofool.job import EvolutionJob, choose_run_dir
+    from evofool.run.job import EvolutionJob, choose_run_dir
 
     config = load_config(args.config, args.overrides)
     run_dir = choose_run_dir(config, args.out)
@@ -76,9 +76,9 @@ def ascent(args: argparse.Namespace) -> int:
 
 
 def resume(args: argparse.Namespace) -> int:
-    from evofool.job import EvolutionJob, RunAlreadyFinished
     from evofool.retrain.experiment import RetrainExperiment
     from evofool.retrain.layout import is_retrain_dir
+    from evofool.run.job import EvolutionJob, RunAlreadyFinished
 
     if is_retrain_dir(args.run_dir):
         experiment = RetrainExperiment.resume(args.run_dir, args.overrides, force=args.force,
@@ -100,7 +100,7 @@ def _report(run_dir: Path, summary: dict[str, Any], *, quiet: bool) -> int:
     every class's best so far), so the line says how many distinct images they are.
     """
     from evofool.confidence import FOOLED_KEY
-    from evofool.run_layout import CHAMPIONS_DIR, SUMMARY_FILE
+    from evofool.run.layout import CHAMPIONS_DIR, SUMMARY_FILE
 
     classes, fooled = summary["classes"], summary[FOOLED_KEY]
     images = len({entry["genome_id"] for entry in classes})

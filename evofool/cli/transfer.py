@@ -24,7 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from evofool.transfer import transfer_matrix, write_transfer  # torch: only when used
+    from evofool.analysis.transfer import transfer_matrix, write_transfer  # torch: only when used
 
     matrix = transfer_matrix(args.run_dir, args.models, device=args.device)
     out = args.out or args.run_dir / "transfer"

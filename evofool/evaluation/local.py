@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 
 from evofool.encodings.genome_batch import GenomeBatch
 from evofool.encodings.protocol import Encoding
+from evofool.evaluation.scorer import BatchedEvaluator
 from evofool.evaluation.unit import Evaluation, MustBeat, pixel_sums
-from evofool.evaluator import BatchedEvaluator
 
 if TYPE_CHECKING:
     from evofool.algorithms.screen import Screen

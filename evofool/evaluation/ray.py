@@ -36,8 +36,8 @@ from evofool.encodings.protocol import Encoding
 from evofool.engines import attach_engine
 from evofool.errors import EvofoolError
 from evofool.evaluation.local import LocalEvaluation
+from evofool.evaluation.scorer import BatchedEvaluator, chunk_size
 from evofool.evaluation.unit import Evaluation, MustBeat
-from evofool.evaluator import BatchedEvaluator, chunk_size
 
 log = logging.getLogger(__name__)
 

@@ -90,7 +90,7 @@ def evaluate(classifier: Classifier, *, in_distribution: ImageSet, ood_sets: lis
 
 def write_report(report: OodReport, out: Path) -> None:
     """``ood.csv``, ``ood.json`` and the ``ood.png`` AUROC heatmap in ``out``."""
-    from evofool.plots import ood_heatmap, to_png
+    from evofool.analysis.plots import ood_heatmap, to_png
 
     out.mkdir(parents=True, exist_ok=True)
     table = io.StringIO()

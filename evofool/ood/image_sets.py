@@ -15,12 +15,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from evofool.analysis.export import select_images
 from evofool.errors import EvofoolError
-from evofool.export import select_images
 from evofool.images import to_uint8
 from evofool.retrain.layout import expand_run_dirs, is_retrain_dir
+from evofool.run.stored import StoredRun
 from evofool.store import is_run_dir
-from evofool.stored_run import StoredRun
 
 NOISE = ("uniform-noise", "gaussian-noise")
 MNIST = ("mnist-train", "mnist-test")

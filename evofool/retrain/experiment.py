@@ -24,12 +24,10 @@ import torch
 from evofool.algorithms.genetic import GeneticSettings
 from evofool.algorithms.map_elites import MapElitesSettings
 from evofool.archive.champions import COST_THRESHOLD
-from evofool.components import build_classifier
 from evofool.confidence import classes_fooled, median_confidence
 from evofool.config import RunConfig, override_dict
 from evofool.data import load_mnist
 from evofool.errors import ConfigError, EvofoolError
-from evofool.job import EvolutionJob
 from evofool.models import LeNet, load_classifier
 from evofool.models.lenet import MNIST_INPUT_SPEC, CheckpointInfo, save_lenet
 from evofool.retrain.config import RetrainConfig, retrain_config_from_dict
@@ -44,10 +42,12 @@ from evofool.retrain.held_out import held_out_images, measure_held_out
 from evofool.retrain.layout import held_out_run_dir, round_model_path, round_run_dir
 from evofool.retrain.report import write_report
 from evofool.retrain.store import RetrainStore, RoundRecord
-from evofool.run_output import write_config
+from evofool.run.builder import build_classifier
+from evofool.run.job import EvolutionJob
+from evofool.run.outputs import write_config
+from evofool.run.stored import StoredRun
 from evofool.store import RunStore, is_run_dir
 from evofool.store.writer_lock import WriterLock, holds_files
-from evofool.stored_run import StoredRun
 from evofool.training.lenet_training import (
     images_to_tensor,
     test_accuracy,

@@ -8,8 +8,8 @@ import torch
 from evofool.images import to_uint8
 from evofool.retrain.config import GarbageSettings
 from evofool.retrain.store import GarbageImage
+from evofool.run.stored import StoredRun
 from evofool.store import Champion
-from evofool.stored_run import StoredRun
 from evofool.training.lenet_training import predict
 
 

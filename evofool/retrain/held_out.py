@@ -18,7 +18,7 @@ from evofool.models import Classifier
 from evofool.models.lenet import MNIST_INPUT_SPEC
 from evofool.retrain.config import GarbageSettings, HeldOutSettings
 from evofool.retrain.garbage import collect_garbage, garbage_share, natural_fooling
-from evofool.stored_run import StoredRun
+from evofool.run.stored import StoredRun
 
 
 def held_out_images(run_dir: Path, round_index: int, natural_classes: int,

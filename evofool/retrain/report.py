@@ -8,8 +8,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from evofool.analysis.plots import rounds_figure, to_png
 from evofool.atomic_files import write_atomically
-from evofool.plots import rounds_figure, to_png
 
 
 def write_report(directory: Path, table: list[dict[str, Any]], *, natural_classes: int) -> None:

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from evofool.encodings.genome_codec import to_8bit_payload
-from evofool.run_layout import STORE_FILE
+from evofool.run.layout import STORE_FILE
 from evofool.store.history import milestone_level
 from evofool.store.versioned_store import VersionedStore
 

@@ -23,9 +23,9 @@ import torch
 from evofool.errors import EvofoolError
 from evofool.images import png_bytes, to_uint8
 from evofool.retrain.layout import expand_run_dirs, is_retrain_dir
-from evofool.run_output import safe_name
+from evofool.run.outputs import safe_name
+from evofool.run.stored import StoredRun, classes_agree
 from evofool.store import Champion, is_run_dir
-from evofool.stored_run import StoredRun, classes_agree
 
 Format = Literal["imagefolder", "openood", "pt", "npz"]
 FORMATS = ("imagefolder", "openood", "pt", "npz")

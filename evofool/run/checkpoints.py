@@ -25,7 +25,7 @@ import torch
 
 from evofool.atomic_files import replaced_atomically
 from evofool.errors import EvofoolError
-from evofool.run_layout import CHECKPOINT_DIR
+from evofool.run.layout import CHECKPOINT_DIR
 
 FORMAT = "evofool-checkpoint"
 VERSION = 2  # 2: carries its run's identity; 1 (none) is read for runs made before ids

@@ -1,4 +1,4 @@
-"""What a finished (or stopped) run leaves in its directory (names: evofool.run_layout):
+"""What a finished (or stopped) run leaves in its directory (names: evofool.run.layout):
 the config, champion PNGs, champion genomes and the summary."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from evofool.config import RunConfig
 from evofool.encodings.genome_batch import RENDER_CHUNK, take
 from evofool.encodings.protocol import Encoding
 from evofool.images import png_bytes
-from evofool.run_layout import (
+from evofool.run.layout import (
     CHAMPIONS_DIR,
     CONFIG_FILE,
     GENOMES_JSON,
@@ -56,7 +56,7 @@ def write_results(run_dir: Path, archive: ChampionArchive, encoding: Encoding,
                   summary: dict[str, Any]) -> None:
     """Champion genomes and the summary, each file replaced atomically.
 
-    Champion images are written by the run recorder (evofool.run_recorder).
+    Champion images are written by the run recorder (evofool.run.recorder).
     """
     records = {cell.index: encoding.to_record(archive.genomes, cell.index)
                for cell in archive.cells()}

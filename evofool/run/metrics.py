@@ -7,7 +7,7 @@ import csv
 from pathlib import Path
 from typing import Any
 
-from evofool.run_layout import METRICS_FILE, SCREEN_FILE
+from evofool.run.layout import METRICS_FILE, SCREEN_FILE
 
 COLUMNS = ("generation", "evaluations", "best", "median", "min", "classes_at_0.99",
            "evaluations_per_s", "wall_seconds")

@@ -10,15 +10,15 @@ from typing import TYPE_CHECKING
 from evofool.algorithms import ALGORITHMS, Search
 from evofool.algorithms.screen import SCREEN_OFF, Screen
 from evofool.config import RunConfig
-from evofool.devices import check_memory_plan, resolve_device
 from evofool.encodings import Encoding, encoding_for_shape
 from evofool.engines.selection import SCREEN_PAYS, choose_screen
 from evofool.errors import ConfigError
 from evofool.evaluation import LocalEvaluation
-from evofool.evaluator import BatchedEvaluator, chunk_size
+from evofool.evaluation.devices import check_memory_plan, resolve_device
+from evofool.evaluation.scorer import BatchedEvaluator, chunk_size
 from evofool.models import Classifier, ClassifierEnsemble, default_lenet_path, load_classifiers
 from evofool.randomness import RunRandomness
-from evofool.run_layout import DETECTOR_FILE
+from evofool.run.layout import DETECTOR_FILE
 from evofool.training import train_mnist_lenet
 
 if TYPE_CHECKING:

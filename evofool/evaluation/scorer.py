@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import torch
 
-from evofool.devices import resolve_device
 from evofool.engines import EngineError, attach_engine
 from evofool.errors import InputShapeError, NonFiniteScoresError
+from evofool.evaluation.devices import resolve_device
 from evofool.models.classifier import Classifier, private_copy
 
 CROPS = 10

@@ -1,7 +1,7 @@
 """The result of ``evofool transfer``: how much each model believes each champion.
 
-Its own module so that drawing it (evofool.plots) and computing it
-(evofool.transfer) need not import each other.
+Its own module so that drawing it (evofool.analysis.plots) and computing it
+(evofool.analysis.transfer) need not import each other.
 """
 
 from __future__ import annotations

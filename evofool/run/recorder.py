@@ -1,7 +1,7 @@
 """Everything a run writes about its search, checkpoints aside: store rows, metrics,
 champion PNGs and the end-of-run results.
 
-The job (evofool.job) runs the loop and decides when; this decides what and
+The job (evofool.run.job) runs the loop and decides when; this decides what and
 where, so that persistence work grows with what changed: a generation writes
 only its new champions (one store transaction), and the champion PNGs of
 changed classes are refreshed at most every CHAMPION_IMAGES_EVERY_SECONDS.
@@ -21,8 +21,8 @@ from evofool.archive.champions import COST_THRESHOLD
 from evofool.confidence import FOOLED_KEY, classes_fooled, median_confidence
 from evofool.encodings.genome_codec import record_to_bytes
 from evofool.encodings.protocol import Encoding
-from evofool.metrics import MetricsLog, screen_totals
-from evofool.run_output import (
+from evofool.run.metrics import MetricsLog, screen_totals
+from evofool.run.outputs import (
     ChampionImageWriter,
     champion_image_name,
     summarise,

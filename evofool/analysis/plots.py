@@ -21,10 +21,10 @@ from matplotlib.ticker import NullFormatter
 
 from evofool.archive.champions import COST_THRESHOLD
 from evofool.confidence import FOOLED_KEY, format_confidence
-from evofool.run_layout import METRICS_FILE
+from evofool.run.layout import METRICS_FILE
 
 if TYPE_CHECKING:
-    from evofool.transfer_matrix import TransferMatrix
+    from evofool.analysis.transfer_matrix import TransferMatrix
 
 MONTAGE_COLUMNS = 10
 ANNOTATE_UP_TO = 20  # classes; a wider heatmap carries no numbers

@@ -16,13 +16,13 @@ from pathlib import Path
 
 import torch
 
+from evofool.analysis.plots import to_png, transfer_heatmap
+from evofool.analysis.transfer_matrix import TransferMatrix
 from evofool.atomic_files import write_atomically
 from evofool.errors import EvofoolError
-from evofool.evaluator import BatchedEvaluator
+from evofool.evaluation.scorer import BatchedEvaluator
 from evofool.models import load_classifier
-from evofool.plots import to_png, transfer_heatmap
-from evofool.stored_run import StoredRun, classes_agree
-from evofool.transfer_matrix import TransferMatrix
+from evofool.run.stored import StoredRun, classes_agree
 
 
 def transfer_matrix(run_dir: Path, models: list[str], *, device: str = "auto") -> TransferMatrix:

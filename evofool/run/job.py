@@ -1,7 +1,7 @@
 """One evolution run in one directory: start or resume, loop, checkpoint, stop.
 
 Each generation's records (store rows, metrics, champion PNGs) go through the
-run recorder (evofool.run_recorder); the loop checkpoints every N generations
+run recorder (evofool.run.recorder); the loop checkpoints every N generations
 and/or T seconds,
 and stops at the config's first stop condition or at SIGINT/SIGTERM (after
 finishing the generation in hand and checkpointing). Because a checkpoint
@@ -24,14 +24,10 @@ from pathlib import Path
 from typing import Any
 
 from evofool.algorithms.screen import SCREEN_OFF
-from evofool.checkpoints import (
-    CheckpointError,
-    RunIdentity,
-    config_fingerprint,
-    load_checkpoint,
-    write_checkpoint,
-)
-from evofool.components import (
+from evofool.config import RunConfig, config_from_dict, override_dict
+from evofool.errors import EvofoolError, describe_os_error
+from evofool.models.fingerprint import model_fingerprint
+from evofool.run.builder import (
     build_algorithm,
     build_classifier,
     build_encoding,
@@ -39,14 +35,18 @@ from evofool.components import (
     build_gate,
     build_screen,
 )
-from evofool.config import RunConfig, config_from_dict, override_dict
-from evofool.errors import EvofoolError, describe_os_error
-from evofool.metrics import SCREEN_COLUMNS, MetricsLog
-from evofool.models.fingerprint import model_fingerprint
-from evofool.progress import ProgressReporter
-from evofool.run_layout import DETECTOR_FILE, SCREEN_FILE
-from evofool.run_output import write_config
-from evofool.run_recorder import RunRecorder
+from evofool.run.checkpoints import (
+    CheckpointError,
+    RunIdentity,
+    config_fingerprint,
+    load_checkpoint,
+    write_checkpoint,
+)
+from evofool.run.layout import DETECTOR_FILE, SCREEN_FILE
+from evofool.run.metrics import SCREEN_COLUMNS, MetricsLog
+from evofool.run.outputs import write_config
+from evofool.run.progress import ProgressReporter
+from evofool.run.recorder import RunRecorder
 from evofool.store import RunStore, is_run_dir
 from evofool.store.history import keeps_every_genome
 from evofool.store.writer_lock import WriterLock, holds_files
@@ -84,7 +84,7 @@ STOP_CONDITIONS = ("generations", "evaluations", "wall_seconds", "stop_when_all_
 
 
 def run_identity(run_id: str | None, config: RunConfig, fingerprint: str) -> RunIdentity:
-    """What ties checkpoints to a run (evofool.checkpoints): its id, its config without the
+    """What ties checkpoints to a run (evofool.run.checkpoints): its id, its config without the
     stop conditions, its model and its encoding."""
     return RunIdentity(run_id=run_id, encoding=config.encoding.type,
                        config_fingerprint=config_fingerprint(config.to_dict(), STOP_CONDITIONS),
