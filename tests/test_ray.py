@@ -1,6 +1,9 @@
-"""Scoring on Ray actors: same champions as local scoring; a killed actor loses nothing.
+"""Evaluation on Ray actors: the same evaluations and champions as local scoring; a killed
+actor loses nothing; genomes, not pixels, cross to the actors.
 
-Starts a local Ray instance (num_cpus=2); skips, saying why, without Ray.
+Starts Ray's simulated multi-node cluster (a head without CPUs and two worker nodes, separate
+raylets on this machine), so actors run on other nodes than the driver; skips, saying why,
+without Ray.
 """
 
 import json
@@ -11,6 +14,7 @@ from conftest import CONFIGS
 
 from evofool.config import load_config
 from evofool.errors import ConfigError
+from evofool.randomness import RunRandomness
 from evofool.run.builder import build_algorithm, build_classifier, build_encoding, build_evaluation
 from evofool.run.job import EvolutionJob
 
@@ -18,10 +22,16 @@ ray = pytest.importorskip("ray", reason="Ray is not installed (pip install -e '.
 
 
 @pytest.fixture(scope="module", autouse=True)
-def local_ray():
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+def two_node_cluster():
+    from ray.cluster_utils import Cluster
+
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 0})
+    for _ in range(2):
+        cluster.add_node(num_cpus=1)
+    ray.init(address=cluster.address, include_dashboard=False, log_to_driver=False)
     yield
     ray.shutdown()
+    cluster.shutdown()
 
 
 def _config(model, backend, generations=8):
@@ -62,6 +72,30 @@ def test_a_killed_actor_loses_no_evaluation(small_lenets, capsys):
     assert remote.evaluation.images_scored == 300
     assert torch.equal(remote.archive.confidence, local.archive.confidence)
     assert torch.equal(remote.archive.genome_id, local.archive.genome_id)
+
+
+@pytest.mark.parametrize("encoding", ["cppn", "direct"])
+def test_a_ray_evaluation_equals_a_local_one(small_lenets, encoding):
+    """The evaluation contract on both backends: the same genomes give bitwise the same
+    probabilities and brightness, whichever actor drew and scored them."""
+    evaluations = {}
+    for backend in ("local", "ray"):
+        config = load_config(CONFIGS / f"mnist_{encoding}.yaml", [
+            f"model={small_lenets[0]}", f"evaluator.backend={backend}", "evaluator.ray_actors=2",
+            "evaluator.max_batch=16"])
+        classifier = build_classifier(config)
+        shape = build_encoding(config, classifier)
+        evaluations[backend] = (shape, build_evaluation(config, classifier, shape))
+    shape = evaluations["local"][0]
+    genomes = shape.random(40, RunRandomness(3))
+    for _ in range(5):
+        genomes = shape.offspring(genomes, genomes, RunRandomness(4), 0)
+    local, remote = (evaluation.evaluate(genomes, generation=0, with_brightness=True)
+                     for _, evaluation in evaluations.values())
+    assert torch.equal(local.probabilities, remote.probabilities)
+    assert torch.equal(local.brightness, remote.brightness)
+    for actor in evaluations["ray"][1].actors:
+        ray.kill(actor)
 
 
 def test_actors_receive_genomes_not_pixels(small_lenets):
