@@ -25,7 +25,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from evofool.config import config_from_dict
 from evofool.encodings.genome_batch import take
 from evofool.evaluation import LocalEvaluation
-from evofool.evaluation.scorer import BatchedEvaluator
+from evofool.evaluation.scorer import ImageScorer
 from evofool.randomness import RunRandomness
 from evofool.run.builder import build_algorithm, build_classifier, build_encoding
 
@@ -71,7 +71,7 @@ def main() -> None:
     args = parser.parse_args()
     config = config_from_dict({"generations": 1, "encoding": {"type": "cppn"}})
     classifier = build_classifier(config)
-    evaluator = BatchedEvaluator(classifier, device="cpu", max_batch=1024)
+    evaluator = ImageScorer(classifier, device="cpu", max_batch=1024)
     encoding = build_encoding(config, classifier)
 
     rng = RunRandomness(0)

@@ -25,7 +25,7 @@ from evofool.config import config_from_dict
 from evofool.encodings.cppn.mutation import CppnMutationRates
 from evofool.encodings.genome_batch import take
 from evofool.evaluation import LocalEvaluation
-from evofool.evaluation.scorer import BatchedEvaluator
+from evofool.evaluation.scorer import ImageScorer
 from evofool.randomness import RunRandomness
 from evofool.run.builder import build_algorithm, build_classifier, build_encoding
 
@@ -68,7 +68,7 @@ def main() -> None:
     config = config_from_dict({"seed": args.seed, "generations": args.max_generations,
                                "encoding": {"type": "cppn"}, "evaluator": {"device": "cpu"}})
     classifier = build_classifier(config)
-    evaluator = BatchedEvaluator(classifier, device="cpu", max_batch=1024)
+    evaluator = ImageScorer(classifier, device="cpu", max_batch=1024)
     encoding = build_encoding(config, classifier)
     search = build_algorithm(config, encoding, LocalEvaluation(encoding, evaluator))
     champion_of: dict[int, set[int]] = {}

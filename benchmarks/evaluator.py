@@ -1,7 +1,7 @@
 """Evaluator throughput against a bare ``model(x)`` on the same tensors.
 
 Prints one JSON object as its last line: per batch size, images/s through
-``BatchedEvaluator.score`` (chunking, shape checks, preprocessing, softmax,
+``ImageScorer.score`` (chunking, shape checks, preprocessing, softmax,
 finite check) and through the bare network on the same pre-chunked
 channels-last tensors, and ``ratio`` = evaluator / bare (goal >= 0.95).
 Both are timed interleaved, best of several repeats, in one process.
@@ -18,7 +18,7 @@ import time
 
 import torch
 
-from evofool.evaluation.scorer import BatchedEvaluator
+from evofool.evaluation.scorer import ImageScorer
 from evofool.models import Classifier, InputSpec, LeNet
 
 BATCH_SIZES = (64, 256, 1024)
@@ -45,7 +45,7 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def compare_at_batch(evaluator: BatchedEvaluator, count: int, repeats: int) -> dict:
+def compare_at_batch(evaluator: ImageScorer, count: int, repeats: int) -> dict:
     """Best-of-``repeats`` images/s of the evaluator and of the bare network, interleaved."""
     device, batch = evaluator.device, evaluator.max_batch
     images = torch.rand(count, 1, 28, 28, device=device)
@@ -82,7 +82,7 @@ def main() -> None:
                             class_names=[str(i) for i in range(10)], name="lenet")
     results = []
     for batch in BATCH_SIZES:
-        evaluator = BatchedEvaluator(classifier, device=args.device, max_batch=batch)
+        evaluator = ImageScorer(classifier, device=args.device, max_batch=batch)
         results.append(compare_at_batch(evaluator, args.images, args.repeats))
         print(json.dumps(results[-1]))
     print(json.dumps({

@@ -40,7 +40,7 @@ from evaluator import cpu_model
 
 from evofool.config import load_config
 from evofool.evaluation.devices import resolve_device
-from evofool.evaluation.scorer import BatchedEvaluator
+from evofool.evaluation.scorer import ImageScorer
 from evofool.run.job import EvolutionJob
 
 CONFIGS = Path(__file__).parents[1] / "configs"
@@ -52,7 +52,7 @@ def synchronise(device: torch.device) -> None:
 
 
 def timed_job(model: str, encoding: str, device: str, batch: int, generations: int,
-              warmup: int, run_dir: Path) -> tuple[float, BatchedEvaluator]:
+              warmup: int, run_dir: Path) -> tuple[float, ImageScorer]:
     """Seconds for ``generations`` generations of a resumed job, and its evaluator."""
     config = load_config(CONFIGS / f"imagenet_{encoding}.yaml", [
         f"model={model}", f"algorithm.batch_size={batch}", f"evaluator.device={device}",
@@ -67,7 +67,7 @@ def timed_job(model: str, encoding: str, device: str, batch: int, generations: i
     return time.perf_counter() - started, job.evaluator
 
 
-def timed_bare_forward(evaluator: BatchedEvaluator, batch: int, generations: int) -> float:
+def timed_bare_forward(evaluator: ImageScorer, batch: int, generations: int) -> float:
     """The engine's forward alone (after the resize) on ``generations`` batches of images."""
     classifier = evaluator.classifier
     images = torch.rand(batch, *classifier.input_spec.shape, device=evaluator.device)

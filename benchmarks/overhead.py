@@ -21,7 +21,7 @@ import torch
 
 from evofool.config import load_config
 from evofool.evaluation import LocalEvaluation
-from evofool.evaluation.scorer import BatchedEvaluator
+from evofool.evaluation.scorer import ImageScorer
 from evofool.run.builder import build_algorithm, build_classifier, build_encoding
 
 BATCH = 200
@@ -35,7 +35,7 @@ def interleaved_seconds(encoding_type: str, generations: int, warmup: int
     config = load_config(CONFIGS / f"mnist_{encoding_type}.yaml",
                          [f"algorithm.batch_size={BATCH}", "evaluator.device=cpu"])
     classifier = build_classifier(config)
-    evaluator = BatchedEvaluator(classifier, device="cpu", max_batch=1024)
+    evaluator = ImageScorer(classifier, device="cpu", max_batch=1024)
     encoding = build_encoding(config, classifier)
     search = build_algorithm(config, encoding, LocalEvaluation(encoding, evaluator))
     network = evaluator.classifier.network

@@ -22,7 +22,7 @@ import torch
 
 from evofool.config import load_config
 from evofool.evaluation import LocalEvaluation
-from evofool.evaluation.scorer import BatchedEvaluator
+from evofool.evaluation.scorer import ImageScorer
 from evofool.run.builder import build_algorithm, build_classifier, build_encoding
 
 THRESHOLDS = (0.99, 0.999, 0.9999)
@@ -40,7 +40,7 @@ def reproduce(encoding_name: str, seed: int, max_generations: int,
     config = load_config(ENCODINGS[encoding_name], [
         f"seed={seed}", f"generations={max_generations}", "evaluator.device=cpu", *overrides])
     classifier = build_classifier(config)
-    evaluator = BatchedEvaluator(classifier, device="cpu", max_batch=1024)
+    evaluator = ImageScorer(classifier, device="cpu", max_batch=1024)
     encoding = build_encoding(config, classifier)
     search = build_algorithm(config, encoding, LocalEvaluation(encoding, evaluator))
     reached: dict[float, int | None] = dict.fromkeys(THRESHOLDS)

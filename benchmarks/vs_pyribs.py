@@ -22,7 +22,7 @@ import torch
 
 from evofool.config import config_from_dict
 from evofool.evaluation import LocalEvaluation
-from evofool.evaluation.scorer import BatchedEvaluator
+from evofool.evaluation.scorer import ImageScorer
 from evofool.run.builder import build_algorithm, build_classifier, build_encoding
 
 FOOLED = 0.9999
@@ -58,7 +58,7 @@ def run_pyribs(classifier, evaluations: int, seed: int) -> dict:
 
 
 def run_ours(classifier, config, evaluations: int) -> dict:
-    evaluator = BatchedEvaluator(classifier, device="cpu", max_batch=1024)
+    evaluator = ImageScorer(classifier, device="cpu", max_batch=1024)
     encoding = build_encoding(config, classifier)
     search = build_algorithm(config, encoding, LocalEvaluation(encoding, evaluator))
     started = time.perf_counter()

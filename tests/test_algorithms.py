@@ -11,14 +11,14 @@ from evofool.algorithms.map_elites import MapElitesSettings
 from evofool.encodings import CppnEncoding, DirectEncoding
 from evofool.encodings.genome_batch import take
 from evofool.evaluation import LocalEvaluation
-from evofool.evaluation.scorer import BatchedEvaluator
+from evofool.evaluation.scorer import ImageScorer
 from evofool.models import load_classifier
 from evofool.randomness import RunRandomness
 
 
 @pytest.fixture(scope="module")
-def fake(fake_classifier) -> BatchedEvaluator:
-    return BatchedEvaluator(fake_classifier, device="cpu", engine="torch")
+def fake(fake_classifier) -> ImageScorer:
+    return ImageScorer(fake_classifier, device="cpu", engine="torch")
 
 
 def cppn(evaluator):
@@ -31,7 +31,7 @@ def evaluation_of(encoding, evaluator):
 
 def test_noise_is_mostly_one_class_yet_every_cell_fills(trained_lenet):
     """The pitfall: an argmax-keyed archive would fill one cell; ours fills all ten."""
-    evaluator = BatchedEvaluator(load_classifier(trained_lenet["path"]), device="cpu")
+    evaluator = ImageScorer(load_classifier(trained_lenet["path"]), device="cpu")
     encoding = DirectEncoding(channels=1, height=28, width=28)
     search = MapElites(MapElitesSettings(batch_size=200), rng=RunRandomness(0),
                        encoding=encoding, evaluation=LocalEvaluation(encoding, evaluator))

@@ -49,6 +49,7 @@ def test_add_says_how_many_cells_each_child_took():
     assert added.cells_taken.tolist() == [2, 1, 0]
     added = add(archive, [[0.1, 0.05, 0.85], [0.3, 0.3, 0.3]], ids=[3, 4])
     assert added.cells_taken.tolist() == [0, 2]  # ties keep the champion
+    torch.testing.assert_close(added.improvement, torch.tensor([0.0, 0.1 + 0.25]))
     cells = archive.cells()
     assert [(cell.index, cell.genome_id) for cell in cells] == [(0, 4), (1, 4), (2, 0)]
     assert cells[2].confidence == float(torch.tensor(0.85)) and cells[2].top_k[0][0] == 2

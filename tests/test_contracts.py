@@ -23,15 +23,15 @@ from evofool.encodings import encoding_for_shape
 from evofool.encodings.genome_batch import take
 from evofool.encodings.genome_codec import record_from_bytes, record_to_bytes
 from evofool.evaluation import LocalEvaluation
-from evofool.evaluation.scorer import BatchedEvaluator
+from evofool.evaluation.scorer import ImageScorer
 from evofool.randomness import RunRandomness
 
 SHAPE, CLASSES = FAKE_SHAPE, FAKE_CLASSES
 
 
 @pytest.fixture(scope="module")
-def evaluator(fake_classifier) -> BatchedEvaluator:
-    return BatchedEvaluator(fake_classifier, device="cpu", max_batch=64, engine="torch")
+def evaluator(fake_classifier) -> ImageScorer:
+    return ImageScorer(fake_classifier, device="cpu", max_batch=64, engine="torch")
 
 
 # Settings that keep the shipped parts small or exercise more of them; every other

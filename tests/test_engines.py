@@ -10,7 +10,7 @@ from evofool.config import load_config
 from evofool.engines import EngineError, attach_engine, engine_named, engines, exact_choices
 from evofool.engines.onnx_export import onnx_path
 from evofool.errors import ConfigError, DataUnavailableError
-from evofool.evaluation.scorer import BatchedEvaluator
+from evofool.evaluation.scorer import ImageScorer
 from evofool.models import Classifier, ClassifierEnsemble, InputSpec, LeNet, load_classifier
 from evofool.run.job import EvolutionJob
 from evofool.store import RunStore
@@ -21,12 +21,12 @@ CPU = torch.device("cpu")
 
 
 def engine_and_torch_scores(classifier, images, **options):
-    evaluator = BatchedEvaluator(classifier, device="cpu", engine="onnxruntime", **options)
+    evaluator = ImageScorer(classifier, device="cpu", engine="onnxruntime", **options)
     assert evaluator.engine == "onnxruntime"
     engine_scores = evaluator.score(images)
     for member in getattr(classifier, "members", [classifier]):
         member.engine = None
-    return engine_scores, BatchedEvaluator(classifier, device="cpu", **options).score(images)
+    return engine_scores, ImageScorer(classifier, device="cpu", **options).score(images)
 
 
 def test_lenet_on_onnxruntime_equals_torch(random_lenet):

@@ -10,7 +10,7 @@ from conftest import CONFIGS
 from evofool.algorithms.screen import could_improve
 from evofool.config import load_config
 from evofool.errors import ConfigError
-from evofool.evaluation.scorer import BatchedEvaluator
+from evofool.evaluation.scorer import ImageScorer
 from evofool.models import load_classifier
 from evofool.run.job import EvolutionJob
 from evofool.run.stored import StoredRun
@@ -49,7 +49,7 @@ def test_only_exact_scores_reach_the_archive_and_resume_is_exact(small_lenets, t
     # every stored champion, re-rendered, is what the exact engine says it is
     run = StoredRun(tmp_path / "whole")
     champions = run.champions()
-    exact = BatchedEvaluator(load_classifier(str(model)), device="cpu", engine="torch").score(
+    exact = ImageScorer(load_classifier(str(model)), device="cpu", engine="torch").score(
         run.render([champion.genome_id for champion in champions]))
     run.close()
     for champion, row in zip(champions, exact, strict=True):

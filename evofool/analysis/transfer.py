@@ -20,7 +20,7 @@ from evofool.analysis.plots import to_png, transfer_heatmap
 from evofool.analysis.transfer_matrix import TransferMatrix
 from evofool.atomic_files import write_atomically
 from evofool.errors import EvofoolError
-from evofool.evaluation.scorer import BatchedEvaluator
+from evofool.evaluation.scorer import ImageScorer
 from evofool.models import load_classifier
 from evofool.run.stored import StoredRun, classes_agree
 
@@ -55,7 +55,7 @@ def transfer_matrix(run_dir: Path, models: list[str], *, device: str = "auto") -
         classes = torch.tensor([champion.class_index for champion in champions])
         confidence, top1 = [], []
         for classifier in classifiers:
-            probabilities = BatchedEvaluator(classifier, device=device).score(images).cpu()
+            probabilities = ImageScorer(classifier, device=device).score(images).cpu()
             confidence.append(probabilities[torch.arange(len(classes)), classes].tolist())
             top1.append((probabilities.argmax(dim=1) == classes).tolist())
         return TransferMatrix(models=specs, classes=classes.tolist(),

@@ -26,6 +26,8 @@ class Added(NamedTuple):
 
     classes: torch.Tensor  # (K,) bool: the classes whose champion was replaced
     cells_taken: torch.Tensor  # (B,) int: how many cells each child took (0: not kept)
+    improvement: torch.Tensor  # (B,) float: the fitness each child added over the cells it
+    # took (an empty cell counts from 0), what an improvement-ranking emitter sorts by
 
 
 class Cell(NamedTuple):
@@ -107,6 +109,7 @@ class ChampionArchive:
         competing = fitness if eligible is None else fitness.masked_fill(~eligible, EMPTY)
         best, best_child = competing.max(dim=0)
         improved = best > self.fitness
+        gain = (best - self.fitness.clamp_min(0))[improved]
         if self.genomes is None:
             self.genomes = take(children, best_child)
         else:
@@ -131,9 +134,12 @@ class ChampionArchive:
         newly = reached.any(dim=0) & (self.evaluations_to_threshold < 0)
         self.evaluations_to_threshold = torch.where(
             newly, evaluations_before + first_reaching + 1, self.evaluations_to_threshold)
+        takers = best_child[improved]
         cells_taken = torch.zeros(competing.shape[0], dtype=torch.long, device=improved.device)
-        cells_taken.index_add_(0, best_child[improved], torch.ones_like(best_child[improved]))
-        return Added(improved, cells_taken)
+        cells_taken.index_add_(0, takers, torch.ones_like(takers))
+        improvement = torch.zeros(competing.shape[0], device=improved.device)
+        improvement.index_add_(0, takers, gain)
+        return Added(improved, cells_taken, improvement)
 
     def cells(self, which: torch.Tensor | None = None) -> list[Cell]:
         """The occupied cells, or those flagged in ``which`` (K,) bool, in index order:

@@ -24,13 +24,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch  # here, not at the top: `evofool --help` should not wait for torch
 
-    from evofool.evaluation.scorer import BatchedEvaluator
+    from evofool.evaluation.scorer import ImageScorer
     from evofool.images import read_image
     from evofool.models.loading import load_classifier
 
     if args.top < 1:
         raise EvofoolError(f"--top must be at least 1, not {args.top}")
-    evaluator = BatchedEvaluator(load_classifier(args.model), device=args.device)
+    evaluator = ImageScorer(load_classifier(args.model), device=args.device)
     channels = evaluator.classifier.input_spec.channels
     top = min(args.top, len(evaluator.class_names))
     for path in args.images:

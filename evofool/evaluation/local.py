@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from evofool.encodings.genome_batch import GenomeBatch
 from evofool.encodings.protocol import Encoding
-from evofool.evaluation.scorer import BatchedEvaluator
+from evofool.evaluation.scorer import ImageScorer
 from evofool.evaluation.unit import Evaluation, MustBeat, pixel_sums
 
 if TYPE_CHECKING:
@@ -26,7 +26,7 @@ class LocalEvaluation:
             (only where the search says what each child must beat), or None.
     """
 
-    def __init__(self, encoding: Encoding, scorer: BatchedEvaluator, *,
+    def __init__(self, encoding: Encoding, scorer: ImageScorer, *,
                  gate: DetectorGate | None = None, screen: Screen | None = None) -> None:
         self.encoding = encoding
         self.scorer = scorer

@@ -36,7 +36,7 @@ from evofool.encodings.protocol import Encoding
 from evofool.engines import attach_engine
 from evofool.errors import EvofoolError
 from evofool.evaluation.local import LocalEvaluation
-from evofool.evaluation.scorer import BatchedEvaluator, chunk_size
+from evofool.evaluation.scorer import ImageScorer, chunk_size
 from evofool.evaluation.unit import Evaluation, MustBeat
 
 log = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ class _EvaluationWorker:
         from evofool.models import load_classifiers  # in the actor's process
 
         torch.set_num_threads(threads)
-        scorer = BatchedEvaluator(load_classifiers(model_specs, combine), device=device,
+        scorer = ImageScorer(load_classifiers(model_specs, combine), device=device,
                                   max_batch=max_batch, amp=amp, ten_crop=ten_crop, engine=engine)
         self.evaluation = LocalEvaluation(encoding, scorer)
 

@@ -14,7 +14,7 @@ CROPS = 10
 DEFAULT_MAX_BATCH = 256
 
 
-class BatchedEvaluator:
+class ImageScorer:
     """Owns a classifier on a device and turns image batches into probabilities.
 
     Speed is the product: images are cut into chunks of at most ``max_batch``

@@ -15,7 +15,7 @@ from evofool.engines.selection import SCREEN_PAYS, choose_screen
 from evofool.errors import ConfigError
 from evofool.evaluation import LocalEvaluation
 from evofool.evaluation.devices import check_memory_plan, resolve_device
-from evofool.evaluation.scorer import BatchedEvaluator, chunk_size
+from evofool.evaluation.scorer import ImageScorer, chunk_size
 from evofool.models import Classifier, ClassifierEnsemble, default_lenet_path, load_classifiers
 from evofool.randomness import RunRandomness
 from evofool.run.layout import DETECTOR_FILE
@@ -59,7 +59,7 @@ def build_screen(config: RunConfig, classifier: Classifier | ClassifierEnsemble,
                   f"{SCREEN_PAYS:g}x the exact engine); scoring every child exactly",
                   file=sys.stderr)
             return None
-    scorer = BatchedEvaluator(classifier, device=evaluator_settings.device,
+    scorer = ImageScorer(classifier, device=evaluator_settings.device,
                               max_batch=evaluator_settings.max_batch,
                               ten_crop=evaluator_settings.ten_crop, engine=name)
     return Screen(scorer, engine=name, margin=settings.margin,
@@ -90,7 +90,7 @@ def build_evaluation(config: RunConfig, classifier: Classifier | ClassifierEnsem
                              actors=settings.ray_actors,
                              gpus_per_actor=settings.ray_gpus_per_actor,
                              address=settings.ray_address)
-    scorer = BatchedEvaluator(classifier, device=settings.device, max_batch=settings.max_batch,
+    scorer = ImageScorer(classifier, device=settings.device, max_batch=settings.max_batch,
                               amp=settings.amp, ten_crop=settings.ten_crop, engine=engine)
     return LocalEvaluation(encoding, scorer, gate=gate, screen=screen)
 
