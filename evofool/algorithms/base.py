@@ -156,9 +156,9 @@ class Evolution(Search):
         """Learn from how the children did (after the archive has seen them)."""
 
 
-def check_classes(key: str, indices: list[int], scorer: GenomeEvaluation) -> None:
+def check_classes(key: str, indices: list[int], evaluation: GenomeEvaluation) -> None:
     """Raise ConfigError, naming ``key``, for a class index the model does not have."""
-    count = len(scorer.class_names)
+    count = len(evaluation.class_names)
     for index in indices:
         if not 0 <= index < count:
             raise ConfigError(f"{key}: class {index} does not exist (the model has classes "
