@@ -47,22 +47,43 @@ class RenderProgram:
     output_rows: torch.Tensor
 
 
-def build_program(genomes: GenomeBatch, *, outputs: int) -> RenderProgram:
-    genomes = {key: value.cpu() for key, value in genomes.items()}
-    alive = genomes["alive"]
-    count, slots = alive.shape
+@dataclass(frozen=True)
+class ComputedGraph:
+    """Every genome's nodes flattened to ids ``genome * slots + slot``: which are computed
+    (non-input nodes some output depends on), their depth, and the connections into them
+    (``edge_src`` -> ``edge_dst`` with ``edge_weight``, by genome, then destination slot)."""
+
+    slot_of_node: torch.Tensor
+    computed: torch.Tensor
+    depth: torch.Tensor
+    edge_src: torch.Tensor
+    edge_dst: torch.Tensor
+    edge_weight: torch.Tensor
+
+
+def computed_graph(genomes: GenomeBatch, *, outputs: int) -> ComputedGraph:
+    """What both batched renderers start from, on the genomes' device."""
+    count, slots = genomes["alive"].shape
     genome, dst, src = genomes["connected"].nonzero(as_tuple=True)
     edge_src, edge_dst = genome * slots + src, genome * slots + dst
-    edge_weights = genomes["weight"][genome, dst, src]
-    slot_of_node = torch.arange(slots).repeat(count)
-    is_input = slot_of_node < NUM_INPUTS
+    edge_weight = genomes["weight"][genome, dst, src]
+    slot_of_node = torch.arange(slots, device=edge_src.device).repeat(count)
     computed = feeds_an_output(slot_of_node < first_hidden_slot(outputs), edge_src, edge_dst)
-    computed &= ~is_input
+    computed &= slot_of_node >= NUM_INPUTS
     keep = computed[edge_dst]
-    edge_src, edge_dst, edge_weights = edge_src[keep], edge_dst[keep], edge_weights[keep]
+    edge_src, edge_dst, edge_weight = edge_src[keep], edge_dst[keep], edge_weight[keep]
+    return ComputedGraph(slot_of_node, computed, longest_paths(computed, edge_src, edge_dst),
+                         edge_src, edge_dst, edge_weight)
 
+
+def build_program(genomes: GenomeBatch, *, outputs: int) -> RenderProgram:
+    genomes = {key: value.cpu() for key, value in genomes.items()}
+    count, slots = genomes["alive"].shape
+    graph = computed_graph(genomes, outputs=outputs)
+    slot_of_node, computed, depth = graph.slot_of_node, graph.computed, graph.depth
+    edge_src, edge_dst, edge_weights = graph.edge_src, graph.edge_dst, graph.edge_weight
+    is_input = slot_of_node < NUM_INPUTS
     in_program = computed | is_input
-    depth = longest_paths(computed, edge_src, edge_dst)
     node_ids = in_program.nonzero().squeeze(1)  # by genome, then slot
     node_ids = node_ids[torch.argsort(node_ids // slots * (slots + 1) + depth[node_ids],
                                       stable=True)]

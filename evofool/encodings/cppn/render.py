@@ -17,7 +17,7 @@ from evofool.encodings.cppn.activations import ACTIVATION_FUNCTIONS, ACTIVATION_
 from evofool.encodings.cppn.cpu_kernel import render_on_cpu
 from evofool.encodings.cppn.grid import coordinate_inputs
 from evofool.encodings.cppn.layout import NUM_INPUTS, first_hidden_slot
-from evofool.encodings.cppn.program import build_program, feeds_an_output, longest_paths
+from evofool.encodings.cppn.program import build_program, computed_graph
 from evofool.encodings.genome_batch import GenomeBatch
 
 
@@ -46,18 +46,11 @@ def render_with_torch(genomes: GenomeBatch, *, outputs: int, height: int,
     is then one contiguous block, computed as one sparse (CSR) product of its
     incoming weights with the table, and each activation a contiguous slice.
     """
-    alive, connected = genomes["alive"], genomes["connected"]
-    count, slots = alive.shape
-    device = alive.device
-    genome, dst, src = connected.nonzero(as_tuple=True)
-    edge_src, edge_dst = genome * slots + src, genome * slots + dst
-    edge_weights = genomes["weight"][genome, dst, src]
-    slot_of_node = torch.arange(slots, device=device).repeat(count)
-    computed = feeds_an_output(slot_of_node < first_hidden_slot(outputs), edge_src, edge_dst)
-    computed &= slot_of_node >= NUM_INPUTS
-    keep = computed[edge_dst]
-    edge_src, edge_dst, edge_weights = edge_src[keep], edge_dst[keep], edge_weights[keep]
-    depth = longest_paths(computed, edge_src, edge_dst)
+    count, slots = genomes["alive"].shape
+    device = genomes["alive"].device
+    graph = computed_graph(genomes, outputs=outputs)
+    slot_of_node, computed, depth = graph.slot_of_node, graph.computed, graph.depth
+    edge_src, edge_dst, edge_weights = graph.edge_src, graph.edge_dst, graph.edge_weight
 
     node_ids = computed.nonzero().squeeze(1)
     functions = len(ACTIVATION_NAMES)
