@@ -4,3 +4,7 @@ After Nguyen, Yosinski & Clune, "Deep Neural Networks are Easily Fooled" (CVPR 2
 """
 
 __version__ = "0.1.0"
+
+from evofool.numerics import settle_vector_math
+
+settle_vector_math()  # before anything in the process runs in parallel (evofool.numerics)
