@@ -18,12 +18,22 @@ import yaml
 
 from evofool.algorithms.map_elites import MapElitesSettings
 from evofool.algorithms.registry import ALGORITHMS
+from evofool.defenses.base import DefenseSettings
+from evofool.defenses.chain import defense_settings
+from evofool.defenses.ten_crop import TenCropSettings
 from evofool.encodings.cppn.encoding import CppnSettings
 from evofool.encodings.registry import ENCODINGS
 from evofool.engines.registry import exact_choices, screen_choices
 from evofool.errors import ConfigError, quoted
 from evofool.ood.detectors import GATE_DETECTORS
-from evofool.settings import build_section, chosen_from, one_of, positive, probability
+from evofool.settings import (
+    build_section,
+    chosen_from,
+    converted,
+    one_of,
+    positive,
+    probability,
+)
 
 
 @dataclass(frozen=True)
@@ -49,6 +59,12 @@ class ScreenSettings:
     audit_every: int | None = positive(50)  # generations between all-exact audits
 
 
+def _defenses(value: Any, key: str) -> list[DefenseSettings]:
+    if not isinstance(value, list):
+        raise ConfigError(f"{key} must be a list of defences, got {quoted(value)}")
+    return [defense_settings(item, f"{key}[{index}]") for index, item in enumerate(value)]
+
+
 @dataclass(frozen=True)
 class EvaluatorSettings:
     device: str = "auto"
@@ -64,6 +80,15 @@ class EvaluatorSettings:
     ray_gpus_per_actor: float = 0.0  # 1: one GPU per actor
     detector: DetectorSettings | None = None  # evolve past this OOD detector (evofool[ood])
     screen: ScreenSettings | None = None  # screen children on a cheap engine (MAP-Elites)
+    # input defences the model is scored through, in order (evofool.defenses)
+    defenses: list = converted(_defenses, list)
+
+    @property
+    def defense_chain(self) -> list[DefenseSettings]:
+        """``defenses``, after ten-crop where ``ten_crop`` asks for it (its older spelling)."""
+        ten_crop = [TenCropSettings()] if self.ten_crop and not any(
+            item.type == "ten_crop" for item in self.defenses) else []
+        return ten_crop + list(self.defenses)
 
 
 @dataclass(frozen=True)
@@ -214,7 +239,25 @@ def validate_run_config(config: RunConfig) -> RunConfig:
     config.encoding.check(config)
     config.algorithm.check(config)
     _check_screen(config)
+    _check_defenses(config)
     return config
+
+
+def _check_defenses(config: RunConfig) -> None:
+    """Defences change what every child is scored by: what cannot follow refuses them."""
+    evaluator = config.evaluator
+    if not evaluator.defenses:
+        return
+    if config.algorithm.needs_gradients:
+        raise ConfigError(f"evaluator.defenses cannot be used with algorithm.type "
+                          f"{config.algorithm.type}: JPEG, median and bit depth have no "
+                          "gradient")
+    if evaluator.screen is not None:
+        raise ConfigError("evaluator.screen and evaluator.defenses cannot be combined: the "
+                          "screen's engine would score the undefended image")
+    if evaluator.detector is not None:
+        raise ConfigError("evaluator.detector and evaluator.defenses cannot be combined yet: "
+                          "the detector scores the undefended image")
 
 
 def _check_screen(config: RunConfig) -> None:

@@ -58,6 +58,11 @@ def one_of(choices: Callable[[], Sequence[str]], default: str) -> Any:
     return field(default=default, metadata={"choices": choices})
 
 
+def converted(convert: Callable[[Any, str], Any], default_factory: Callable[[], Any]) -> Any:
+    """A field whose value ``convert(value, dotted_key)`` makes (and checks) itself."""
+    return field(default_factory=default_factory, metadata={"convert": convert})
+
+
 def chosen_from(registry: Registry, default: type) -> Any:
     """A section whose ``type`` key picks a settings class from ``registry``."""
     return field(default_factory=default, metadata={"registry": registry})
@@ -82,6 +87,9 @@ def build_section(cls: type, data: Any, path: str = "") -> Any:
         if name not in data:
             continue
         key, value = f"{path}{name}", data[name]
+        if "convert" in item.metadata:
+            values[name] = item.metadata["convert"](value, key)
+            continue
         if "registry" in item.metadata:
             values[name] = _registered(item.metadata["registry"], item.default_factory(),
                                        value, key)

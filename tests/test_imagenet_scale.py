@@ -9,8 +9,9 @@ from conftest import CONFIGS
 
 from evofool.analysis.transfer import transfer_matrix
 from evofool.config import load_config
+from evofool.defenses.ten_crop import ten_crops
 from evofool.errors import ConfigError
-from evofool.evaluation.scorer import ImageScorer, ten_crops
+from evofool.evaluation.scorer import ImageScorer
 from evofool.models import Classifier, InputSpec, LeNet
 from evofool.run.job import EvolutionJob
 from evofool.store import RunStore
@@ -32,7 +33,8 @@ def test_ten_crop_score_is_the_mean_over_crops():
     spec = InputSpec(channels=1, height=28, width=28, resize=True)
     classifier = Classifier(LeNet(), input_spec=spec, class_names=list("abcdefghij"), name="r")
     images = torch.rand(5, 1, 32, 32)
-    scored = ImageScorer(classifier, device="cpu", ten_crop=True, max_batch=20).score(images)
+    scorer = ImageScorer(classifier, device="cpu", defenses=["ten_crop"], max_batch=20)
+    scored = scorer.score(images)
     with torch.inference_mode():
         expected = classifier(ten_crops(images, 28, 28)).view(10, 5, 10).mean(dim=0)
     assert torch.allclose(scored, expected, atol=1e-6)

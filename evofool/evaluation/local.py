@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from evofool.defenses import image_keys
 from evofool.encodings.genome_batch import GenomeBatch
 from evofool.encodings.protocol import Encoding
 from evofool.evaluation.scorer import ImageScorer
@@ -24,11 +25,16 @@ class LocalEvaluation:
         gate: a detector a child must pass to count for a class, or None.
         screen: a cheap engine that decides which children the exact one scores
             (only where the search says what each child must beat), or None.
+        seed: the run's seed; with the generation and each child's place in it, it seeds
+            the scorer's random defences (noise averaging), so a resumed run and Ray's
+            actors draw the same noise for the same child.
     """
 
     def __init__(self, encoding: Encoding, scorer: ImageScorer, *,
-                 gate: DetectorGate | None = None, screen: Screen | None = None) -> None:
+                 gate: DetectorGate | None = None, screen: Screen | None = None,
+                 seed: int = 0) -> None:
         self.encoding = encoding
+        self.seed = seed
         self.scorer = scorer
         self.gate = gate
         self.screen = screen
@@ -44,14 +50,18 @@ class LocalEvaluation:
         return self.scorer.images_scored
 
     def evaluate(self, genomes: GenomeBatch, *, generation: int, with_brightness: bool = False,
-                 must_beat: MustBeat | None = None) -> Evaluation:
+                 must_beat: MustBeat | None = None, first_child: int = 0) -> Evaluation:
+        """``first_child``: where these genomes start in their generation (a Ray shard's
+        offset), for the keys of random defences."""
         images = self.encoding.render(genomes)
         brightness = pixel_sums(images) if with_brightness else None
         if self.screen is not None and must_beat is not None:
             probabilities = self.screen.probabilities(images, must_beat(brightness),
                                                       self.scorer.score, generation)
             return Evaluation(probabilities, probabilities, None, brightness)
-        probabilities = self.scorer.score(images)
+        keys = image_keys(self.seed, generation, images.shape[0], first_child) \
+            if self.scorer.defenses.random else None
+        probabilities = self.scorer.score(images, keys)
         if self.gate is None:
             return Evaluation(probabilities, probabilities, None, brightness)
         outlier = self.gate.outlier_scores(images)

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from evofool.defenses import DefenseChain
 from evofool.encodings.genome_batch import GenomeBatch
 from evofool.encodings.protocol import Encoding
 from evofool.engines import attach_engine
@@ -57,20 +58,23 @@ class _EvaluationWorker:
     """Runs inside a Ray actor: one model and encoding, loaded once, evaluating shards."""
 
     def __init__(self, encoding: Encoding, model_specs: list[str], combine: str, device: str,
-                 max_batch: int, amp: bool, ten_crop: bool, engine: str, threads: int) -> None:
+                 max_batch: int, amp: bool, defenses: list, engine: str, threads: int,
+                 seed: int) -> None:
         from evofool.models import load_classifiers  # in the actor's process
 
         torch.set_num_threads(threads)
         scorer = ImageScorer(load_classifiers(model_specs, combine), device=device,
-                                  max_batch=max_batch, amp=amp, ten_crop=ten_crop, engine=engine)
-        self.evaluation = LocalEvaluation(encoding, scorer)
+                             max_batch=max_batch, amp=amp, defenses=defenses, engine=engine)
+        self.evaluation = LocalEvaluation(encoding, scorer, seed=seed)
 
-    def evaluate(self, shard: Shard, with_brightness: bool
+    def evaluate(self, shard: Shard, with_brightness: bool, generation: int, first_child: int
                  ) -> tuple[np.ndarray, np.ndarray | None, float]:
         """Probabilities, brightness (or None) and the seconds this shard took here."""
         started = time.perf_counter()
         genomes = {key: torch.from_numpy(value) for key, value in shard.items()}
-        result = self.evaluation.evaluate(genomes, generation=0, with_brightness=with_brightness)
+        result = self.evaluation.evaluate(genomes, generation=generation,
+                                          with_brightness=with_brightness,
+                                          first_child=first_child)
         brightness = None if result.brightness is None else result.brightness.numpy()
         return result.probabilities.cpu().numpy(), brightness, time.perf_counter() - started
 
@@ -81,7 +85,8 @@ class RayEvaluation:
     Args:
         encoding: how actors draw genomes (sent to each actor once).
         classifier: the driver's copy, for class names and the engine's resolution only.
-        model_specs, combine, amp, ten_crop, max_batch: how each actor builds its scorer.
+        model_specs, combine, amp, defenses, max_batch: how each actor builds its scorer.
+        seed: the run's seed (random defences' keys).
         engine: ``auto`` is resolved here, in the driver, and every actor uses the result.
         actors: how many actors.
         gpus_per_actor: 0 for CPU actors, 1 for one GPU each.
@@ -98,8 +103,9 @@ class RayEvaluation:
     screen = None  # a screen needs the exact engine beside it: local only (config says so)
 
     def __init__(self, encoding: Encoding, classifier: Any, *, model_specs: list[str],
-                 combine: str, max_batch: int, amp: bool, ten_crop: bool, engine: str,
-                 actors: int, gpus_per_actor: float = 0, address: str | None = None) -> None:
+                 combine: str, max_batch: int, amp: bool, defenses: list, engine: str,
+                 actors: int, gpus_per_actor: float = 0, address: str | None = None,
+                 seed: int = 0) -> None:
         ray = _ray()
         if actors < 1:
             raise EvofoolError(f"evaluator.ray_actors must be at least 1, not {actors}")
@@ -114,12 +120,12 @@ class RayEvaluation:
         self.last_shard_seconds: list[float] = []
         self._worker_class = ray.remote(num_cpus=1, num_gpus=gpus_per_actor)(_EvaluationWorker)
         device = torch.device("cuda" if gpus_per_actor else "cpu")
-        self.chunk = chunk_size(max_batch, ten_crop)
+        self.chunk = chunk_size(max_batch, DefenseChain(defenses, classifier.input_spec).samples)
         self.engine = attach_engine(classifier, engine=engine, device=device, batch=self.chunk)
         self._options = dict(encoding=encoding, model_specs=model_specs, combine=combine,
                              device=device.type, max_batch=max_batch, amp=amp,
-                             ten_crop=ten_crop, engine=self.engine,
-                             threads=torch.get_num_threads())
+                             defenses=defenses, engine=self.engine,
+                             threads=torch.get_num_threads(), seed=seed)
         self.actors = [self._start_actor() for _ in range(actors)]
         self.failures = 0
 
@@ -138,8 +144,12 @@ class RayEvaluation:
                   for start, stop in bounds]
         self.bytes_sent += sum(value.nbytes for shard in shards for value in shard.values())
         # shard index -> (actor slot, future)
-        pending = {index: (index, self.actors[index].evaluate.remote(shard, with_brightness))
-                   for index, shard in enumerate(shards)}
+        def send(actor, index):
+            return actor.evaluate.remote(shards[index], with_brightness, generation,
+                                         bounds[index][0])
+
+        pending = {index: (index, send(self.actors[index], index))
+                   for index in range(len(shards))}
         results: dict[int, tuple[np.ndarray, np.ndarray | None, float]] = {}
         waiting_since = time.perf_counter()
         while pending:
@@ -155,8 +165,7 @@ class RayEvaluation:
                            f"again on actor {retry}, and a replacement is starting")
                 log.warning(message)
                 print(f"evofool: {message}", file=sys.stderr)
-                pending[index] = (retry, self.actors[retry].evaluate.remote(
-                    shards[index], with_brightness))
+                pending[index] = (retry, send(self.actors[retry], index))
         self.seconds_waiting += time.perf_counter() - waiting_since
         ordered = [results[index] for index in sorted(results)]
         self.last_shard_seconds = [seconds for _, _, seconds in ordered]

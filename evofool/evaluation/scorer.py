@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import torch
 
+from evofool.defenses import DefenseChain
 from evofool.engines import EngineError, attach_engine
-from evofool.errors import InputShapeError, NonFiniteScoresError
+from evofool.errors import NonFiniteScoresError
 from evofool.evaluation.devices import resolve_device
 from evofool.models.classifier import Classifier, private_copy
-
-CROPS = 10
 
 DEFAULT_MAX_BATCH = 256
 
@@ -29,9 +31,10 @@ class ImageScorer:
         device: ``auto``, ``cpu``, ``cuda``, ``cuda:N`` or ``mps``.
         max_batch: the largest chunk handed to the network at once.
         amp: autocast the forward pass to bf16 on CUDA (ignored elsewhere).
-        ten_crop: score each image as the paper's ImageNet fitness did: the
-            model-sized crops at the four corners and the centre, each also
-            mirrored, with the ten softmax outputs averaged.
+        defenses: input defences applied before the network, in order
+            (evofool.defenses: settings, mappings or ``jpeg:quality=75`` texts);
+            ``ten_crop`` is the paper's ImageNet fitness. Each image's
+            probabilities are averaged over the copies they make.
         engine: what runs the network: ``torch``, ``onnxruntime`` (CPU; about 2x
             torch eager for ImageNet networks) or ``auto`` (see ``evofool.engines``).
 
@@ -42,7 +45,7 @@ class ImageScorer:
 
     def __init__(self, classifier: Classifier, *, device: str = "auto",
                  max_batch: int = DEFAULT_MAX_BATCH, amp: bool = False,
-                 ten_crop: bool = False, engine: str = "torch") -> None:
+                 defenses: Sequence[Any] = (), engine: str = "torch") -> None:
         if max_batch < 1:
             raise ValueError(f"max_batch must be at least 1, not {max_batch}")
         self.device = resolve_device(device)
@@ -50,17 +53,19 @@ class ImageScorer:
                                        memory_format=torch.channels_last).eval()
         self.max_batch = max_batch
         self.amp = amp and self.device.type == "cuda"
-        self.ten_crop = ten_crop
+        self.defenses = DefenseChain(defenses, self.classifier.input_spec)
         self.images_scored = 0
         self.engine = attach_engine(self.classifier, engine=engine, device=self.device,
-                                    batch=chunk_size(self.max_batch, self.ten_crop))
+                                    batch=chunk_size(self.max_batch, self.defenses.samples))
 
     @property
     def class_names(self) -> tuple[str, ...]:
         return self.classifier.class_names
 
-    def score(self, images: torch.Tensor) -> torch.Tensor:
+    def score(self, images: torch.Tensor, keys: list[int] | None = None) -> torch.Tensor:
         """Probabilities (N, K), float32 on the evaluator's device, for [0, 1] images (N, C, H, W).
+
+        ``keys`` (one per image, evofool.defenses.image_keys) seed random defences.
 
         Raises:
             InputShapeError: images the classifier cannot take.
@@ -69,12 +74,13 @@ class ImageScorer:
         self.classifier.check_shape(images)
         count = images.shape[0]
         probabilities = torch.empty(count, self.classifier.num_classes, device=self.device)
-        step = chunk_size(self.max_batch, self.ten_crop)
+        step = chunk_size(self.max_batch, self.defenses.samples)
         with torch.inference_mode(), torch.autocast(
                 self.device.type, dtype=torch.bfloat16, enabled=self.amp):
             for start in range(0, count, step):
                 chunk = images[start:start + step].to(self.device, non_blocking=True)
-                probabilities[start:start + chunk.shape[0]] = self._probabilities(chunk)
+                probabilities[start:start + chunk.shape[0]] = self._probabilities(
+                    chunk, None if keys is None else keys[start:start + step])
         if not bool(torch.isfinite(probabilities).all()):
             raise NonFiniteScoresError(
                 f"{self.classifier.name} produced NaN or infinite outputs; check the model "
@@ -95,19 +101,17 @@ class ImageScorer:
         self.classifier.check_shape(images)
         pixels = images.detach().to(self.device).requires_grad_(True)
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
-            probabilities = self._probabilities(pixels)
+            probabilities = self._probabilities(pixels, None)
         chosen = probabilities.gather(1, targets.to(self.device).view(-1, 1))
         (gradient,) = torch.autograd.grad(chosen.clamp_min(1e-30).log().sum(), pixels)
         self.images_scored += images.shape[0]
         return probabilities.detach(), gradient
 
-    def _probabilities(self, images: torch.Tensor) -> torch.Tensor:
-        if not self.ten_crop:
+    def _probabilities(self, images: torch.Tensor, keys: list[int] | None) -> torch.Tensor:
+        if not self.defenses:
             return self.classifier.probabilities(self._laid_out(images))
-        spec = self.classifier.input_spec
-        crops = ten_crops(images, spec.height, spec.width)
-        outputs = self.classifier.probabilities(self._laid_out(crops))
-        return outputs.view(CROPS, images.shape[0], -1).mean(dim=0)
+        return self.defenses.probabilities(
+            images, keys, lambda copies: self.classifier.probabilities(self._laid_out(copies)))
 
     def _laid_out(self, images: torch.Tensor) -> torch.Tensor:
         """Channels-last for torch's kernels; ONNX Runtime takes the rendered NCHW as it is
@@ -117,30 +121,13 @@ class ImageScorer:
         return images.contiguous()
 
 
-def chunk_size(max_batch: int, ten_crop: bool) -> int:
-    """Images per forward call: a chunk of n images is 10n network inputs with ten crops.
+def chunk_size(max_batch: int, copies: int) -> int:
+    """Images per forward call: a chunk of n images is ``copies`` * n network inputs where
+    defences copy each image (ten crops: 10).
 
     Every backend cuts a batch at the same multiples of this size (Ray shards
     included), because float32 kernels may give an image slightly different
     results inside batches of different sizes: fixed chunks make scores
     independent of how a population is split up.
     """
-    return max(1, max_batch // CROPS) if ten_crop else max_batch
-
-
-def ten_crops(images: torch.Tensor, height: int, width: int) -> torch.Tensor:
-    """(10N, C, height, width): four corners and the centre of each image, then all mirrored.
-
-    Crop k of image i sits at row k * N + i, so a (10, N, K) view groups them.
-
-    Raises:
-        InputShapeError: images smaller than the crop.
-    """
-    rows, columns = images.shape[-2:]
-    if rows < height or columns < width:
-        raise InputShapeError(f"ten-crop scoring needs images of at least {height}x{width}; "
-                              f"got {rows}x{columns}")
-    bottom, right = rows - height, columns - width
-    corners = [(0, 0), (0, right), (bottom, 0), (bottom, right), (bottom // 2, right // 2)]
-    crops = [images[..., top:top + height, left:left + width] for top, left in corners]
-    return torch.cat(crops + [crop.flip(-1) for crop in crops])
+    return max(1, max_batch // copies)

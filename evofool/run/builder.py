@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from evofool.algorithms import ALGORITHMS, Search
 from evofool.algorithms.screen import SCREEN_OFF, Screen
 from evofool.config import RunConfig
+from evofool.defenses import DefenseChain
 from evofool.encodings import Encoding, encoding_for_shape
 from evofool.engines.selection import SCREEN_PAYS, choose_screen
 from evofool.errors import ConfigError
@@ -51,8 +52,8 @@ def build_screen(config: RunConfig, classifier: Classifier | ClassifierEnsemble,
     device = resolve_device(evaluator_settings.device)
     name = engine or settings.engine
     if name == "auto":
-        name = choose_screen(classifier, device,
-                             chunk_size(evaluator_settings.max_batch, evaluator_settings.ten_crop))
+        name = choose_screen(classifier, device, chunk_size(evaluator_settings.max_batch,
+                                                            _copies(config, classifier)))
         if name is None:
             print("evofool: evaluator.screen: no screening engine pays here (OpenVINO bf16 "
                   "needs avx512_bf16 or amx_bf16, and a timing must find it "
@@ -60,8 +61,8 @@ def build_screen(config: RunConfig, classifier: Classifier | ClassifierEnsemble,
                   file=sys.stderr)
             return None
     scorer = ImageScorer(classifier, device=evaluator_settings.device,
-                              max_batch=evaluator_settings.max_batch,
-                              ten_crop=evaluator_settings.ten_crop, engine=name)
+                         max_batch=evaluator_settings.max_batch,
+                         defenses=evaluator_settings.defense_chain, engine=name)
     return Screen(scorer, engine=name, margin=settings.margin,
                   audit_every=settings.audit_every)
 
@@ -86,13 +87,19 @@ def build_evaluation(config: RunConfig, classifier: Classifier | ClassifierEnsem
 
         return RayEvaluation(encoding, classifier, model_specs=config.model_specs,
                              combine=settings.combine, max_batch=settings.max_batch,
-                             amp=settings.amp, ten_crop=settings.ten_crop, engine=engine,
+                             amp=settings.amp, defenses=settings.defense_chain, engine=engine,
+                             seed=config.seed,
                              actors=settings.ray_actors,
                              gpus_per_actor=settings.ray_gpus_per_actor,
                              address=settings.ray_address)
     scorer = ImageScorer(classifier, device=settings.device, max_batch=settings.max_batch,
-                              amp=settings.amp, ten_crop=settings.ten_crop, engine=engine)
-    return LocalEvaluation(encoding, scorer, gate=gate, screen=screen)
+                         amp=settings.amp, defenses=settings.defense_chain, engine=engine)
+    return LocalEvaluation(encoding, scorer, gate=gate, screen=screen, seed=config.seed)
+
+
+def _copies(config: RunConfig, classifier: Classifier | ClassifierEnsemble) -> int:
+    """How many copies the config's defences make of each image (ten crops: 10)."""
+    return DefenseChain(config.evaluator.defense_chain, classifier.input_spec).samples
 
 
 def build_encoding(config: RunConfig, classifier: Classifier | ClassifierEnsemble) -> Encoding:
