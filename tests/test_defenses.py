@@ -2,13 +2,16 @@
 has the same defence, under the contract every registered defence keeps, and in runs."""
 
 import json
+import shutil
 import subprocess
 import sys
 
 import pytest
 import torch
 from conftest import CONFIGS, FAKE_SHAPE
+from starlette.testclient import TestClient
 
+from evofool.browse import create_app
 from evofool.config import load_config
 from evofool.defenses import DEFENSES, DefenseChain, defense_settings, image_keys
 from evofool.errors import ConfigError
@@ -226,3 +229,42 @@ def test_ten_crop_key_keeps_working():
                        ["evaluator.ten_crop=true", "evaluator.defenses=[jpeg]"])
     assert [item.type for item in both.evaluator.defense_chain] == ["ten_crop", "jpeg"]
     assert len(both.evaluator.defenses) == 1  # what the run records stays as written
+
+
+@pytest.mark.slow
+def test_defend_scores_a_runs_images_and_the_browser_shows_them(
+        cli, trained_lenet, tiny_cppn_run, tmp_path):
+    run_dir = tmp_path / "run"
+    shutil.copytree(tiny_cppn_run, run_dir)
+    result = cli("defend", trained_lenet["path"], "--fooling", str(run_dir), "--defenses",
+                 "noise_average:sigma=0.5,samples=4", "bit_depth:bits=1", "--min-confidence",
+                 "0.5", "--natural-images", "500", "--detect")
+    assert result.returncode == 0, result.stderr
+    printed = json.loads(result.stdout.splitlines()[-1])
+    rows = printed["rows"]
+    assert [row["defense"] for row in rows] == [
+        "none", "noise_average:sigma=0.5,samples=4", "bit_depth:bits=1"]
+    none, noisy, _ = rows
+    assert none["share_at_0.5"] == 1.0  # chosen at >= 0.5 (as 8-bit images)
+    assert noisy["median_confidence"] < none["median_confidence"]
+    assert noisy["clean_accuracy"] < none["clean_accuracy"] <= 1
+    assert [row["detector"] for row in printed["detection"]] == ["feature_squeezing"]
+    assert 0 <= printed["detection"][0]["AUROC"] <= 1
+    table = (run_dir / "defend" / "defend.csv").read_text().splitlines()
+    assert table[0] == ("defense,fooling_set,images,share_at_0.99,share_at_0.5,"
+                        "median_confidence,clean_accuracy") and len(table) == 4
+    client = TestClient(create_app([run_dir]))
+    shown = client.get("/api/runs/run").json()["defend"]
+    assert shown["rows"] == rows and client.get(shown["heatmap"]).content[:4] == b"\x89PNG"
+
+
+@pytest.mark.parametrize("args, problem", [
+    (["--defenses", "blur"], "unknown defence 'blur'"),
+    (["--defenses", "grayscale"], "grayscale needs 3-channel images"),
+    (["--defenses", "jpeg:quality=101"], "quality must be in 1..100"),
+    (["--natural-images", "0"], "--natural-images must be positive")])
+def test_defend_errors_are_one_line_and_write_nothing(cli, tmp_path, args, problem):
+    out = tmp_path / "out"
+    result = cli("defend", "--fooling", str(tmp_path), "--out", str(out), *args)
+    assert result.returncode == 2 and problem in result.stderr
+    assert "Traceback" not in result.stderr and not out.exists()

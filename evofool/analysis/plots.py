@@ -25,6 +25,7 @@ from evofool.run.layout import METRICS_FILE
 
 if TYPE_CHECKING:
     from evofool.analysis.transfer_matrix import TransferMatrix
+    from evofool.defenses.report import DefenseReport
 
 MONTAGE_COLUMNS = 10
 ANNOTATE_UP_TO = 20  # classes; a wider heatmap carries no numbers
@@ -258,4 +259,38 @@ def ood_heatmap(detectors: list[str], ood_sets: list[str], auroc: list[list[floa
             axis.text(column, row, f"{value:.3f}", ha="center", va="center", fontsize=9)
     axis.set_title(f"OOD detection AUROC on {model} (1 = every OOD image flagged, 0.5 = chance)")
     figure.colorbar(shown, ax=axis, fraction=0.03)
+    return figure
+
+
+def defense_bars(report: DefenseReport) -> Figure:
+    """Per defence: the share of each fooling set still at >= 0.99 (left) and the sets'
+    median confidence on the logit axis (right); each defence's clean accuracy under its
+    name, since a defence that stops fooling images by ruining accuracy is no defence."""
+    sets, defenses = list(report.sets), report.defenses
+    accuracy = {row["defense"]: row["clean_accuracy"] for row in report.rows}
+    names = [defense.replace(":", "\n").replace(",", "\n") + (
+        "" if accuracy[defense] is None else f"\nclean acc. {accuracy[defense]:.3f}")
+        for defense in defenses]
+    figure = Figure(figsize=(min(4 + 1.8 * len(defenses), 30), 5.6), layout="constrained")
+    shares, medians = figure.subplots(1, 2)
+    width = 0.8 / len(sets)
+    for index, name in enumerate(sets):
+        offsets = [position + (index - (len(sets) - 1) / 2) * width
+                   for position in range(len(defenses))]
+        rows = [report.row(defense, name) for defense in defenses]
+        label = textwrap.shorten(Path(name).name or name, 30)
+        bars = shares.bar(offsets, [row["share_at_0.99"] for row in rows], width, label=label)
+        shares.bar_label(bars, fmt="%.2f", fontsize=7)
+        medians.plot(range(len(defenses)),
+                     _on_confidence_axis([row["median_confidence"] for row in rows]),
+                     marker="o", label=label)
+    shares.set_ylim(0, 1.08)
+    shares.set_ylabel("share of fooling images still ≥ 0.99")
+    shares.set_title(f"Fooling images under input defences ({report.model})")
+    _confidence_axis(medians)
+    medians.set_ylabel("median confidence in the fooled class (logit scale)")
+    medians.set_title("How far each defence pulls them down")
+    for axis in (shares, medians):
+        axis.set_xticks(range(len(defenses)), names, fontsize=7)
+    shares.legend(fontsize=7, loc="upper right")
     return figure

@@ -107,7 +107,8 @@ def create_app(roots: list[Path]) -> Starlette:
             run.close()
         return JSONResponse({**row, "champions": champions, "passing_detector": passing,
                              "transfer": _result_json(entry, "transfer"),
-                             "ood": _result_json(entry, "ood")}, headers=NO_STORE)
+                             "ood": _result_json(entry, "ood"),
+                             "defend": _result_json(entry, "defend")}, headers=NO_STORE)
 
     def champion_page(request: Request) -> Response:
         entry = entry_for(request, "run")
@@ -292,8 +293,8 @@ def _detector_verdicts(entry: CatalogEntry
 
 
 def _result_json(entry: CatalogEntry, name: str) -> dict[str, Any] | None:
-    """What `evofool transfer` or `evofool ood` (``name``) wrote to its default place in
-    the run directory, NAME/NAME.json, with its NAME.png heatmap's address; None if none."""
+    """What `evofool transfer`, `ood` or `defend` (``name``) wrote to its default place in
+    the run directory, NAME/NAME.json, with its NAME.png figure's address; None if none."""
     path = entry.path / name / f"{name}.json"
     if not path.exists():
         return None

@@ -10,12 +10,23 @@ import argparse
 import sys
 
 from evofool import __version__
-from evofool.cli import browse, classify, export, ood, plot, retrain, run, train, transfer
+from evofool.cli import (
+    browse,
+    classify,
+    defend,
+    export,
+    ood,
+    plot,
+    retrain,
+    run,
+    train,
+    transfer,
+)
 from evofool.errors import EvofoolError, describe_os_error, first_line
 
 EXIT_USER_ERROR = 2
 EXIT_INTERNAL_ERROR = 1
-_SUBCOMMANDS = (train, classify, run, retrain, transfer, export, ood, plot, browse)
+_SUBCOMMANDS = (train, classify, run, retrain, transfer, export, ood, defend, plot, browse)
 
 
 def build_parser() -> argparse.ArgumentParser:

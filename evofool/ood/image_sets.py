@@ -28,7 +28,8 @@ MNIST = ("mnist-train", "mnist-test")
 
 @dataclass(frozen=True)
 class ImageSet:
-    """``images`` uint8 (N, C, H, W); ``labels`` int64 class labels where known."""
+    """``images`` uint8 (N, C, H, W); ``labels`` int64 class labels where known: a natural
+    image's class, a fooling image's fooled class."""
 
     name: str
     images: torch.Tensor
@@ -88,7 +89,7 @@ def _noise(kind: str, count: int, shape: tuple[int, int, int], seed: int) -> Ima
 
 def _fooling(path: Path, min_confidence: float, include_history: bool,
              limit: int | None) -> ImageSet:
-    pixels = []
+    pixels, fooled = [], []
     for run_dir, label in expand_run_dirs([path], None):
         run = StoredRun(run_dir, label=label)
         try:
@@ -96,10 +97,12 @@ def _fooling(path: Path, min_confidence: float, include_history: bool,
                                    include_history=include_history)
             if chosen:
                 pixels.append(to_uint8(run.render([image.genome_id for image in chosen])))
+                fooled += [image.class_index for image in chosen]
         finally:
             run.close()
     images = np.concatenate(pixels) if pixels else np.zeros((0, 1, 1, 1), np.uint8)
-    return ImageSet(str(path), torch.from_numpy(images.transpose(0, 3, 1, 2).copy())[:limit])
+    return ImageSet(str(path), torch.from_numpy(images.transpose(0, 3, 1, 2).copy())[:limit],
+                    torch.tensor(fooled, dtype=torch.long)[:limit])
 
 
 def _from_pt(path: Path, name: str, limit: int | None) -> ImageSet:

@@ -154,6 +154,34 @@ const evofool = (() => {
               value(detector, set, "FPR95TPR") })))))));
     }
 
+    function drawDefend(report) {
+      const section = document.getElementById("defend");
+      if (!report) { section.replaceChildren(); return; }
+      const sets = Object.keys(report.sets);
+      const cell = (defense, set) => {
+        const row = report.rows.find((r) => r.defense === defense && r.fooling_set === set);
+        return row ? `${Math.round(100 * row["share_at_0.99"])}% / ${conf(row.median_confidence)}` : "—";
+      };
+      const accuracy = (defense) => {
+        const row = report.rows.find((r) => r.defense === defense);
+        return row && row.clean_accuracy !== null ? row.clean_accuracy.toFixed(4) : "—";
+      };
+      section.replaceChildren(el("h2", { text: "Input defences on these images" }),
+        el("p", { class: "muted", text: `share still ≥ 0.99 / median confidence in the fooled ` +
+          `class, on ${report.model}; clean accuracy on ${report.in_distribution.images} images ` +
+          `of ${report.in_distribution.set}` }),
+        el("img", { src: report.heatmap, alt: "fooling images under input defences" }),
+        el("table", { class: "table" }, el("thead", {}, el("tr", {}, el("th", { text: "defence" }),
+          ...sets.map((set) => el("th", { text: `${set.split("/").pop()} (${report.sets[set]})` })),
+          el("th", { text: "clean accuracy" }))),
+          el("tbody", {}, ...report.defenses.map((defense) => el("tr", {},
+            el("td", { text: defense }), ...sets.map((set) => el("td", { text: cell(defense, set) })),
+            el("td", { text: accuracy(defense) }))))),
+        ...report.detection.map((row) => el("p", { class: "muted", text: `feature squeezing ` +
+          `as a detector on ${row.fooling_set.split("/").pop()}: AUROC ${row.AUROC.toFixed(3)}, ` +
+          `FPR at 95% TPR ${row.FPR95TPR.toFixed(3)}` })));
+    }
+
     function passingText(run) {  // runs that evolved past a detector (evaluator.detector)
       const judged = run.champions.find((c) => "detector" in c);
       if (run.passing_detector === null || !judged) return "";
@@ -175,6 +203,7 @@ const evofool = (() => {
         plot.src = `/runs/${encodeURIComponent(slug)}/plots/confidence.png?g=${run.generations}`;
         drawTransfer(run.transfer);
         drawOod(run.ood);
+        drawDefend(run.defend);
       }
       return run.status === "running";
     });

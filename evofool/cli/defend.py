@@ -1,0 +1,89 @@
+"""``evofool defend [MODEL] --fooling SET... --defenses SPEC...``: fooling images under input
+defences, beside the accuracy each defence leaves on natural images."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+DEFAULT_DEFENSES = ("noise_average:sigma=0.1,samples=16", "noise_average:sigma=0.3,samples=16",
+                    "jpeg:quality=75", "jpeg:quality=25", "bit_depth:bits=4", "bit_depth:bits=1",
+                    "median:window=2", "median:window=3")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "defend", help="score fooling images under input defences (noise, JPEG, squeezing)",
+        description="Score fooling sets (runs, n+1 experiments, exports) undefended and under "
+                    "each input defence: the share still at >= 0.99 and >= 0.5 in their "
+                    "fooled class, their median confidence, and the clean accuracy each "
+                    "defence leaves on natural images; write defend.csv, defend.json and "
+                    "defend.png.")
+    parser.add_argument("model", nargs="?", default="mnist-lenet",
+                        help="model spec, as `evofool run` takes them (default mnist-lenet)")
+    parser.add_argument("--fooling", nargs="+", required=True, metavar="SET",
+                        help="run or n+1 directories, or exports (.pt, or a directory with "
+                             "fooling.pt) that carry their fooled classes")
+    parser.add_argument("--defenses", nargs="+", default=list(DEFAULT_DEFENSES),
+                        metavar="SPEC",
+                        help="name:parameter=value,... each (default: "
+                             f"{' '.join(DEFAULT_DEFENSES)})")
+    parser.add_argument("--in-distribution", default="mnist-test", metavar="SET",
+                        help="natural images with labels, for clean accuracy: mnist-test "
+                             "(default) or a .pt with 'images' and 'labels'")
+    parser.add_argument("--natural-images", type=int, default=None, metavar="N",
+                        help="only the first N natural images (default all)")
+    parser.add_argument("--min-confidence", type=float, default=0.99,
+                        help="fooling images at this confidence or above (default 0.99)")
+    parser.add_argument("--champions-only", action="store_true",
+                        help="only runs' current champions, not every champion they kept")
+    parser.add_argument("--detect", action="store_true",
+                        help="also feature squeezing as a detector (needs evofool[ood]): "
+                             "AUROC and FPR at 95%% TPR of the largest change of prediction "
+                             "under the defences")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="output directory (default with one run in --fooling: "
+                             "RUN_DIR/defend, where the browser shows it)")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from evofool.defenses import DefenseChain, defense_settings
+    from evofool.defenses.report import defend, write_report
+    from evofool.errors import EvofoolError
+    from evofool.models import load_classifier
+    from evofool.ood.image_sets import load_image_set
+    from evofool.store import is_run_dir
+
+    defenses = [defense_settings(spec, f"--defenses {spec}") for spec in args.defenses]
+    if not 0 <= args.min_confidence <= 1:
+        raise EvofoolError(f"--min-confidence must be in [0, 1], got {args.min_confidence}")
+    if args.natural_images is not None and args.natural_images < 1:
+        raise EvofoolError(f"--natural-images must be positive, got {args.natural_images}")
+    out = args.out
+    if out is None:
+        if len(args.fooling) != 1 or not is_run_dir(Path(args.fooling[0])):
+            raise EvofoolError("--out is needed unless --fooling names one run directory")
+        out = Path(args.fooling[0]) / "defend"
+
+    def say(message: str) -> None:
+        print(f"evofool: defend: {message}", file=sys.stderr, flush=True)
+
+    say(f"loading {args.model}, {args.in_distribution} and the fooling sets")
+    classifier = load_classifier(args.model).eval()
+    DefenseChain(defenses, classifier.input_spec)  # one line for a defence this model refuses
+    shape = classifier.input_spec.shape
+    natural = load_image_set(args.in_distribution, shape=shape, limit=args.natural_images)
+    sets = [load_image_set(spec, shape=shape, min_confidence=args.min_confidence,
+                           include_history=not args.champions_only) for spec in args.fooling]
+    report = defend(classifier, fooling_sets=sets, natural=natural, defenses=defenses,
+                    detect=args.detect, say=say)
+    write_report(report, out)
+    for row in report.rows:
+        print(f"evofool: {row['defense']:>36} on {Path(row['fooling_set']).name}: "
+              f"{row['share_at_0.99']:.1%} still >= 0.99, median {row['median_confidence']:.4f}"
+              f", clean accuracy {row['clean_accuracy']}", file=sys.stderr)
+    print(json.dumps({"out": str(out), "rows": report.rows, "detection": report.detection}))
+    return 0
