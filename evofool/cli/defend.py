@@ -32,7 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              f"{' '.join(DEFAULT_DEFENSES)})")
     parser.add_argument("--in-distribution", default="mnist-test", metavar="SET",
                         help="natural images with labels, for clean accuracy: mnist-test "
-                             "(default) or a .pt with 'images' and 'labels'")
+                             "(default), a .pt with 'images' and 'labels', or none")
     parser.add_argument("--natural-images", type=int, default=None, metavar="N",
                         help="only the first N natural images (default all)")
     parser.add_argument("--min-confidence", type=float, default=0.99,
@@ -75,7 +75,8 @@ def run(args: argparse.Namespace) -> int:
     classifier = load_classifier(args.model).eval()
     DefenseChain(defenses, classifier.input_spec)  # one line for a defence this model refuses
     shape = classifier.input_spec.shape
-    natural = load_image_set(args.in_distribution, shape=shape, limit=args.natural_images)
+    natural = None if args.in_distribution == "none" else load_image_set(
+        args.in_distribution, shape=shape, limit=args.natural_images)
     sets = [load_image_set(spec, shape=shape, min_confidence=args.min_confidence,
                            include_history=not args.champions_only) for spec in args.fooling]
     report = defend(classifier, fooling_sets=sets, natural=natural, defenses=defenses,

@@ -41,7 +41,7 @@ class DefenseReport:
     """One row per (defence, fooling set); detection rows with ``detect``."""
 
     model: str
-    in_distribution: dict[str, Any]
+    in_distribution: dict[str, Any] | None
     sets: dict[str, int]
     defenses: list[str]
     rows: list[dict[str, Any]] = field(default_factory=list)
@@ -52,13 +52,14 @@ class DefenseReport:
                     if row["defense"] == defense and row["fooling_set"] == fooling_set)
 
 
-def defend(classifier: Classifier, *, fooling_sets: Sequence[ImageSet], natural: ImageSet,
+def defend(classifier: Classifier, *, fooling_sets: Sequence[ImageSet], natural: ImageSet | None,
            defenses: Sequence[DefenseSettings], detect: bool = False, max_batch: int = 256,
            say: Callable[[str], None] = lambda message: None) -> DefenseReport:
     """Score every fooling set and ``natural`` undefended and under each of ``defenses``.
 
     Random defences draw from keys fixed by each image's place in its set, so a
-    report is the same every time it is made.
+    report is the same every time it is made. Without ``natural`` images (or their
+    labels) there is no clean accuracy, and no detection.
 
     Raises:
         EvofoolError: a fooling set without its fooled classes.
@@ -69,8 +70,8 @@ def defend(classifier: Classifier, *, fooling_sets: Sequence[ImageSet], natural:
                                "fool (an export written with labels, or a run)")
     report = DefenseReport(
         model=classifier.name,
-        in_distribution={"set": natural.name, "images": len(natural),
-                         "labels": natural.labels is not None},
+        in_distribution=None if natural is None else {
+            "set": natural.name, "images": len(natural), "labels": natural.labels is not None},
         sets={image_set.name: len(image_set) for image_set in fooling_sets},
         defenses=[NONE, *(item.label() for item in defenses)])
     natural_scores, fooling_scores = {}, {}
@@ -78,13 +79,16 @@ def defend(classifier: Classifier, *, fooling_sets: Sequence[ImageSet], natural:
         say(f"scoring under {label}")
         scorer = ImageScorer(classifier, device="cpu", engine="torch", max_batch=max_batch,
                              defenses=chain)
-        natural_scores[label] = _scores(scorer, natural)
         fooling_scores[label] = [_scores(scorer, image_set) for image_set in fooling_sets]
-        accuracy = None if natural.labels is None else round(float(
-            (natural_scores[label].argmax(1) == natural.labels).float().mean()), 4)
+        accuracy = None
+        if natural is not None:
+            natural_scores[label] = _scores(scorer, natural)
+            if natural.labels is not None:
+                accuracy = round(float(
+                    (natural_scores[label].argmax(1) == natural.labels).float().mean()), 4)
         report.rows += [_fooling_row(label, image_set, scores, accuracy) for image_set, scores
                         in zip(fooling_sets, fooling_scores[label], strict=True)]
-    if detect and defenses:
+    if detect and defenses and natural is not None:
         natural_change = _largest_change(natural_scores)
         for index, image_set in enumerate(fooling_sets):
             change = _largest_change({label: scores[index]

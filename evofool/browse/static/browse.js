@@ -168,8 +168,8 @@ const evofool = (() => {
       };
       section.replaceChildren(el("h2", { text: "Input defences on these images" }),
         el("p", { class: "muted", text: `share still ≥ 0.99 / median confidence in the fooled ` +
-          `class, on ${report.model}; clean accuracy on ${report.in_distribution.images} images ` +
-          `of ${report.in_distribution.set}` }),
+          `class, on ${report.model}` + (report.in_distribution ? `; clean accuracy on ` +
+          `${report.in_distribution.images} images of ${report.in_distribution.set}` : "") }),
         el("img", { src: report.heatmap, alt: "fooling images under input defences" }),
         el("table", { class: "table" }, el("thead", {}, el("tr", {}, el("th", { text: "defence" }),
           ...sets.map((set) => el("th", { text: `${set.split("/").pop()} (${report.sets[set]})` })),
