@@ -5,6 +5,17 @@ generator lives on the device the population lives on, so a GPU run never
 ships random tensors across the bus. Saving its state is what lets a resumed
 run continue bitwise equal to an uninterrupted one; nothing in a search draws
 from Python's ``random`` or torch's global generator.
+
+Importing this module also settles one process-wide numerical choice. MKL's
+vector-math library (VML: torch's log, exp, sin, sqrt, tanh, erf and more on
+CPU tensors) picks its code path on its first call in a process, and torch
+calls it from several threads at once for tensors over 2,048 elements. When
+that first call is such a parallel one, a thread can compute its share on
+another path, whose values differ in the last bits from every later call's: a
+resumed run's first mutation (the direct encoding's first ``torch.log`` of
+uniform draws, which places its mutations) then differed from the uninterrupted
+run's in about one process in eight on an Intel Xeon, and the two runs
+diverged. One serial call at import, before any search draws, settles it.
 """
 
 from __future__ import annotations
@@ -12,6 +23,8 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+
+torch.log(torch.ones(1))  # MKL's vector-math path, chosen in this thread alone (see above)
 
 
 class RunRandomness:

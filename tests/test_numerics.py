@@ -6,7 +6,7 @@ import sys
 import pytest
 
 FIRST_AND_LATER_LOG = """
-import evofool, hashlib, torch
+import evofool.randomness, hashlib, torch
 u = 1.0 - torch.rand(16697, generator=torch.Generator().manual_seed(1))
 print(*[hashlib.sha1(torch.log(u).numpy().tobytes()).hexdigest() for _ in range(2)])
 """
@@ -15,7 +15,7 @@ print(*[hashlib.sha1(torch.log(u).numpy().tobytes()).hexdigest() for _ in range(
 @pytest.mark.slow
 def test_a_fresh_process_computes_its_first_parallel_log_as_every_later_one():
     """MKL chose its vector-math path during the first parallel torch.log when nothing
-    settled it before (evofool/__init__.py does), and in 1 process of 8 (Intel Xeon, 2
+    settled it before (importing evofool.randomness does), and in 1 process of 8 (Intel Xeon, 2
     threads) that first call's values differed: a resumed run's first mutation then left
     the uninterrupted run's path. The race needs the processes one at a time (run side by
     side, none showed it), so twelve run in turn; without the fix, at least one of them

@@ -74,15 +74,17 @@ def test_a_killed_actor_loses_no_evaluation(small_lenets, capsys):
     assert torch.equal(remote.archive.genome_id, local.archive.genome_id)
 
 
-@pytest.mark.parametrize("encoding", ["cppn", "direct"])
-def test_a_ray_evaluation_equals_a_local_one(small_lenets, encoding):
+@pytest.mark.parametrize("encoding, defenses", [
+    ("cppn", []), ("direct", []), ("direct", ["noise_average:sigma=0.2,samples=3", "jpeg"])])
+def test_a_ray_evaluation_equals_a_local_one(small_lenets, encoding, defenses):
     """The evaluation contract on both backends: the same genomes give bitwise the same
-    probabilities and brightness, whichever actor drew and scored them."""
+    probabilities and brightness, whichever actor drew and scored them (with noise
+    averaging, each child's noise too)."""
     evaluations = {}
     for backend in ("local", "ray"):
         config = load_config(CONFIGS / f"mnist_{encoding}.yaml", [
             f"model={small_lenets[0]}", f"evaluator.backend={backend}", "evaluator.ray_actors=2",
-            "evaluator.max_batch=16"])
+            "evaluator.max_batch=16", f"evaluator.defenses={json.dumps(defenses)}"])
         classifier = build_classifier(config)
         shape = build_encoding(config, classifier)
         evaluations[backend] = (shape, build_evaluation(config, classifier, shape))
@@ -90,7 +92,7 @@ def test_a_ray_evaluation_equals_a_local_one(small_lenets, encoding):
     genomes = shape.random(40, RunRandomness(3))
     for _ in range(5):
         genomes = shape.offspring(genomes, genomes, RunRandomness(4), 0)
-    local, remote = (evaluation.evaluate(genomes, generation=0, with_brightness=True)
+    local, remote = (evaluation.evaluate(genomes, generation=7, with_brightness=True)
                      for _, evaluation in evaluations.values())
     assert torch.equal(local.probabilities, remote.probabilities)
     assert torch.equal(local.brightness, remote.brightness)
