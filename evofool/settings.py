@@ -52,6 +52,11 @@ def probability(default: Any = None) -> Any:
     return field(default=default, metadata={"range": "probability"})
 
 
+def between(low: int, high: int, default: int) -> Any:
+    """An integer field that must lie in low..high."""
+    return field(default=default, metadata={"range": (low, high)})
+
+
 def one_of(choices: Callable[[], Sequence[str]], default: str) -> Any:
     """A string field whose allowed values a registry gives at validation time (so a part
     registered after import, from a test say, is accepted too)."""
@@ -111,9 +116,9 @@ def _registered(registry: Registry, default: Any, value: Any, key: str) -> Any:
     return build_section(registry[kind].settings, value, key + ".")
 
 
-def _convert(hint: Any, value: Any, key: str, bounds: str | None = None) -> Any:
-    """``value`` as ``hint`` says; numbers in ``bounds`` ("positive", "probability"),
-    else not negative."""
+def _convert(hint: Any, value: Any, key: str, bounds: str | tuple | None = None) -> Any:
+    """``value`` as ``hint`` says; numbers in ``bounds`` ("positive", "probability",
+    (low, high)), else not negative."""
     origin, arguments = typing.get_origin(hint), typing.get_args(hint)
     if origin in (typing.Union, types.UnionType):
         if value is None and type(None) in arguments:
@@ -140,7 +145,7 @@ def _convert(hint: Any, value: Any, key: str, bounds: str | None = None) -> Any:
     return _scalar(hint, value, key, bounds)
 
 
-def _scalar(hint: type, value: Any, key: str, bounds: str | None) -> Any:
+def _scalar(hint: type, value: Any, key: str, bounds: str | tuple | None) -> Any:
     if hint is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
     if hint is float and isinstance(value, str):
@@ -156,6 +161,8 @@ def _scalar(hint: type, value: Any, key: str, bounds: str | None) -> Any:
         raise ConfigError(f"{key} must be positive, got {quoted(value)}")
     if bounds == "probability" and not 0 <= value <= 1:
         raise ConfigError(f"{key} must be in [0, 1], got {quoted(value)}")
+    if isinstance(bounds, tuple) and not bounds[0] <= value <= bounds[1]:
+        raise ConfigError(f"{key} must be in {bounds[0]}..{bounds[1]}, got {quoted(value)}")
     if hint in (int, float) and value < 0:
         raise ConfigError(f"{key} must not be negative, got {quoted(value)}")
     return value

@@ -50,27 +50,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from evofool.cli.fooling_sets import check_min_confidence, report_dir, stage_printer
     from evofool.defenses import DefenseChain, defense_settings
     from evofool.defenses.report import defend, write_report
     from evofool.errors import EvofoolError
     from evofool.models import load_classifier
     from evofool.ood.image_sets import load_image_set
-    from evofool.store import is_run_dir
 
     defenses = [defense_settings(spec, f"--defenses {spec}") for spec in args.defenses]
-    if not 0 <= args.min_confidence <= 1:
-        raise EvofoolError(f"--min-confidence must be in [0, 1], got {args.min_confidence}")
+    check_min_confidence(args.min_confidence)
     if args.natural_images is not None and args.natural_images < 1:
         raise EvofoolError(f"--natural-images must be positive, got {args.natural_images}")
-    out = args.out
-    if out is None:
-        if len(args.fooling) != 1 or not is_run_dir(Path(args.fooling[0])):
-            raise EvofoolError("--out is needed unless --fooling names one run directory")
-        out = Path(args.fooling[0]) / "defend"
-
-    def say(message: str) -> None:
-        print(f"evofool: defend: {message}", file=sys.stderr, flush=True)
-
+    out = report_dir(args.out, args.fooling, "defend")
+    say = stage_printer("defend")
     say(f"loading {args.model}, {args.in_distribution} and the fooling sets")
     classifier = load_classifier(args.model).eval()
     DefenseChain(defenses, classifier.input_spec)  # one line for a defence this model refuses

@@ -43,6 +43,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from evofool.cli.fooling_sets import check_min_confidence, report_dir, stage_printer
     from evofool.errors import EvofoolError
     from evofool.models import load_classifier  # torch and pytorch-ood: only when used
     from evofool.ood.detectors import DETECTORS, FEATURE_DETECTORS
@@ -54,18 +55,9 @@ def run(args: argparse.Namespace) -> int:
     if unknown or not detectors:
         raise EvofoolError(f"--detectors: unknown {', '.join(unknown) or '(none given)'} "
                            f"(known: {', '.join(DETECTORS)})")
-    if not 0 <= args.min_confidence <= 1:
-        raise EvofoolError(f"--min-confidence must be in [0, 1], got {args.min_confidence}")
-    out = args.out
-    if out is None:
-        from evofool.store import is_run_dir
-
-        if len(args.ood) != 1 or not is_run_dir(Path(args.ood[0])):
-            raise EvofoolError("--out is needed unless --fooling names one run directory")
-        out = Path(args.ood[0]) / "ood"
-    def say(message: str) -> None:
-        print(f"evofool: ood: {message}", file=sys.stderr, flush=True)
-
+    check_min_confidence(args.min_confidence)
+    out = report_dir(args.out, args.ood, "ood")
+    say = stage_printer("ood")
     say(f"loading {args.model}, {args.in_distribution} and the image sets")
     classifier = load_classifier(args.model).eval()
     shape = classifier.input_spec.shape

@@ -13,17 +13,13 @@ from typing import Literal
 import torch
 
 from evofool.defenses.base import Defense, DefenseSettings
-from evofool.errors import ConfigError
+from evofool.settings import between
 
 
 @dataclass(frozen=True)
 class BitDepthSettings(DefenseSettings):
     type: Literal["bit_depth"] = "bit_depth"
-    bits: int = 4  # 1 .. 8
-
-    def __post_init__(self) -> None:
-        if not 1 <= self.bits <= 8:
-            raise ConfigError(f"bit_depth bits must be in 1..8, got {self.bits}")
+    bits: int = between(1, 8, 4)
 
 
 class BitDepth(Defense):

@@ -16,18 +16,14 @@ import torch
 from PIL import Image
 
 from evofool.defenses.base import Defense, DefenseSettings
-from evofool.errors import ConfigError
 from evofool.images import to_uint8
+from evofool.settings import between
 
 
 @dataclass(frozen=True)
 class JpegSettings(DefenseSettings):
     type: Literal["jpeg"] = "jpeg"
-    quality: int = 75  # 1 (worst) .. 100
-
-    def __post_init__(self) -> None:
-        if not 1 <= self.quality <= 100:
-            raise ConfigError(f"jpeg quality must be in 1..100, got {self.quality}")
+    quality: int = between(1, 100, 75)  # 1 (worst) .. 100
 
 
 class Jpeg(Defense):

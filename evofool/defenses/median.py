@@ -16,28 +16,18 @@ from typing import Literal
 import torch
 
 from evofool.defenses.base import Defense, DefenseSettings
-from evofool.errors import ConfigError
-from evofool.models.input_spec import InputSpec
+from evofool.settings import between
 
 
 @dataclass(frozen=True)
 class MedianSettings(DefenseSettings):
     type: Literal["median"] = "median"
-    window: int = 2  # pixels per side, 2 .. 9
-
-    def __post_init__(self) -> None:
-        if not 2 <= self.window <= 9:
-            raise ConfigError(f"median window must be in 2..9, got {self.window}")
+    window: int = between(2, 9, 2)  # pixels per side
 
 
 class Median(Defense):
     def __init__(self, settings: MedianSettings, spec) -> None:
         self.window = settings.window
-
-    def check(self, spec: InputSpec, name: str) -> None:
-        if min(spec.height, spec.width) < self.window:
-            raise ConfigError(f"defence {name}: the window is larger than the model's "
-                              f"{spec.height}x{spec.width} images")
 
     def transform(self, images: torch.Tensor, keys: list[int] | None) -> torch.Tensor:
         window = self.window
