@@ -53,3 +53,4 @@ benchmarks: $(STAMP)
 	$(BIN)/python benchmarks/ood_evasion.py
 	$(BIN)/python benchmarks/gpu.py
 	$(BIN)/python benchmarks/ray_scaling.py
+	$(BIN)/python benchmarks/defenses_mnist.py --imagenet

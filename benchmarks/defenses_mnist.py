@@ -241,9 +241,11 @@ def markdown(result: dict) -> str:
             f"| {row['defense']} | {row.get('clean_accuracy', '—')} | "
             + " | ".join("—" if value is None else f"{value:.0%}" for value in share) + " | "
             + " | ".join(digits(row, encoding) for encoding in ENCODINGS) + " |")
-    for row in result.get("imagenet", []):
-        lines.append(f"| ImageNet: {row['defense']} | — | {row['share_at_0.99']:.0%} ≥ 0.99, "
-                     f"{row['share_at_0.5']:.0%} ≥ 0.5 | | | |")
+    if result.get("imagenet"):
+        lines += ["", "| ImageNet defence | still ≥ 0.5 | median confidence |", "|---|---:|---:|"]
+        lines += [f"| {row['defense']} | {row['share_at_0.5']:.0%} ("
+                  f"{round(row['share_at_0.5'] * row['images'])} of {row['images']}) | "
+                  f"{row['median_confidence']:.3f} |" for row in result["imagenet"]]
     return "\n".join(lines) + "\n"
 
 
