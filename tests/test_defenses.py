@@ -151,12 +151,13 @@ def test_a_bad_defence_is_one_line_naming_it(spec, problem):
 @pytest.mark.parametrize("defense, problem", [
     ("grayscale", "grayscale needs 3-channel images; the model takes 1"),
     ("snow", "unknown defence 'snow'"), ("bit_depth:bits=9", "bits must be in 1..8")])
-def test_a_run_with_a_bad_defence_exits_2_and_writes_nothing(tmp_path, defense, problem):
+def test_a_run_with_a_bad_defence_exits_2_and_writes_nothing(tmp_path, small_lenets, defense,
+                                                            problem):
     out = tmp_path / "run"
     result = subprocess.run(
         [sys.executable, "-m", "evofool", "run", str(CONFIGS / "mnist_direct.yaml"), "--out",
-         str(out), "--set", "generations=1", "--set", f"evaluator.defenses=['{defense}']"],
-        capture_output=True, text=True)
+         str(out), "--set", f"model={small_lenets[0]}", "--set", "generations=1",
+         "--set", f"evaluator.defenses=['{defense}']"], capture_output=True, text=True)
     assert result.returncode == 2 and problem in result.stderr
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert not out.exists()
@@ -170,13 +171,17 @@ def test_what_cannot_follow_a_defence_refuses_it(config, extra, problem):
         load_config(CONFIGS / config, ["evaluator.defenses=[jpeg]", *extra])
 
 
-@pytest.mark.parametrize("config", ["mnist_direct.yaml", "mnist_cppn.yaml", "mnist_ga.yaml"])
-def test_champions_hold_their_defended_confidence(tmp_path, small_lenets, config):
+@pytest.mark.parametrize("config, engine", [
+    ("mnist_direct.yaml", "torch"), ("mnist_cppn.yaml", "torch"), ("mnist_ga.yaml", "torch"),
+    ("mnist_direct.yaml", "onnxruntime")])
+def test_champions_hold_their_defended_confidence(tmp_path, small_lenets, config, engine):
     """Fitness is the defended classifier's: each stored champion, rendered again and
-    scored through the same defences (keyed as in its generation), gives its confidence,
-    and the undefended score differs."""
+    scored through the same defences in torch, gives its confidence (within the engine's
+    tolerance), and the undefended score differs."""
+    if engine == "onnxruntime":
+        pytest.importorskip("onnxruntime")
     defenses = ["bit_depth:bits=2", "jpeg:quality=50"]
-    overrides = [f"model={small_lenets[0]}", "generations=3", "evaluator.engine=torch",
+    overrides = [f"model={small_lenets[0]}", "generations=3", f"evaluator.engine={engine}",
                  f"evaluator.defenses={json.dumps(defenses)}"]
     if config != "mnist_ga.yaml":
         overrides.append("algorithm.batch_size=20")
@@ -263,8 +268,10 @@ def test_defend_scores_a_runs_images_and_the_browser_shows_them(
     (["--defenses", "grayscale"], "grayscale needs 3-channel images"),
     (["--defenses", "jpeg:quality=101"], "quality must be in 1..100"),
     (["--natural-images", "0"], "--natural-images must be positive")])
-def test_defend_errors_are_one_line_and_write_nothing(cli, tmp_path, args, problem):
+def test_defend_errors_are_one_line_and_write_nothing(cli, small_lenets, tmp_path, args,
+                                                     problem):
     out = tmp_path / "out"
-    result = cli("defend", "--fooling", str(tmp_path), "--out", str(out), *args)
+    result = cli("defend", str(small_lenets[0]), "--fooling", str(tmp_path), "--out", str(out),
+                 *args)
     assert result.returncode == 2 and problem in result.stderr
     assert "Traceback" not in result.stderr and not out.exists()
