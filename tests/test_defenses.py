@@ -142,7 +142,8 @@ def test_chained_defences_average_over_every_copy():
 @pytest.mark.parametrize("spec, problem", [
     ("blur", "unknown defence 'blur'"), ("jpeg:quality=0", "quality must be in 1..100"),
     ("median:window=1", "window must be in 2..9"), ("jpeg:strength=3", "unknown config key"),
-    ("noise_average:sigma=-1", "must not be negative"), ("jpeg:75", "is not parameter=value")])
+    ("noise_average:sigma=-1", "must not be negative"), ("jpeg:75", "is not parameter=value"),
+    ("jpeg:quality=[", "cannot read the value")])
 def test_a_bad_defence_is_one_line_naming_it(spec, problem):
     with pytest.raises(ConfigError, match=problem):
         defense_settings(spec)

@@ -39,7 +39,10 @@ def defense_settings(spec: Any, key: str = "defence") -> DefenseSettings:
             parameter, equals, value = item.partition("=")
             if not equals:
                 raise ConfigError(f"{key}: {quoted(item)} is not parameter=value")
-            spec[parameter.strip()] = yaml.safe_load(value)
+            try:
+                spec[parameter.strip()] = yaml.safe_load(value)
+            except yaml.YAMLError as error:
+                raise ConfigError(f"{key}: cannot read the value of {quoted(item)}") from error
     if not isinstance(spec, dict) or "type" not in spec:
         raise ConfigError(f"{key} must name a defence (one of {', '.join(DEFENSES.names())})")
     if spec["type"] not in DEFENSES.names():

@@ -33,7 +33,6 @@ from evofool.ood.image_sets import ImageSet
 NONE = "none"
 COLUMNS = ("defense", "fooling_set", "images", "share_at_0.99", "share_at_0.5",
            "median_confidence", "clean_accuracy")
-DETECTION_COLUMNS = ("detector", "fooling_set", "AUROC", "FPR95TPR")
 
 
 @dataclass
@@ -58,8 +57,8 @@ def defend(classifier: Classifier, *, fooling_sets: Sequence[ImageSet], natural:
     """Score every fooling set and ``natural`` undefended and under each of ``defenses``.
 
     Random defences draw from keys fixed by each image's place in its set, so a
-    report is the same every time it is made. Without ``natural`` images (or their
-    labels) there is no clean accuracy, and no detection.
+    report is the same every time it is made. Without ``natural`` images there is no
+    clean accuracy and no detection; without their labels, no clean accuracy.
 
     Raises:
         EvofoolError: a fooling set without its fooled classes.
