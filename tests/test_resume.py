@@ -10,9 +10,13 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 
 from evofool.cli.main import main
+from evofool.config import load_config
 from evofool.run import checkpoints
+from evofool.run.job import STOP_CONDITIONS, EvolutionJob
+from evofool.store import RunStore
 
 CONFIGS = Path(__file__).parents[1] / "configs"
 
@@ -319,3 +323,28 @@ def test_a_disk_that_fills_mid_run_leaves_it_interrupted_and_resumable(
     monkeypatch.setattr(RunStore, "record_generation", real)
     assert main(["resume", str(small_run), "--quiet"]) == 0
     assert json.loads((small_run / "summary.json").read_text())["generations"] == 30
+
+
+def test_a_run_from_before_a_config_key_existed_resumes_exactly(tmp_path, small_lenets):
+    """A run made before ``evaluator.defenses`` existed recorded a config without it, and its
+    checkpoints carry that dict's fingerprint: today's evofool reads the same config with
+    the key added at its default, and must still know the checkpoints as the run's own."""
+    overrides = [f"model={small_lenets[0]}", "checkpoint.every_generations=2"]
+    for name, generations in (("whole", 6), ("old", 3)):
+        config = load_config(CONFIGS / "mnist_cppn.yaml",
+                             [*overrides, f"generations={generations}"])
+        EvolutionJob.start(config, tmp_path / name, progress=False).run()
+    old = tmp_path / "old"
+    store = RunStore(old)
+    written = store.get_meta("config")
+    del written["evaluator"]["defenses"]
+    store.set_meta(config=written)
+    store.close()
+    for path in checkpoints.checkpoint_paths(old):
+        state = torch.load(path, weights_only=True)
+        state["identity"]["config_fingerprint"] = checkpoints.config_fingerprint(
+            written, STOP_CONDITIONS)
+        torch.save(state, path)
+    EvolutionJob.resume(old, ["generations=6"], progress=False).run()
+    assert json.loads((old / "summary.json").read_text())["classes"] == json.loads(
+        (tmp_path / "whole" / "summary.json").read_text())["classes"]

@@ -83,11 +83,19 @@ def _create_run_dir(run_dir: Path) -> None:
 STOP_CONDITIONS = ("generations", "evaluations", "wall_seconds", "stop_when_all_at")
 
 
-def run_identity(run_id: str | None, config: RunConfig, fingerprint: str) -> RunIdentity:
+def run_identity(run_id: str | None, config: RunConfig, fingerprint: str,
+                 written: dict[str, Any] | None = None) -> RunIdentity:
     """What ties checkpoints to a run (evofool.run.checkpoints): its id, its config without the
-    stop conditions, its model and its encoding."""
+    stop conditions, its model and its encoding.
+
+    ``written``: the config as the run recorded it, where it is read back. Its checkpoints
+    were fingerprinted from that dict; a newer evofool that adds a key with a default
+    reads the same config into a longer dict, which must not make the run's own
+    checkpoints look foreign.
+    """
+    recorded = config.to_dict() if written is None else written
     return RunIdentity(run_id=run_id, encoding=config.encoding.type,
-                       config_fingerprint=config_fingerprint(config.to_dict(), STOP_CONDITIONS),
+                       config_fingerprint=config_fingerprint(recorded, STOP_CONDITIONS),
                        model_fingerprint=fingerprint)
 
 
@@ -183,7 +191,8 @@ class EvolutionJob:
         # Opened writable but only read: unlike a read-only connection, its last close
         # removes SQLite's -wal/-shm side files, so a refused resume leaves no trace.
         reader = RunStore(run_dir)
-        stored = config_from_dict(reader.get_meta("config"))
+        written = reader.get_meta("config")
+        stored = config_from_dict(written)
         status, stored_engine = reader.get_meta("status"), reader.get_meta("engine")
         stored_screen = reader.get_meta("screen_engine")
         fingerprint, run_id = reader.get_meta("model_fingerprint"), reader.get_meta("run_id")
@@ -210,7 +219,7 @@ class EvolutionJob:
         if job.fingerprint != fingerprint and not force:
             raise EvofoolError(f"model {config.model_label} is not the one this run started with; "
                                "pass --force to continue against it anyway")
-        as_stored = run_identity(run_id, stored, fingerprint)
+        as_stored = run_identity(run_id, stored, fingerprint, written)
         state, path, skipped = load_checkpoint(run_dir, as_stored, force=force)
         for note in skipped:
             print(f"evofool: {note}; falling back to {path.name}", file=sys.stderr)
@@ -236,7 +245,9 @@ class EvolutionJob:
                        model_fingerprint=job.fingerprint, engine=job.evaluation.engine,
                        screen_engine=job._screen_record())
         write_config(config, run_dir)
-        if job.identity != as_stored:  # a forced change: tie the checkpoints to it at once
+        # a forced change, or a config a newer evofool writes longer: tie the checkpoints
+        # to it at once
+        if job.identity != as_stored:
             job._checkpoint(job.elapsed_before)
         print(f"evofool: resuming {run_dir} at generation {generation} from {path.name}",
               file=sys.stderr)
