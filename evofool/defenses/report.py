@@ -88,13 +88,16 @@ def defend(classifier: Classifier, *, fooling_sets: Sequence[ImageSet], natural:
         report.rows += [_fooling_row(label, image_set, scores, accuracy) for image_set, scores
                         in zip(fooling_sets, fooling_scores[label], strict=True)]
     if detect and defenses and natural is not None:
+        from evofool.ood.evaluation import detection_metrics  # needs evofool[ood]
+
         natural_change = _largest_change(natural_scores)
         for index, image_set in enumerate(fooling_sets):
             change = _largest_change({label: scores[index]
                                       for label, scores in fooling_scores.items()})
             report.detection.append({"detector": "feature_squeezing",
                                      "fooling_set": image_set.name,
-                                     **_detection_metrics(natural_change, change)})
+                                     **detection_metrics(natural_change, change,
+                                                         ("AUROC", "FPR95TPR"))})
     return report
 
 
@@ -118,18 +121,6 @@ def _largest_change(scores: dict[str, torch.Tensor]) -> torch.Tensor:
     squeezing score (larger: more likely an adversarial, or here a fooling, image)."""
     return torch.stack([(defended - scores[NONE]).abs().sum(1)
                         for label, defended in scores.items() if label != NONE]).amax(0)
-
-
-def _detection_metrics(natural: torch.Tensor, fooling: torch.Tensor) -> dict[str, float]:
-    """AUROC and FPR at 95 % TPR with natural images as the ones to keep, as evofool ood."""
-    from evofool.ood.detectors import pytorch_ood
-
-    metrics = pytorch_ood().metrics.OODMetrics()
-    metrics.update(torch.cat([natural, fooling]),
-                   torch.cat([torch.zeros(len(natural), dtype=torch.long),
-                              torch.full((len(fooling),), -1, dtype=torch.long)]))
-    values = metrics.compute()
-    return {key: round(float(values[key]), 4) for key in ("AUROC", "FPR95TPR")}
 
 
 def write_report(report: DefenseReport, out: Path) -> None:

@@ -52,7 +52,6 @@ def evaluate(classifier: Classifier, *, in_distribution: ImageSet, ood_sets: lis
              say: Callable[[str], None] = lambda message: None) -> OodReport:
     """Every detector on every OOD set against ``in_distribution``; ``say`` hears each
     step (a long one on a CPU: the network's features of tens of thousands of images)."""
-    metrics_module = pytorch_ood().metrics
     needs_fit = any(name in FEATURE_DETECTORS for name in detectors)
     fit = fit_labels = None
     if needs_fit and fit_set:
@@ -78,14 +77,21 @@ def evaluate(classifier: Classifier, *, in_distribution: ImageSet, ood_sets: lis
         natural_scores = detector.score(natural, in_distribution.images)
         for image_set, representations in others:
             scores = detector.score(representations, image_set.images)
-            metrics = metrics_module.OODMetrics()
-            metrics.update(torch.cat([natural_scores, scores]).cpu(),
-                           torch.cat([torch.zeros(len(natural_scores), dtype=torch.long),
-                                      torch.full((len(scores),), -1, dtype=torch.long)]))
-            values = metrics.compute()
             report.rows.append({"detector": name, "ood_set": image_set.name,
-                                **{key: round(float(values[key]), 4) for key in METRICS}})
+                                **detection_metrics(natural_scores, scores)})
     return report
+
+
+def detection_metrics(natural: torch.Tensor, ood: torch.Tensor,
+                      keys: tuple[str, ...] = METRICS) -> dict[str, float]:
+    """pytorch-ood's ``keys`` (of METRICS) for outlier scores of natural images, the ones to
+    keep, against those of OOD images, the ones to flag."""
+    metrics = pytorch_ood().metrics.OODMetrics()
+    metrics.update(torch.cat([natural, ood]).cpu(),
+                   torch.cat([torch.zeros(len(natural), dtype=torch.long),
+                              torch.full((len(ood),), -1, dtype=torch.long)]))
+    values = metrics.compute()
+    return {key: round(float(values[key]), 4) for key in keys}
 
 
 def write_report(report: OodReport, out: Path) -> None:
