@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from evofool.encodings.genome_batch import GenomeBatch
+from evofool.encodings.image_buffer import ImageBuffer
 from evofool.randomness import RunRandomness
 from evofool.settings import ComponentSettings, positive, probability
 
@@ -66,7 +67,9 @@ class TilesEncoding:
         change = (rng.uniform(*parents["tiles"].shape) * 2 - 1) * step
         return {"tiles": (parents["tiles"] + change).clamp(0, 1)}
 
-    def render(self, genomes: GenomeBatch) -> torch.Tensor:
+    def render(self, genomes: GenomeBatch, buffer: ImageBuffer | None = None) -> torch.Tensor:
+        """Drawn by torch into new memory (these images are small; ``buffer`` is for
+        encodings that draw large populations on the CPU)."""
         return torch.nn.functional.interpolate(genomes["tiles"], size=(self.height, self.width),
                                                mode="nearest")
 

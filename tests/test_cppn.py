@@ -10,6 +10,7 @@ from evofool.encodings.cppn.grid import coordinate_inputs
 from evofool.encodings.cppn.layout import NUM_INPUTS
 from evofool.encodings.cppn.program import FULL, build_program
 from evofool.encodings.cppn.render import render_reference, render_with_torch
+from evofool.encodings.image_buffer import ImageBuffer
 from evofool.randomness import RunRandomness
 
 
@@ -120,6 +121,22 @@ def test_cpu_kernel_images_do_not_depend_on_threads():
     program = build_program(evolved(encoding, count=70), outputs=3)
     one = render_on_cpu(program, height=24, width=40, threads=1)
     assert torch.equal(one, render_on_cpu(program, height=24, width=40, threads=3))
+
+
+def test_drawing_into_a_reused_buffer_changes_no_bit_and_reuses_its_memory():
+    """A run draws every generation into one ImageBuffer (fresh pages cost as much as
+    drawing): whatever the buffer held before, the images are the same bits."""
+    encoding = CppnEncoding(channels=3, height=24, width=40)
+    buffer = ImageBuffer()
+    larger, smaller = evolved(encoding, count=50), evolved(encoding, count=30, seed=1)
+    first = encoding.render(larger, buffer)
+    assert torch.equal(first, encoding.render(larger))
+    first_memory = first.data_ptr()
+    second = encoding.render(smaller, buffer)  # over the first generation's images
+    assert second.data_ptr() == first_memory
+    assert torch.equal(second, encoding.render(smaller))
+    grown = buffer.take(60, (3, 24, 40))  # a larger batch gets new memory
+    assert grown.shape == (60, 3, 24, 40) and grown.is_contiguous()
 
 
 def test_any_resolution_draws_the_same_pattern():

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from evofool.encodings.genome_batch import GenomeBatch
+from evofool.encodings.image_buffer import ImageBuffer
 from evofool.encodings.protocol import RecordFormat
 from evofool.encodings.variation import polynomial_mutation, simulated_binary_crossover
 from evofool.randomness import RunRandomness
@@ -85,7 +86,7 @@ class DirectEncoding:
                                       rate=self.rate_at(generation), rng=rng)
         return {"pixels": mutated}
 
-    def render(self, genomes: GenomeBatch) -> torch.Tensor:
+    def render(self, genomes: GenomeBatch, buffer: ImageBuffer | None = None) -> torch.Tensor:
         return genomes["pixels"]
 
     def to_record(self, genomes: GenomeBatch, index: int) -> np.ndarray:

@@ -7,6 +7,7 @@ from typing import Any, Literal, Protocol
 import torch
 
 from evofool.encodings.genome_batch import GenomeBatch
+from evofool.encodings.image_buffer import ImageBuffer
 from evofool.randomness import RunRandomness
 
 RecordFormat = Literal["array", "json"]
@@ -34,8 +35,10 @@ class Encoding(Protocol):
         """One child per parent (mates are used by encodings with crossover). ``strength``
         (B,) scales each child's mutation step (1: the encoding's own; None: all 1)."""
 
-    def render(self, genomes: GenomeBatch) -> torch.Tensor:
-        """Images (N, C, H, W) in [0, 1]."""
+    def render(self, genomes: GenomeBatch, buffer: ImageBuffer | None = None) -> torch.Tensor:
+        """Images (N, C, H, W) in [0, 1]. An encoding that draws on the CPU draws into
+        ``buffer`` where one is given (its images then live until the buffer's next use);
+        one whose images already exist (direct) returns them as they are."""
 
     @property
     def record_format(self) -> RecordFormat:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from evofool.defenses import image_keys
 from evofool.encodings.genome_batch import GenomeBatch
+from evofool.encodings.image_buffer import ImageBuffer
 from evofool.encodings.protocol import Encoding
 from evofool.evaluation.scorer import ImageScorer
 from evofool.evaluation.unit import Evaluation, MustBeat, pixel_sums
@@ -40,6 +41,7 @@ class LocalEvaluation:
         self.screen = screen
         self.device = scorer.device
         self.engine = scorer.engine
+        self.image_buffer = ImageBuffer()  # one generation's images at a time
 
     @property
     def class_names(self) -> tuple[str, ...]:
@@ -53,7 +55,7 @@ class LocalEvaluation:
                  must_beat: MustBeat | None = None, first_child: int = 0) -> Evaluation:
         """``first_child``: where these genomes start in their generation (a Ray shard's
         offset), for the keys of random defences."""
-        images = self.encoding.render(genomes)
+        images = self.encoding.render(genomes, self.image_buffer)
         brightness = pixel_sums(images) if with_brightness else None
         if self.screen is not None and must_beat is not None:
             probabilities = self.screen.probabilities(images, must_beat(brightness),

@@ -14,7 +14,7 @@ import torch
 
 from evofool.config import RunConfig, config_from_dict
 from evofool.encodings import encoding_for_shape
-from evofool.encodings.genome_batch import RENDER_CHUNK, concat
+from evofool.encodings.genome_batch import RENDER_CHUNK, GenomeBatch, concat
 from evofool.encodings.genome_codec import record_from_bytes
 from evofool.errors import EvofoolError
 from evofool.models import Classifier, ClassifierEnsemble
@@ -86,12 +86,15 @@ class StoredRun:
             return torch.empty(0, *self.image_shape)
         images = []
         for start in range(0, len(genome_ids), RENDER_CHUNK):
-            batch = concat([self._genome(genome_id)
-                            for genome_id in genome_ids[start:start + RENDER_CHUNK]])
+            batch = self.genomes(genome_ids[start:start + RENDER_CHUNK])
             images.append(self.encoding.render(batch).cpu())
         return torch.cat(images)
 
-    def _genome(self, genome_id: int) -> dict[str, torch.Tensor]:
+    def genomes(self, genome_ids: list[int]) -> GenomeBatch:
+        """Stored genomes as one batch, in the order given."""
+        return concat([self._genome(genome_id) for genome_id in genome_ids])
+
+    def _genome(self, genome_id: int) -> GenomeBatch:
         stored = self.store.genome(genome_id)
         if stored is None:
             raise EvofoolError(f"{self.run_dir}: the store keeps no image of genome {genome_id}")

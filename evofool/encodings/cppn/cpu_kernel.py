@@ -131,9 +131,11 @@ def draw_rows(first_genome, last_genome, genome_rows, kind, activation, edge_sta
                     out[:] = value
 
 
-def render_on_cpu(program: RenderProgram, *, height: int, width: int,
-                  threads: int) -> torch.Tensor:
-    """Images (P, outputs, H, W) in [0, 1]; ``threads`` threads take chunks of genomes in turn.
+def render_on_cpu(program: RenderProgram, *, height: int, width: int, threads: int,
+                  out: torch.Tensor | None = None) -> torch.Tensor:
+    """Images (P, outputs, H, W) in [0, 1], written to ``out`` where given (contiguous
+    float32 of that shape; see ``image_buffer``); ``threads`` threads take chunks of
+    genomes in turn.
 
     Genomes differ in size, so chunks are small (``GENOMES_PER_CHUNK``) and
     handed out as threads free up; which thread draws a genome changes no bit.
@@ -150,7 +152,7 @@ def render_on_cpu(program: RenderProgram, *, height: int, width: int,
     lines[starts + 3, 0] = 1.0
     distance = coordinates[2].numpy()
     output_rows = program.output_rows.numpy()
-    images = torch.empty(count, outputs, height, width)
+    images = torch.empty(count, outputs, height, width) if out is None else out
     sizes = program.genome_rows[1:] - program.genome_rows[:-1]
     largest = int(sizes.max()) if count else 0
     scratch = threading.local()

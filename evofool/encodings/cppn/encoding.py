@@ -12,6 +12,7 @@ from evofool.encodings.cppn.layout import capacity
 from evofool.encodings.cppn.mutation import CppnMutationRates
 from evofool.encodings.cppn.render import render_population
 from evofool.encodings.genome_batch import GenomeBatch
+from evofool.encodings.image_buffer import ImageBuffer
 from evofool.encodings.protocol import RecordFormat
 from evofool.errors import ConfigError
 from evofool.randomness import RunRandomness
@@ -106,9 +107,9 @@ class CppnEncoding:
         return mutation.mutate(parents, outputs=self.channels, rates=self.rates,
                                weight_bound=self.weight_bound, eta=eta, rng=rng)
 
-    def render(self, genomes: GenomeBatch) -> torch.Tensor:
+    def render(self, genomes: GenomeBatch, buffer: ImageBuffer | None = None) -> torch.Tensor:
         return render_population(genomes, outputs=self.channels, height=self.height,
-                                 width=self.width)
+                                 width=self.width, buffer=buffer)
 
     def to_record(self, genomes: GenomeBatch, index: int) -> dict[str, Any]:
         return records.to_record(genomes, index, outputs=self.channels)

@@ -19,19 +19,23 @@ from evofool.encodings.cppn.grid import coordinate_inputs
 from evofool.encodings.cppn.layout import NUM_INPUTS, first_hidden_slot
 from evofool.encodings.cppn.program import build_program, computed_graph
 from evofool.encodings.genome_batch import GenomeBatch
+from evofool.encodings.image_buffer import ImageBuffer
 
 
-def render_population(genomes: GenomeBatch, *, outputs: int, height: int,
-                      width: int) -> torch.Tensor:
+def render_population(genomes: GenomeBatch, *, outputs: int, height: int, width: int,
+                      buffer: ImageBuffer | None = None) -> torch.Tensor:
     """Images (P, outputs, H, W) in [0, 1]: each output's |value|, clipped at 1.
 
     On a CPU the compiled kernel draws them (``cpu_kernel``: about 4x faster
-    than the torch path there, see BENCHMARKS.md); on other devices the torch path.
+    than the torch path there, see BENCHMARKS.md), into ``buffer`` where one is
+    given; on other devices the torch path.
     """
     device = genomes["alive"].device
     if device.type == "cpu":
+        count = genomes["alive"].shape[0]
+        images = None if buffer is None else buffer.take(count, (outputs, height, width))
         return render_on_cpu(build_program(genomes, outputs=outputs), height=height,
-                             width=width, threads=torch.get_num_threads())
+                             width=width, threads=torch.get_num_threads(), out=images)
     return render_with_torch(genomes, outputs=outputs, height=height, width=width)
 
 
