@@ -2,20 +2,26 @@
 
 Runs ``evofool run CONFIG`` (default ``configs/imagenet_cppn.yaml``: all 1000
 classes of the offline EfficientNet-Lite0) as a user would, with
-``generations=null`` and ``wall_seconds`` = the minutes given, and reads the
-run's store (read-only, while it runs) every ``--every-minutes`` to print the
-curve: evaluations, median best confidence, classes >= 0.99 and >= 0.9999.
-Evaluations/s is over the whole job's wall time, start-up and the end-of-run
-writes included. Writes the curve as ``PLOT`` (default RUN/plots/curve.png);
-the last stdout line is the whole result as JSON.
+``generations=null`` and ``wall_seconds`` = the minutes given; with
+``--resume`` it continues the run at ``--out`` (``evofool resume``, exact) until
+its run time reaches the minutes given, so a long run can be made in pieces.
+The curve -- evaluations, median best confidence, classes >= 0.99 and >= 0.9999
+every ``--every-minutes`` of run time -- is read from the run's store and
+metrics.csv, so pieces give the curve of one unbroken run (time between pieces
+does not count). A point is printed as each mark passes. Evaluations/s is over
+this invocation's wall time, start-up and the end-of-run writes included.
+Writes the curve as ``PLOT`` (default RUN/plots/curve.png); the last stdout
+line is the whole result as JSON.
 
     python benchmarks/imagenet_run.py --minutes 60 [--config configs/imagenet_cppn.yaml]
         [--out runs/imagenet-60min] [--set key=value ...] [--every-minutes 5]
+    python benchmarks/imagenet_run.py --minutes 180 --out runs/imagenet-60min --resume
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import sqlite3
 import statistics
@@ -33,47 +39,66 @@ from evaluator import cpu_model  # noqa: E402
 CONFIGS = Path(__file__).parents[1] / "configs"
 
 
-def best_confidences(run_dir: Path) -> tuple[list[float], int] | None:
-    """Every class's best confidence (0 without a champion yet) and the evaluations so far,
-    read from the store; None while the store has no champion."""
+def run_time_marks(run_dir: Path) -> list[tuple[float, int]]:
+    """(run seconds, evaluations) after each generation, from metrics.csv (run time
+    excludes the time between a stop and its resume)."""
+    try:
+        with open(run_dir / "metrics.csv", newline="") as stream:
+            return [(float(row["wall_seconds"]), int(row["evaluations"]))
+                    for row in csv.DictReader(stream)]
+    except (OSError, KeyError, ValueError):
+        return []
+
+
+def best_confidences(run_dir: Path, evaluations: int) -> list[float] | None:
+    """Every class's best confidence once ``evaluations`` children were scored (0 for a
+    class without a champion then), from the store's champion history; None without one."""
     try:
         connection = sqlite3.connect(f"file:{run_dir / 'run.sqlite'}?mode=ro", uri=True)
-        confidences = [row[0] for row in connection.execute("SELECT confidence FROM champions")]
-        evaluations = connection.execute("SELECT max(evaluations) FROM history").fetchone()[0]
+        rows = connection.execute("SELECT class, max(confidence) FROM history "
+                                  "WHERE evaluations <= ? GROUP BY class", (evaluations,))
+        best = dict(rows.fetchall())
         classes = len(json.loads(connection.execute(
             "SELECT value FROM meta WHERE key = 'class_names'").fetchone()[0]))
         connection.close()
     except (sqlite3.Error, TypeError):
         return None
-    if not confidences:
+    if not best:
         return None
-    return confidences + [0.0] * (classes - len(confidences)), evaluations or 0
+    return [best.get(index, 0.0) for index in range(classes)]
 
 
-def curve_point(run_dir: Path, elapsed: float) -> dict | None:
-    """Median best confidence and classes over the thresholds, from the store."""
-    read = best_confidences(run_dir)
-    if read is None:
-        return None
-    confidences, evaluations = read
-    return {"minutes": round(elapsed / 60, 2), "evaluations": evaluations,
-            "median_confidence": round(statistics.median(confidences), 5),
-            "classes_at_0.99": sum(value >= 0.99 for value in confidences),
-            "classes_at_0.9999": sum(value >= 0.9999 for value in confidences)}
+def curve(run_dir: Path, every_seconds: float) -> list[dict]:
+    """A point at every multiple of ``every_seconds`` of run time, and one at the end."""
+    marks = run_time_marks(run_dir)
+    if not marks:
+        return []
+    wanted = [every_seconds * step for step in range(1, int(marks[-1][0] // every_seconds) + 1)]
+    points = []
+    for seconds in [*wanted, marks[-1][0]]:
+        evaluations = max((done for at, done in marks if at <= seconds), default=0)
+        confidences = best_confidences(run_dir, evaluations)
+        if confidences is None or (points and points[-1]["evaluations"] == evaluations):
+            continue
+        points.append({"minutes": round(seconds / 60, 2), "evaluations": evaluations,
+                       "median_confidence": round(statistics.median(confidences), 5),
+                       "classes_at_0.99": sum(value >= 0.99 for value in confidences),
+                       "classes_at_0.9999": sum(value >= 0.9999 for value in confidences)})
+    return points
 
 
 def plot_curve(points: list[dict], path: Path, title: str) -> None:
     figure, median_axis = plt.subplots(figsize=(7, 4))
-    evaluations = [point["evaluations"] for point in points]
-    median_axis.plot(evaluations, [point["median_confidence"] for point in points], "C0-o",
+    minutes = [point["minutes"] for point in points]
+    median_axis.plot(minutes, [point["median_confidence"] for point in points], "C0-o",
                      label="median best confidence")
-    median_axis.set_xlabel("evaluations")
+    median_axis.set_xlabel("minutes of run time")
     median_axis.set_ylabel("median best confidence", color="C0")
     median_axis.set_ylim(0, 1)
     count_axis = median_axis.twinx()
-    count_axis.plot(evaluations, [point["classes_at_0.99"] for point in points], "C1-s",
+    count_axis.plot(minutes, [point["classes_at_0.99"] for point in points], "C1-s",
                     label="classes >= 0.99")
-    count_axis.plot(evaluations, [point["classes_at_0.9999"] for point in points], "C2-^",
+    count_axis.plot(minutes, [point["classes_at_0.9999"] for point in points], "C2-^",
                     label="classes >= 0.9999")
     count_axis.set_ylabel("classes (of 1000)")
     figure.legend(loc="upper left", bbox_to_anchor=(0.1, 0.9))
@@ -83,47 +108,62 @@ def plot_curve(points: list[dict], path: Path, title: str) -> None:
     figure.savefig(path, dpi=120)
 
 
+def evofool_command(args: argparse.Namespace, run_dir: Path) -> list[str]:
+    """``evofool run`` for ``--minutes`` of run time, or with ``--resume`` ``evofool
+    resume`` until the run's time reaches it."""
+    overrides = [f"wall_seconds={args.minutes * 60}", *args.overrides]
+    if args.resume:
+        head = ["resume", str(run_dir)]
+    else:
+        head = ["run", str(args.config), "--out", str(run_dir)]
+        overrides = ["generations=null", "evaluator.device=cpu", *overrides]
+    return [sys.executable, "-m", "evofool", *head, "--quiet",
+            *[f"--set={override}" for override in overrides]]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--minutes", type=float, required=True)
+    parser.add_argument("--minutes", type=float, required=True,
+                        help="run time to reach (with --resume: in all, earlier pieces included)")
     parser.add_argument("--config", type=Path, default=CONFIGS / "imagenet_cppn.yaml")
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--resume", action="store_true", help="continue the run at --out")
     parser.add_argument("--every-minutes", type=float, default=5.0)
     parser.add_argument("--set", action="append", default=[], dest="overrides")
     parser.add_argument("--plot", type=Path)
     args = parser.parse_args()
+    if args.resume and args.out is None:
+        parser.error("--resume needs the run to continue as --out")
     run_dir = args.out or Path("runs") / f"{args.config.stem}-{args.minutes:g}min-{time.time():.0f}"
-    overrides = ["generations=null", f"wall_seconds={args.minutes * 60}",
-                 "evaluator.device=cpu", *args.overrides]
-    command = [sys.executable, "-m", "evofool", "run", str(args.config), "--out", str(run_dir),
-               "--quiet", *[f"--set={override}" for override in overrides]]
+    every_seconds = args.every_minutes * 60
+    marks = run_time_marks(run_dir) if args.resume else []
+    evaluations_before = marks[-1][1] if marks else 0
     started = time.perf_counter()
-    process = subprocess.Popen(command)
-    points = []
-    next_report = args.every_minutes * 60
+    process = subprocess.Popen(evofool_command(args, run_dir))
+    printed = 0.0
     while process.poll() is None:
-        time.sleep(1.0)
-        elapsed = time.perf_counter() - started
-        if elapsed >= next_report:
-            next_report += args.every_minutes * 60
-            point = curve_point(run_dir, elapsed)
-            if point is not None:
-                points.append(point)
+        time.sleep(5.0)
+        for point in curve(run_dir, every_seconds)[:-1]:  # the last one is still moving
+            if point["minutes"] > printed:
+                printed = point["minutes"]
                 print(json.dumps(point), flush=True)
     wall = time.perf_counter() - started
     if process.returncode != 0:
-        sys.exit(f"imagenet_run: evofool run failed with exit code {process.returncode}")
+        sys.exit(f"imagenet_run: evofool failed with exit code {process.returncode}")
     summary = json.loads((run_dir / "summary.json").read_text())
-    final = curve_point(run_dir, wall)
-    points.append(final)
+    points = curve(run_dir, every_seconds)
     plot_path = args.plot or run_dir / "plots" / "curve.png"
-    plot_curve(points, plot_path, f"{args.config.name}, {args.minutes:g} min on {cpu_model()}")
-    print(json.dumps({"benchmark": "imagenet_run", "config": str(args.config),
-                      "overrides": args.overrides, "cpu": cpu_model(), "run_dir": str(run_dir),
-                      "engine": summary.get("engine"), "generations": summary["generations"],
+    plot_curve(points, plot_path,
+               f"{run_dir.name}, {points[-1]['minutes']:g} min of run time on {cpu_model()}")
+    config = run_dir / "config.yaml" if args.resume else args.config
+    print(json.dumps({"benchmark": "imagenet_run", "config": str(config),
+                      "resumed": args.resume, "overrides": args.overrides, "cpu": cpu_model(),
+                      "run_dir": str(run_dir), "engine": summary.get("engine"),
+                      "generations": summary["generations"],
                       "evaluations": summary["evaluations"], "job_wall_seconds": round(wall, 1),
-                      "evaluations_per_s_whole_job": round(summary["evaluations"] / wall, 1),
-                      "final": final, "curve": points, "plot": str(plot_path)}))
+                      "evaluations_per_s_whole_job": round(
+                          (summary["evaluations"] - evaluations_before) / wall, 1),
+                      "final": points[-1], "curve": points, "plot": str(plot_path)}))
 
 
 if __name__ == "__main__":
