@@ -52,7 +52,8 @@ class DetectorSettings:
 class ScreenSettings:
     """Score every child on a cheap engine and only the ones that could take a cell on the
     exact one (evofool.algorithms.screen). auto: openvino-bf16 where the processor computes
-    in bf16 and a timing shows it pays, else no screen."""
+    in bf16 and a timing shows it pays, else no screen; also none where a screen cannot
+    serve the run (``screen_blocker``), where a named engine is refused."""
 
     engine: str = one_of(screen_choices, "auto")
     margin: float = positive(0.5)  # log-odds added to a screened score (benchmarks/screen.py)
@@ -252,28 +253,40 @@ def _check_defenses(config: RunConfig) -> None:
         raise ConfigError(f"evaluator.defenses cannot be used with algorithm.type "
                           f"{config.algorithm.type}: JPEG, median and bit depth have no "
                           "gradient")
-    if evaluator.screen is not None:
-        raise ConfigError("evaluator.screen and evaluator.defenses cannot be combined: the "
-                          "screen's engine would score the undefended image")
     if evaluator.detector is not None:
         raise ConfigError("evaluator.detector and evaluator.defenses cannot be combined yet: "
                           "the detector scores the undefended image")
 
 
 def _check_screen(config: RunConfig) -> None:
-    """A screen decides which children are scored exactly; what needs every child's
-    exact score (a GA's selection, a detector's gate, Ray's shards) refuses it."""
-    evaluator = config.evaluator
-    if evaluator.screen is None:
+    """A screen named by its engine refuses what it cannot serve (``screen_blocker``);
+    ``auto`` stays off there instead (evofool.run.builder says so), so a config that
+    screens by default still takes a GA, a detector, Ray or defences."""
+    screen = config.evaluator.screen
+    if screen is None or screen.engine == "auto":
         return
+    blocker = screen_blocker(config)
+    if blocker is not None:
+        raise ConfigError(blocker)
+
+
+def screen_blocker(config: RunConfig) -> str | None:
+    """Why this config cannot be screened, or None: a screen decides which children are
+    scored exactly, so what needs every child's exact score (a GA's selection, a detector's
+    gate, Ray's shards) or scores something else than the screen saw (defences) cannot."""
+    evaluator = config.evaluator
     if not config.algorithm.uses_screen:
-        raise ConfigError(f"evaluator.screen works with algorithm.type map_elites, not "
-                          f"{config.algorithm.type} (it needs every child's exact score)")
+        return (f"evaluator.screen works with algorithm.type map_elites, not "
+                f"{config.algorithm.type} (it needs every child's exact score)")
     if evaluator.detector is not None:
-        raise ConfigError("evaluator.screen and evaluator.detector cannot be combined: the "
-                          "detector gates every child on its exact score")
+        return ("evaluator.screen and evaluator.detector cannot be combined: the detector "
+                "gates every child on its exact score")
     if evaluator.backend != "local":
-        raise ConfigError("evaluator.screen runs with evaluator.backend local only")
+        return "evaluator.screen runs with evaluator.backend local only"
+    if evaluator.defenses:
+        return ("evaluator.screen and evaluator.defenses cannot be combined: the screen's "
+                "engine would score the undefended image")
+    return None
 
 
 def check_run_name(name: str) -> None:

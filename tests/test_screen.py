@@ -8,10 +8,11 @@ import torch
 from conftest import CONFIGS
 
 from evofool.algorithms.screen import could_improve
-from evofool.config import load_config
+from evofool.config import load_config, screen_blocker
 from evofool.errors import ConfigError
 from evofool.evaluation.scorer import ImageScorer
 from evofool.models import load_classifier
+from evofool.run.builder import build_screen
 from evofool.run.job import EvolutionJob
 from evofool.run.stored import StoredRun
 
@@ -76,3 +77,18 @@ def test_only_exact_scores_reach_the_archive_and_resume_is_exact(small_lenets, t
 def test_what_needs_every_exact_score_refuses_a_screen_in_one_line(extra, message):
     with pytest.raises(ConfigError, match=message):
         load_config(CONFIGS / "mnist_cppn.yaml", ["generations=2", SCREEN, *extra])
+
+
+@pytest.mark.parametrize("extra", [
+    ["algorithm={type: ga, targets: [1]}"], ["evaluator.detector={type: energy}"],
+    ["evaluator.backend=ray"], ["evaluator.defenses=[jpeg]"],
+])
+def test_an_auto_screen_stays_off_where_a_screen_cannot_serve_and_says_so(extra, capsys):
+    """configs/imagenet_cppn.yaml screens by default: overriding it with what a screen
+    cannot serve must not need a second override."""
+    config = load_config(CONFIGS / "mnist_cppn.yaml", [
+        "generations=2", "evaluator.screen={engine: auto}", *extra])
+    assert screen_blocker(config) is not None
+    assert build_screen(config, classifier=None) is None  # decided before the model is read
+    assert "evaluator.screen: auto stays off: " in capsys.readouterr().err
+    assert screen_blocker(load_config(CONFIGS / "mnist_cppn.yaml", ["generations=2"])) is None

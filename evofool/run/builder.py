@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from evofool.algorithms import ALGORITHMS, Search
 from evofool.algorithms.screen import SCREEN_OFF, Screen
-from evofool.config import RunConfig
+from evofool.config import RunConfig, screen_blocker
 from evofool.defenses import DefenseChain
 from evofool.encodings import Encoding, encoding_for_shape
 from evofool.engines.selection import SCREEN_PAYS, choose_screen
@@ -51,6 +51,9 @@ def build_screen(config: RunConfig, classifier: Classifier | ClassifierEnsemble,
     evaluator_settings = config.evaluator
     device = resolve_device(evaluator_settings.device)
     name = engine or settings.engine
+    if name == "auto" and (blocker := screen_blocker(config)) is not None:
+        print(f"evofool: evaluator.screen: auto stays off: {blocker}", file=sys.stderr)
+        return None
     if name == "auto":
         name = choose_screen(classifier, device, chunk_size(evaluator_settings.max_batch,
                                                             _copies(config, classifier)))
