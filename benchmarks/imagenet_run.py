@@ -50,13 +50,15 @@ def run_time_marks(run_dir: Path) -> list[tuple[float, int]]:
         return []
 
 
-def best_confidences(run_dir: Path, evaluations: int) -> list[float] | None:
-    """Every class's best confidence once ``evaluations`` children were scored (0 for a
-    class without a champion then), from the store's champion history; None without one."""
+def best_confidences(run_dir: Path, evaluations: int | None = None) -> list[float] | None:
+    """Every class's best confidence once ``evaluations`` children were scored (None: so
+    far; 0 for a class without a champion then), from the store's champion history; None
+    without one."""
     try:
         connection = sqlite3.connect(f"file:{run_dir / 'run.sqlite'}?mode=ro", uri=True)
         rows = connection.execute("SELECT class, max(confidence) FROM history "
-                                  "WHERE evaluations <= ? GROUP BY class", (evaluations,))
+                                  "WHERE evaluations <= ? GROUP BY class",
+                                  (evaluations if evaluations is not None else 2 ** 62,))
         best = dict(rows.fetchall())
         classes = len(json.loads(connection.execute(
             "SELECT value FROM meta WHERE key = 'class_names'").fetchone()[0]))

@@ -73,7 +73,8 @@ def main() -> None:
         if process.wait() != 0:
             sys.exit(f"imagenet_search: {name} seed {seed} failed with exit code "
                      f"{process.returncode}")
-        confidences, evaluations = best_confidences(run_dir)
+        confidences = best_confidences(run_dir)
+        evaluations = json.loads((run_dir / "summary.json").read_text())["evaluations"]
         row = {"variant": name, "seed": seed, "run_dir": str(run_dir),
                "evaluations": evaluations,
                "median_confidence": round(statistics.median(confidences), 5),
