@@ -166,6 +166,10 @@ def test_every_registered_engine_keeps_its_promise(engine, random_lenet, tmp_pat
         scored = random_lenet.probabilities(images)
     assert float((scored - eager).abs().max()) <= spec.tolerance
     assert spec.exact == (spec.tolerance <= 1e-5)
+    with torch.inference_mode():  # a forward keeps nothing of one call for the next
+        random_lenet.probabilities(torch.rand(16, 1, 28, 28))
+        again = random_lenet.probabilities(images)
+    assert torch.equal(again, scored)
 
 
 def test_an_engine_registered_from_the_tests_is_under_contract():

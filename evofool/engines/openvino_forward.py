@@ -57,7 +57,10 @@ class OpenVinoForward:
 
     def __call__(self, images: torch.Tensor) -> torch.Tensor:
         array = images.detach().float().contiguous().numpy()
-        result = self.request.infer({0: array})
+        # Zero-copy: OpenVINO reads the images where they lie (copying them cost ~3 % of a
+        # screened ImageNet generation). Every call shares: a copying call after a sharing
+        # one would write into the previous call's array.
+        result = self.request.infer({0: array}, share_inputs=True)
         return torch.from_numpy(result[self.compiled.output(0)].copy())
 
 
@@ -73,5 +76,6 @@ OPENVINO = Engine(name="openvino", available=openvino_available, devices=("cpu",
                   install="pip install 'evofool[openvino]'")
 OPENVINO_BF16 = Engine(name="openvino-bf16", available=bf16_available, devices=("cpu",),
                        differentiable=False, tolerance=BF16_TOLERANCE, build=_builder("bf16"),
+                       screen_batch=16,
                        install="pip install 'evofool[openvino]' on a processor with "
                                "avx512_bf16 or amx_bf16")

@@ -12,6 +12,7 @@ from evofool.algorithms.screen import SCREEN_OFF, Screen
 from evofool.config import RunConfig, screen_blocker
 from evofool.defenses import DefenseChain
 from evofool.encodings import Encoding, encoding_for_shape
+from evofool.engines.registry import engine_named
 from evofool.engines.selection import SCREEN_PAYS, choose_screen
 from evofool.errors import ConfigError
 from evofool.evaluation import LocalEvaluation
@@ -63,8 +64,9 @@ def build_screen(config: RunConfig, classifier: Classifier | ClassifierEnsemble,
                   f"{SCREEN_PAYS:g}x the exact engine); scoring every child exactly",
                   file=sys.stderr)
             return None
+    screen_batch = engine_named(name).screen_batch or evaluator_settings.max_batch
     scorer = ImageScorer(classifier, device=evaluator_settings.device,
-                         max_batch=evaluator_settings.max_batch,
+                         max_batch=min(evaluator_settings.max_batch, screen_batch),
                          defenses=evaluator_settings.defense_chain, engine=name)
     return Screen(scorer, engine=name, margin=settings.margin,
                   audit_every=settings.audit_every)
