@@ -65,13 +65,12 @@ def main() -> None:
     buffer = ImageBuffer()
     renderers = {
         "kernel": lambda: render_population(genomes, outputs=3, height=SIZE, width=SIZE,
-                                            buffer=buffer).clone(),
+                                            buffer=buffer),
         "kernel_fresh_memory": lambda: render_population(genomes, outputs=3, height=SIZE,
                                                          width=SIZE),
         "torch": lambda: render_with_torch(genomes, outputs=3, height=SIZE, width=SIZE)}
-    images = {name: render() for name, render in renderers.items()}  # also compiles
-    renderers["kernel"] = lambda: render_population(genomes, outputs=3, height=SIZE,
-                                                    width=SIZE, buffer=buffer)
+    # also compiles; a copy, since the buffer's images are overwritten by the next call
+    images = {name: render().clone() for name, render in renderers.items()}
     seconds = {name: [] for name in renderers}
     for _ in range(args.repeats):
         for name, render in renderers.items():
