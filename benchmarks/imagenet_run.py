@@ -70,12 +70,14 @@ def best_confidences(run_dir: Path, evaluations: int | None = None) -> list[floa
     return [best.get(index, 0.0) for index in range(classes)]
 
 
-def curve(run_dir: Path, every_seconds: float) -> list[dict]:
-    """A point at every multiple of ``every_seconds`` of run time, and one at the end."""
+def curve(run_dir: Path, every_seconds: float, after_seconds: float = 0.0) -> list[dict]:
+    """A point at every multiple of ``every_seconds`` of run time past ``after_seconds``,
+    and one at the end (while the run goes on, a poll reads only the new points)."""
     marks = run_time_marks(run_dir)
     if not marks:
         return []
-    wanted = [every_seconds * step for step in range(1, int(marks[-1][0] // every_seconds) + 1)]
+    wanted = [every_seconds * step for step in range(1, int(marks[-1][0] // every_seconds) + 1)
+              if every_seconds * step > after_seconds]
     points = []
     for seconds in [*wanted, marks[-1][0]]:
         evaluations = max((done for at, done in marks if at <= seconds), default=0)
@@ -142,13 +144,12 @@ def main() -> None:
     evaluations_before = marks[-1][1] if marks else 0
     started = time.perf_counter()
     process = subprocess.Popen(evofool_command(args, run_dir))
-    printed = 0.0
+    printed_seconds = 0.0
     while process.poll() is None:
         time.sleep(5.0)
-        for point in curve(run_dir, every_seconds)[:-1]:  # the last one is still moving
-            if point["minutes"] > printed:
-                printed = point["minutes"]
-                print(json.dumps(point), flush=True)
+        for point in curve(run_dir, every_seconds, printed_seconds)[:-1]:  # the last moves on
+            printed_seconds = point["minutes"] * 60
+            print(json.dumps(point), flush=True)
     wall = time.perf_counter() - started
     if process.returncode != 0:
         sys.exit(f"imagenet_run: evofool failed with exit code {process.returncode}")
