@@ -52,10 +52,11 @@ def build_screen(config: RunConfig, classifier: Classifier | ClassifierEnsemble,
     evaluator_settings = config.evaluator
     device = resolve_device(evaluator_settings.device)
     name = engine or settings.engine
-    if name == "auto" and (blocker := screen_blocker(config)) is not None:
-        print(f"evofool: evaluator.screen: auto stays off: {blocker}", file=sys.stderr)
-        return None
     if name == "auto":
+        blocker = screen_blocker(config)
+        if blocker is not None:
+            print(f"evofool: evaluator.screen: auto stays off: {blocker}", file=sys.stderr)
+            return None
         name = choose_screen(classifier, device, chunk_size(evaluator_settings.max_batch,
                                                             _copies(config, classifier)))
         if name is None:
