@@ -160,9 +160,16 @@ def read_yaml_mapping(path: Path) -> dict[str, Any]:
         ConfigError: a missing or unreadable file, bad YAML, or not a mapping.
     """
     try:
-        raw = yaml.load(Path(path).read_text(), Loader=StrictLoader)  # noqa: S506 - safe
+        raw = yaml.load(Path(path).read_text(encoding="utf-8"),  # noqa: S506 - safe
+                        Loader=StrictLoader)
     except FileNotFoundError as error:
         raise ConfigError(f"config file not found: {path}") from error
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"config {path} is not UTF-8 text (byte {error.start} is "
+                          f"{error.object[error.start]:#04x})") from error
+    except RecursionError as error:
+        raise ConfigError(f"config {path} nests deeper than a config can "
+                          f"({StrictLoader.MAX_DEPTH} levels at most)") from error
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
@@ -184,6 +191,7 @@ class StrictLoader(yaml.SafeLoader):
     """
 
     MAX_VALUES = 100_000
+    MAX_DEPTH = 50  # a config nests a few levels; Python's recursion limit is 1,000
 
     def get_single_node(self) -> yaml.Node | None:
         node = super().get_single_node()
@@ -192,6 +200,19 @@ class StrictLoader(yaml.SafeLoader):
                 None, None, f"the document stands for more than {self.MAX_VALUES:,} values "
                 "once its aliases are expanded", node.start_mark)
         return node
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        """Composing nests one call per level: refuse a document deeper than MAX_DEPTH
+        before it reaches the recursion limit (a 5,000-deep list would)."""
+        self._depth = getattr(self, "_depth", 0) + 1
+        try:
+            if self._depth > self.MAX_DEPTH:
+                raise yaml.composer.ComposerError(
+                    None, None, f"the document nests deeper than {self.MAX_DEPTH} levels",
+                    self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
         seen = set()
@@ -308,9 +329,9 @@ def _apply_override(raw: dict[str, Any], override: str) -> None:
     if not separator or not key:
         raise ConfigError(f"--set needs key=value, got {override!r}")
     try:
-        value = yaml.safe_load(text)
+        value = yaml.load(text, Loader=StrictLoader)  # noqa: S506 - safe
     except yaml.YAMLError as error:
-        raise ConfigError(f"--set {key}: cannot read value {text!r}") from error
+        raise ConfigError(f"--set {key}: cannot read value {quoted(text)}") from error
     *parents, leaf = key.split(".")
     node = raw
     for part in parents:

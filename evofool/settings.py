@@ -25,6 +25,9 @@ if TYPE_CHECKING:
     from evofool.registry import Registry
 
 
+MAX_INT = 2**63 - 1  # what torch, NumPy and SQLite hold in an integer
+
+
 class ComponentSettings:
     """What the settings class of a registered part (encoding, algorithm) offers beyond
     its fields: rules that span other sections, and what it needs of the evaluator."""
@@ -157,6 +160,8 @@ def _scalar(hint: type, value: Any, key: str, bounds: str | tuple | None) -> Any
         raise ConfigError(f"{key} must be {_describe(hint)}, got {quoted(value)}")
     if hint is float and not math.isfinite(value):  # nan passes every comparison below
         raise ConfigError(f"{key} must be a finite number, got {quoted(value)}")
+    if hint is int and abs(value) > MAX_INT:  # seeds, counts and sizes go into int64
+        raise ConfigError(f"{key} must be at most {MAX_INT:,}, got {quoted(value)}")
     if bounds == "positive" and value <= 0:
         raise ConfigError(f"{key} must be positive, got {quoted(value)}")
     if bounds == "probability" and not 0 <= value <= 1:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import subprocess
@@ -150,8 +152,23 @@ def random_lenet() -> Classifier:
 
 @pytest.fixture
 def cli():
-    """Run ``python -m evofool ARGS`` in a subprocess, as a user would."""
-    return run_cli
+    """Run the ``evofool`` command line with ARGS in this process, its output captured: the
+    same parser, handlers and one-line errors as ``python -m evofool``, without the second
+    or two each new process spends importing torch. (Tests of what only a process shows,
+    signals, kills, a fresh process's numerics, start ``python -m evofool`` themselves.)"""
+    return run_in_process
+
+
+def run_in_process(*args: str, timeout: float | None = None) -> subprocess.CompletedProcess:
+    from evofool.cli.main import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(list(args))
+        except SystemExit as exit:  # argparse's usage errors
+            code = exit.code if isinstance(exit.code, int) else int(exit.code is not None)
+    return subprocess.CompletedProcess(["evofool", *args], code, out.getvalue(), err.getvalue())
 
 
 @pytest.fixture
@@ -159,6 +176,16 @@ def skimage_photo():
     """Path of one of scikit-image's bundled sample photos."""
     skimage_data = pytest.importorskip("skimage.data")
     return lambda name: Path(skimage_data.__file__).parent / name
+
+
+def browser_client(roots):
+    """The archive browser over ``roots``, reached as http://localhost (it answers only for
+    the host names it is served under)."""
+    from starlette.testclient import TestClient
+
+    from evofool.browse import create_app
+
+    return TestClient(create_app(list(roots)), base_url="http://localhost")
 
 
 def run_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:

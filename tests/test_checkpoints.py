@@ -52,7 +52,8 @@ def test_disk_full_leaves_earlier_checkpoints_and_no_partial_file(tmp_path, monk
     monkeypatch.setattr(checkpoints.torch, "save", disk_full)
     with pytest.raises(CheckpointError, match="No space left on device"):
         write_checkpoint(tmp_path, {"generation": 2}, generation=2, keep=3, identity=RUN)
-    assert [p.name for p in (tmp_path / "checkpoints").iterdir()] == ["ckpt-000000001.pt"]
+    assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == [
+        "ckpt-000000001.pt", "ckpt-000000001.pt.sha256"]
     assert load_checkpoint(tmp_path, RUN)[0]["generation"] == 1
 
 
@@ -91,3 +92,35 @@ def test_an_untied_checkpoint_loads_only_into_a_run_made_before_run_ids(tmp_path
     assert load_checkpoint(tmp_path, legacy)[0]["generation"] == 7
     with pytest.raises(CheckpointError, match="carries no run id"):
         load_checkpoint(tmp_path, RUN)
+
+
+def test_a_bit_flipped_inside_the_payload_is_found_and_skipped(tmp_path):
+    """A flip inside a tensor's bytes still loads as a valid file, with other numbers; the
+    SHA-256 written beside each checkpoint finds it, and the resume falls back."""
+    weights = torch.rand(1000)
+    for generation in (10, 20):
+        write_checkpoint(tmp_path, {"generation": generation, "weights": weights},
+                         generation=generation, keep=3, identity=RUN)
+    newest = checkpoint_paths(tmp_path)[-1]
+    data = bytearray(newest.read_bytes())
+    position = bytes(data).find(weights[:4].numpy().tobytes())  # inside the tensor's storage
+    data[position + 1] ^= 0x10
+    newest.write_bytes(bytes(data))
+    assert torch.load(newest, weights_only=True)["generation"] == 20  # loads, but is wrong
+    state, path, skipped = load_checkpoint(tmp_path, RUN)
+    assert state["generation"] == 10 and torch.equal(state["weights"], weights)
+    assert "ckpt-000000020.pt is unreadable" in skipped[0] and "SHA-256" in skipped[0]
+
+
+def test_pruning_removes_each_checkpoints_digest_too(tmp_path):
+    for generation in range(4):
+        write_checkpoint(tmp_path, {}, generation=generation, keep=2, identity=RUN)
+    names = sorted(path.name for path in (tmp_path / "checkpoints").iterdir())
+    assert names == ["ckpt-000000002.pt", "ckpt-000000002.pt.sha256",
+                     "ckpt-000000003.pt", "ckpt-000000003.pt.sha256"]
+
+
+def test_a_checkpoint_from_before_digests_still_loads(tmp_path):
+    write_checkpoint(tmp_path, {"generation": 3}, generation=3, keep=3, identity=RUN)
+    (tmp_path / "checkpoints" / "ckpt-000000003.pt.sha256").unlink()
+    assert load_checkpoint(tmp_path, RUN)[0]["generation"] == 3

@@ -5,7 +5,7 @@ import sys
 
 import pytest
 import torch
-from conftest import CONFIGS
+from conftest import CONFIGS, run_cli
 from PIL import Image
 
 from evofool.analysis.export import FORMATS
@@ -100,8 +100,8 @@ def test_bad_input_is_one_line_and_exit_2(cli, bad_inputs, case, monkeypatch):
     assert len(error_lines) == 1 and message in error_lines[0]
 
 
-def test_debug_flag_shows_the_traceback(cli, tmp_path):
-    result = cli("--debug", "classify", str(tmp_path / "none.pt"), "x.png")
+def test_debug_flag_shows_the_traceback(tmp_path):  # a traceback is what a process prints
+    result = run_cli("--debug", "classify", str(tmp_path / "none.pt"), "x.png")
     assert result.returncode != 0 and "Traceback" in result.stderr
 
 

@@ -8,10 +8,8 @@ import sys
 
 import pytest
 import torch
-from conftest import CONFIGS, FAKE_SHAPE
-from starlette.testclient import TestClient
+from conftest import CONFIGS, FAKE_SHAPE, browser_client
 
-from evofool.browse import create_app
 from evofool.config import load_config
 from evofool.defenses import DEFENSES, DefenseChain, defense_settings, image_keys
 from evofool.errors import ConfigError
@@ -259,7 +257,7 @@ def test_defend_scores_a_runs_images_and_the_browser_shows_them(
     table = (run_dir / "defend" / "defend.csv").read_text().splitlines()
     assert table[0] == ("defense,fooling_set,images,share_at_0.99,share_at_0.5,"
                         "median_confidence,clean_accuracy") and len(table) == 4
-    client = TestClient(create_app([run_dir]))
+    client = browser_client([run_dir])
     shown = client.get("/api/runs/run").json()["defend"]
     assert shown["rows"] == rows and client.get(shown["heatmap"]).content[:4] == b"\x89PNG"
 

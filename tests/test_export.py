@@ -3,6 +3,7 @@
 import csv
 import json
 import shutil
+import sqlite3
 
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ from PIL import Image
 
 from evofool.analysis.datasets import FoolingImages
 from evofool.analysis.export import ExportRequest, export
+from evofool.cli.main import main
 from evofool.errors import EvofoolError
 from evofool.models import load_classifier
 from evofool.store import RunStore
@@ -101,7 +103,7 @@ def test_refuses_occupied_output_and_overwrites_only_an_export(tiny_cppn_run, tm
     refused = cli(*args)
     assert refused.returncode == 2 and "not empty" in refused.stderr
     refused = cli(*args, "--overwrite")
-    assert refused.returncode == 2 and "not one" in refused.stderr
+    assert refused.returncode == 2 and "that no export there wrote" in refused.stderr
     assert (out / "notes.txt").read_text() == "mine"
     (out / "notes.txt").unlink()
     assert cli(*args).returncode == 0
@@ -214,3 +216,62 @@ def test_a_run_given_twice_is_refused(tiny_cppn_run, tmp_path):
         export(ExportRequest([tiny_cppn_run, tiny_cppn_run / "."], tmp_path / "out", "npz",
                              min_confidence=0))
     assert not (tmp_path / "out").exists()
+
+
+def _one_line_error(capsys, code):
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+    return err
+
+
+@pytest.mark.parametrize("intruder", ["run", "deep-run", "notes", "retrain", "symlink"])
+def test_overwrite_removes_only_what_an_export_wrote(tiny_cppn_run, tmp_path, capsys,
+                                                      intruder):
+    """A directory that holds an export's manifest beside anything else (a run copied in,
+    a run two levels down, a note, an experiment's store, a link) is refused, untouched."""
+    out = tmp_path / "d"
+    args = ["export", str(tiny_cppn_run), "--format", "imagefolder", "--out", str(out),
+            "--min-confidence", "0"]
+    assert main(args) == 0
+    capsys.readouterr()
+    stranger = {"run": out / "run1", "deep-run": out / "0000-0" / "deeprun",
+                "notes": out / "notes.txt", "retrain": out / "retrain.sqlite",
+                "symlink": out / "0000-0" / "link.png"}[intruder]
+    if intruder in ("run", "deep-run"):
+        shutil.copytree(tiny_cppn_run, stranger)
+    elif intruder == "symlink":
+        stranger.symlink_to(tiny_cppn_run / "summary.json")
+    else:
+        stranger.write_text("mine")
+    before = sorted(path.relative_to(out) for path in out.rglob("*"))
+    err = _one_line_error(capsys, main([*args, "--overwrite"]))
+    assert "that no export there wrote" in err
+    assert sorted(path.relative_to(out) for path in out.rglob("*")) == before
+    assert not [path for path in tmp_path.iterdir() if path.name.startswith(".")]
+
+
+def test_a_manifest_alone_does_not_make_a_directory_an_export(tiny_cppn_run, tmp_path, capsys):
+    out = tmp_path / "d"
+    shutil.copytree(tiny_cppn_run, out / "run1")
+    (out / "manifest.csv").write_text("")
+    err = _one_line_error(capsys, main(["export", str(tiny_cppn_run), "--format", "npz",
+                                        "--out", str(out), "--overwrite"]))
+    assert "manifest.csv that is not an export's" in err and (out / "run1" / "run.sqlite").exists()
+
+
+def test_a_failed_export_leaves_no_hidden_directory(tiny_cppn_run, tmp_path, capsys):
+    damaged = tmp_path / "runs" / "damaged"
+    shutil.copytree(tiny_cppn_run, damaged)
+    connection = sqlite3.connect(damaged / "run.sqlite")
+    connection.execute("UPDATE genomes SET payload = ?", (b'J{"outputs":null}',))
+    connection.commit()
+    connection.close()
+    err = _one_line_error(capsys, main(["export", str(damaged), "--format", "pt", "--out",
+                                        str(tmp_path / "out"), "--min-confidence", "0"]))
+    assert "is damaged" in err and "genome" in err
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["runs"]
+    for out in ("", "/"):
+        err = _one_line_error(capsys, main(["export", str(tiny_cppn_run), "--format", "npz",
+                                            "--out", out, "--overwrite"]))
+        assert "--out" in err
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["runs"]

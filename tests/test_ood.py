@@ -5,9 +5,8 @@ import shutil
 
 import pytest
 import torch
-from starlette.testclient import TestClient
+from conftest import browser_client
 
-from evofool.browse import create_app
 from evofool.errors import EvofoolError
 from evofool.ood.detectors import DETECTORS
 from evofool.ood.evaluation import evaluate, write_report
@@ -95,7 +94,7 @@ def test_cli_scores_a_runs_fooling_images_and_the_browser_shows_them(
     assert by["mahalanobis", "uniform-noise"] > 0.99
     summary = json.loads((out / "ood.json").read_text())
     assert summary["fit_on"] == {"set": "mnist-train", "images": 3000, "labels": "given"}
-    client = TestClient(create_app([run_dir]))
+    client = browser_client([run_dir])
     shown = client.get("/api/runs/run").json()["ood"]
     assert shown["rows"] == rows and client.get(shown["heatmap"]).content[:4] == b"\x89PNG"
 

@@ -6,9 +6,8 @@ from pathlib import Path
 
 import pytest
 import torch
-from starlette.testclient import TestClient
+from conftest import browser_client
 
-from evofool.browse import create_app
 from evofool.config import config_from_dict, load_config
 from evofool.ood.detectors import GATE_DETECTORS
 from evofool.ood.gate import DetectorGate, fit_gate
@@ -129,7 +128,7 @@ def test_gated_run_resumes_exactly_and_reports_who_passes(small_lenets, tmp_path
         assert entry["passes_detector"] == (entry["detector_score"] <= threshold)
     assert summary["classes_at_0.99_passing_detector"] == sum(
         entry["passes_detector"] and entry["confidence"] >= 0.99 for entry in summary["classes"])
-    page = TestClient(create_app([whole])).get("/api/runs/whole").json()
+    page = browser_client([whole]).get("/api/runs/whole").json()
     assert page["passing_detector"] == summary["classes_at_0.99_passing_detector"]
     shown = page["champions"]
     assert {c["class"]: c["passes_detector"] for c in shown} == {

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import torch
+import yaml
 
 from evofool.cli.main import main
 from evofool.config import load_config
@@ -163,6 +164,29 @@ def test_extending_a_stop_condition_needs_no_force(small_run):
                                     "--set", "generations=25", "--set", "wall_seconds=600"))
     assert code == 0, err
     assert json.loads((small_run / "summary.json").read_text())["generations"] == 25
+
+
+@pytest.mark.parametrize("edit, named", [
+    ({"model": "other.pt"}, "(model)"), ({"encoding": {"type": "direct"}}, "encoding."),
+    ({"algorithm": {"batch_size": 7}}, "(algorithm.batch_size)"), ("not: [valid", "no longer")])
+def test_resume_after_config_yaml_was_edited_is_refused_and_keeps_the_edit(small_run, edit,
+                                                                         named, capsys):
+    """Resume runs the recorded config; an edited config.yaml would be run as something
+    else than it says, then overwritten."""
+    config = small_run / "config.yaml"
+    if isinstance(edit, str):
+        config.write_text(config.read_text() + edit)
+    else:
+        recorded = yaml.safe_load(config.read_text())
+        for key, value in edit.items():
+            recorded[key] = {**recorded[key], **value} if isinstance(value, dict) else value
+        config.write_text(yaml.safe_dump(recorded))
+    before = snapshot(small_run)
+    code = main(["resume", str(small_run), "--quiet", "--set", "generations=25"])
+    err = capsys.readouterr().err
+    assert code == 2 and "config.yaml was edited" in err and named in err, err
+    assert len(err.strip().splitlines()) == 1
+    assert snapshot(small_run) == before
 
 
 def test_resume_of_a_directory_that_is_not_a_run(tmp_path):
@@ -345,6 +369,7 @@ def test_a_run_from_before_a_config_key_existed_resumes_exactly(tmp_path, small_
         state["identity"]["config_fingerprint"] = checkpoints.config_fingerprint(
             written, STOP_CONDITIONS)
         torch.save(state, path)
+        path.with_name(path.name + checkpoints.DIGEST_SUFFIX).unlink()  # none were written
     EvolutionJob.resume(old, ["generations=6"], progress=False).run()
     assert json.loads((old / "summary.json").read_text())["classes"] == json.loads(
         (tmp_path / "whole" / "summary.json").read_text())["classes"]

@@ -19,6 +19,7 @@ import torch
 from PIL import Image
 
 from evofool.errors import EvofoolError
+from evofool.tensor_files import load_tensor_file
 
 MANIFEST = "manifest.csv"
 
@@ -49,7 +50,8 @@ class FoolingImages(torch.utils.data.Dataset):
     def _array_file(self) -> np.ndarray | None:
         """All images (N, C, H, W) uint8 for fooling.pt / .npz exports; None for PNG trees."""
         if (self.root / "fooling.pt").exists():
-            return torch.load(self.root / "fooling.pt", weights_only=True)["images"].numpy()
+            data = load_tensor_file(self.root / "fooling.pt", "an evofool export")
+            return data["images"].numpy()
         if (self.root / "fooling.npz").exists():
             with np.load(self.root / "fooling.npz") as data:
                 return data["images"]

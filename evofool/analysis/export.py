@@ -3,8 +3,10 @@
 Every export writes ``manifest.csv`` (one row per image, in the data's
 order) so each image can be traced to its run, class, confidence and genome.
 The export is built in a hidden sibling directory and renamed into place,
-so an interrupted export leaves nothing half-written, and ``--overwrite``
-replaces only a previous export, never a run or an unrelated directory.
+so an interrupted export leaves nothing half-written (and a failed one removes
+its hidden directory), and ``--overwrite`` replaces only a previous export: a
+directory holding exactly the files its manifest lists, never a run, an
+experiment or a file the export did not write.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Literal
 import numpy as np
 import torch
 
-from evofool.errors import EvofoolError
+from evofool.errors import EvofoolError, quoted
 from evofool.images import png_bytes, to_uint8
 from evofool.retrain.layout import expand_run_dirs, is_retrain_dir
 from evofool.run.outputs import safe_name
@@ -58,7 +60,8 @@ def export(request: ExportRequest) -> int:
         EvofoolError: a bad run directory, an unknown class, mixed image sizes or
             class lists, an occupied output directory, or nothing to export.
     """
-    _check_output(request.out, request.overwrite)
+    out = _output_dir(request.out)
+    _check_output(out, request.overwrite)
     expanded = expand_run_dirs(request.run_dirs, request.rounds)
     _refuse_repeats([run_dir for run_dir, _ in expanded])
     runs = [StoredRun(run_dir, label=label) for run_dir, label in expanded]
@@ -76,15 +79,29 @@ def export(request: ExportRequest) -> int:
         if len(shapes) > 1:
             raise EvofoolError(f"runs draw images of different shapes {sorted(shapes)}; "
                                "export them separately")
-        partial = request.out.parent / f".{request.out.name}.partial-{os.getpid()}"
-        shutil.rmtree(partial, ignore_errors=True)
-        partial.mkdir(parents=True)
-        _write(partial, request, selected, class_names)
+        partial = out.parent / f".{out.name}.partial-{os.getpid()}"
+        try:
+            partial.mkdir(parents=True)
+            _write(partial, request, selected, class_names)
+            _move_into_place(partial, out)
+        except BaseException:
+            shutil.rmtree(partial, ignore_errors=True)
+            raise
     finally:
         for run in runs:
             run.close()
-    _move_into_place(partial, request.out)
     return total
+
+
+def _output_dir(out: Path) -> Path:
+    """``out`` as an absolute path with a name (``.`` is the current directory's name), so
+    that the hidden sibling the export is built in lies beside it."""
+    if str(out) == "":
+        raise EvofoolError("--out is empty; name the directory to export into")
+    resolved = Path(os.path.abspath(out))
+    if resolved.name == "":
+        raise EvofoolError(f"--out {out} is the file system's root; export into a directory")
+    return resolved
 
 
 def _check_output(out: Path, overwrite: bool) -> None:
@@ -97,9 +114,37 @@ def _check_output(out: Path, overwrite: bool) -> None:
     if not overwrite:
         raise EvofoolError(f"--out {out} is not empty; pass --overwrite to replace an "
                            "earlier export there")
-    if not (out / MANIFEST).exists() or is_run_dir(out) or is_retrain_dir(out):
+    strangers = _files_not_exported(out)
+    if strangers:
         raise EvofoolError(f"--overwrite replaces only an earlier evofool export, and {out} "
-                           f"is not one (no {MANIFEST}); choose another --out")
+                           f"holds {strangers} that no export there wrote; choose another "
+                           "--out")
+
+
+def _files_not_exported(out: Path) -> str | None:
+    """What in ``out`` an earlier export did not write (its manifest lists what it
+    wrote), described for a message; None when ``out`` holds exactly an export."""
+    if is_run_dir(out) or is_retrain_dir(out):
+        return "a run or an n+1 experiment"
+    try:
+        with open(out / MANIFEST, newline="", encoding="utf-8") as handle:
+            reader = csv.DictReader(handle)
+            if tuple(reader.fieldnames or ()) != MANIFEST_FIELDS:
+                return f"a {MANIFEST} that is not an export's"
+            files = {row["file"] for row in reader}
+    except FileNotFoundError:
+        return f"files but no {MANIFEST}"
+    except (OSError, UnicodeDecodeError, csv.Error) as error:
+        return f"an unreadable {MANIFEST} ({type(error).__name__})"
+    written = {MANIFEST, OPENOOD_LIST} | {file for file in files if "/" not in file}
+    folders = {file.split("/")[0] for file in files if file.count("/") == 1}
+    written |= folders | {file for file in files if file.count("/") == 1}
+    for path in sorted(out.rglob("*")):
+        relative = path.relative_to(out).as_posix()
+        if relative not in written or path.is_symlink() or (
+                path.is_dir() != (relative in folders)):
+            return quoted(relative)
+    return None
 
 
 def _refuse_repeats(run_dirs: list[Path]) -> None:
@@ -214,10 +259,17 @@ def _write_png(out: Path, run_number: int, run_label: str, image: Champion,
 
 
 def _move_into_place(partial: Path, out: Path) -> None:
+    """Rename the finished export into place; an earlier one (checked to hold only its own
+    files) is moved aside first and removed once the new one stands."""
     old = None
     if out.exists():
         old = out.parent / f".{out.name}.old-{os.getpid()}"
         os.replace(out, old)
-    os.replace(partial, out)
+    try:
+        os.replace(partial, out)
+    except OSError:
+        if old is not None:
+            os.replace(old, out)
+        raise
     if old is not None:
         shutil.rmtree(old)

@@ -6,8 +6,10 @@ functions, which Starlette runs in its thread pool: reading SQLite and
 rendering genomes block, and must not stall the event loop. Images are rendered
 from the stored genomes on request (and cached: a genome never changes), so
 a live run's gallery is current, not one checkpoint behind. Nothing here
-writes: stores are opened read-only, and the only files served are those
-inside a catalogued run directory.
+writes: stores are opened read-only. Of a run directory's files, only those the
+pages link (RUN_FILES) are served, each with a fixed type; every response goes
+through evofool.browse.guard (Host check, Content-Security-Policy, nosniff).
+A run that cannot be read is a 4xx answer that says why, never a 500.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import functools
 import json
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -32,7 +35,8 @@ from evofool.analysis.plots import (
     rounds_figure,
     to_png,
 )
-from evofool.browse.catalog import CatalogEntry, RunCatalog, describe
+from evofool.browse.catalog import CatalogEntry, RunCatalog, describe, printable
+from evofool.browse.guard import BrowserGuard
 from evofool.encodings.genome_codec import record_to_json
 from evofool.errors import EvofoolError, quoted
 from evofool.images import png_bytes
@@ -45,10 +49,20 @@ IMMUTABLE = {"Cache-Control": "public, max-age=31536000, immutable"}
 NO_STORE = {"Cache-Control": "no-store"}
 TOP_NAMES = 5
 MAX_ID = 2**63 - 1  # SQLite's largest integer
+UNREADABLE = 422  # a run that is there but cannot be read: the request was fine
+REPORTS = ("transfer", "ood", "defend")  # what those commands write into RUN/NAME/
+# The files of a run directory the pages link or offer, and the only types they are served
+# as: whatever else a run directory someone sent holds (evil.html, evil.svg) is a 404.
+RUN_FILES = {"config.yaml": "text/plain; charset=utf-8", "summary.json": "application/json",
+             "metrics.csv": "text/csv; charset=utf-8",
+             **{f"{name}/{name}.png": "image/png" for name in REPORTS},
+             **{f"{name}/{name}.json": "application/json" for name in REPORTS},
+             **{f"{name}/{name}.csv": "text/csv; charset=utf-8" for name in REPORTS}}
 
 
-def create_app(roots: list[Path]) -> Starlette:
-    """The browser over the runs under ``roots`` (see :class:`RunCatalog`)."""
+def create_app(roots: list[Path], hosts: tuple[str, ...] = ()) -> BrowserGuard:
+    """The browser over the runs under ``roots`` (see :class:`RunCatalog`), answering for
+    localhost and ``hosts`` (the address it is bound to, names it is reached by)."""
     catalog = RunCatalog(roots)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
 
@@ -69,11 +83,12 @@ def create_app(roots: list[Path]) -> Starlette:
         try:
             return StoredRun(entry.path, label=entry.slug)
         except EvofoolError as error:
-            raise HTTPException(500, f"cannot read {entry.path}: {error}") from error
+            raise HTTPException(UNREADABLE, f"cannot read {printable(str(entry.path))}: "
+                                            f"{printable(str(error))}") from error
 
     def index(request: Request) -> Response:
-        return templates.TemplateResponse(request, "index.html",
-                                          {"roots": [str(root) for root in catalog.roots]})
+        roots = [printable(str(root)) for root in catalog.roots]
+        return templates.TemplateResponse(request, "index.html", {"roots": roots})
 
     def api_runs(request: Request) -> Response:
         return JSONResponse([describe(entry) for entry in catalog.entries()], headers=NO_STORE)
@@ -82,7 +97,7 @@ def create_app(roots: list[Path]) -> Starlette:
         entry = entry_for(request)
         row = describe(entry)
         page = "retrain.html" if entry.kind == "retrain" else "run.html"
-        status = 200 if "error" not in row else 404 if entry.kind == "missing" else 500
+        status = 200 if "error" not in row else 404 if entry.kind == "missing" else UNREADABLE
         return templates.TemplateResponse(request, page, {"run": row}, status_code=status)
 
     def api_run(request: Request) -> Response:
@@ -91,7 +106,7 @@ def create_app(roots: list[Path]) -> Starlette:
             return JSONResponse(_retrain_json(entry), headers=NO_STORE)
         row = describe(entry)
         if "error" in row:  # listed as unreadable: say the same here
-            raise HTTPException(404 if entry.kind == "missing" else 500,
+            raise HTTPException(404 if entry.kind == "missing" else UNREADABLE,
                                 f"cannot read this run: {row['error']}")
         run = open_run(entry)
         try:
@@ -100,7 +115,7 @@ def create_app(roots: list[Path]) -> Starlette:
             champions = [{"class": c.class_index, "name": run.class_names[c.class_index],
                           "confidence": c.confidence, "generation": c.generation,
                           "genome_id": c.genome_id,
-                          "image": f"/runs/{entry.slug}/genomes/{c.genome_id}.png",
+                          "image": f"{_url(entry)}/genomes/{c.genome_id}.png",
                           **detector.get((c.class_index, c.genome_id), {})}
                          for c in run.champions() if c.class_index in in_play]
         finally:
@@ -137,16 +152,16 @@ def create_app(roots: list[Path]) -> Starlette:
             "run": entry.slug, "class": class_index, "name": names[class_index],
             "confidence": champion.confidence, "generation": champion.generation,
             "genome_id": genome, "parent_id": champion.parent_id,
-            "image": f"/runs/{entry.slug}/genomes/{genome}.png",
-            "genome_download": f"/runs/{entry.slug}/genomes/{genome}/genome",
-            "history_plot": f"/runs/{entry.slug}/plots/class-{class_index}.png",
+            "image": f"{_url(entry)}/genomes/{genome}.png",
+            "genome_download": f"{_url(entry)}/genomes/{genome}/genome",
+            "history_plot": f"{_url(entry)}/plots/class-{class_index}.png",
             "top_k": [{"class": c, "name": names[c], "probability": p}
                       for c, p in champion.top_k[:TOP_NAMES]],
             "history": [{"class": h.class_index, "genome_id": h.genome_id,
                          "parent_id": h.parent_id, "generation": h.generation,
                          "confidence": h.confidence, "evaluations": h.evaluations,
                          "image_kept": h.image_kept} for h in history],
-            "lineage": [{**link, "image": f"/runs/{entry.slug}/genomes/{link['genome_id']}.png"
+            "lineage": [{**link, "image": f"{_url(entry)}/genomes/{link['genome_id']}.png"
                          if link["image_kept"] else None} for link in lineage],
         }, headers=NO_STORE)
 
@@ -204,21 +219,29 @@ def create_app(roots: list[Path]) -> Starlette:
         return _png(rounds_figure(data["rounds"], data["classes"]))
 
     def run_file(request: Request) -> Response:
-        """A file inside the run directory; anything that resolves outside it is a 404."""
+        """One of RUN_FILES, as its fixed type; images inline (the pages show them), the
+        rest as downloads. Anything else, or one that resolves outside the run, is a 404."""
         entry = entry_for(request)
+        name = request.path_params["path"]
         root = entry.path.resolve()
         try:
-            target = (root / request.path_params["path"]).resolve()
-            found = target.is_relative_to(root) and target.is_file()
+            target = (root / name).resolve()
+            found = name in RUN_FILES and target.is_relative_to(root) and target.is_file()
         except (OSError, ValueError):  # a name too long, a NUL byte
             found = False
         if not found:
             raise HTTPException(404, "no such file in this run")
-        return FileResponse(target, headers=NO_STORE)
+        media_type = RUN_FILES[name]
+        disposition = "inline" if media_type == "image/png" else \
+            f'attachment; filename="{entry.slug.encode("ascii", "replace").decode()}-' \
+            f'{name.replace("/", "-")}"'
+        return FileResponse(target, media_type=media_type,
+                            headers={**NO_STORE, "Content-Disposition": disposition})
 
     async def unreadable(request: Request, error: EvofoolError) -> Response:
         """A run whose files cannot be read (a damaged store): said, not a traceback."""
-        return await not_found(request, HTTPException(500, f"cannot read this run: {error}"))
+        return await not_found(request, HTTPException(
+            UNREADABLE, f"cannot read this run: {printable(str(error))}"))
 
     async def not_found(request: Request, error: HTTPException) -> Response:
         if request.url.path.startswith("/api/") or "." in request.url.path.rsplit("/", 1)[-1]:
@@ -226,7 +249,7 @@ def create_app(roots: list[Path]) -> Starlette:
         return templates.TemplateResponse(request, "error.html", {"message": error.detail},
                                           status_code=error.status_code)
 
-    return Starlette(routes=[
+    return BrowserGuard(Starlette(routes=[
         Route("/", index),
         Route("/api/runs", api_runs),
         Route("/api/runs/{slug}", api_run),
@@ -240,16 +263,25 @@ def create_app(roots: list[Path]) -> Starlette:
         Route("/runs/{slug}/plots/rounds.png", rounds_plot),
         Route("/runs/{slug}/files/{path:path}", run_file),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
-    ], exception_handlers={HTTPException: not_found, EvofoolError: unreadable})
+    ], exception_handlers={HTTPException: not_found, EvofoolError: unreadable}), hosts)
 
 
 def _check_in_play(entry: CatalogEntry, row: dict[str, Any], class_index: int) -> None:
-    """404 for a class the run does not evolve for (one outside ``algorithm.classes``, say)."""
+    """404 for a class the run does not evolve for (one outside ``algorithm.classes``, say);
+    for a run that cannot be read, why not."""
+    if "error" in row:
+        raise HTTPException(404 if entry.kind == "missing" else UNREADABLE,
+                            f"cannot read this run: {row['error']}")
     if class_index not in (row.get("classes_in_play") or []):
         known = row.get("model_classes") or 0
         reason = "not a class of this model" if not 0 <= class_index < known else \
             f"not one of the {row.get('classes')} classes this run evolves for"
         raise HTTPException(404, f"{entry.slug}: class {class_index} is {reason}")
+
+
+def _url(entry: CatalogEntry) -> str:
+    """The run's page address; its slug may hold characters a URL must escape."""
+    return f"/runs/{quote(entry.slug)}"
 
 
 def _png(figure: Any) -> Response:
@@ -260,7 +292,8 @@ def _retrain_json(entry: CatalogEntry) -> dict[str, Any]:
     try:
         store = RetrainStore(entry.path, read_only=True)
     except EvofoolError as error:
-        raise HTTPException(500, f"cannot read {entry.path}: {error}") from error
+        raise HTTPException(UNREADABLE, f"cannot read {printable(str(entry.path))}: "
+                                        f"{printable(str(error))}") from error
     try:
         trainings = store.trainings()
         rounds = [{**record.as_row(),
@@ -302,4 +335,4 @@ def _result_json(entry: CatalogEntry, name: str) -> dict[str, Any] | None:
         result = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError):
         return None
-    return {**result, "heatmap": f"/runs/{entry.slug}/files/{name}/{name}.png"}
+    return {**result, "heatmap": f"{_url(entry)}/files/{name}/{name}.png"}

@@ -55,7 +55,8 @@ class RunCatalog:
                         found += _with_rounds(child)
         entries, used = [], set()
         for path, kind, parent in found:
-            base = path.name if parent is None else f"{parent}.{path.name}"
+            name = _slug_part(path.name)
+            base = name if parent is None else f"{_slug_part(parent)}.{name}"
             slug, suffix = base, 2
             while slug in used:
                 slug, suffix = f"{base}-{suffix}", suffix + 1
@@ -76,16 +77,30 @@ def _with_rounds(path: Path) -> list[tuple[Path, str, str | None]]:
 
 def describe(entry: CatalogEntry) -> dict[str, Any]:
     """The index page's row for ``entry``; a broken directory gives a row with ``error``."""
-    row: dict[str, Any] = {"slug": entry.slug, "kind": entry.kind, "name": entry.path.name,
-                           "path": str(entry.path), "parent": entry.parent}
+    row: dict[str, Any] = {"slug": entry.slug, "kind": entry.kind,
+                           "name": printable(entry.path.name),
+                           "path": printable(str(entry.path)),
+                           "parent": None if entry.parent is None else printable(entry.parent)}
     try:
         if entry.kind == "missing":
             raise EvofoolError(f"{entry.path} does not exist")
         row.update(_describe_retrain(entry.path) if entry.kind == "retrain"
                    else _describe_run(entry.path))
     except EvofoolError as error:
-        row["error"] = str(error)
+        row["error"] = printable(str(error))
     return row
+
+
+def _slug_part(name: str) -> str:
+    """A directory name as part of a URL: bytes that are not UTF-8 become U+FFFD (a
+    backslash, as ``printable`` writes them, reads as '/' in a URL)."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def printable(text: str) -> str:
+    """``text`` with the bytes of a file name that is not UTF-8 written as ``\\xff``:
+    Python holds them as lone surrogates, which no page or JSON answer can encode."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def _describe_run(path: Path) -> dict[str, Any]:

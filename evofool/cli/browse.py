@@ -20,6 +20,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to bind (default 127.0.0.1: this machine only)")
     parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                        help="also answer requests for this host name (the server answers "
+                             "only for localhost, 127.0.0.1, ::1 and --host: a page "
+                             "elsewhere cannot read the runs through DNS rebinding)")
     parser.set_defaults(handler=run)
 
 
@@ -53,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"evofool: browsing {', '.join(map(str, args.paths))} at "
           f"http://{args.host}:{args.port}/ (Ctrl-C stops)", file=sys.stderr)
     listening = _bound_socket(args.host, args.port)
-    server = uvicorn.Server(uvicorn.Config(create_app(list(args.paths)), log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(create_app(list(args.paths), hosts=(args.host, *args.allow_host)), log_level="warning"))
     server.run(sockets=[listening])
     return 0
 

@@ -56,6 +56,8 @@ def run(args: argparse.Namespace) -> int:
         raise EvofoolError(f"--detectors: unknown {', '.join(unknown) or '(none given)'} "
                            f"(known: {', '.join(DETECTORS)})")
     check_min_confidence(args.min_confidence)
+    if args.fit_images < 1:
+        raise EvofoolError(f"--fit-images must be positive, got {args.fit_images}")
     out = report_dir(args.out, args.ood, "ood")
     say = stage_printer("ood")
     say(f"loading {args.model}, {args.in_distribution} and the image sets")

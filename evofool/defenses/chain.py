@@ -83,6 +83,15 @@ class DefenseChain:
         self.samples = math.prod(defense.samples for defense in self.defenses)
         self.random = any(defense.random for defense in self.defenses)
 
+    def memory_plan(self, spec: InputSpec) -> dict[str, int]:
+        """Bytes that one image's copies take at once (float32, the copies and what the
+        last defence makes of them), keyed by the chain's label: scoring holds at least
+        one image's copies, so a ``samples`` too large for the machine is refused before
+        anything runs (evofool.evaluation.devices.check_memory_plan)."""
+        if not self.defenses:
+            return {}
+        return {f"defences {self.label()}": 2 * self.samples * 4 * math.prod(spec.shape)}
+
     def __bool__(self) -> bool:
         return bool(self.defenses)
 

@@ -36,6 +36,7 @@ from evofool.encodings.genome_batch import GenomeBatch
 from evofool.encodings.protocol import Encoding
 from evofool.engines import attach_engine
 from evofool.errors import EvofoolError
+from evofool.evaluation.devices import check_memory_plan
 from evofool.evaluation.local import LocalEvaluation
 from evofool.evaluation.scorer import ImageScorer, chunk_size
 from evofool.evaluation.unit import Evaluation, MustBeat
@@ -120,7 +121,10 @@ class RayEvaluation:
         self.last_shard_seconds: list[float] = []
         self._worker_class = ray.remote(num_cpus=1, num_gpus=gpus_per_actor)(_EvaluationWorker)
         device = torch.device("cuda" if gpus_per_actor else "cpu")
-        self.chunk = chunk_size(max_batch, DefenseChain(defenses, classifier.input_spec).samples)
+        chain = DefenseChain(defenses, classifier.input_spec)
+        # the driver's memory stands in for the actors' (a cluster's are alike, as a rule)
+        check_memory_plan(chain.memory_plan(classifier.input_spec), torch.device("cpu"))
+        self.chunk = chunk_size(max_batch, chain.samples)
         self.engine = attach_engine(classifier, engine=engine, device=device, batch=self.chunk)
         self._options = dict(encoding=encoding, model_specs=model_specs, combine=combine,
                              device=device.type, max_batch=max_batch, amp=amp,

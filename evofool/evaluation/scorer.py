@@ -10,7 +10,7 @@ import torch
 from evofool.defenses import DefenseChain
 from evofool.engines import EngineError, attach_engine
 from evofool.errors import NonFiniteScoresError
-from evofool.evaluation.devices import resolve_device
+from evofool.evaluation.devices import check_memory_plan, resolve_device
 from evofool.models.classifier import Classifier, private_copy
 
 DEFAULT_MAX_BATCH = 256
@@ -54,6 +54,7 @@ class ImageScorer:
         self.max_batch = max_batch
         self.amp = amp and self.device.type == "cuda"
         self.defenses = DefenseChain(defenses, self.classifier.input_spec)
+        check_memory_plan(self.defenses.memory_plan(self.classifier.input_spec), self.device)
         self.images_scored = 0
         self.engine = attach_engine(self.classifier, engine=engine, device=self.device,
                                     batch=chunk_size(self.max_batch, self.defenses.samples))

@@ -21,6 +21,7 @@ from evofool.images import to_uint8
 from evofool.retrain.layout import expand_run_dirs, is_retrain_dir
 from evofool.run.stored import StoredRun
 from evofool.store import is_run_dir
+from evofool.tensor_files import load_tensor_file
 
 NOISE = ("uniform-noise", "gaussian-noise")
 MNIST = ("mnist-train", "mnist-test")
@@ -106,14 +107,15 @@ def _fooling(path: Path, min_confidence: float, include_history: bool,
 
 
 def _from_pt(path: Path, name: str, limit: int | None) -> ImageSet:
-    try:
-        data = torch.load(path, weights_only=True)
-        images = data["images"]
-    except (OSError, RuntimeError, KeyError, TypeError) as error:
-        raise EvofoolError(f"{path}: not an image set (.pt with an 'images' uint8 tensor): "
-                           f"{str(error).splitlines()[0]}") from error
+    data = load_tensor_file(path, "an image set (.pt with an 'images' uint8 tensor)")
+    images = data.get("images") if isinstance(data, dict) else None
+    if not isinstance(images, torch.Tensor):
+        raise EvofoolError(f"{path}: not an image set (.pt with an 'images' uint8 tensor)")
     if images.dtype != torch.uint8 or images.ndim != 4:
         raise EvofoolError(f"{path}: 'images' must be uint8 (N, C, H, W), got "
                            f"{images.dtype} {tuple(images.shape)}")
     labels = data.get("labels")
+    if labels is not None and (not isinstance(labels, torch.Tensor)
+                               or tuple(labels.shape) != (len(images),)):
+        raise EvofoolError(f"{path}: 'labels' must be one integer per image")
     return ImageSet(name, images[:limit], None if labels is None else labels[:limit].long())

@@ -2,8 +2,10 @@
 
 A checkpoint is written to a temporary file, flushed and fsynced, then
 renamed over its final name (and the directory fsynced), so at any instant
-each checkpoint file is either complete or absent. The last ``keep`` are
-kept; loading falls back from a damaged newest checkpoint to the one before.
+each checkpoint file is either complete or absent. Its SHA-256 is written
+beside it and checked before it is loaded, so a bit flipped on disk is found,
+not resumed from. The last ``keep`` are kept; loading falls back from a damaged
+newest checkpoint to the one before.
 
 Each checkpoint carries its run's identity (RunIdentity): the run id the
 store got at creation, the config's and the model's fingerprints and the
@@ -19,17 +21,18 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import torch
 
-from evofool.atomic_files import replaced_atomically
+from evofool.atomic_files import replaced_atomically, write_atomically
 from evofool.errors import EvofoolError
 from evofool.run.layout import CHECKPOINT_DIR
 
 FORMAT = "evofool-checkpoint"
 VERSION = 2  # 2: carries its run's identity; 1 (none) is read for runs made before ids
 UNTIED_VERSION = 1
+DIGEST_SUFFIX = ".sha256"  # each checkpoint's SHA-256, checked before it is loaded
 
 
 class CheckpointError(EvofoolError):
@@ -89,15 +92,54 @@ def write_checkpoint(run_dir: Path, state: dict[str, Any], *, generation: int,
     try:
         directory.mkdir(exist_ok=True)
         with replaced_atomically(path) as stream:
+            hashing = _HashingWriter(stream)
             torch.save({"format": FORMAT, "version": VERSION, "identity": asdict(identity),
-                        **state}, stream)
+                        **state}, hashing)
+        write_atomically(_digest_path(path), hashing.digest.hexdigest() + "\n")
     except OSError as error:
         raise CheckpointError(
             f"cannot write checkpoint {path}: {error.strerror or error}; earlier checkpoints "
             "are intact") from error
     for old in checkpoint_paths(run_dir)[:-keep]:
         old.unlink(missing_ok=True)
+        _digest_path(old).unlink(missing_ok=True)
     return path
+
+
+class _HashingWriter:
+    """A write-only stream that passes bytes on and hashes them: the checkpoint's SHA-256
+    costs no second read of a file that may be hundreds of MB."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self.stream, self.digest = stream, hashlib.sha256()
+
+    def write(self, data: bytes) -> int:
+        self.digest.update(data)
+        return self.stream.write(data)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
+def _digest_path(path: Path) -> Path:
+    """Where a checkpoint's SHA-256 lies: ``ckpt-N.pt.sha256`` beside it."""
+    return path.with_name(path.name + DIGEST_SUFFIX)
+
+
+def _check_digest(path: Path) -> None:
+    """A checkpoint whose bytes no longer hash to the digest written with it (a flipped bit
+    on disk, a copy gone wrong) raises ValueError. One written before digests has none.
+    """
+    digest_file = _digest_path(path)
+    if not digest_file.exists():
+        return
+    expected = digest_file.read_text().strip()
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    if digest.hexdigest() != expected:
+        raise ValueError("its bytes differ from its SHA-256")
 
 
 def load_checkpoint(run_dir: Path, expected: RunIdentity, *, force: bool = False,
@@ -112,12 +154,14 @@ def load_checkpoint(run_dir: Path, expected: RunIdentity, *, force: bool = False
     skipped = []
     for path in reversed(checkpoint_paths(run_dir)):
         try:
+            _check_digest(path)
             state = torch.load(path, map_location="cpu", weights_only=True)
             if state.get("format") != FORMAT or state.get("version") not in (
                     VERSION, UNTIED_VERSION):
                 raise ValueError("not an evofool checkpoint of this version")
         except Exception as error:  # a truncated file fails in many ways
-            skipped.append(f"{path.name} is unreadable ({type(error).__name__})")
+            skipped.append(f"{path.name} is unreadable ({type(error).__name__}"
+                           f"{': ' + str(error) if isinstance(error, ValueError) else ''})")
             continue
         _check_identity(path, state, expected, force=force)
         return state, path, skipped

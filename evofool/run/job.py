@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from evofool.algorithms.screen import SCREEN_OFF
-from evofool.config import RunConfig, config_from_dict, override_dict
+from evofool.config import RunConfig, config_from_dict, override_dict, read_yaml_mapping
 from evofool.errors import EvofoolError, describe_os_error
 from evofool.models.fingerprint import model_fingerprint
 from evofool.run.builder import (
@@ -42,7 +42,7 @@ from evofool.run.checkpoints import (
     load_checkpoint,
     write_checkpoint,
 )
-from evofool.run.layout import DETECTOR_FILE, SCREEN_FILE
+from evofool.run.layout import CONFIG_FILE, DETECTOR_FILE, SCREEN_FILE
 from evofool.run.metrics import SCREEN_COLUMNS, MetricsLog
 from evofool.run.outputs import write_config
 from evofool.run.progress import ProgressReporter
@@ -197,6 +197,7 @@ class EvolutionJob:
         stored_screen = reader.get_meta("screen_engine")
         fingerprint, run_id = reader.get_meta("model_fingerprint"), reader.get_meta("run_id")
         reader.close()
+        _refuse_an_edited_config_file(run_dir, stored)
         config = config_from_dict(override_dict(stored.to_dict(), overrides))
         changed = set(_changed_keys(stored.to_dict(), config.to_dict())) - set(STOP_CONDITIONS)
         if changed and not force:
@@ -371,6 +372,31 @@ class EvolutionJob:
         except BaseException:
             self.lock.release()
             raise
+
+
+def _refuse_an_edited_config_file(run_dir: Path, recorded: RunConfig) -> None:
+    """A resume runs the config the run recorded in its store; ``config.yaml`` is its copy
+    for people. Where someone edited that copy, resuming would run something else than
+    they read and then overwrite their edit: refuse, naming what differs.
+
+    Raises:
+        EvofoolError: ``config.yaml`` no longer says what the run records.
+    """
+    path = run_dir / CONFIG_FILE
+    if not path.exists():
+        return  # rewritten from the record once the resume starts
+    try:
+        edited = config_from_dict(read_yaml_mapping(path)).to_dict()
+    except EvofoolError as error:
+        raise EvofoolError(f"{path} was edited and no longer reads as a config ({error}); "
+                           "a resume runs the config the run recorded: restore the file "
+                           "(or delete it) and give changes with --set") from error
+    changed = _changed_keys(recorded.to_dict(), edited)
+    if changed:
+        raise EvofoolError(f"{path} was edited ({', '.join(changed)}): a resume runs the "
+                           "config the run recorded and would overwrite the edit; restore "
+                           "the file (or delete it) and give changes with --set key=value "
+                           f"(stop conditions freely, others with --force)")
 
 
 def _changed_keys(before: dict[str, Any], after: dict[str, Any], prefix: str = "") -> list[str]:

@@ -8,6 +8,7 @@ which are rounded to 8 bits.
 
 from __future__ import annotations
 
+import zlib
 from pathlib import Path
 
 import torch
@@ -16,7 +17,7 @@ from evofool.config import RunConfig, config_from_dict
 from evofool.encodings import encoding_for_shape
 from evofool.encodings.genome_batch import RENDER_CHUNK, GenomeBatch, concat
 from evofool.encodings.genome_codec import record_from_bytes
-from evofool.errors import EvofoolError
+from evofool.errors import EvofoolError, first_line
 from evofool.models import Classifier, ClassifierEnsemble
 from evofool.models.fingerprint import model_fingerprint
 from evofool.store import Champion, RunStore
@@ -98,4 +99,10 @@ class StoredRun:
         stored = self.store.genome(genome_id)
         if stored is None:
             raise EvofoolError(f"{self.run_dir}: the store keeps no image of genome {genome_id}")
-        return self.encoding.from_record(record_from_bytes(stored[1]))
+        try:
+            return self.encoding.from_record(record_from_bytes(stored[1]))
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError, RuntimeError,
+                zlib.error) as error:  # a damaged or crafted row: untrusted input
+            raise EvofoolError(f"{self.run_dir / 'run.sqlite'}: genome {genome_id} is "
+                               f"damaged ({type(error).__name__}: {first_line(error)})"
+                               ) from error

@@ -259,3 +259,13 @@ const evofool = (() => {
 
   return { runsPage, runPage, championPage, retrainPage };
 })();
+
+// Which page this is comes from the body's data attributes, not an inline script: the
+// server's Content-Security-Policy runs no script but this file.
+(() => {
+  const page = document.body.dataset;
+  if (page.page === "runs") evofool.runsPage();
+  else if (page.page === "run") evofool.runPage(page.slug);
+  else if (page.page === "champion") evofool.championPage(page.slug, Number(page.classIndex));
+  else if (page.page === "retrain") evofool.retrainPage(page.slug);
+})();
