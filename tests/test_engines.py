@@ -9,6 +9,7 @@ from conftest import CONFIGS, MNIST_SPEC
 from evofool.config import load_config
 from evofool.engines import EngineError, attach_engine, engine_named, engines, exact_choices
 from evofool.engines.onnx_export import onnx_path
+from evofool.engines.selection import FORCED_AUTO
 from evofool.errors import ConfigError, DataUnavailableError
 from evofool.evaluation.scorer import ImageScorer
 from evofool.models import Classifier, ClassifierEnsemble, InputSpec, LeNet, load_classifier
@@ -105,7 +106,8 @@ def test_unexportable_model_names_the_operator_and_the_fallback():
         attach_engine(unexportable(), engine="onnxruntime", device=CPU, batch=4)
 
 
-def test_auto_falls_back_to_torch_with_a_warning(capsys):
+def test_auto_falls_back_to_torch_with_a_warning(capsys, monkeypatch):
+    monkeypatch.delenv(FORCED_AUTO, raising=False)
     classifier = unexportable()
     assert attach_engine(classifier, engine="auto", device=CPU, batch=4) == "torch"
     assert classifier.engine is None
@@ -140,6 +142,7 @@ def test_export_is_cached_by_content(tmp_path, monkeypatch, random_lenet):
 
 def test_auto_caches_its_timing_decision(tmp_path, monkeypatch, random_lenet):
     monkeypatch.setenv("EVOFOOL_CACHE", str(tmp_path))
+    monkeypatch.delenv(FORCED_AUTO, raising=False)
     chosen = attach_engine(random_lenet, engine="auto", device=CPU, batch=64)
     decisions = json.loads((tmp_path / "onnx" / "auto-decisions.json").read_text())
     (verdict,) = decisions.values()
@@ -199,3 +202,14 @@ def test_run_records_its_engine_and_resume_keeps_it(tmp_path, trained_lenet):
     store = RunStore(tmp_path / "run", read_only=True)
     assert store.get_meta("engine") == "onnxruntime"
     store.close()
+
+
+def test_a_forced_auto_engine_is_attached_without_timing(tmp_path, monkeypatch, random_lenet):
+    monkeypatch.setenv("EVOFOOL_CACHE", str(tmp_path))
+    monkeypatch.setenv(FORCED_AUTO, "onnxruntime")
+    assert attach_engine(random_lenet, engine="auto", device=CPU, batch=8) == "onnxruntime"
+    assert random_lenet.engine is not None
+    assert not (tmp_path / "onnx" / "auto-decisions.json").exists()  # nothing was timed
+    monkeypatch.setenv(FORCED_AUTO, "openvino-bf16")
+    with pytest.raises(EngineError, match="EVOFOOL_AUTO_ENGINE=openvino-bf16 names no exact"):
+        attach_engine(random_lenet, engine="auto", device=CPU, batch=8)

@@ -2,6 +2,7 @@
 
 import errno
 import json
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
+from conftest import run_in_process
 
 from evofool.cli.main import main
 from evofool.config import load_config
@@ -27,6 +29,13 @@ def evofool(*args):
                             stderr=subprocess.PIPE, text=True)
 
 
+def finished_here(*args):
+    """``evofool ARGS`` run in this process (conftest.run_in_process): for what needs no
+    process of its own, a refusal or a short resume."""
+    result = run_in_process(*args)
+    return result.returncode, result.stdout, result.stderr
+
+
 def finished(process, timeout=300):
     out, err = process.communicate(timeout=timeout)
     return process.returncode, out, err
@@ -40,7 +49,7 @@ def latest_generation(run_dir):
         return 0
 
 
-def run_args(encoding, model, out, generations=90, engine="auto", history="auto",
+def run_args(encoding, model, out, generations=60, engine="auto", history="auto",
              screen=False):
     return ["run", str(CONFIGS / f"mnist_{encoding}.yaml"), "--out", str(out), "--quiet",
             "--set", f"model={model}", "--set", f"generations={generations}",
@@ -74,7 +83,7 @@ def test_killed_and_resumed_run_ends_bitwise_equal(tmp_path, trained_lenet, enco
     killed = tmp_path / "killed"
     process = evofool(*run_args(encoding, model, killed, **options))
     kills = 0
-    for target in (15, 45, 70):
+    for target in (12, 30, 45):
         while process.poll() is None and latest_generation(killed) < target:
             time.sleep(0.002)
         if process.poll() is None:
@@ -114,8 +123,8 @@ def test_sigterm_checkpoints_and_says_how_to_resume(tmp_path, trained_lenet):
     status = json.loads(store.execute("SELECT value FROM meta WHERE key='status'").fetchone()[0])
     assert status == "interrupted"
     stopped_at = json.loads((out / "summary.json").read_text())["generations"]
-    code, _, err = finished(evofool("resume", str(out), "--quiet",
-                                    "--set", f"generations={stopped_at + 3}"))
+    code, _, err = finished_here("resume", str(out), "--quiet",
+                                    "--set", f"generations={stopped_at + 3}")
     assert code == 0, err
     assert json.loads((out / "summary.json").read_text())["generations"] == stopped_at + 3
     rows = (out / "metrics.csv").read_text().strip().splitlines()
@@ -123,13 +132,20 @@ def test_sigterm_checkpoints_and_says_how_to_resume(tmp_path, trained_lenet):
     assert [int(r.split(",")[0]) for r in rows[1:]] == list(range(1, stopped_at + 4))
 
 
-@pytest.fixture
-def small_run(tmp_path, trained_lenet):
-    out = tmp_path / "run"
-    code, _, err = finished(evofool(*run_args("cppn", trained_lenet["path"], out,
-                                              generations=20)))
+@pytest.fixture(scope="session")
+def finished_small_run(tmp_path_factory, trained_lenet):
+    """A finished 20-generation run, made once through the real CLI."""
+    out = tmp_path_factory.mktemp("small-run") / "run"
+    code, _, err = finished_here(*run_args("cppn", trained_lenet["path"], out,
+                                              generations=20))
     assert code == 0, err
     return out
+
+
+@pytest.fixture
+def small_run(finished_small_run, tmp_path):
+    """A copy of that run of this test's own, to resume, damage or refuse."""
+    return Path(shutil.copytree(finished_small_run, tmp_path / "run"))
 
 
 def snapshot(run_dir):
@@ -138,21 +154,21 @@ def snapshot(run_dir):
 
 def test_run_into_an_existing_run_says_resume(small_run, trained_lenet):
     before = snapshot(small_run)
-    code, _, err = finished(evofool(*run_args("cppn", trained_lenet["path"], small_run)))
+    code, _, err = finished_here(*run_args("cppn", trained_lenet["path"], small_run))
     assert code == 2 and f"evofool resume {small_run}" in err and "Traceback" not in err
     assert snapshot(small_run) == before
 
 
 def test_resume_with_a_changed_config_needs_force(small_run):
     before = snapshot(small_run)
-    code, _, err = finished(evofool("resume", str(small_run), "--set", "seed=5"))
+    code, _, err = finished_here("resume", str(small_run), "--set", "seed=5")
     assert code == 2 and "changed config (seed)" in err and "--force" in err
     assert snapshot(small_run) == before
 
 
 def test_resume_of_a_finished_run_says_so_and_changes_no_byte(small_run):
     before = snapshot(small_run)
-    code, out, err = finished(evofool("resume", str(small_run), "--quiet"))
+    code, out, err = finished_here("resume", str(small_run), "--quiet")
     assert code == 0 and out == ""
     assert "already finished (generation 20" in err and "--set generations=120" in err
     assert "resuming" not in err
@@ -160,8 +176,8 @@ def test_resume_of_a_finished_run_says_so_and_changes_no_byte(small_run):
 
 
 def test_extending_a_stop_condition_needs_no_force(small_run):
-    code, _, err = finished(evofool("resume", str(small_run), "--quiet",
-                                    "--set", "generations=25", "--set", "wall_seconds=600"))
+    code, _, err = finished_here("resume", str(small_run), "--quiet",
+                                    "--set", "generations=25", "--set", "wall_seconds=600")
     assert code == 0, err
     assert json.loads((small_run / "summary.json").read_text())["generations"] == 25
 
@@ -191,7 +207,7 @@ def test_resume_after_config_yaml_was_edited_is_refused_and_keeps_the_edit(small
 
 def test_resume_of_a_directory_that_is_not_a_run(tmp_path):
     (tmp_path / "notes.txt").write_text("hello")
-    code, _, err = finished(evofool("resume", str(tmp_path)))
+    code, _, err = finished_here("resume", str(tmp_path))
     assert code == 2 and "is not an evofool run" in err
     assert (tmp_path / "notes.txt").read_text() == "hello"
 
@@ -199,7 +215,7 @@ def test_resume_of_a_directory_that_is_not_a_run(tmp_path):
 def test_corrupt_latest_checkpoint_falls_back_and_says_so(small_run):
     newest = checkpoints.checkpoint_paths(small_run)[-1]
     newest.write_bytes(newest.read_bytes()[:100])
-    code, _, err = finished(evofool("resume", str(small_run), "--quiet"))
+    code, _, err = finished_here("resume", str(small_run), "--quiet")
     assert code == 0, err
     assert f"{newest.name} is unreadable" in err and "falling back to" in err
     assert json.loads((small_run / "summary.json").read_text())["generations"] == 20
@@ -208,8 +224,8 @@ def test_corrupt_latest_checkpoint_falls_back_and_says_so(small_run):
 def test_unwritable_run_directory_is_one_line(tmp_path, trained_lenet):
     blocker = tmp_path / "file"
     blocker.write_text("")
-    code, _, err = finished(evofool(*run_args("cppn", trained_lenet["path"],
-                                              blocker / "run")))
+    code, _, err = finished_here(*run_args("cppn", trained_lenet["path"],
+                                              blocker / "run"))
     assert code == 2 and "is not writable" in err and "Traceback" not in err
 
 
@@ -256,20 +272,20 @@ def test_a_second_writer_is_refused_naming_the_holder_and_changes_nothing(
         small_run, trained_lenet, lock_holder, tmp_path):
     holder = lock_holder(small_run)
     before = snapshot(small_run)
-    code, _, err = finished(evofool("resume", str(small_run), "--quiet", "--set",
-                                    "generations=30"))
+    code, _, err = finished_here("resume", str(small_run), "--quiet", "--set",
+                                    "generations=30")
     assert code == 2 and f"is being written by pid {holder.pid}" in err, err
     assert len(err.strip().splitlines()) == 1
     assert snapshot(small_run) == before
     empty = tmp_path / "empty"
     empty.mkdir()
     lock_holder(empty)
-    code, _, err = finished(evofool(*run_args("cppn", trained_lenet["path"], empty)))
+    code, _, err = finished_here(*run_args("cppn", trained_lenet["path"], empty))
     assert code == 2 and "is being written by pid" in err
     assert [path.name for path in empty.iterdir()] == ["writer.lock"]
     # readers keep working while the run is held
-    code, out, err = finished(evofool("export", str(small_run), "--format", "npz", "--out",
-                                      str(tmp_path / "export")))
+    code, out, err = finished_here("export", str(small_run), "--format", "npz", "--out",
+                                      str(tmp_path / "export"))
     assert code == 0, err
 
 
@@ -277,15 +293,15 @@ def test_a_killed_writer_leaves_no_stale_lock(small_run, lock_holder):
     holder = lock_holder(small_run)
     holder.kill()
     holder.wait()
-    code, _, err = finished(evofool("resume", str(small_run), "--quiet", "--set",
-                                    "generations=22"))
+    code, _, err = finished_here("resume", str(small_run), "--quiet", "--set",
+                                    "generations=22")
     assert code == 0, err
     assert json.loads((small_run / "summary.json").read_text())["generations"] == 22
 
 
 def test_two_concurrent_resumes_write_one_history(small_run):
-    first = evofool("resume", str(small_run), "--quiet", "--set", "generations=400")
-    second = evofool("resume", str(small_run), "--quiet", "--set", "generations=400")
+    first = evofool("resume", str(small_run), "--quiet", "--set", "generations=150")
+    second = evofool("resume", str(small_run), "--quiet", "--set", "generations=150")
     results = sorted([finished(first)[0], finished(second)[0]])
     assert results in ([0, 2], [0, 0])  # [0, 0]: the second started after the first ended
     connection = sqlite3.connect(f"file:{small_run / 'run.sqlite'}?mode=ro", uri=True)
@@ -293,31 +309,31 @@ def test_two_concurrent_resumes_write_one_history(small_run):
         "SELECT generation FROM history ORDER BY id")]
     assert generations == sorted(generations)
     rows = (small_run / "metrics.csv").read_text().splitlines()
-    assert [int(row.split(",")[0]) for row in rows[1:]] == list(range(1, 401))
+    assert [int(row.split(",")[0]) for row in rows[1:]] == list(range(1, 151))
 
 
 def test_a_checkpoint_from_another_run_is_refused_before_anything_changes(
         small_run, trained_lenet, tmp_path):
     other = tmp_path / "other"
-    code, _, err = finished(evofool(*run_args("cppn", trained_lenet["path"], other,
-                                              generations=30), "--set", "seed=1"))
+    code, _, err = finished_here(*run_args("cppn", trained_lenet["path"], other,
+                                              generations=30), "--set", "seed=1")
     assert code == 0, err
     foreign = checkpoints.checkpoint_paths(other)[-1]
     (small_run / "checkpoints" / foreign.name).write_bytes(foreign.read_bytes())
     before = snapshot(small_run)
-    code, _, err = finished(evofool("resume", str(small_run), "--quiet", "--set",
-                                    "generations=40"))
+    code, _, err = finished_here("resume", str(small_run), "--quiet", "--set",
+                                    "generations=40")
     assert code == 2 and "belongs to another run (run id" in err, err
     assert snapshot(small_run) == before
     direct = tmp_path / "direct"
-    code, _, err = finished(evofool(*run_args("direct", trained_lenet["path"], direct,
-                                              generations=2)))
+    code, _, err = finished_here(*run_args("direct", trained_lenet["path"], direct,
+                                              generations=2))
     assert code == 0, err
     (small_run / "checkpoints" / foreign.name).write_bytes(
         checkpoints.checkpoint_paths(direct)[-1].read_bytes())
     before = snapshot(small_run)
-    code, _, err = finished(evofool("resume", str(small_run), "--quiet", "--set",
-                                    "generations=40"))
+    code, _, err = finished_here("resume", str(small_run), "--quiet", "--set",
+                                    "generations=40")
     assert code == 2 and "encoding direct (this run: cppn)" in err, err
     assert "Traceback" not in err and snapshot(small_run) == before
 

@@ -11,6 +11,7 @@ from evofool.config import load_config
 from evofool.errors import ModelLoadError
 from evofool.models import ClassifierEnsemble, load_classifier
 from evofool.run.job import EvolutionJob
+from evofool.run.stored import StoredRun
 from evofool.store import RunStore
 
 CONFIGS = __import__("pathlib").Path(__file__).parents[1] / "configs"
@@ -44,25 +45,36 @@ def test_matrix_of_two_lenets_from_different_seeds(small_lenets, tmp_path, cli):
     stored = _stored_confidence(run_dir)
     assert matrix["confidence"][0] == pytest.approx([stored[c] for c in range(10)], abs=1e-5)
     assert matrix["top1_agreement"][0] == 1.0
-    # The other seed's network is fooled much less by images evolved against the first.
-    assert sum(matrix["confidence"][1]) < sum(matrix["confidence"][0])
+    # The other network's row is its own probabilities for the run's champions (how much
+    # they transfer is an outcome of the search: on MNIST nearly all do, on some seeds as
+    # much as to the model they were evolved against, so no order is asserted).
+    other = load_classifier(str(small_lenets[1])).eval()
+    store = RunStore(run_dir, read_only=True)
+    champions = sorted(store.champions(), key=lambda champion: champion.class_index)
+    store.close()
+    run = StoredRun(run_dir)
+    images = run.render([champion.genome_id for champion in champions])
+    run.close()
+    with torch.inference_mode():
+        expected = other(images)[torch.arange(10), torch.arange(10)]
+    assert matrix["confidence"][1] == pytest.approx(expected.tolist(), abs=1e-5)
     lines = (out / "transfer.csv").read_text().splitlines()
     assert lines[0].startswith("model,top1_agreement,0:0,") and len(lines) == 3
     assert Image.open(out / "transfer.png").size[0] > 0
 
 
 def test_fooling_both_models_at_once_transfers_to_both(small_lenets, tmp_path):
-    single = transfer_matrix(_run(tmp_path / "one", small_lenets[:1], generations=40),
-                             [str(small_lenets[1])])
     both_dir = _run(tmp_path / "both", small_lenets, generations=40)
     both = transfer_matrix(both_dir, [])
     assert both.models == [str(path) for path in small_lenets]
-    # With min fitness, a champion's recorded confidence is its weaker model's.
+    # With min fitness, a champion's recorded confidence is its weaker model's ...
     stored = _stored_confidence(both_dir)
     weakest = torch.tensor(both.confidence).amin(dim=0)
     assert weakest.tolist() == pytest.approx([stored[c] for c in both.classes], abs=1e-5)
-    # The second model's row is what changes: fooled far more when evolved against.
-    assert sum(both.confidence[1]) > sum(single.confidence[1])
+    # ... so both models are fooled at least that much, and the search drives it up: over
+    # 20 seeds (torch, and ONNX Runtime under MKL_CBWR=AVX2, BENCHMARKS.md) the mean of
+    # the weaker model's confidence after 40 generations was never below 0.97.
+    assert sum(stored.values()) / len(stored) >= 0.9
     write_transfer(both, tmp_path / "matrix")
     assert (tmp_path / "matrix" / "transfer.png").exists()
 

@@ -57,7 +57,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"evofool: browsing {', '.join(map(str, args.paths))} at "
           f"http://{args.host}:{args.port}/ (Ctrl-C stops)", file=sys.stderr)
     listening = _bound_socket(args.host, args.port)
-    server = uvicorn.Server(uvicorn.Config(create_app(list(args.paths), hosts=(args.host, *args.allow_host)), log_level="warning"))
+    app = create_app(list(args.paths), hosts=(args.host, *args.allow_host))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
     server.run(sockets=[listening])
     return 0
 

@@ -7,13 +7,15 @@ Xeon (issue 13); 3.8x, 1.5x and 1.5x on the project's 2-core AMD EPYC
 times the exact engines available here (evofool.engines.registry) against torch
 once per model, input shape, thread count and batch, and caches the decision; a
 run records the engine it used, and a resumed run keeps it (a re-timed choice
-could otherwise change its numbers).
+could otherwise change its numbers). ``EVOFOOL_AUTO_ENGINE=NAME`` makes ``auto``
+pick NAME without timing.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sys
 import time
 
@@ -31,6 +33,9 @@ TIMING_BATCH_CAP = 128  # auto times at the evaluator's chunk size, at most this
 TIMING_REPEATS = 3
 MIN_TIMING_SECONDS = 0.2
 SCREEN_PAYS = 1.3  # a screen must score this much faster than the exact engine to be used
+# Set to an exact engine's name, ``auto`` picks it without timing: the same engine on every
+# machine of a cluster, or the test suite's second pass over each engine (Makefile).
+FORCED_AUTO = "EVOFOOL_AUTO_ENGINE"
 
 
 def members_of(classifier) -> list[Classifier]:
@@ -71,6 +76,13 @@ def _check_runs_here(engine: Engine, device: torch.device) -> None:
 
 
 def _attach_fastest(classifier, device: torch.device, batch: int) -> str:
+    forced = os.environ.get(FORCED_AUTO, "").strip()
+    if forced:
+        exact = [engine.name for engine in engines() if engine.exact]
+        if forced not in exact:
+            raise EngineError(f"{FORCED_AUTO}={forced} names no exact engine (one of "
+                              f"{', '.join(exact)})")
+        return attach_engine(classifier, engine=forced, device=device, batch=batch)
     members = members_of(classifier)
     built = _built_for_auto(members, device, lambda engine: engine.exact, "auto")
     if not built:
