@@ -62,12 +62,41 @@ def page():
             browser.close()
 
 
+def wait_until(page, expression, timeout=10000):
+    """Poll ``expression`` in the page until it is true. (Playwright's wait_for_function
+    compiles its predicate inside the page, which the browser's Content-Security-Policy
+    forbids, as it should; an evaluation from the test's side is not the page's script.)"""
+    deadline = time.monotonic() + timeout / 1000
+    while not page.evaluate(expression):
+        assert time.monotonic() < deadline, f"timed out waiting for {expression}"
+        time.sleep(0.05)
+
+
+def test_pages_run_under_their_content_security_policy(server, page):
+    """The policy the server sends is in force (no inline script, no eval) and the pages
+    still work under it: what a run directory holds cannot run as script."""
+    errors = []
+    page.on("console", lambda message: errors.append(message.text)
+            if message.type == "error" else None)
+    response = page.goto(server + "/runs/tiny-cppn")
+    assert "script-src 'self'" in response.headers["content-security-policy"]
+    wait_until(page, "document.querySelectorAll('#gallery .card').length === 10")
+    assert not [error for error in errors if "Content Security Policy" in error], errors
+    # an inline script that reached the page (say, from a hostile file) does not run
+    page.evaluate("(() => { const script = document.createElement('script');"
+                  " script.textContent = 'window.ranInline = true';"
+                  " document.body.append(script); })()")
+    time.sleep(0.2)
+    assert page.evaluate("window.ranInline === undefined")
+    assert any("Content Security Policy" in error for error in errors)
+
+
 def test_gallery_and_champion_in_chromium(server, page):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.goto(server + "/")
     page.click("text=tiny-cppn")
     page.wait_for_url("**/runs/tiny-cppn")
-    page.wait_for_function(
+    wait_until(page,
         "document.querySelectorAll('#gallery .card img').length === 10 && "
         "[...document.querySelectorAll('#gallery .card img')]"
         ".every(img => img.complete && img.naturalWidth > 0)", timeout=30000)
@@ -76,14 +105,14 @@ def test_gallery_and_champion_in_chromium(server, page):
     assert widths == [28] * 10
     assert page.inner_text("#count") == "10 of 10 classes"
     page.fill("#filter", "7")
-    page.wait_for_function("document.querySelectorAll('#gallery .card').length === 1")
+    wait_until(page, "document.querySelectorAll('#gallery .card').length === 1")
     page.fill("#filter", "")
     page.select_option("#sort", "confidence")
     page.screenshot(path=str(ARTIFACTS / "gallery.png"), full_page=True)
 
     page.click("#gallery .card[data-class='3']")
     page.wait_for_url("**/runs/tiny-cppn/classes/3")
-    page.wait_for_function(
+    wait_until(page,
         "document.getElementById('champion-image').naturalWidth > 0 && "
         "document.querySelectorAll('#top-k tr').length === 5 && "
         "document.querySelectorAll('#lineage img').length > 0 && "
@@ -97,11 +126,11 @@ def test_gallery_and_champion_in_chromium(server, page):
 
 def test_a_thousand_class_gallery_pages_by_a_hundred(server, page):
     page.goto(server + "/runs/wide-run")
-    page.wait_for_function("document.querySelectorAll('#gallery .card').length === 100")
+    wait_until(page, "document.querySelectorAll('#gallery .card').length === 100")
     assert page.inner_text("#count") == "1000 of 1000 classes"
     assert page.eval_on_selector_all("#pages button", "buttons => buttons.length") == 10
     page.click("#pages button:nth-child(10)")
     page.wait_for_selector("#gallery .card[data-class='999']")
     page.fill("#filter", "class 123")
-    page.wait_for_function("document.querySelectorAll('#gallery .card').length === 1")
-    page.wait_for_function("document.querySelector('#gallery .card img').naturalWidth > 0")
+    wait_until(page, "document.querySelectorAll('#gallery .card').length === 1")
+    wait_until(page, "document.querySelector('#gallery .card img').naturalWidth > 0")

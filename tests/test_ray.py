@@ -127,3 +127,50 @@ def test_actors_receive_genomes_not_pixels(small_lenets):
 def test_gradient_ascent_asks_for_the_local_backend(small_lenets):
     with pytest.raises(ConfigError, match="backend: local"):
         load_config(CONFIGS / "mnist_ascent.yaml", ["evaluator.backend=ray"])
+
+
+def test_a_killed_run_leaves_no_ray_process_behind(small_lenets, tmp_path):
+    """A run that starts its own local cluster and is SIGKILLed (a preempted machine) takes
+    every process of that cluster with it: GCS, raylet, workers and the raylet's agents."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from evofool.evaluation.ray_reaper import ray_descendants
+
+    run_dir = tmp_path / "run"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "evofool", "run", str(CONFIGS / "mnist_cppn.yaml"), "--quiet",
+         "--out", str(run_dir), "--set", f"model={small_lenets[0]}",
+         "--set", "generations=100000", "--set", "evaluator.backend=ray",
+         "--set", "evaluator.ray_actors=1"], stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not (run_dir / "metrics.csv").exists() and process.poll() is None \
+            and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert process.poll() is None, process.stderr.read()
+    time.sleep(1)  # the reaper lists the cluster twice a second
+    cluster = ray_descendants(process.pid)
+    assert len(cluster) >= 3  # at least GCS, raylet and the actor
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    deadline = time.monotonic() + 20
+    while (alive := _alive(cluster)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not alive
+
+
+def _alive(processes):
+    """Those of ``processes`` (pid: start time) still running, zombies not counted."""
+    alive = []
+    for pid, started in processes.items():
+        try:
+            text = open(f"/proc/{pid}/stat").read()
+        except OSError:
+            continue
+        fields = text[text.rindex(")") + 2:].split()
+        if fields[0] != "Z" and int(fields[19]) == started:
+            alive.append(pid)
+    return alive

@@ -19,7 +19,7 @@ import torch
 from PIL import Image
 
 from evofool.errors import EvofoolError
-from evofool.tensor_files import load_tensor_file
+from evofool.store.tensor_files import load_tensor_file
 
 MANIFEST = "manifest.csv"
 

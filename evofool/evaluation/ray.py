@@ -38,6 +38,7 @@ from evofool.engines import attach_engine
 from evofool.errors import EvofoolError
 from evofool.evaluation.devices import check_memory_plan
 from evofool.evaluation.local import LocalEvaluation
+from evofool.evaluation.ray_reaper import start_reaper
 from evofool.evaluation.scorer import ImageScorer, chunk_size
 from evofool.evaluation.unit import Evaluation, MustBeat
 
@@ -111,7 +112,11 @@ class RayEvaluation:
         if actors < 1:
             raise EvofoolError(f"evaluator.ray_actors must be at least 1, not {actors}")
         if not ray.is_initialized():
-            ray.init(address=address, include_dashboard=False, log_to_driver=False,
+            if address is None:  # a local cluster: its processes must not outlive the run
+                start_reaper()
+            # "local": a cluster of the run's own, even where another runs on this machine
+            # (Ray would join that one, and refuse the num_cpus it is given)
+            ray.init(address=address or "local", include_dashboard=False, log_to_driver=False,
                      **({} if address else {"num_cpus": max(actors, 1)}))
         self.class_names = classifier.class_names
         self.device = torch.device("cpu")  # the driver: genomes and archive live here

@@ -21,7 +21,7 @@ from evofool.images import to_uint8
 from evofool.retrain.layout import expand_run_dirs, is_retrain_dir
 from evofool.run.stored import StoredRun
 from evofool.store import is_run_dir
-from evofool.tensor_files import load_tensor_file
+from evofool.store.tensor_files import load_tensor_file
 
 NOISE = ("uniform-noise", "gaussian-noise")
 MNIST = ("mnist-train", "mnist-test")
