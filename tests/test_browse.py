@@ -305,3 +305,20 @@ def test_reading_a_run_leaves_no_sqlite_side_files(tiny_cppn_run, tmp_path, cli)
                  "--min-confidence", "0")
     assert result.returncode == 0, result.stderr
     assert sorted(path.name for path in run_dir.iterdir()) == before
+
+
+@pytest.mark.parametrize("name, content", [
+    ("summary.json", '"detector"'), ("summary.json", '{"detector": {"type": 1}, "classes": [1]}'),
+    ("summary.json", b"\xff\xfe"), ("transfer/transfer.json", "[1, 2]"),
+    ("ood/ood.json", '"text"'), ("defend/defend.json", b"\x00\xff")])
+def test_a_crafted_result_file_in_a_run_is_not_a_server_error(tiny_cppn_run, tmp_path, name,
+                                                               content):
+    run_dir = tmp_path / "runs" / "sent"
+    shutil.copytree(tiny_cppn_run, run_dir)
+    (run_dir / name).parent.mkdir(exist_ok=True)
+    if isinstance(content, bytes):
+        (run_dir / name).write_bytes(content)
+    else:
+        (run_dir / name).write_text(content)
+    response = browser_client([tmp_path / "runs"]).get("/api/runs/sent")
+    assert response.status_code == 200 and len(response.json()["champions"]) == 10

@@ -103,7 +103,7 @@ def test_refuses_occupied_output_and_overwrites_only_an_export(tiny_cppn_run, tm
     refused = cli(*args)
     assert refused.returncode == 2 and "not empty" in refused.stderr
     refused = cli(*args, "--overwrite")
-    assert refused.returncode == 2 and "that no export there wrote" in refused.stderr
+    assert refused.returncode == 2 and "is not one: it has no manifest.csv" in refused.stderr
     assert (out / "notes.txt").read_text() == "mine"
     (out / "notes.txt").unlink()
     assert cli(*args).returncode == 0
@@ -245,7 +245,7 @@ def test_overwrite_removes_only_what_an_export_wrote(tiny_cppn_run, tmp_path, ca
         stranger.write_text("mine")
     before = sorted(path.relative_to(out) for path in out.rglob("*"))
     err = _one_line_error(capsys, main([*args, "--overwrite"]))
-    assert "that no export there wrote" in err
+    assert "is not one: it" in err
     assert sorted(path.relative_to(out) for path in out.rglob("*")) == before
     assert not [path for path in tmp_path.iterdir() if path.name.startswith(".")]
 
@@ -256,7 +256,7 @@ def test_a_manifest_alone_does_not_make_a_directory_an_export(tiny_cppn_run, tmp
     (out / "manifest.csv").write_text("")
     err = _one_line_error(capsys, main(["export", str(tiny_cppn_run), "--format", "npz",
                                         "--out", str(out), "--overwrite"]))
-    assert "manifest.csv that is not an export's" in err and (out / "run1" / "run.sqlite").exists()
+    assert "its manifest.csv is not an export's" in err and (out / "run1" / "run.sqlite").exists()
 
 
 def test_a_failed_export_leaves_no_hidden_directory(tiny_cppn_run, tmp_path, capsys):

@@ -117,25 +117,24 @@ def _check_output(out: Path, overwrite: bool) -> None:
     strangers = _files_not_exported(out)
     if strangers:
         raise EvofoolError(f"--overwrite replaces only an earlier evofool export, and {out} "
-                           f"holds {strangers} that no export there wrote; choose another "
-                           "--out")
+                           f"is not one: {strangers}; choose another --out")
 
 
 def _files_not_exported(out: Path) -> str | None:
-    """What in ``out`` an earlier export did not write (its manifest lists what it
-    wrote), described for a message; None when ``out`` holds exactly an export."""
+    """Why ``out`` is not exactly an earlier export (its manifest lists what it wrote),
+    for a message; None when it is."""
     if is_run_dir(out) or is_retrain_dir(out):
-        return "a run or an n+1 experiment"
+        return "it is a run or an n+1 experiment"
     try:
         with open(out / MANIFEST, newline="", encoding="utf-8") as handle:
             reader = csv.DictReader(handle)
             if tuple(reader.fieldnames or ()) != MANIFEST_FIELDS:
-                return f"a {MANIFEST} that is not an export's"
+                return f"its {MANIFEST} is not an export's"
             files = {row["file"] for row in reader}
     except FileNotFoundError:
-        return f"files but no {MANIFEST}"
+        return f"it has no {MANIFEST}"
     except (OSError, UnicodeDecodeError, csv.Error) as error:
-        return f"an unreadable {MANIFEST} ({type(error).__name__})"
+        return f"its {MANIFEST} is unreadable ({type(error).__name__})"
     written = {MANIFEST, OPENOOD_LIST} | {file for file in files if "/" not in file}
     folders = {file.split("/")[0] for file in files if file.count("/") == 1}
     written |= folders | {file for file in files if file.count("/") == 1}
@@ -143,7 +142,7 @@ def _files_not_exported(out: Path) -> str | None:
         relative = path.relative_to(out).as_posix()
         if relative not in written or path.is_symlink() or (
                 path.is_dir() != (relative in folders)):
-            return quoted(relative)
+            return f"it holds {quoted(relative)}, which no export there wrote"
     return None
 
 

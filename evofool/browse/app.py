@@ -314,15 +314,19 @@ def _detector_verdicts(entry: CatalogEntry
     since (a resumed run) gets none. (None, {}) for other runs."""
     try:
         summary = json.loads((entry.path / SUMMARY_FILE).read_text())
-    except (OSError, json.JSONDecodeError):
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
         return None, {}
-    if "detector" not in summary:
+    if not isinstance(summary, dict) or "detector" not in summary:
         return None, {}
-    return summary["classes_at_0.99_passing_detector"], {
-        (item["class"], item["genome_id"]): {
-            "passes_detector": item["passes_detector"],
-            "detector_score": item["detector_score"], "detector": summary["detector"]["type"]}
-        for item in summary["classes"]}
+    try:  # a summary.json someone edited or crafted: shown as no verdicts, never a 500
+        return summary["classes_at_0.99_passing_detector"], {
+            (item["class"], item["genome_id"]): {
+                "passes_detector": item["passes_detector"],
+                "detector_score": item["detector_score"],
+                "detector": summary["detector"]["type"]}
+            for item in summary["classes"]}
+    except (KeyError, TypeError, IndexError):
+        return None, {}
 
 
 def _result_json(entry: CatalogEntry, name: str) -> dict[str, Any] | None:
@@ -333,6 +337,8 @@ def _result_json(entry: CatalogEntry, name: str) -> dict[str, Any] | None:
         return None
     try:
         result = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError):
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
+        return None
+    if not isinstance(result, dict):  # not what the command writes: not shown
         return None
     return {**result, "heatmap": f"{_url(entry)}/files/{name}/{name}.png"}
