@@ -29,7 +29,7 @@ NUMERICS_SLOW := tests/test_ray.py tests/test_resume.py::test_killed_and_resumed
 
 test: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=25
 	MKL_CBWR=COMPATIBLE ONEDNN_MAX_CPU_ISA=AVX2 EVOFOOL_AUTO_ENGINE=torch \
 		$(BIN)/python -m pytest -q $(NUMERICS_FAST) $(NUMERICS_SLOW)
 	MKL_CBWR=AVX2 EVOFOOL_AUTO_ENGINE=onnxruntime $(BIN)/python -m pytest -q $(NUMERICS_FAST)
