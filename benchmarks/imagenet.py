@@ -15,8 +15,9 @@ copy of RUN (at generation >= 200, say) continued for ``--generations``, with
 and without ``evaluator.screen``; ``speed_vs_fp32_forward`` = the whole job's
 evaluations/s over the bare forward of the exact engine it used (the fastest
 exact one here) on as many images (issue 22's goal on 2 cores: >= 1.4), with
-the screened and confirmed children per generation. The last stdout line is
-the whole result as JSON.
+the screened and confirmed children and the screen's decision (screen, exact,
+audit) and expected cost per generation. From a fresh start: ``--from-run`` a
+run of one generation. The last stdout line is the whole result as JSON.
 
     python benchmarks/imagenet.py [--device cpu] [--batch 400] [--generations 10]
         [--warmup 5] [--models efficientnet-lite0 torchvision:resnet50@random]
@@ -118,7 +119,10 @@ def from_run(run: Path, generations: int, screen: str | None) -> dict:
             "bare_images_per_s": round(generations * batch / bare, 1),
             "speed_vs_fp32_forward": round(evaluations_per_s * bare / (generations * batch), 3),
             "screened_per_generation": [int(row["screened"]) for row in rows],
-            "confirmed_per_generation": [int(row["confirmed"]) for row in rows]}
+            "confirmed_per_generation": [int(row["confirmed"]) for row in rows],
+            "decision_per_generation": [row.get("decision") for row in rows],
+            "expected_cost_per_generation": [row.get("expected_cost") or None for row in rows],
+            "cost_ratio": rows[0].get("cost_ratio") if rows else None}
 
 
 def full_run(device: str, evaluations: int, batch: int) -> dict:

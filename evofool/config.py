@@ -58,6 +58,9 @@ class ScreenSettings:
     engine: str = one_of(screen_choices, "auto")
     margin: float = positive(0.5)  # log-odds added to a screened score (benchmarks/screen.py)
     audit_every: int | None = positive(50)  # generations between all-exact audits
+    # pays: screen a generation only where the last one says it costs less than scoring
+    # every child exactly; always: screen every generation
+    when: Literal["pays", "always"] = "pays"
 
 
 def _defenses(value: Any, key: str) -> list[DefenseSettings]:

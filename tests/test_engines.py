@@ -213,3 +213,20 @@ def test_a_forced_auto_engine_is_attached_without_timing(tmp_path, monkeypatch, 
     monkeypatch.setenv(FORCED_AUTO, "openvino-bf16")
     with pytest.raises(EngineError, match="EVOFOOL_AUTO_ENGINE=openvino-bf16 names no exact"):
         attach_engine(random_lenet, engine="auto", device=CPU, batch=8)
+
+
+@pytest.mark.parametrize("cap, kept", [
+    ("", {"avx2", "avx512f", "avx512_bf16", "avx512_vnni", "amx_bf16"}),
+    ("AVX2", {"avx2"}),
+    ("AVX512_CORE", {"avx2", "avx512f"}),
+    ("AVX512_CORE_VNNI", {"avx2", "avx512f", "avx512_vnni"}),
+    ("AVX512_CORE_BF16", {"avx2", "avx512f", "avx512_vnni", "avx512_bf16"}),
+    ("AVX512_CORE_AMX", {"avx2", "avx512f", "avx512_bf16", "avx512_vnni", "amx_bf16"}),
+])
+def test_an_isa_cap_hides_the_instructions_the_kernels_may_not_use(cap, kept):
+    """Under ONEDNN_MAX_CPU_ISA=AVX2 OpenVINO cannot compile for bf16 on any processor
+    (seen on an AMD EPYC with avx512_bf16): the bf16 screen must count as unavailable."""
+    from evofool.engines.engine import _below_isa_cap
+
+    flags = frozenset({"avx2", "avx512f", "avx512_bf16", "avx512_vnni", "amx_bf16"})
+    assert _below_isa_cap(flags, cap) == kept

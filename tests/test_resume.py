@@ -55,7 +55,7 @@ def run_args(encoding, model, out, generations=60, engine="auto", history="auto"
             "--set", f"model={model}", "--set", f"generations={generations}",
             "--set", "checkpoint.every_generations=7", "--set", f"evaluator.engine={engine}",
             "--set", f"store.history={history}",
-            *(["--set", "evaluator.screen={engine: torch-bf16, audit_every: 10}"]
+            *(["--set", "evaluator.screen={engine: torch-bf16, audit_every: 10, when: always}"]
               if screen else [])]
 
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 from conftest import CONFIGS
 
-from evofool.algorithms.screen import could_improve
+from evofool.algorithms.screen import Screen, could_improve
 from evofool.config import load_config, screen_blocker
 from evofool.errors import ConfigError
 from evofool.evaluation.scorer import ImageScorer
@@ -16,7 +16,7 @@ from evofool.run.builder import build_screen
 from evofool.run.job import EvolutionJob
 from evofool.run.stored import StoredRun
 
-SCREEN = "evaluator.screen={engine: torch-bf16, audit_every: 5}"
+SCREEN = "evaluator.screen={engine: torch-bf16, audit_every: 5, when: always}"
 
 
 def test_a_child_is_confirmed_where_its_widened_score_beats_a_threshold():
@@ -92,3 +92,56 @@ def test_an_auto_screen_stays_off_where_a_screen_cannot_serve_and_says_so(extra,
     assert build_screen(config, classifier=None) is None  # decided before the model is read
     assert "evaluator.screen: auto stays off: " in capsys.readouterr().err
     assert screen_blocker(load_config(CONFIGS / "mnist_cppn.yaml", ["generations=2"])) is None
+
+
+class FixedScores:
+    """A screening scorer whose scores are given."""
+
+    def __init__(self, scores):
+        self.scores = scores
+
+    def score(self, images):
+        return self.scores
+
+
+def test_a_generation_is_screened_only_where_the_last_one_says_it_pays():
+    """cost 0.3: screening pays where fewer than 70 % of the children go on."""
+    screen = Screen(FixedScores(torch.tensor([[0.9, 0.1]] * 10)), engine="fake", margin=0.0,
+                    audit_every=None, cost_ratio=0.3)
+    images = torch.zeros(10, 1, 2, 2)
+    exact_calls = []
+
+    def exact(batch):
+        exact_calls.append(len(batch))
+        return torch.tensor([[0.9, 0.1]] * len(batch))
+
+    empty = torch.full((10, 2), -1.0)
+    screen.probabilities(images, empty, exact, generation=0)  # nothing known: all exact
+    assert screen.last.decision == "exact" and exact_calls == [10] and screen.share == 1.0
+    assert screen.last.expected_cost is None
+    screen.probabilities(images, empty, exact, generation=1)  # 1.3 > 1: still exact
+    assert screen.last.decision == "exact" and screen.last.expected_cost == pytest.approx(1.3)
+    beaten_by_two = torch.tensor([[0.95, 0.99]] * 8 + [[0.5, 0.99]] * 2)
+    screen.probabilities(images, beaten_by_two, exact, generation=2)  # exact, 2 would go on
+    assert screen.share == pytest.approx(0.2) and screen.last.decision == "exact"
+    screen.probabilities(images, beaten_by_two, exact, generation=3)  # 0.5 < 1: screened
+    assert screen.last.decision == "screen" and exact_calls[-1] == 2
+    assert screen.last.screened == 10 and screen.last.confirmed == 2
+    restored = Screen(screen.scorer, engine="fake", margin=0.0, audit_every=None,
+                      cost_ratio=9.0)
+    restored.load_state_dict(screen.state_dict())  # a resumed run decides as the whole run
+    assert restored.expected_cost() == screen.expected_cost() == pytest.approx(0.5)
+
+
+@pytest.mark.slow
+def test_a_run_that_screens_where_it_pays_resumes_exactly(small_lenets, tmp_path):
+    pays = "evaluator.screen.when=pays"
+    whole = screened_config(small_lenets[0], 12, pays)
+    EvolutionJob.start(whole, tmp_path / "whole", progress=False).run()
+    EvolutionJob.start(screened_config(small_lenets[0], 6, pays), tmp_path / "parted",
+                       progress=False).run()
+    EvolutionJob.resume(tmp_path / "parted", ["generations=12"], progress=False).run()
+    assert results(tmp_path / "whole") == results(tmp_path / "parted")
+    rows = (tmp_path / "whole" / "screen.csv").read_text().splitlines()
+    assert rows[0].endswith("decision,expected_cost,cost_ratio")
+    assert rows[1].split(",")[5] == "audit" and rows[2].split(",")[5] in ("exact", "screen")

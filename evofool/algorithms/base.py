@@ -103,7 +103,8 @@ class Search(ABC):
         """All search state: archive, counters, randomness and the algorithm's own."""
         return {"archive": self.archive.state_dict(), "generation": self.generation,
                 "evaluations": self.evaluations, "next_genome_id": self.next_genome_id,
-                "rng": self.rng.get_state(), **self._extra_state()}
+                "rng": self.rng.get_state(), **self._extra_state(),
+                **({} if self.screen is None else {"screen": self.screen.state_dict()})}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.archive.load_state_dict(state["archive"])
@@ -112,6 +113,8 @@ class Search(ABC):
         self.next_genome_id = state["next_genome_id"]
         self.rng.set_state(state["rng"])
         self._load_extra_state(state)
+        if self.screen is not None and "screen" in state:  # none in checkpoints before 0.2
+            self.screen.load_state_dict(state["screen"])
 
     @abstractmethod
     def _extra_state(self) -> dict[str, Any]:

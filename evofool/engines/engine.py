@@ -10,6 +10,7 @@ promising ones the exact engine then scores again.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -68,10 +69,31 @@ class Engine:
 
 @cache
 def cpu_flags() -> frozenset[str]:
-    """The processor's feature flags (``/proc/cpuinfo``; empty where there is none)."""
+    """The processor's feature flags (``/proc/cpuinfo``; empty where there is none), less
+    those above ``ONEDNN_MAX_CPU_ISA`` where it caps what oneDNN (torch's and OpenVINO's
+    kernels) may use: under ``ONEDNN_MAX_CPU_ISA=AVX2`` OpenVINO cannot compile for bf16
+    however the processor is, so nothing may count on bf16 there."""
     try:
         text = Path("/proc/cpuinfo").read_text()
     except OSError:
         return frozenset()
     line = next((line for line in text.splitlines() if line.startswith("flags")), "")
-    return frozenset(line.partition(":")[2].split())
+    return _below_isa_cap(frozenset(line.partition(":")[2].split()),
+                          os.environ.get("ONEDNN_MAX_CPU_ISA", "").strip().upper())
+
+
+def _below_isa_cap(flags: frozenset[str], cap: str) -> frozenset[str]:
+    """``flags`` without those a oneDNN ISA cap (``AVX2``, ``AVX512_CORE_VNNI``, ...) rules
+    out; no cap, ``ALL`` or ``DEFAULT``: all of them."""
+    if cap in ("", "ALL", "DEFAULT"):
+        return flags
+    dropped = set()
+    if not cap.startswith("AVX512") and "AMX" not in cap:
+        dropped |= {flag for flag in flags if flag.startswith("avx512")}
+    if "AMX" not in cap:
+        dropped |= {flag for flag in flags if flag.startswith("amx")}
+    if not any(word in cap for word in ("BF16", "AMX", "FP16")):
+        dropped |= {flag for flag in flags if "bf16" in flag}
+    if "VNNI" not in cap and not cap.startswith("AVX512_CORE_") and "AMX" not in cap:
+        dropped |= {flag for flag in flags if "vnni" in flag}
+    return flags - dropped

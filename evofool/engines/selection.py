@@ -102,15 +102,31 @@ def choose_screen(classifier, device: torch.device, batch: int) -> str | None:
     a GPU, where the exact forward is cheap. The timing is cached like ``auto``'s."""
     if device.type != "cpu":
         return None
-    members = members_of(classifier)
-    built = _built_for_auto(members, device, lambda engine: True, "the screen")
-    screens = [name for name in built if not engine_named(name).exact]
+    seconds = engine_seconds(classifier, device, batch)
+    screens = [name for name in seconds if not engine_named(name).exact]
     if not screens:
         return None
-    seconds = _timings(members, built, batch)
-    exact = min(seconds[name] for name in ["torch", *built] if engine_named(name).exact)
     fastest = min(screens, key=lambda name: seconds[name])
-    return fastest if exact / seconds[fastest] >= SCREEN_PAYS else None
+    return fastest if screen_cost_ratio(seconds, fastest) <= 1 / SCREEN_PAYS else None
+
+
+def engine_seconds(classifier, device: torch.device, batch: int, *,
+                   also: str | None = None) -> dict[str, float]:
+    """Seconds per batch of torch and of every engine ``auto`` may pick or screen with
+    here (and ``also``, a named one auto does not offer), timed once per model, engines,
+    threads and batch (the verdict is cached)."""
+    members = members_of(classifier)
+    built = _built_for_auto(members, device, lambda engine: True, "the screen")
+    if also is not None and also not in built and also != "torch":
+        built[also] = [_checked_forward(engine_named(also), member) for member in members]
+    return _timings(members, built, batch)
+
+
+def screen_cost_ratio(seconds: dict[str, float], screen: str) -> float:
+    """What a child's screened score costs in exact scores of the fastest exact engine
+    (evofool.algorithms.screen decides each generation from it)."""
+    exact = min(value for name, value in seconds.items() if engine_named(name).exact)
+    return seconds[screen] / exact
 
 
 def _built_for_auto(members: list[Classifier], device: torch.device, wanted,

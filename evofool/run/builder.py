@@ -13,7 +13,12 @@ from evofool.config import RunConfig, screen_blocker
 from evofool.defenses import DefenseChain
 from evofool.encodings import Encoding, encoding_for_shape
 from evofool.engines.registry import engine_named
-from evofool.engines.selection import SCREEN_PAYS, choose_screen
+from evofool.engines.selection import (
+    SCREEN_PAYS,
+    choose_screen,
+    engine_seconds,
+    screen_cost_ratio,
+)
 from evofool.errors import ConfigError
 from evofool.evaluation import LocalEvaluation
 from evofool.evaluation.devices import check_memory_plan, resolve_device
@@ -69,8 +74,18 @@ def build_screen(config: RunConfig, classifier: Classifier | ClassifierEnsemble,
     scorer = ImageScorer(classifier, device=evaluator_settings.device,
                          max_batch=min(evaluator_settings.max_batch, screen_batch),
                          defenses=evaluator_settings.defense_chain, engine=name)
+    seconds = engine_seconds(classifier, device, chunk_size(evaluator_settings.max_batch,
+                                                             _copies(config, classifier)),
+                             also=name)
+    cost_ratio = screen_cost_ratio(seconds, name)
+    rule = "every generation is screened" if settings.when == "always" else \
+        f"a generation is screened where fewer than {1 - cost_ratio:.0%} of its children " \
+        "would go on to the exact engine"
+    print(f"evofool: evaluator.screen: {name} scores a child in {cost_ratio:.2f} of an exact "
+          f"score; {rule}", file=sys.stderr)
     return Screen(scorer, engine=name, margin=settings.margin,
-                  audit_every=settings.audit_every)
+                  audit_every=settings.audit_every, cost_ratio=cost_ratio,
+                  always=settings.when == "always")
 
 
 def build_evaluation(config: RunConfig, classifier: Classifier | ClassifierEnsemble,

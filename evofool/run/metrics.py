@@ -11,7 +11,8 @@ from evofool.run.layout import METRICS_FILE, SCREEN_FILE
 
 COLUMNS = ("generation", "evaluations", "best", "median", "min", "classes_at_0.99",
            "evaluations_per_s", "wall_seconds")
-SCREEN_COLUMNS = ("generation", "screened", "confirmed", "true_improvers", "missed")
+SCREEN_COLUMNS = ("generation", "screened", "confirmed", "true_improvers", "missed",
+                  "decision", "expected_cost", "cost_ratio")
 
 
 class MetricsLog:
@@ -58,11 +59,15 @@ def screen_totals(run_dir: Path) -> dict[str, Any] | None:
         return None
     with open(path, newline="") as stream:
         rows = list(csv.DictReader(stream))
-    audited = [row for row in rows if row["true_improvers"] not in ("", None)]
+    audited = [row for row in rows if row["missed"] not in ("", None)]
     true = sum(int(row["true_improvers"]) for row in audited)
     missed = sum(int(row["missed"]) for row in audited)
+    # rows written before screens decided per generation have no decision: all screened
+    unscreened = sum(row.get("decision") == "exact" for row in rows)
     return {"screened": sum(int(row["screened"]) for row in rows),
             "confirmed": sum(int(row["confirmed"]) for row in rows),
+            "generations_screened": len(rows) - unscreened,
+            "generations_unscreened": unscreened,
             "audited_generations": len(audited), "true_improvements": true,
             "missed": missed, "missed_share": round(missed / true, 4) if true else None}
 
