@@ -50,6 +50,8 @@ def test_imagenet_configs_run_on_cpu_with_a_small_budget(config, overrides, size
     result = cli("run", str(CONFIGS / config), "--out", str(tmp_path / "r"), "--quiet",
                  "--set", "generations=2", "--set", "algorithm.batch_size=3",
                  "--set", "evaluator.device=cpu", *[f"--set={o}" for o in overrides],
+                 # auto times its engines at the chunk size: small chunks, a short timing
+                 "--set", "evaluator.max_batch=16",
                  # ten cells of the thousand: a full archive of 256x256 direct genomes
                  # writes ~1000 of them to the store in the first generation
                  "--set", "algorithm.classes=[0, 1, 2, 3, 4, 5, 6, 7, 8, 9]", timeout=600)

@@ -49,7 +49,7 @@ def latest_generation(run_dir):
         return 0
 
 
-def run_args(encoding, model, out, generations=60, engine="auto", history="auto",
+def run_args(encoding, model, out, generations=45, engine="auto", history="auto",
              screen=False):
     return ["run", str(CONFIGS / f"mnist_{encoding}.yaml"), "--out", str(out), "--quiet",
             "--set", f"model={model}", "--set", f"generations={generations}",
@@ -83,7 +83,7 @@ def test_killed_and_resumed_run_ends_bitwise_equal(tmp_path, trained_lenet, enco
     killed = tmp_path / "killed"
     process = evofool(*run_args(encoding, model, killed, **options))
     kills = 0
-    for target in (12, 30, 45):
+    for target in (10, 25, 38):
         while process.poll() is None and latest_generation(killed) < target:
             time.sleep(0.002)
         if process.poll() is None:
