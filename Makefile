@@ -57,3 +57,4 @@ benchmarks: $(STAMP)
 	$(BIN)/python benchmarks/gpu.py
 	$(BIN)/python benchmarks/ray_scaling.py
 	$(BIN)/python benchmarks/defenses_mnist.py --imagenet
+	$(BIN)/python benchmarks/outcome_bounds.py

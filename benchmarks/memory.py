@@ -33,7 +33,8 @@ def rss_mib(pid: int) -> float | None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--generations", type=int, default=20000)
-    parser.add_argument("--config", default="configs/mnist_cppn.yaml")
+    parser.add_argument("--config", default=str(Path(__file__).parents[1] / "configs"
+                                                / "mnist_cppn.yaml"))
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         run_dir = Path(scratch) / "run"

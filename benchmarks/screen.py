@@ -35,7 +35,8 @@ class RecordingScreen(Screen):
     """Scores every child on both engines; keeps both, and what each child had to beat."""
 
     def __init__(self, scorer, engine: str) -> None:
-        super().__init__(scorer, engine=engine, margin=0.0, audit_every=1)
+        super().__init__(scorer, engine=engine, margin=0.0, audit_every=1, cost_ratio=1.0,
+                         always=True)
         self.records: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
         self.seconds = {"screen": 0.0, "exact": 0.0}
         self.images = 0
@@ -67,7 +68,7 @@ def study(run_dir: Path, generations: int, engine: str, margins: list[float]) ->
         plain = build_screen(config, load_classifiers(config.model_specs,
                                                       config.evaluator.combine), engine=engine)
         recording = RecordingScreen(plain.scorer, engine)
-        job.algorithm.screen = recording
+        job.evaluation.screen = recording  # in front of the exact engine, every generation
         start = job.algorithm.generation
         for _ in range(generations):
             job.algorithm.step()
@@ -95,13 +96,13 @@ def study(run_dir: Path, generations: int, engine: str, margins: list[float]) ->
             "screen_speedup": round(speedup, 3), "margins": rows}
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run", type=Path)
     parser.add_argument("--generations", type=int, default=20)
     parser.add_argument("--engine", default="openvino-bf16")
     parser.add_argument("--margins", type=float, nargs="+", default=[0.25, 0.5, 1, 1.5, 2, 3])
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     result = study(args.run, args.generations, args.engine, args.margins)
     print(json.dumps({"benchmark": "screen", "cpu": cpu_model(),
                       "threads": torch.get_num_threads(), **result}))
