@@ -170,9 +170,6 @@ def read_yaml_mapping(path: Path) -> dict[str, Any]:
     except UnicodeDecodeError as error:
         raise ConfigError(f"config {path} is not UTF-8 text (byte {error.start} is "
                           f"{error.object[error.start]:#04x})") from error
-    except RecursionError as error:
-        raise ConfigError(f"config {path} nests deeper than a config can "
-                          f"({StrictLoader.MAX_DEPTH} levels at most)") from error
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)

@@ -73,7 +73,7 @@ def wait_until(page, expression, timeout=10000):
 
 
 def test_pages_run_under_their_content_security_policy(server, page):
-    """The policy the server sends is in force (no inline script, no eval) and the pages
+    """The policy the server sends is in force (no inline script runs) and the pages
     still work under it: what a run directory holds cannot run as script."""
     errors = []
     page.on("console", lambda message: errors.append(message.text)

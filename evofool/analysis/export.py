@@ -135,9 +135,8 @@ def _files_not_exported(out: Path) -> str | None:
         return f"it has no {MANIFEST}"
     except (OSError, UnicodeDecodeError, csv.Error) as error:
         return f"its {MANIFEST} is unreadable ({type(error).__name__})"
-    written = {MANIFEST, OPENOOD_LIST} | {file for file in files if "/" not in file}
     folders = {file.split("/")[0] for file in files if file.count("/") == 1}
-    written |= folders | {file for file in files if file.count("/") == 1}
+    written = {MANIFEST, OPENOOD_LIST} | files | folders
     for path in sorted(out.rglob("*")):
         relative = path.relative_to(out).as_posix()
         if relative not in written or path.is_symlink() or (

@@ -83,8 +83,7 @@ def create_app(roots: list[Path], hosts: tuple[str, ...] = ()) -> BrowserGuard:
         try:
             return StoredRun(entry.path, label=entry.slug)
         except EvofoolError as error:
-            raise HTTPException(UNREADABLE, f"cannot read {printable(str(entry.path))}: "
-                                            f"{printable(str(error))}") from error
+            raise _unreadable(entry, error) from error
 
     def index(request: Request) -> Response:
         roots = [printable(str(root)) for root in catalog.roots]
@@ -279,6 +278,12 @@ def _check_in_play(entry: CatalogEntry, row: dict[str, Any], class_index: int) -
         raise HTTPException(404, f"{entry.slug}: class {class_index} is {reason}")
 
 
+def _unreadable(entry: CatalogEntry, error: EvofoolError) -> HTTPException:
+    """The answer for a run whose store cannot be opened: 422, naming the run and why."""
+    return HTTPException(UNREADABLE, f"cannot read {printable(str(entry.path))}: "
+                                     f"{printable(str(error))}")
+
+
 def _url(entry: CatalogEntry) -> str:
     """The run's page address; its slug may hold characters a URL must escape."""
     return f"/runs/{quote(entry.slug)}"
@@ -292,8 +297,7 @@ def _retrain_json(entry: CatalogEntry) -> dict[str, Any]:
     try:
         store = RetrainStore(entry.path, read_only=True)
     except EvofoolError as error:
-        raise HTTPException(UNREADABLE, f"cannot read {printable(str(entry.path))}: "
-                                        f"{printable(str(error))}") from error
+        raise _unreadable(entry, error) from error
     try:
         trainings = store.trainings()
         rounds = [{**record.as_row(),

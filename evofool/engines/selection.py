@@ -95,14 +95,11 @@ def _attach_fastest(classifier, device: torch.device, batch: int) -> str:
     return fastest
 
 
-def choose_screen(classifier, device: torch.device, batch: int) -> str | None:
-    """What ``evaluator.screen.engine: auto`` screens with: the fastest engine that is not
-    exact and is available here (OpenVINO bf16 needs bf16 instructions), if a timing shows
-    it at least SCREEN_PAYS times as fast as the fastest exact engine; else None. Never on
-    a GPU, where the exact forward is cheap. The timing is cached like ``auto``'s."""
-    if device.type != "cpu":
-        return None
-    seconds = engine_seconds(classifier, device, batch)
+def choose_screen(seconds: dict[str, float]) -> str | None:
+    """What ``evaluator.screen.engine: auto`` screens with, from the engines' timing here
+    (``engine_seconds``): the fastest engine that is not exact (OpenVINO bf16 is offered only
+    with bf16 instructions), if it is at least SCREEN_PAYS times as fast as the fastest exact
+    engine; else None."""
     screens = [name for name in seconds if not engine_named(name).exact]
     if not screens:
         return None

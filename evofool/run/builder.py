@@ -58,12 +58,17 @@ def build_screen(config: RunConfig, classifier: Classifier | ClassifierEnsemble,
     device = resolve_device(evaluator_settings.device)
     name = engine or settings.engine
     if name == "auto":
-        blocker = screen_blocker(config)
+        blocker = screen_blocker(config)  # decided before the model is read
         if blocker is not None:
             print(f"evofool: evaluator.screen: auto stays off: {blocker}", file=sys.stderr)
             return None
-        name = choose_screen(classifier, device, chunk_size(evaluator_settings.max_batch,
-                                                            _copies(config, classifier)))
+    # the engines' timing (once, cached): what auto chooses from, what the decisions weigh
+    batch = chunk_size(evaluator_settings.max_batch, _copies(config, classifier))
+    if name != "auto":
+        seconds = engine_seconds(classifier, device, batch, also=name)
+    else:
+        seconds = engine_seconds(classifier, device, batch) if device.type == "cpu" else None
+        name = None if seconds is None else choose_screen(seconds)  # a GPU's forward is cheap
         if name is None:
             print("evofool: evaluator.screen: no screening engine pays here (OpenVINO bf16 "
                   "needs avx512_bf16 or amx_bf16, and a timing must find it "
@@ -74,9 +79,6 @@ def build_screen(config: RunConfig, classifier: Classifier | ClassifierEnsemble,
     scorer = ImageScorer(classifier, device=evaluator_settings.device,
                          max_batch=min(evaluator_settings.max_batch, screen_batch),
                          defenses=evaluator_settings.defense_chain, engine=name)
-    seconds = engine_seconds(classifier, device, chunk_size(evaluator_settings.max_batch,
-                                                             _copies(config, classifier)),
-                             also=name)
     cost_ratio = screen_cost_ratio(seconds, name)
     rule = "every generation is screened" if settings.when == "always" else \
         f"a generation is screened where fewer than {1 - cost_ratio:.0%} of its children " \

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from evofool.algorithms.screen import SCREEN_OFF
-from evofool.config import RunConfig, config_from_dict, override_dict, read_yaml_mapping
+from evofool.config import RunConfig, config_from_dict, load_config, override_dict
 from evofool.errors import EvofoolError, describe_os_error
 from evofool.models.fingerprint import model_fingerprint
 from evofool.run.builder import (
@@ -386,7 +386,7 @@ def _refuse_an_edited_config_file(run_dir: Path, recorded: RunConfig) -> None:
     if not path.exists():
         return  # rewritten from the record once the resume starts
     try:
-        edited = config_from_dict(read_yaml_mapping(path)).to_dict()
+        edited = load_config(path).to_dict()
     except EvofoolError as error:
         raise EvofoolError(f"{path} was edited and no longer reads as a config ({error}); "
                            "a resume runs the config the run recorded: restore the file "
