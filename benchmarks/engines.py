@@ -7,7 +7,9 @@ probabilities agree with the exact float32 reference (ONNX Runtime where it is
 installed, else torch): max |dp|, Spearman's rank correlation of log p over all
 (image, class) pairs, the share of classes whose best image is the same, and the
 share of the reference's top 1 % (image, class) pairs found in the engine's top
-2 % (what a screen needs: the children that may beat a champion). Images: random
+2 % (what a screen needs: the children that may beat a champion), and the margin
+in log-odds a screen on it needs (``margin_needed``, evofool.engines.engine's
+``screen_margin``). Images: random
 CPPN genomes after 30 rounds of mutation, drawn at the model's size, as a run
 scores them. Also what ``evaluator.engine: auto`` chose (goal: never slower than
 torch). The last stdout line is the whole result as JSON.
@@ -27,6 +29,7 @@ import torch
 from evaluator import cpu_model
 from scipy.stats import spearmanr
 
+from evofool.algorithms.screen import log_odds
 from evofool.encodings.cppn.encoding import CppnEncoding
 from evofool.engines import attach_engine, engines
 from evofool.engines.engine import cpu_flags
@@ -68,7 +71,19 @@ def agreement(probabilities: torch.Tensor, reference: torch.Tensor) -> dict:
             "spearman_log_p": round(float(spearmanr(*logs).statistic), 4),
             "same_best_image_per_class": round(float(
                 (probabilities.argmax(0) == reference.argmax(0)).float().mean()), 4),
-            "top1_in_top2_percent": round(len(top & found) / len(top), 4)}
+            "top1_in_top2_percent": round(len(top & found) / len(top), 4),
+            "margin_needed": margin_needed(probabilities, reference)}
+
+
+def margin_needed(probabilities: torch.Tensor, reference: torch.Tensor) -> float | None:
+    """The 98th percentile of how far the engine's log-odds fall below the reference's, over
+    the (image, class) pairs the reference gives p > 0.01: about the ``screen_margin`` a
+    screen on this engine needs to miss no more than ~2 % of true improvements."""
+    plausible = reference > 0.01
+    if not bool(plausible.any()):
+        return None
+    shortfall = (log_odds(reference) - log_odds(probabilities))[plausible]
+    return round(float(shortfall.quantile(0.98)), 3)
 
 
 def compare(spec: str, count: int, repeats: int) -> dict:

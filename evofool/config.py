@@ -51,12 +51,15 @@ class DetectorSettings:
 @dataclass(frozen=True)
 class ScreenSettings:
     """Score every child on a cheap engine and only the ones that could take a cell on the
-    exact one (evofool.algorithms.screen). auto: openvino-bf16 where the processor computes
-    in bf16 and a timing shows it pays, else no screen; also none where a screen cannot
-    serve the run (``screen_blocker``), where a named engine is refused."""
+    exact one (evofool.algorithms.screen). auto: of the engines that are not exact and that a
+    timing shows pay here, the most faithful (openvino-bf16 where the processor computes in
+    bf16, else onnxruntime-int8; ``choose_screen``), else no screen; also none where a
+    screen cannot serve the run (``screen_blocker``), where a named engine is refused."""
 
     engine: str = one_of(screen_choices, "auto")
-    margin: float = positive(0.5)  # log-odds added to a screened score (benchmarks/screen.py)
+    # log-odds added to a screened score; None: the screening engine's own (its measured
+    # error: 0.5 for bf16, 2.0 for int8; benchmarks/screen.py)
+    margin: float | None = positive(None)
     audit_every: int | None = positive(50)  # generations between all-exact audits
     # pays: screen a generation only where the last one says it costs less than scoring
     # every child exactly; always: screen every generation

@@ -8,8 +8,11 @@ from conftest import CONFIGS, MNIST_SPEC
 
 from evofool.config import load_config
 from evofool.engines import EngineError, attach_engine, engine_named, engines, exact_choices
+from evofool.engines.engine import Engine
 from evofool.engines.onnx_export import onnx_path
-from evofool.engines.selection import FORCED_AUTO
+from evofool.engines.onnxruntime_int8 import quantized_path
+from evofool.engines.registry import register
+from evofool.engines.selection import FORCED_AUTO, choose_screen
 from evofool.errors import ConfigError, DataUnavailableError
 from evofool.evaluation.scorer import ImageScorer
 from evofool.models import Classifier, ClassifierEnsemble, InputSpec, LeNet, load_classifier
@@ -230,3 +233,33 @@ def test_an_isa_cap_hides_the_instructions_the_kernels_may_not_use(cap, kept):
 
     flags = frozenset({"avx2", "avx512f", "avx512_bf16", "avx512_vnni", "amx_bf16"})
     assert _below_isa_cap(flags, cap) == kept
+
+
+@pytest.mark.parametrize("seconds, chosen", [
+    # bf16 pays and is the more faithful screen (margin 0.5 against int8's 2.0): it screens
+    ({"onnxruntime": 1.0, "openvino-bf16": 0.5, "onnxruntime-int8": 0.4}, "openvino-bf16"),
+    # no bf16 instructions (not offered): int8 screens
+    ({"onnxruntime": 1.0, "onnxruntime-int8": 0.45}, "onnxruntime-int8"),
+    # bf16 emulated (no faster than the exact engine): int8 screens
+    ({"onnxruntime": 1.0, "openvino-bf16": 0.95, "onnxruntime-int8": 0.45}, "onnxruntime-int8"),
+    # nothing at least 1.3x as fast: no screen
+    ({"onnxruntime": 1.0, "openvino-bf16": 0.9, "onnxruntime-int8": 0.8}, None),
+])
+def test_auto_screens_with_the_most_faithful_engine_that_pays(seconds, chosen):
+    assert choose_screen(seconds) == chosen
+
+
+def test_a_screening_engine_must_say_what_margin_it_needs():
+    loose = Engine(name="loose", available=lambda: True, devices=("cpu",), differentiable=False,
+                   tolerance=0.5, build=None)
+    with pytest.raises(ValueError, match="needs a screen_margin"):
+        register(loose)
+    assert "loose" not in [engine.name for engine in engines()]
+
+
+def test_the_int8_screen_is_quantized_once_and_cached(random_lenet, tmp_path, monkeypatch):
+    monkeypatch.setenv("EVOFOOL_CACHE", str(tmp_path))
+    path = quantized_path(random_lenet)
+    written = path.stat().st_mtime_ns
+    assert quantized_path(random_lenet) == path and path.stat().st_mtime_ns == written
+    assert "int8" in path.name and path.parent == onnx_path(random_lenet).parent

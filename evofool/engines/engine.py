@@ -50,6 +50,9 @@ class Engine:
             the run's chunk (None: the run's chunk). OpenVINO bf16 scores EfficientNet-Lite0
             at 16 images per call ~12 % faster than at 400 (BENCHMARKS.md); a screen's
             chunking changes which children it sends on, never an exact score.
+        screen_margin: the log-odds a screened score is widened by unless the config sets
+            ``evaluator.screen.margin``: about the 98th percentile of its log-odds error
+            against float32 on CPPN images (None for exact engines, which never screen).
     """
 
     name: str
@@ -61,6 +64,7 @@ class Engine:
     install: str = ""
     offered_by_auto: bool = True
     screen_batch: int | None = None
+    screen_margin: float | None = None
 
     @property
     def exact(self) -> bool:

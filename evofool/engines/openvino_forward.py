@@ -76,6 +76,6 @@ OPENVINO = Engine(name="openvino", available=openvino_available, devices=("cpu",
                   install="pip install 'evofool[openvino]'")
 OPENVINO_BF16 = Engine(name="openvino-bf16", available=bf16_available, devices=("cpu",),
                        differentiable=False, tolerance=BF16_TOLERANCE, build=_builder("bf16"),
-                       screen_batch=16,
+                       screen_batch=16, screen_margin=0.5,
                        install="pip install 'evofool[openvino]' on a processor with "
                                "avx512_bf16 or amx_bf16")

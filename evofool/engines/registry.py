@@ -9,6 +9,7 @@ from __future__ import annotations
 from evofool.engines.engine import Engine
 from evofool.engines.onnx_export import EngineError
 from evofool.engines.onnxruntime_forward import ONNXRUNTIME
+from evofool.engines.onnxruntime_int8 import ONNXRUNTIME_INT8
 from evofool.engines.openvino_forward import OPENVINO, OPENVINO_BF16
 from evofool.engines.torch_bf16 import TORCH_BF16
 from evofool.engines.torch_engine import TORCH
@@ -17,9 +18,13 @@ _ENGINES: dict[str, Engine] = {}
 
 
 def register(engine: Engine) -> None:
-    """Raises: ValueError for a name that is taken."""
+    """Raises: ValueError for a name that is taken, or a screening (not exact) engine that
+    does not say what margin its scores need."""
     if engine.name in _ENGINES:
         raise ValueError(f"engine {engine.name!r} is registered already")
+    if not engine.exact and engine.screen_margin is None:
+        raise ValueError(f"engine {engine.name!r} is not exact, so it screens: it needs a "
+                         "screen_margin")
     _ENGINES[engine.name] = engine
 
 
@@ -28,6 +33,7 @@ register(ONNXRUNTIME)
 register(OPENVINO)
 register(OPENVINO_BF16)
 register(TORCH_BF16)
+register(ONNXRUNTIME_INT8)
 
 
 def engines() -> list[Engine]:

@@ -31,4 +31,4 @@ def _build(classifier: Classifier):
 
 TORCH_BF16 = Engine(name="torch-bf16", available=lambda: True, devices=("cpu",),
                     differentiable=False, tolerance=BF16_TOLERANCE, build=_build,
-                    offered_by_auto=False)
+                    offered_by_auto=False, screen_margin=0.5)

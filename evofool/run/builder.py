@@ -83,9 +83,10 @@ def build_screen(config: RunConfig, classifier: Classifier | ClassifierEnsemble,
     rule = "every generation is screened" if settings.when == "always" else \
         f"a generation is screened where fewer than {1 - cost_ratio:.0%} of its children " \
         "would go on to the exact engine"
+    margin = settings.margin if settings.margin is not None else engine_named(name).screen_margin
     print(f"evofool: evaluator.screen: {name} scores a child in {cost_ratio:.2f} of an exact "
-          f"score; {rule}", file=sys.stderr)
-    return Screen(scorer, engine=name, margin=settings.margin,
+          f"score (margin {margin:g} log-odds); {rule}", file=sys.stderr)
+    return Screen(scorer, engine=name, margin=margin,
                   audit_every=settings.audit_every, cost_ratio=cost_ratio,
                   always=settings.when == "always")
 
