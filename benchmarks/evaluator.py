@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import resource
 import time
 
 import torch
@@ -43,6 +44,12 @@ def cpu_model() -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine()
+
+
+def peak_rss_mb(who: int = resource.RUSAGE_SELF) -> int:
+    """The peak resident memory of this process (RUSAGE_CHILDREN: of its largest finished
+    child), in MiB (Linux counts ru_maxrss in KiB)."""
+    return resource.getrusage(who).ru_maxrss // 1024
 
 
 def compare_at_batch(evaluator: ImageScorer, count: int, repeats: int) -> dict:

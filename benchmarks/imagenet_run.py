@@ -9,7 +9,8 @@ The curve -- evaluations, median best confidence, classes >= 0.99 and >= 0.9999
 every ``--every-minutes`` of run time -- is read from the run's store and
 metrics.csv, so pieces give the curve of one unbroken run (time between pieces
 does not count). A point is printed as each mark passes. Evaluations/s is over
-this invocation's wall time, start-up and the end-of-run writes included.
+this invocation's wall time, start-up and the end-of-run writes included;
+``peak_rss_mb`` the run process's peak resident memory.
 Writes the curve as ``PLOT`` (default RUN/plots/curve.png); the last stdout
 line is the whole result as JSON.
 
@@ -23,6 +24,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import resource
 import sqlite3
 import statistics
 import subprocess
@@ -34,7 +36,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-from evaluator import cpu_model  # noqa: E402
+from evaluator import cpu_model, peak_rss_mb  # noqa: E402
 
 CONFIGS = Path(__file__).parents[1] / "configs"
 
@@ -166,6 +168,7 @@ def main() -> None:
                       "evaluations": summary["evaluations"], "job_wall_seconds": round(wall, 1),
                       "evaluations_per_s_whole_job": round(
                           (summary["evaluations"] - evaluations_before) / wall, 1),
+                      "peak_rss_mb": peak_rss_mb(resource.RUSAGE_CHILDREN),
                       "final": points[-1], "curve": points, "plot": str(plot_path)}))
 
 

@@ -26,6 +26,8 @@ SMOKE = {  # script: its smallest budget ("RUN": a finished 3-generation screene
     "cppn_render.py": ["--repeats", "1"],
     "cppn_render_imagenet.py": ["--rounds", "2", "--repeats", "1"],
     "cppn_stall.py": ["--probe-at", "3", "--children", "50", "--max-generations", "6"],
+    "engine_chunks.py": ["--model", "mnist-lenet", "--images", "8", "--chunks", "4", "8",
+                         "--repeats", "1", "--engines", "torch", "onnxruntime-int8"],
     "engines.py": ["--models", "mnist-lenet", "--repeats", "1", "--images", "8"],
     "evaluator.py": ["--images", "64", "--repeats", "1"],
     "gpu.py": [],
