@@ -27,7 +27,7 @@ from pathlib import Path
 import torch
 from evaluator import cpu_model
 
-from evofool.algorithms.screen import Screen, could_improve
+from evofool.algorithms.screen import Screen, ScreenStats, could_improve
 from evofool.run.job import EvolutionJob
 
 
@@ -50,7 +50,8 @@ class RecordingScreen(Screen):
         self.seconds["exact"] += time.perf_counter() - middle
         self.images += images.shape[0]
         self.records.append((screened, probabilities, thresholds.clone()))
-        return probabilities
+        count = int(images.shape[0])
+        return probabilities, ScreenStats(count, count, decision="audit")
 
 
 def study(run_dir: Path, generations: int, engine: str, margins: list[float]) -> dict:

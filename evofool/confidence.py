@@ -1,4 +1,13 @@
-"""Confidences as people read them: the nines matter, so they are never rounded away."""
+"""Confidences as people read them, and what "fooled" means (defined here only).
+
+A class is *fooled* when its champion reaches FOOLED_THRESHOLD (0.99) in the
+value the search competes on: the model's probability for the class, or 0 for
+a champion a detector gate flags (it has not fooled both), counted over the
+classes the search fills (``Search.classes_in_play``). metrics.csv, summary.json,
+plots, the browser, n+1 rounds, defences and export all count or filter with
+this threshold and spell the count FOOLED_KEY. The nines matter, so confidences
+are never rounded away.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +15,8 @@ import math
 import statistics
 from collections.abc import Iterable
 
-from evofool.archive.champions import COST_THRESHOLD
-
-FOOLED_KEY = "classes_at_0.99"  # how every table, summary and API spells the count
+FOOLED_THRESHOLD = 0.99
+FOOLED_KEY = f"classes_at_{FOOLED_THRESHOLD:g}"  # how every table, summary and API spells it
 
 
 def format_confidence(value: float) -> str:
@@ -24,9 +32,9 @@ def format_confidence(value: float) -> str:
 
 
 def classes_fooled(values: Iterable[float]) -> int:
-    """How many of these per-class confidences reach ``COST_THRESHOLD`` (0.99): the count
-    every report carries under ``FOOLED_KEY``."""
-    return sum(value >= COST_THRESHOLD for value in values)
+    """How many of these per-class values reach FOOLED_THRESHOLD: the count every report
+    carries under FOOLED_KEY."""
+    return sum(value >= FOOLED_THRESHOLD for value in values)
 
 
 def median_confidence(values: Iterable[float]) -> float | None:

@@ -1,6 +1,7 @@
 """Evolving past an OOD detector (evaluator.detector): the gated fitness, the fitted gate,
 and gated runs that resume exactly and say which champions pass."""
 
+import csv
 import json
 from pathlib import Path
 
@@ -128,6 +129,10 @@ def test_gated_run_resumes_exactly_and_reports_who_passes(small_lenets, tmp_path
         assert entry["passes_detector"] == (entry["detector_score"] <= threshold)
     assert summary["classes_at_0.99_passing_detector"] == sum(
         entry["passes_detector"] and entry["confidence"] >= 0.99 for entry in summary["classes"])
+    # "fooled" has one meaning (evofool.confidence): summary and metrics.csv count the same
+    last_row = list(csv.DictReader(open(whole / "metrics.csv")))[-1]
+    assert summary["classes_at_0.99"] == int(last_row["classes_at_0.99"]) \
+        == summary["classes_at_0.99_passing_detector"]
     page = browser_client([whole]).get("/api/runs/whole").json()
     assert page["passing_detector"] == summary["classes_at_0.99_passing_detector"]
     shown = page["champions"]

@@ -116,17 +116,17 @@ def test_a_generation_is_screened_only_where_the_last_one_says_it_pays():
         return torch.tensor([[0.9, 0.1]] * len(batch))
 
     empty = torch.full((10, 2), -1.0)
-    screen.probabilities(images, empty, exact, generation=0)  # nothing known: all exact
-    assert screen.last.decision == "exact" and exact_calls == [10] and screen.share == 1.0
-    assert screen.last.expected_cost is None
-    screen.probabilities(images, empty, exact, generation=1)  # 1.3 > 1: still exact
-    assert screen.last.decision == "exact" and screen.last.expected_cost == pytest.approx(1.3)
+    _, stats = screen.probabilities(images, empty, exact, generation=0)  # nothing known: exact
+    assert stats.decision == "exact" and exact_calls == [10] and screen.share == 1.0
+    assert stats.expected_cost is None
+    _, stats = screen.probabilities(images, empty, exact, generation=1)  # 1.3 > 1: still exact
+    assert stats.decision == "exact" and stats.expected_cost == pytest.approx(1.3)
     beaten_by_two = torch.tensor([[0.95, 0.99]] * 8 + [[0.5, 0.99]] * 2)
-    screen.probabilities(images, beaten_by_two, exact, generation=2)  # exact, 2 would go on
-    assert screen.share == pytest.approx(0.2) and screen.last.decision == "exact"
-    screen.probabilities(images, beaten_by_two, exact, generation=3)  # 0.5 < 1: screened
-    assert screen.last.decision == "screen" and exact_calls[-1] == 2
-    assert screen.last.screened == 10 and screen.last.confirmed == 2
+    _, stats = screen.probabilities(images, beaten_by_two, exact, generation=2)  # 2 would go on
+    assert screen.share == pytest.approx(0.2) and stats.decision == "exact"
+    _, stats = screen.probabilities(images, beaten_by_two, exact, generation=3)  # 0.5 < 1
+    assert stats.decision == "screen" and exact_calls[-1] == 2
+    assert stats.screened == 10 and stats.confirmed == 2
     restored = Screen(screen.scorer, engine="fake", margin=0.0, audit_every=None,
                       cost_ratio=9.0)
     restored.load_state_dict(screen.state_dict())  # a resumed run decides as the whole run

@@ -25,7 +25,7 @@ from evofool.evaluation.unit import Evaluation, GenomeEvaluation, MustBeat
 from evofool.randomness import RunRandomness
 
 if TYPE_CHECKING:
-    from evofool.algorithms.screen import Screen
+    from evofool.algorithms.screen import Screen, ScreenStats
 
 
 @dataclass(frozen=True)
@@ -73,6 +73,7 @@ class Search(ABC):
         self.generation = 0
         self.evaluations = 0
         self.next_genome_id = 0
+        self.last_screen: ScreenStats | None = None  # what the screen did last generation
 
     @property
     @abstractmethod
@@ -146,6 +147,7 @@ class Evolution(Search):
                                  evaluations_before=self.evaluations, eligible=proposal.eligible,
                                  fitness=scores.fitness, outlier_scores=scores.outlier_scores)
         outcome = Outcome(scores, child_ids, added, self.evaluations)
+        self.last_screen = scores.screen
         self.evaluations += count
         self.tell(proposal, outcome)
         self.generation += 1

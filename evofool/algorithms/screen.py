@@ -92,7 +92,6 @@ class Screen:
         self.cost_ratio = cost_ratio
         self.always = always
         self.share: float | None = None  # children the last generation sent on, or would have
-        self.last: ScreenStats | None = None
 
     def state_dict(self) -> dict[str, float | None]:
         """What the next decision rests on: a resumed run decides as the whole run did."""
@@ -108,10 +107,10 @@ class Screen:
         return None if self.share is None else self.cost_ratio + self.share
 
     def probabilities(self, images: torch.Tensor, thresholds: torch.Tensor, exact,
-                      generation: int) -> torch.Tensor:
-        """(B, K): exact probabilities of the confirmed children, EMPTY for the rest (all
-        exact on an audited or unscreened generation); ``exact`` scores images on the
-        exact engine."""
+                      generation: int) -> tuple[torch.Tensor, ScreenStats]:
+        """(B, K) exact probabilities of the confirmed children, EMPTY for the rest (all
+        exact on an audited or unscreened generation), and what the screen did; ``exact``
+        scores images on the exact engine."""
         count = int(images.shape[0])
         expected = self.expected_cost()
         audit = self.audit_every is not None and generation % self.audit_every == 0
@@ -126,9 +125,9 @@ class Screen:
                 screened = self.scorer.score(images).to(thresholds.device)
                 missed = int((true & ~could_improve(screened, thresholds, self.margin)).sum())
             self.share = float(sent.sum()) / max(count, 1)
-            self.last = ScreenStats(count if audit else 0, count, int(true.sum()), missed,
-                                    "audit" if audit else "exact", expected, self.cost_ratio)
-            return probabilities
+            return probabilities, ScreenStats(count if audit else 0, count, int(true.sum()),
+                                              missed, "audit" if audit else "exact", expected,
+                                              self.cost_ratio)
         screened = self.scorer.score(images).to(thresholds.device)
         candidates = could_improve(screened, thresholds, self.margin)
         probabilities = torch.full_like(screened, EMPTY)
@@ -136,6 +135,5 @@ class Screen:
         if chosen.numel():
             probabilities[chosen] = exact(images[chosen.to(images.device)])
         self.share = float(chosen.numel()) / max(count, 1)
-        self.last = ScreenStats(count, int(chosen.numel()), None, None, "screen", expected,
-                                self.cost_ratio)
-        return probabilities
+        return probabilities, ScreenStats(count, int(chosen.numel()), None, None, "screen",
+                                          expected, self.cost_ratio)

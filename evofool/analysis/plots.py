@@ -19,8 +19,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import NullFormatter
 
-from evofool.archive.champions import COST_THRESHOLD
-from evofool.confidence import FOOLED_KEY, format_confidence
+from evofool.confidence import FOOLED_KEY, FOOLED_THRESHOLD, format_confidence
 from evofool.run.layout import METRICS_FILE
 
 if TYPE_CHECKING:
@@ -84,8 +83,8 @@ def confidence_curves(metrics: dict[str, list[float]], num_classes: int) -> Figu
     _confidence_axis(left)
     left.set(title="champion confidence", xlabel="generation")
     left.legend(loc="lower right", fontsize="small")
-    right.plot(generations, metrics.get(f"classes_at_{COST_THRESHOLD}", []), color="tab:purple")
-    right.set(title=f"classes at >= {COST_THRESHOLD}", xlabel="generation",
+    right.plot(generations, metrics.get(FOOLED_KEY, []), color="tab:purple")
+    right.set(title=f"classes at >= {FOOLED_THRESHOLD}", xlabel="generation",
               ylim=(0, max(num_classes, 1) * 1.03))
     for axis in (left, right):
         axis.grid(alpha=0.3)
@@ -130,12 +129,12 @@ def class_bars(names: Sequence[str], confidences: Sequence[float]) -> Figure:
     """One bar per class: its champion's confidence, with the 0.99 line."""
     figure = Figure(figsize=(min(2 + 0.35 * len(names), 30), 4.2), layout="constrained")
     axis = figure.subplots()
-    colours = ["tab:green" if value >= COST_THRESHOLD else "tab:orange" for value in confidences]
+    colours = ["tab:green" if value >= FOOLED_THRESHOLD else "tab:orange" for value in confidences]
     heights = [value - CONFIDENCE_FLOOR for value in _on_confidence_axis(confidences)]
     axis.bar(range(len(names)), heights, bottom=CONFIDENCE_FLOOR, color=colours)
     _confidence_axis(axis)
-    axis.legend(handles=[Patch(color="tab:green", label=f">= {COST_THRESHOLD}"),
-                         Patch(color="tab:orange", label=f"< {COST_THRESHOLD}")],
+    axis.legend(handles=[Patch(color="tab:green", label=f">= {FOOLED_THRESHOLD}"),
+                         Patch(color="tab:orange", label=f"< {FOOLED_THRESHOLD}")],
                 loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small",
                 title="champion")
     if len(names) <= 50:  # vertical, shortened names never overlap their neighbours

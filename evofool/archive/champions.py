@@ -12,9 +12,9 @@ from typing import Any, NamedTuple
 
 import torch
 
+from evofool.confidence import FOOLED_THRESHOLD
 from evofool.encodings.genome_batch import GenomeBatch, put, take
 
-COST_THRESHOLD = 0.99
 TOP_K = 5
 EMPTY = -1.0  # the fitness of an empty cell, below any image's
 _RECORDS = ("confidence", "fitness", "outlier_score", "generation", "genome_id", "parent_id",
@@ -39,7 +39,7 @@ class Cell(NamedTuple):
     generation: int
     genome_id: int
     parent_id: int
-    evaluations_to_threshold: int | None  # None until the class reached COST_THRESHOLD
+    evaluations_to_threshold: int | None  # None until the class reached FOOLED_THRESHOLD
     top_k: list[tuple[int, float]]  # (class, probability); empty for non-class cells
 
 
@@ -57,7 +57,7 @@ class ChampionArchive:
         generation: (K,) generation the champion was born in.
         genome_id, parent_id: (K,) lineage ids (-1: none).
         evaluations_to_threshold: (K,) evaluations spent when the class first
-            reached ``COST_THRESHOLD`` (the "fooling cost"); -1 until then.
+            reached ``FOOLED_THRESHOLD`` (the "fooling cost"); -1 until then.
         top_classes, top_probabilities: (K, min(top_k, K)) the model's top
             classes for each champion's image (none for cells that are not classes).
         last_improved: (K,) the classes whose champion the last ``add`` replaced.
@@ -129,7 +129,7 @@ class ChampionArchive:
         self.top_probabilities = torch.where(improved.unsqueeze(1), top.values,
                                              self.top_probabilities)
         self.last_improved = improved
-        reached = competing >= COST_THRESHOLD
+        reached = competing >= FOOLED_THRESHOLD
         first_reaching = reached.int().argmax(dim=0)
         newly = reached.any(dim=0) & (self.evaluations_to_threshold < 0)
         self.evaluations_to_threshold = torch.where(

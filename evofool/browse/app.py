@@ -37,6 +37,7 @@ from evofool.analysis.plots import (
 )
 from evofool.browse.catalog import CatalogEntry, RunCatalog, describe, printable
 from evofool.browse.guard import BrowserGuard
+from evofool.confidence import FOOLED_KEY
 from evofool.encodings.genome_codec import record_to_json
 from evofool.errors import EvofoolError, quoted
 from evofool.images import png_bytes
@@ -323,7 +324,7 @@ def _detector_verdicts(entry: CatalogEntry
     if not isinstance(summary, dict) or "detector" not in summary:
         return None, {}
     try:  # a summary.json someone edited or crafted: shown as no verdicts, never a 500
-        return summary["classes_at_0.99_passing_detector"], {
+        return summary[f"{FOOLED_KEY}_passing_detector"], {
             (item["class"], item["genome_id"]): {
                 "passes_detector": item["passes_detector"],
                 "detector_score": item["detector_score"],

@@ -8,6 +8,8 @@ import json
 import sys
 from pathlib import Path
 
+from evofool.confidence import FOOLED_THRESHOLD
+
 DEFAULT_DEFENSES = ("noise_average:sigma=0.1,samples=16", "noise_average:sigma=0.3,samples=16",
                     "jpeg:quality=75", "jpeg:quality=25", "bit_depth:bits=4", "bit_depth:bits=1",
                     "median:window=2", "median:window=3")
@@ -35,8 +37,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "(default), a .pt with 'images' and 'labels', or none")
     parser.add_argument("--natural-images", type=int, default=None, metavar="N",
                         help="only the first N natural images (default all)")
-    parser.add_argument("--min-confidence", type=float, default=0.99,
-                        help="fooling images at this confidence or above (default 0.99)")
+    parser.add_argument("--min-confidence", type=float, default=FOOLED_THRESHOLD,
+                        help="fooling images at this confidence or above (default %(default)s)")
     parser.add_argument("--champions-only", action="store_true",
                         help="only runs' current champions, not every champion they kept")
     parser.add_argument("--detect", action="store_true",
@@ -52,7 +54,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from evofool.cli.fooling_sets import check_min_confidence, report_dir, stage_printer
     from evofool.defenses import DefenseChain, defense_settings
-    from evofool.defenses.report import defend, write_report
+    from evofool.defenses.report import FOOLED_SHARE_KEY, defend, write_report
     from evofool.errors import EvofoolError
     from evofool.models import load_classifier
     from evofool.ood.image_sets import load_image_set
@@ -76,7 +78,8 @@ def run(args: argparse.Namespace) -> int:
     write_report(report, out)
     for row in report.rows:
         print(f"evofool: {row['defense']:>36} on {Path(row['fooling_set']).name}: "
-              f"{row['share_at_0.99']:.1%} still >= 0.99, median {row['median_confidence']:.4f}"
+              f"{row[FOOLED_SHARE_KEY]:.1%} still >= {FOOLED_THRESHOLD:g}, "
+              f"median {row['median_confidence']:.4f}"
               f", clean accuracy {row['clean_accuracy']}", file=sys.stderr)
     print(json.dumps({"out": str(out), "rows": report.rows, "detection": report.detection}))
     return 0

@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from evofool.confidence import FOOLED_THRESHOLD
 from evofool.errors import EvofoolError
 
 
@@ -28,8 +29,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="openood.txt labels: -1 for every image (ood, the default) or "
                              "the class each image fools")
     parser.add_argument("--out", type=Path, required=True, help="a new or empty directory")
-    parser.add_argument("--min-confidence", type=float, default=0.99,
-                        help="only images at this confidence or above (default 0.99)")
+    parser.add_argument("--min-confidence", type=float, default=FOOLED_THRESHOLD,
+                        help="only images at this confidence or above (default %(default)s)")
     parser.add_argument("--classes", nargs="+", default=None, metavar="CLASS",
                         help="only these classes (indices or names)")
     parser.add_argument("--rounds", nargs="+", type=int, default=None, metavar="R",

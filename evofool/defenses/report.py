@@ -23,6 +23,7 @@ from typing import Any
 import torch
 
 from evofool.atomic_files import write_atomically
+from evofool.confidence import FOOLED_THRESHOLD
 from evofool.defenses.base import DefenseSettings
 from evofool.defenses.chain import image_keys
 from evofool.errors import EvofoolError
@@ -31,7 +32,8 @@ from evofool.models import Classifier
 from evofool.ood.image_sets import ImageSet
 
 NONE = "none"
-COLUMNS = ("defense", "fooling_set", "images", "share_at_0.99", "share_at_0.5",
+FOOLED_SHARE_KEY = f"share_at_{FOOLED_THRESHOLD:g}"  # images still fooled after a defence
+COLUMNS = ("defense", "fooling_set", "images", FOOLED_SHARE_KEY, "share_at_0.5",
            "median_confidence", "clean_accuracy")
 
 
@@ -110,7 +112,7 @@ def _fooling_row(label: str, image_set: ImageSet, scores: torch.Tensor,
                  accuracy: float | None) -> dict[str, Any]:
     confidence = scores.gather(1, image_set.labels.view(-1, 1)).squeeze(1)
     return {"defense": label, "fooling_set": image_set.name, "images": len(image_set),
-            "share_at_0.99": round(float((confidence >= 0.99).float().mean()), 4),
+            FOOLED_SHARE_KEY: round(float((confidence >= FOOLED_THRESHOLD).float().mean()), 4),
             "share_at_0.5": round(float((confidence >= 0.5).float().mean()), 4),
             "median_confidence": statistics.median(confidence.tolist()),
             "clean_accuracy": accuracy}

@@ -58,9 +58,9 @@ class LocalEvaluation:
         images = self.encoding.render(genomes, self.image_buffer)
         brightness = pixel_sums(images) if with_brightness else None
         if self.screen is not None and must_beat is not None:
-            probabilities = self.screen.probabilities(images, must_beat(brightness),
-                                                      self.scorer.score, generation)
-            return Evaluation(probabilities, probabilities, None, brightness)
+            probabilities, stats = self.screen.probabilities(images, must_beat(brightness),
+                                                             self.scorer.score, generation)
+            return Evaluation(probabilities, probabilities, None, brightness, stats)
         keys = image_keys(self.seed, generation, images.shape[0], first_child) \
             if self.scorer.defenses.random else None
         probabilities = self.scorer.score(images, keys)

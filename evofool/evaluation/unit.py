@@ -17,7 +17,7 @@ import torch
 from evofool.encodings.genome_batch import GenomeBatch
 
 if TYPE_CHECKING:
-    from evofool.algorithms.screen import Screen
+    from evofool.algorithms.screen import Screen, ScreenStats
 
 # (N,) brightness, or None where not asked for -> (N, K) the fitness each child must beat
 # per class (what a screen needs to decide)
@@ -31,12 +31,14 @@ class Evaluation:
     (N, K) what the search ranks by (the probabilities, unless a gate applies),
     ``outlier_scores`` (N,) the gate's or None, and ``brightness`` (N,) each image's
     ``pixel_sums`` where asked for, else None (``brightness_bands`` turns it into
-    MAP-Elites' descriptor)."""
+    MAP-Elites' descriptor), and ``screen`` what the screen did with the batch (None
+    unscreened)."""
 
     probabilities: torch.Tensor
     fitness: torch.Tensor
     outlier_scores: torch.Tensor | None = None
     brightness: torch.Tensor | None = None
+    screen: ScreenStats | None = None
 
 
 class GenomeEvaluation(Protocol):

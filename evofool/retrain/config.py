@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from evofool.confidence import FOOLED_THRESHOLD
 from evofool.config import RunConfig, override_dict, read_yaml_mapping, validate_run_config
 from evofool.errors import ConfigError
 from evofool.ood.detectors import DETECTORS
@@ -38,7 +39,7 @@ class GarbageSettings:
     the size of an average natural class, so it neither dominates nor vanishes.
     """
 
-    threshold: float = 0.99
+    threshold: float = FOOLED_THRESHOLD
     per_round: int = positive(1000)
     include_history: bool = True
 

@@ -23,8 +23,7 @@ import torch
 
 from evofool.algorithms.genetic import GeneticSettings
 from evofool.algorithms.map_elites import MapElitesSettings
-from evofool.archive.champions import COST_THRESHOLD
-from evofool.confidence import classes_fooled, median_confidence
+from evofool.confidence import FOOLED_THRESHOLD, classes_fooled, median_confidence
 from evofool.config import RunConfig, override_dict
 from evofool.data import load_mnist
 from evofool.errors import ConfigError, EvofoolError
@@ -314,7 +313,7 @@ def _generations_to_all(history: list, natural: int) -> int | None:
     """The generation by which every natural class had a champion at 0.99, if ever."""
     first: dict[int, int] = {}
     for entry in history:
-        if entry.confidence >= COST_THRESHOLD:
+        if entry.confidence >= FOOLED_THRESHOLD:
             first.setdefault(entry.class_index, entry.generation)
     return max(first.values()) if len(first) == natural else None
 

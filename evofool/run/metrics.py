@@ -7,9 +7,10 @@ import csv
 from pathlib import Path
 from typing import Any
 
+from evofool.confidence import FOOLED_KEY
 from evofool.run.layout import METRICS_FILE, SCREEN_FILE
 
-COLUMNS = ("generation", "evaluations", "best", "median", "min", "classes_at_0.99",
+COLUMNS = ("generation", "evaluations", "best", "median", "min", FOOLED_KEY,
            "evaluations_per_s", "wall_seconds")
 SCREEN_COLUMNS = ("generation", "screened", "confirmed", "true_improvers", "missed",
                   "decision", "expected_cost", "cost_ratio")

@@ -38,18 +38,18 @@ def write_config(config: RunConfig | RetrainConfig, run_dir: Path) -> None:
     write_atomically(run_dir / CONFIG_FILE, yaml.safe_dump(config.to_dict(), sort_keys=False))
 
 
-def summarise(archive: ChampionArchive, class_names: tuple[str, ...], *, generations: int,
-              evaluations: int, wall_seconds: float) -> dict[str, Any]:
-    """The ``summary.json`` content: per-class champions and their fooling cost."""
+def summarise(archive: ChampionArchive, class_names: tuple[str, ...], *, competing: list[float],
+              generations: int, evaluations: int, wall_seconds: float) -> dict[str, Any]:
+    """The ``summary.json`` content: per-class champions and their fooling cost; the median
+    and the fooled count are over ``competing`` (``fooling_values``), as metrics.csv's."""
     classes = [{"class": cell.index, "name": class_names[cell.index],
                 "confidence": cell.confidence, "generation": cell.generation,
                 "genome_id": cell.genome_id, "evaluations_to_0.99": cell.evaluations_to_threshold}
                for cell in archive.cells()]
-    values = [entry["confidence"] for entry in classes]
     return {"generations": generations, "evaluations": evaluations,
             "wall_seconds": round(wall_seconds, 3),
-            "median_confidence": median_confidence(values),
-            FOOLED_KEY: classes_fooled(values), "classes": classes}
+            "median_confidence": median_confidence(competing),
+            FOOLED_KEY: classes_fooled(competing), "classes": classes}
 
 
 def write_results(run_dir: Path, archive: ChampionArchive, encoding: Encoding,

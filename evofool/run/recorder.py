@@ -17,8 +17,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from evofool.algorithms import Search
-from evofool.archive.champions import COST_THRESHOLD
-from evofool.confidence import FOOLED_KEY, classes_fooled, median_confidence
+from evofool.confidence import FOOLED_KEY, FOOLED_THRESHOLD, classes_fooled, median_confidence
 from evofool.encodings.genome_codec import record_to_bytes
 from evofool.encodings.protocol import Encoding
 from evofool.run.metrics import MetricsLog, screen_totals
@@ -68,9 +67,7 @@ class RunRecorder:
                           elapsed: float) -> dict[str, Any]:
         """Store this generation's champion replacements; return its metrics row.
 
-        The row's confidences are the archive's fitness floored at 0: the
-        confidence, except that a gated search counts a champion the detector
-        flags as 0 (it has not fooled both).
+        The row's confidences are ``fooling_values``, as the summary's are.
         """
         champions = self.champion_rows(search.archive, search.archive.last_improved)
         self.store.record_generation(
@@ -78,17 +75,17 @@ class RunRecorder:
             stepping_stones=self._stepping_stone_rows(
                 search, already_stored={row.genome_id for row in champions}),
             keep_every_genome=self.keep_every_genome)
-        values = search.archive.fitness[search.classes_in_play].clamp_min(0).tolist()
+        values = fooling_values(search)
         row = {"generation": search.generation, "evaluations": search.evaluations,
                "best": max(values), "median": median_confidence(values), "min": min(values),
                FOOLED_KEY: classes_fooled(values),
                "evaluations_per_s": round(evaluated / max(step_seconds, 1e-9), 1),
                "wall_seconds": round(elapsed, 3)}
         self.metrics.record(row)
-        if self.screen_log is not None and search.screen.last is not None:
+        if self.screen_log is not None and search.last_screen is not None:
             # numbered as metrics.csv is: the row of the generation the step completed
             self.screen_log.record({"generation": search.generation,
-                                    **dataclasses.asdict(search.screen.last)})
+                                    **dataclasses.asdict(search.last_screen)})
         return row
 
     def champion_rows(self, archive, classes: torch.Tensor) -> list[Champion]:
@@ -137,7 +134,8 @@ class RunRecorder:
                interrupted: bool) -> dict[str, Any]:
         """The end-of-run files (PNGs, genomes, summary.json) and status; the summary."""
         self.refresh_champion_images(search, when_due=False)
-        summary = summarise(search.archive, self.class_names, generations=search.generation,
+        summary = summarise(search.archive, self.class_names, competing=fooling_values(search),
+                            generations=search.generation,
                             evaluations=search.evaluations, wall_seconds=wall_seconds)
         summary["engine"] = engine
         # Over the whole loop, persistence, checkpoints and these end-of-run writes
@@ -168,12 +166,19 @@ class RunRecorder:
             entry["detector_score"] = float(scores[entry["class"]])
             entry["passes_detector"] = bool(passes[entry["class"]])
         in_play = set(search.classes_in_play.tolist())
-        passing = sum(entry["passes_detector"] and entry["confidence"] >= COST_THRESHOLD
+        passing = sum(entry["passes_detector"] and entry["confidence"] >= FOOLED_THRESHOLD
                       for entry in classes if entry["class"] in in_play)
-        return {"detector": self.gate.facts, "classes_at_0.99_passing_detector": passing}
+        return {"detector": self.gate.facts, f"{FOOLED_KEY}_passing_detector": passing}
 
     def close(self) -> None:
         self.metrics.close()
         if self.screen_log is not None:
             self.screen_log.close()
         self.store.close()
+
+
+def fooling_values(search: Search) -> list[float]:
+    """What "fooled" is counted over (evofool.confidence): each class in play by its
+    champion's fitness floored at 0 -- the confidence, except that a gated search counts a
+    champion the detector flags as 0, and an empty cell as 0."""
+    return search.archive.fitness[search.classes_in_play].clamp_min(0).tolist()
