@@ -1,8 +1,8 @@
 """Images/s and resident memory of each engine by chunk size: what ``evaluator.max_batch`` costs.
 
 A run hands the network its children in chunks of ``evaluator.max_batch``.
-For an ImageNet network a large chunk is slow as well as big: the activations
-of 400 images at 224 x 224 (gigabytes) no longer fit any cache. For each engine
+For an ImageNet network a large chunk costs memory more than time: the
+activations of 400 images at 224 x 224 take gigabytes. For each engine
 available here (evofool.engines.registry) and each ``--chunks`` size: images/s
 over ``--images`` CPPN images (as a run scores them), best of ``--repeats``,
 and the process's resident memory after it (``rss_mb``; it grows with the
@@ -18,27 +18,19 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import torch
-from engines import cppn_images
+from engines import FLAGS, cppn_images
 from evaluator import cpu_model
+from memory import rss_mib
 
 from evofool.engines.engine import cpu_flags
 from evofool.engines.registry import engine_named, engines
 from evofool.models import load_classifier
-
-FLAGS = ("avx512_bf16", "amx_bf16", "avx512_vnni", "avx_vnni", "avx512f", "avx2")
-
-
-def rss_mb() -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) // 1024
-    return 0
 
 
 def one_engine(args: argparse.Namespace) -> list[dict]:
@@ -60,7 +52,8 @@ def one_engine(args: argparse.Namespace) -> list[dict]:
                     forward(piece)
                 best = min(best, time.perf_counter() - started)
             rows.append({"engine": args.engine, "chunk": chunk,
-                         "images_per_s": round(args.images / best, 1), "rss_mb": rss_mb()})
+                         "images_per_s": round(args.images / best, 1),
+                         "rss_mb": round(rss_mib(os.getpid()) or 0)})
     return rows
 
 

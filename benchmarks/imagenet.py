@@ -6,9 +6,8 @@ checkpoints and champion PNGs as the config sets them) runs ``--warmup``
 generations, then is resumed and timed for ``--generations`` more, end-of-run
 writes included. ``whole_job_ratio`` = that wall time / the bare forward of
 the engine the job used (ONNX Runtime or torch, chosen as the job chose it) on
-the same number of model-sized images in the job's chunks (``evaluator.max_batch``:
-an ImageNet network runs 2x faster in chunks of 16 than in one call of 400), in the
-same process (goal on 2 CPU cores: <= 1.15 for efficientnet-lite0 CPPN). Optionally
+the same number of model-sized images in the job's chunks (``evaluator.max_batch``),
+in the same process (goal on 2 CPU cores: <= 1.15 for efficientnet-lite0 CPPN). Optionally
 a full run of the ImageNet CPPN config for ``--full-run-evaluations``.
 
 ``--from-run RUN`` times the job where a long run spends its hours instead: a
