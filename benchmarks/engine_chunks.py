@@ -24,11 +24,12 @@ import sys
 import time
 
 import torch
-from engines import FLAGS, cppn_images
+from engines import FLAGS
 from evaluator import cpu_model
 from memory import rss_mib
 
 from evofool.engines.engine import cpu_flags
+from evofool.engines.onnxruntime_int8 import typical_cppn_images
 from evofool.engines.registry import engine_named, engines
 from evofool.models import load_classifier
 
@@ -36,7 +37,7 @@ from evofool.models import load_classifier
 def one_engine(args: argparse.Namespace) -> list[dict]:
     """The rows of ``args.engine`` (run in its own process)."""
     classifier = load_classifier(args.model).eval()
-    images = cppn_images(args.images, classifier.input_spec.shape)
+    images = typical_cppn_images(classifier.input_spec.shape, args.images)
     forward = engine_named(args.engine).build(classifier) if args.engine != "torch" else None
     if forward is None:
         images = images.contiguous(memory_format=torch.channels_last)

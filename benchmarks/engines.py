@@ -30,25 +30,14 @@ from evaluator import cpu_model
 from scipy.stats import spearmanr
 
 from evofool.algorithms.screen import log_odds
-from evofool.encodings.cppn.encoding import CppnEncoding
 from evofool.engines import attach_engine, engines
 from evofool.engines.engine import cpu_flags
+from evofool.engines.onnxruntime_int8 import typical_cppn_images
 from evofool.models import default_lenet_path, load_classifier
-from evofool.randomness import RunRandomness
 from evofool.training import train_mnist_lenet
 
 BATCHES = {"mnist-lenet": 1024, "efficientnet-lite0": 100, "torchvision:resnet50@random": 32}
 FLAGS = ("avx512_bf16", "amx_bf16", "amx_int8", "avx512_vnni", "avx_vnni", "avx512f")
-
-
-def cppn_images(count: int, shape: tuple[int, int, int], rounds: int = 30) -> torch.Tensor:
-    """Images as a run scores them: random CPPNs mutated ``rounds`` times."""
-    encoding = CppnEncoding(*shape)
-    rng = RunRandomness(0)
-    genomes = encoding.random(count, rng)
-    for generation in range(rounds):
-        genomes = encoding.offspring(genomes, None, rng, generation)
-    return encoding.render(genomes)
 
 
 def best_seconds(work, repeats: int) -> float:
@@ -90,7 +79,7 @@ def compare(spec: str, count: int, repeats: int) -> dict:
     if spec == "mnist-lenet" and not default_lenet_path().exists():
         train_mnist_lenet(default_lenet_path())
     classifier = load_classifier(spec).eval()
-    images = cppn_images(count, classifier.input_spec.shape)
+    images = typical_cppn_images(classifier.input_spec.shape, count)
     laid_out = images.contiguous(memory_format=torch.channels_last)
     calls = {"torch": lambda: classifier.probabilities_at_model_size(laid_out)}
     for engine in engines():

@@ -31,15 +31,17 @@ CALIBRATION_MUTATIONS = 30  # rounds of mutation before rendering: images like a
 RECIPE = "qdq-perchannel-minmax-cppn64-v1"  # in the cache name: a new recipe quantizes anew
 
 
-def calibration_images(shape: tuple[int, int, int]) -> torch.Tensor:
-    """CPPN renders at ``shape`` (C, H, W) from a fixed seed: the activation ranges the
-    quantizer sets are those of the images a run scores, the same on every call."""
+def typical_cppn_images(shape: tuple[int, int, int], count: int = CALIBRATION_IMAGES
+                        ) -> torch.Tensor:
+    """``count`` CPPN renders at ``shape`` (C, H, W) from a fixed seed, after
+    CALIBRATION_MUTATIONS rounds of mutation: images like a run's, the same on every call
+    (the quantizer's activation ranges; benchmarks/engines.py's comparison images)."""
     from evofool.encodings.cppn.encoding import CppnEncoding
     from evofool.randomness import RunRandomness
 
     encoding = CppnEncoding(*shape)
     randomness = RunRandomness(0)
-    genomes = encoding.random(CALIBRATION_IMAGES, randomness)
+    genomes = encoding.random(count, randomness)
     for generation in range(CALIBRATION_MUTATIONS):
         genomes = encoding.offspring(genomes, None, randomness, generation)
     return encoding.render(genomes).clone()
@@ -61,7 +63,7 @@ def quantized_path(classifier: Classifier) -> Path:
     print(f"evofool: quantizing {classifier.name} to int8 for the onnxruntime-int8 screen "
           f"(once; cached in {path.parent})", file=sys.stderr, flush=True)
     try:
-        write_atomically(path, _quantized(source, calibration_images(classifier.input_spec.shape)))
+        write_atomically(path, _quantized(source, typical_cppn_images(classifier.input_spec.shape)))
     except Exception as error:  # an operator the quantizer or its shape inference lacks
         raise EngineError(f"{classifier.name} cannot be quantized to int8: "
                           f"{str(error).strip().splitlines()[0][:200]}; use another "
