@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml requirements/constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check \
-		-c requirements/constraints.txt -e '.[test,ray,onnx,ood,openvino]'
+		-c requirements/constraints.txt -e '.[test,ray,onnx,ood,openvino,qd]'
 	touch $@
 
 install: $(STAMP)
@@ -36,7 +36,7 @@ test: $(STAMP)
 	ONEDNN_MAX_CPU_ISA=AVX2 EVOFOOL_AUTO_ENGINE=openvino $(BIN)/python -m pytest -q $(NUMERICS_FAST)
 
 benchmarks: $(STAMP)
-	$(BIN)/python -m pip install --quiet -c requirements/constraints.txt -e '.[test,ray,onnx,ood,openvino,bench]'
+	$(BIN)/python -m pip install --quiet -c requirements/constraints.txt -e '.[test,ray,onnx,ood,openvino,qd]'
 	$(BIN)/python benchmarks/evaluator.py
 	$(BIN)/python benchmarks/overhead.py
 	$(BIN)/python benchmarks/cppn_render.py

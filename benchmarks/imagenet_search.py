@@ -30,6 +30,7 @@ DEFAULT_VARIANTS = [
     f"faithful={CONFIGS / 'imagenet_cppn_faithful.yaml'}",
     f"default={CONFIGS / 'imagenet_cppn.yaml'},algorithm.brightness_bins=1",
     f"default+bands4={CONFIGS / 'imagenet_cppn.yaml'},algorithm.brightness_bins=4",
+    f"cma_me={CONFIGS / 'imagenet_cppn.yaml'},algorithm.type=cma_me",
 ]
 
 

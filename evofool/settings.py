@@ -34,6 +34,7 @@ class ComponentSettings:
 
     needs_gradients: ClassVar[bool] = False  # True: scoring must stay in torch (autograd)
     uses_screen: ClassVar[bool] = False  # True: it can use evaluator.screen (MAP-Elites)
+    encodings: ClassVar[frozenset[str] | None] = None  # the encoding types it serves; None: all
 
     def check(self, config: Any) -> None:
         """Raise ConfigError if this section does not fit the rest of ``config``."""

@@ -15,6 +15,7 @@ from conftest import FAKE_CLASSES, FAKE_SHAPE
 
 from evofool.algorithms import ALGORITHMS as ALGORITHM_REGISTRY
 from evofool.algorithms import Search
+from evofool.algorithms.cma_me import CmaMeSettings
 from evofool.algorithms.genetic import GeneticSettings
 from evofool.algorithms.gradient_ascent import AscentSettings
 from evofool.algorithms.map_elites import MapElitesSettings
@@ -46,14 +47,16 @@ ALGORITHMS.update({
     "map_elites_bands": MapElitesSettings(batch_size=16, classes=[0, 1, 3], brightness_bins=3),
     "map_elites_learning": MapElitesSettings(batch_size=16, brightness_bins=2,
                                              parents="curiosity", mutation_strength="adaptive"),
+    "cma_me": CmaMeSettings(batch_size=24, emitters=2, sigma=2.0),
     "ga": GeneticSettings(targets=[0, 2], population=6, offspring=8),
     "ga_truncation": GeneticSettings(targets=[4], population=5, offspring=5,
                                      selection="truncation", truncation_fraction=0.4, elites=2),
     "ascent": AscentSettings(targets=[1, 3], steps_per_generation=2),
 })
-# gradient ascent changes pixels: the direct encoding only
+# gradient ascent changes pixels: the direct encoding only; CMA-ME searches over CPPN weights
 PAIRS = [(algorithm, encoding) for algorithm, encoding in itertools.product(ALGORITHMS, ENCODINGS)
-         if encoding == "direct" or not ALGORITHMS[algorithm].needs_gradients]
+         if (encoding == "direct" or not ALGORITHMS[algorithm].needs_gradients)
+         and ALGORITHMS[algorithm].encodings in (None, {ENCODINGS[encoding].type})]
 
 
 def make_encoding(name: str):

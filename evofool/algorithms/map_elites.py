@@ -12,7 +12,7 @@ from evofool.algorithms.base import Evolution, Outcome, Proposal, check_classes
 from evofool.algorithms.parent_choice import Curiosity, StepSizes
 from evofool.archive import ChampionArchive
 from evofool.archive.champions import EMPTY
-from evofool.encodings.genome_batch import take
+from evofool.encodings.genome_batch import GenomeBatch, take
 from evofool.encodings.protocol import Encoding
 from evofool.errors import ConfigError
 from evofool.evaluation.unit import GenomeEvaluation, brightness_bands
@@ -117,6 +117,13 @@ class MapElites(Evolution):
                             torch.full((count,), -1, dtype=torch.long, device=device),
                             eligible=self._eligible, must_beat=self._thresholds,
                             with_brightness=banded)
+        children, parent_ids, parents = self._mutants(count)
+        return Proposal(children, parent_ids, eligible=self._eligible, parent_cells=parents,
+                        must_beat=self._thresholds, with_brightness=banded)
+
+    def _mutants(self, count: int) -> tuple[GenomeBatch, torch.Tensor, torch.Tensor]:
+        """``count`` children of parent cells drawn from the pool, their parents' genome ids
+        and the parent cells."""
         pool = self._parent_pool()
         cells = pool.occupied.nonzero().squeeze(1)
         parents = cells[self.rng.integers(cells.numel(), count)] if self.curiosity is None \
@@ -128,9 +135,7 @@ class MapElites(Evolution):
             "strength": self.step_sizes.of(parents)}  # encodings may predate strength
         children = self.encoding.offspring(take(pool.genomes, parents), mates, self.rng,
                                            self.generation, **adaptive)
-        return Proposal(children, pool.genome_id[parents], eligible=self._eligible,
-                        parent_cells=parents, must_beat=self._thresholds,
-                        with_brightness=banded)
+        return children, pool.genome_id[parents], parents
 
     def tell(self, proposal: Proposal, outcome: Outcome) -> None:
         """Offer the children to their bands' stepping stones; teach the per-cell learners

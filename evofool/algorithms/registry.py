@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from evofool.algorithms.cma_me import CmaMapElites, CmaMeSettings
 from evofool.algorithms.genetic import GeneticAlgorithm, GeneticSettings
 from evofool.algorithms.gradient_ascent import AscentSettings, GradientAscent
 from evofool.algorithms.map_elites import MapElites, MapElitesSettings
@@ -9,5 +10,6 @@ from evofool.registry import Registry
 
 ALGORITHMS = Registry("algorithm")
 ALGORITHMS.register(MapElitesSettings, MapElites)
+ALGORITHMS.register(CmaMeSettings, CmaMapElites)
 ALGORITHMS.register(GeneticSettings, GeneticAlgorithm)
 ALGORITHMS.register(AscentSettings, GradientAscent)

@@ -107,6 +107,21 @@ class CppnEncoding:
         return mutation.mutate(parents, outputs=self.channels, rates=self.rates,
                                weight_bound=self.weight_bound, eta=eta, rng=rng)
 
+    def weights(self, genome: GenomeBatch) -> torch.Tensor:
+        """(W,) a one-genome batch's connection weights in slot order: the continuous
+        part of a CPPN, what a CMA-ES searches over with the topology held fixed."""
+        return genome["weight"][0][genome["connected"][0]]
+
+    def with_weights(self, genome: GenomeBatch, weights: torch.Tensor) -> GenomeBatch:
+        """N copies of a one-genome batch, the i-th with ``weights[i]`` (N, W) as its
+        connection weights, clipped to the weight bound."""
+        count = weights.shape[0]
+        children = {key: value.expand(count, *value.shape[1:]).clone()
+                    for key, value in genome.items()}
+        children["weight"][children["connected"]] = weights.clamp(
+            -self.weight_bound, self.weight_bound).to(children["weight"].dtype).flatten()
+        return children
+
     def render(self, genomes: GenomeBatch, buffer: ImageBuffer | None = None) -> torch.Tensor:
         return render_population(genomes, outputs=self.channels, height=self.height,
                                  width=self.width, buffer=buffer)
