@@ -262,6 +262,10 @@ def validate_run_config(config: RunConfig) -> RunConfig:
         raise ConfigError("config sets no stop condition: set generations, evaluations, "
                           "wall_seconds or stop_when_all_at")
     config.encoding.check(config)
+    served = config.algorithm.encodings
+    if served is not None and config.encoding.type not in served:
+        raise ConfigError(f"algorithm.type {config.algorithm.type} needs encoding.type "
+                          f"{' or '.join(sorted(served))}, not {config.encoding.type}")
     config.algorithm.check(config)
     _check_screen(config)
     _check_defenses(config)

@@ -59,11 +59,6 @@ class CmaMeSettings(MapElitesSettings):
                 f"batch_size {self.batch_size} x emitter_share {self.emitter_share:g}; "
                 f"each needs at least {MIN_EMITTER_CHILDREN}")
 
-    def check(self, config: Any) -> None:
-        if config.encoding.type not in self.encodings:
-            raise ConfigError(f"algorithm.type cma_me searches over CPPN weights: it needs "
-                              f"encoding.type cppn, not {config.encoding.type}")
-
 
 @dataclass
 class Emitter:
@@ -146,9 +141,9 @@ class CmaMapElites(MapElites):
                 continue
             values = torch.where(taken > 0, improvement, float("-inf"))
             ranking = torch.sort(values, descending=True, stable=True).indices.numpy()
-            kept = int((taken > 0).sum())
-            emitter.strategy.tell(ranking, values.numpy()[ranking], kept)
-            if kept == 0 or emitter.strategy.check_stop(values.numpy()[ranking][:kept]):
+            ranked, kept = values.numpy()[ranking], int((taken > 0).sum())
+            emitter.strategy.tell(ranking, ranked, kept)
+            if kept == 0 or emitter.strategy.check_stop(ranked[:kept]):
                 self.emitters[index] = None
 
     def _start(self, count: int) -> Emitter | None:
@@ -161,11 +156,15 @@ class CmaMapElites(MapElites):
             return None
         cell = cells[self.rng.integers(cells.numel(), 1)]
         parent = take(pool.genomes, cell)
-        weights = self.encoding.weights(parent).double().cpu().numpy()
-        strategy = self._strategy_type(sigma0=self.sigma, solution_dim=weights.size,
-                                       batch_size=count, dtype=np.float64)
-        strategy.reset(weights)
+        strategy = self._strategy(self.encoding.weights(parent).double().cpu().numpy(), count)
         return Emitter(parent, int(pool.genome_id[cell]), int(cell), strategy)
+
+    def _strategy(self, mean: np.ndarray, count: int) -> Any:
+        """A fresh CMA-ES at ``mean`` with step ``sigma``, sampling ``count`` at a time."""
+        strategy = self._strategy_type(sigma0=self.sigma, solution_dim=mean.size,
+                                       batch_size=count, dtype=np.float64)
+        strategy.reset(mean)
+        return strategy
 
     def _sample(self, emitter: Emitter, count: int) -> torch.Tensor:
         """(count, W) samples of the emitter's strategy, drawn from the run's generator."""
@@ -191,9 +190,7 @@ class CmaMapElites(MapElites):
 
     def _restore(self, entry: dict[str, Any], count: int) -> Emitter:
         saved = entry["strategy"]
-        strategy = self._strategy_type(sigma0=self.sigma, solution_dim=saved["mean"].numel(),
-                                       batch_size=count, dtype=np.float64)
-        strategy.reset(saved["mean"].numpy())
+        strategy = self._strategy(saved["mean"].numpy(), count)
         strategy.sigma, strategy.current_eval = saved["sigma"], saved["current_eval"]
         strategy.pc, strategy.ps = saved["pc"].numpy(), saved["ps"].numpy()
         for key in MATRICES:
