@@ -22,12 +22,12 @@ import time
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from evofool.config import config_from_dict
 from evofool.encodings.genome_batch import take
 from evofool.evaluation import LocalEvaluation
 from evofool.evaluation.scorer import ImageScorer
 from evofool.randomness import RunRandomness
 from evofool.run.builder import build_algorithm, build_classifier, build_encoding
+from evofool.run.config import config_from_dict
 
 
 def best_ms(call, repeats: int) -> float:

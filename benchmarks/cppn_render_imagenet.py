@@ -25,12 +25,12 @@ from pathlib import Path
 
 import torch
 
-from evofool.config import load_config
 from evofool.encodings.cppn.encoding import CppnEncoding, CppnSettings
 from evofool.encodings.cppn.program import build_program
 from evofool.encodings.cppn.render import render_population, render_with_torch
 from evofool.encodings.image_buffer import ImageBuffer
 from evofool.randomness import RunRandomness
+from evofool.run.config import load_config
 from evofool.run.stored import StoredRun
 
 CONFIG = Path(__file__).parents[1] / "configs" / "imagenet_cppn.yaml"

@@ -21,13 +21,13 @@ from dataclasses import replace
 
 import torch
 
-from evofool.config import config_from_dict
 from evofool.encodings.cppn.mutation import CppnMutationRates
 from evofool.encodings.genome_batch import take
 from evofool.evaluation import LocalEvaluation
 from evofool.evaluation.scorer import ImageScorer
 from evofool.randomness import RunRandomness
 from evofool.run.builder import build_algorithm, build_classifier, build_encoding
+from evofool.run.config import config_from_dict
 
 THRESHOLD = 0.9999
 NOTHING = CppnMutationRates(add_connection=0.0, delete_connection=0.0, add_node=0.0,

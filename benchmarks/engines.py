@@ -29,10 +29,10 @@ import torch
 from evaluator import cpu_model
 from scipy.stats import spearmanr
 
-from evofool.algorithms.screen import log_odds
 from evofool.engines import attach_engine, engines
 from evofool.engines.engine import cpu_flags
 from evofool.engines.onnxruntime_int8 import typical_cppn_images
+from evofool.evaluation.screen import log_odds
 from evofool.models import default_lenet_path, load_classifier
 from evofool.training import train_mnist_lenet
 

@@ -42,9 +42,9 @@ from pathlib import Path
 import torch
 from evaluator import cpu_model, peak_rss_mb
 
-from evofool.config import load_config
 from evofool.evaluation.devices import resolve_device
 from evofool.evaluation.scorer import ImageScorer, chunk_size
+from evofool.run.config import load_config
 from evofool.run.job import EvolutionJob
 
 CONFIGS = Path(__file__).parents[1] / "configs"

@@ -23,10 +23,10 @@ import torch
 from evaluator import cpu_model
 
 from evofool.analysis.transfer import transfer_matrix
-from evofool.config import load_config
 from evofool.data import MNIST_CLASS_NAMES, load_mnist
 from evofool.models import InputSpec
 from evofool.models.lenet import CheckpointInfo, save_lenet
+from evofool.run.config import load_config
 from evofool.run.job import EvolutionJob
 from evofool.training.lenet_training import images_to_tensor, train_lenet
 

@@ -32,8 +32,8 @@ import torch
 from evaluator import cpu_model
 from ray.cluster_utils import Cluster
 
-from evofool.config import load_config
 from evofool.run.builder import build_algorithm, build_classifier, build_encoding, build_evaluation
+from evofool.run.config import load_config
 
 CONFIG = Path(__file__).parents[1] / "configs" / "imagenet_cppn.yaml"
 WARMUP = 2  # generations before timing: actors started, models loaded

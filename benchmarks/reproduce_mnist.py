@@ -20,10 +20,10 @@ from pathlib import Path
 
 import torch
 
-from evofool.config import load_config
 from evofool.evaluation import LocalEvaluation
 from evofool.evaluation.scorer import ImageScorer
 from evofool.run.builder import build_algorithm, build_classifier, build_encoding
+from evofool.run.config import load_config
 
 THRESHOLDS = (0.99, 0.999, 0.9999)
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"

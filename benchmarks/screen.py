@@ -4,7 +4,7 @@ Copies RUN (a run whose search screens, or not) and continues the copy for
 ``--generations`` generations with every child scored on both the screening
 engine and the exact one (the exact scores drive the search, as an audited
 generation's do). For each margin (log-odds added to a screened score, see
-evofool.algorithms.screen) it reports the share of children the screen would
+evofool.evaluation.screen) it reports the share of children the screen would
 have confirmed (what the exact engine would still score) and the share of true
 improvements (children whose exact scores take a cell) it would have missed.
 Goal (issue 22): missed <= 2 %. Also the screened and exact engines' images/s
@@ -27,7 +27,7 @@ from pathlib import Path
 import torch
 from evaluator import cpu_model
 
-from evofool.algorithms.screen import Screen, ScreenStats, could_improve
+from evofool.evaluation.screen import Screen, ScreenStats, could_improve
 from evofool.run.job import EvolutionJob
 
 

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from evaluator import cpu_model
 
-from evofool.config import load_config
+from evofool.run.config import load_config
 from evofool.run.job import EvolutionJob
 from evofool.store.history import TOP_LEVEL
 

@@ -19,8 +19,8 @@ import tempfile
 from pathlib import Path
 
 from evofool.analysis.transfer import transfer_matrix
-from evofool.cache import cache_dir
-from evofool.config import load_config
+from evofool.files.cache import cache_dir
+from evofool.run.config import load_config
 from evofool.run.job import EvolutionJob
 from evofool.training import train_mnist_lenet
 

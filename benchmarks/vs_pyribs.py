@@ -20,10 +20,10 @@ import time
 import numpy as np
 import torch
 
-from evofool.config import config_from_dict
 from evofool.evaluation import LocalEvaluation
 from evofool.evaluation.scorer import ImageScorer
 from evofool.run.builder import build_algorithm, build_classifier, build_encoding
+from evofool.run.config import config_from_dict
 
 FOOLED = 0.9999
 

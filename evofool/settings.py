@@ -6,7 +6,15 @@ says what it accepts, and ``positive`` / ``probability`` put the range in the
 field itself. ``build_section`` turns a mapping into such a class: unknown
 keys, wrong types and out-of-range values are refused with the dotted key that
 holds them. Sections picked by ``type`` (encoding, algorithm) are looked up in
-the registry the field names (evofool.registry).
+the ``Registry`` the field names.
+
+Registries map a part's ``type`` name to its settings class and the factory that
+builds it. Adding an encoding or a search algorithm is its own module (a settings
+class beside the code, and a ``from_settings`` factory) plus one ``register`` line
+in the kind's registry (evofool.encodings.registry, evofool.algorithms.registry).
+The config reads sections through the registry (``chosen_from``), the run builder
+builds through it (evofool.run.builder), and the contract tests run over everything
+registered, a part registered from a test included.
 """
 
 from __future__ import annotations
@@ -16,13 +24,48 @@ import math
 import types
 import typing
 from collections.abc import Callable, Sequence
-from dataclasses import field
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
 
 from evofool.errors import ConfigError, quoted
 
-if TYPE_CHECKING:
-    from evofool.registry import Registry
+
+@dataclass(frozen=True)
+class Registered:
+    """One part: ``settings`` (a frozen dataclass whose ``type`` field defaults to the part's
+    name) and ``build``, which makes the part from an instance of it."""
+
+    settings: type
+    build: Callable[..., Any]
+
+
+class Registry:
+    """The parts of one kind, by the name a config's ``type`` key gives them."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._parts: dict[str, Registered] = {}
+
+    def register(self, settings: type, build: Callable[..., Any]) -> None:
+        """Add a part under its settings' default ``type``.
+
+        Raises:
+            ValueError: the name is taken.
+        """
+        name = settings.__dataclass_fields__["type"].default
+        if name in self._parts:
+            raise ValueError(f"{self.kind} {name!r} is registered already")
+        self._parts[name] = Registered(settings, build)
+
+    def names(self) -> list[str]:
+        return list(self._parts)
+
+    def __getitem__(self, name: str) -> Registered:
+        """Raises: ConfigError naming the known parts, for an unknown name."""
+        if name not in self._parts:
+            raise ConfigError(f"{self.kind}.type must be one of {', '.join(self._parts)}, "
+                              f"got {name!r}")
+        return self._parts[name]
 
 
 MAX_INT = 2**63 - 1  # what torch, NumPy and SQLite hold in an integer

@@ -17,12 +17,12 @@ from example_encoding import TilesEncoding, TilesSettings
 from example_engine import TORCH_FLOAT64
 
 from evofool.algorithms import ALGORITHMS
-from evofool.config import load_config
 from evofool.data import MNIST_CLASS_NAMES, load_mnist
 from evofool.encodings import ENCODINGS
 from evofool.engines.registry import register as register_engine
 from evofool.models import Classifier, InputSpec, LeNet
 from evofool.models.lenet import CheckpointInfo, save_lenet
+from evofool.run.config import load_config
 from evofool.run.job import EvolutionJob
 from evofool.training.lenet_training import images_to_tensor, train_lenet
 

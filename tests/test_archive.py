@@ -1,6 +1,6 @@
 import torch
 
-from evofool.archive import ChampionArchive
+from evofool.archive.champions import ChampionArchive
 
 
 def genomes(*values):

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from conftest import CONFIGS
 
-from evofool.cache import cache_dir
+from evofool.files.cache import cache_dir
 
 BENCHMARKS = Path(__file__).parents[1] / "benchmarks"
 SMOKE = {  # script: its smallest budget ("RUN": a finished 3-generation screened run)

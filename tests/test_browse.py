@@ -13,7 +13,7 @@ from conftest import CONFIGS, browser_client
 from PIL import Image
 
 from evofool.analysis.transfer import transfer_matrix, write_transfer
-from evofool.config import load_config
+from evofool.run.config import load_config
 from evofool.run.job import EvolutionJob
 
 

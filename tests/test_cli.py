@@ -10,7 +10,7 @@ from PIL import Image
 
 from evofool.analysis.export import FORMATS
 from evofool.cli.main import build_parser
-from evofool.images import write_png
+from evofool.files.images import write_png
 
 
 def test_train_reports_accuracy_as_its_last_line(trained_lenet):

@@ -7,12 +7,12 @@ import torch
 from conftest import FAKE_SHAPE
 
 from evofool.algorithms.cma_me import CmaMapElites, CmaMeSettings
-from evofool.config import config_from_dict
 from evofool.encodings import ENCODINGS, encoding_for_shape
 from evofool.errors import ConfigError
 from evofool.evaluation import LocalEvaluation
 from evofool.evaluation.scorer import ImageScorer
 from evofool.randomness import RunRandomness
+from evofool.run.config import config_from_dict
 
 SETTINGS = CmaMeSettings(batch_size=24, emitters=2, emitter_share=0.5, sigma=0.1)
 

@@ -2,11 +2,11 @@ import pytest
 from conftest import CONFIGS
 
 from evofool.algorithms.genetic import GeneticSettings
-from evofool.config import load_config
 from evofool.encodings.cppn.encoding import CppnSettings
 from evofool.encodings.direct import DirectSettings
 from evofool.errors import ConfigError
 from evofool.retrain.config import load_retrain_config
+from evofool.run.config import load_config
 
 
 def write(tmp_path, text):

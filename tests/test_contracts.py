@@ -190,8 +190,8 @@ def test_archive_keeps_the_best_of_its_classes_only(algorithm, encoding, evaluat
 
 
 def test_a_registered_encoding_is_a_config_key_and_runs_end_to_end(small_lenets, tmp_path):
-    from evofool.config import config_from_dict
     from evofool.errors import ConfigError
+    from evofool.run.config import config_from_dict
     from evofool.run.job import EvolutionJob
     from evofool.run.stored import StoredRun
 

@@ -10,11 +10,11 @@ import pytest
 import torch
 from conftest import CONFIGS, FAKE_SHAPE, browser_client
 
-from evofool.config import load_config
 from evofool.defenses import DEFENSES, DefenseChain, defense_settings, image_keys
 from evofool.errors import ConfigError
 from evofool.evaluation.scorer import ImageScorer
 from evofool.models import InputSpec
+from evofool.run.config import load_config
 from evofool.run.job import EvolutionJob
 from evofool.run.stored import StoredRun
 

@@ -6,7 +6,6 @@ import pytest
 import torch
 from conftest import CONFIGS, MNIST_SPEC
 
-from evofool.config import load_config
 from evofool.engines import EngineError, attach_engine, engine_named, engines, exact_choices
 from evofool.engines.engine import Engine
 from evofool.engines.onnx_export import onnx_path
@@ -16,6 +15,7 @@ from evofool.engines.selection import FORCED_AUTO, choose_screen
 from evofool.errors import ConfigError, DataUnavailableError
 from evofool.evaluation.scorer import ImageScorer
 from evofool.models import Classifier, ClassifierEnsemble, InputSpec, LeNet, load_classifier
+from evofool.run.config import load_config
 from evofool.run.job import EvolutionJob
 from evofool.store import RunStore
 

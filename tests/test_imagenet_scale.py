@@ -8,11 +8,11 @@ import torch
 from conftest import CONFIGS
 
 from evofool.analysis.transfer import transfer_matrix
-from evofool.config import load_config
 from evofool.defenses.ten_crop import ten_crops
 from evofool.errors import ConfigError
 from evofool.evaluation.scorer import ImageScorer
 from evofool.models import Classifier, InputSpec, LeNet
+from evofool.run.config import load_config
 from evofool.run.job import EvolutionJob
 from evofool.store import RunStore
 

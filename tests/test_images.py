@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from evofool.errors import ImageReadError
-from evofool.images import read_image, write_png
+from evofool.files.images import read_image, write_png
 
 
 def test_png_round_trip_is_lossless_for_byte_values(tmp_path):

@@ -71,7 +71,7 @@ def efficientnet():
 
 
 def test_efficientnet_lite0_knows_cats_and_coffee(efficientnet, skimage_photo):
-    from evofool.images import read_image
+    from evofool.files.images import read_image
 
     photos = torch.stack([read_image(skimage_photo(name), channels=3)[:, :300, :400]
                           for name in ("chelsea.png", "coffee.png")])

@@ -7,11 +7,11 @@ import pytest
 import torch
 from conftest import browser_client
 
+from evofool.analysis.ood_report import evaluate, write_report
 from evofool.errors import EvofoolError
 from evofool.ood.detectors import DETECTORS
-from evofool.ood.evaluation import evaluate, write_report
-from evofool.ood.image_sets import ImageSet, load_image_set
 from evofool.ood.representations import network_head, represent
+from evofool.run.image_sets import ImageSet, load_image_set
 from evofool.vision_libs import import_pytorch_ood
 
 try:

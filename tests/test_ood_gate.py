@@ -9,9 +9,10 @@ import pytest
 import torch
 from conftest import browser_client
 
-from evofool.config import config_from_dict, load_config
 from evofool.ood.detectors import GATE_DETECTORS
 from evofool.ood.gate import DetectorGate, fit_gate
+from evofool.run.config import config_from_dict, load_config
+from evofool.run.image_sets import load_image_set
 from evofool.run.job import EvolutionJob
 from evofool.vision_libs import import_pytorch_ood
 
@@ -49,7 +50,7 @@ def test_gate_threshold_keeps_the_asked_share_and_loads_back_identical(
     natural = blob_file(tmp_path / "natural.pt", 400, 1, 0, 0.3)
     gate = fit_gate(random_lenet, detector=detector, fit_on=blob_file(tmp_path / "fit.pt", 500,
                                                                       2, 0, 0.3),
-                    fit_images=500, threshold_on=natural, tpr=0.9)
+                    fit_images=500, threshold_on=natural, tpr=0.9, load_images=load_image_set)
     images = torch.load(natural)["images"].float() / 255
     kept = (gate.outlier_scores(images) <= gate.threshold).float().mean()
     assert abs(float(kept) - 0.9) <= 0.01
@@ -88,7 +89,7 @@ def test_a_crafted_detector_file_is_refused_and_runs_no_code(small_lenets, tmp_p
 def test_a_detector_that_cannot_gate_is_named(random_lenet):
     with pytest.raises(Exception, match="must be one of"):
         fit_gate(random_lenet, detector="odin", fit_on="mnist-train", fit_images=10,
-                 threshold_on="mnist-test", tpr=0.95)
+                 threshold_on="mnist-test", tpr=0.95, load_images=load_image_set)
 
 
 def gated_config(model, encoding, algorithm, generations):
@@ -129,7 +130,7 @@ def test_gated_run_resumes_exactly_and_reports_who_passes(small_lenets, tmp_path
         assert entry["passes_detector"] == (entry["detector_score"] <= threshold)
     assert summary["classes_at_0.99_passing_detector"] == sum(
         entry["passes_detector"] and entry["confidence"] >= 0.99 for entry in summary["classes"])
-    # "fooled" has one meaning (evofool.confidence): summary and metrics.csv count the same
+    # "fooled" has one meaning (evofool.archive.confidence): summary and metrics.csv count the same
     last_row = list(csv.DictReader(open(whole / "metrics.csv")))[-1]
     assert summary["classes_at_0.99"] == int(last_row["classes_at_0.99"]) \
         == summary["classes_at_0.99_passing_detector"]

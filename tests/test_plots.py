@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 
 from evofool.analysis.plots import class_bars, confidence_curves, montage_caption
-from evofool.confidence import format_confidence
+from evofool.archive.confidence import format_confidence
 
 
 def test_plot_writes_montage_curves_and_bars(tiny_cppn_run, tmp_path, cli):

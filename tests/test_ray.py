@@ -12,10 +12,10 @@ import pytest
 import torch
 from conftest import CONFIGS
 
-from evofool.config import load_config
 from evofool.errors import ConfigError
 from evofool.randomness import RunRandomness
 from evofool.run.builder import build_algorithm, build_classifier, build_encoding, build_evaluation
+from evofool.run.config import load_config
 from evofool.run.job import EvolutionJob
 
 ray = pytest.importorskip("ray", reason="Ray is not installed (pip install -e '.[ray]')")

@@ -22,7 +22,7 @@ def reader_home(tmp_path, trained_lenet, mnist, tiny_cppn_run, cli):
     cache = tmp_path / "cache"
     (cache / "mnist").mkdir(parents=True)
     (cache / "models").mkdir()
-    from evofool.cache import cache_dir
+    from evofool.files.cache import cache_dir
     shutil.copy(cache_dir() / "mnist" / "mnist.npz", cache / "mnist" / "mnist.npz")
     shutil.copy(trained_lenet["path"], cache / "models" / "mnist-lenet.pt")
     result = cli("export", str(tiny_cppn_run), "--format", "imagefolder", "--min-confidence",

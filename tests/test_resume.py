@@ -16,8 +16,8 @@ import yaml
 from conftest import run_in_process
 
 from evofool.cli.main import main
-from evofool.config import load_config
 from evofool.run import checkpoints
+from evofool.run.config import load_config
 from evofool.run.job import STOP_CONDITIONS, EvolutionJob
 from evofool.store import RunStore
 

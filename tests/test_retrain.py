@@ -15,9 +15,9 @@ from evofool.errors import EvofoolError
 from evofool.models import load_classifier
 from evofool.retrain.config import load_retrain_config
 from evofool.retrain.experiment import RetrainExperiment
-from evofool.retrain.layout import round_model_path
 from evofool.retrain.store import RetrainStore
 from evofool.run.recorder import RunRecorder
+from evofool.store.retrain_layout import round_model_path
 
 TIMING = ("evolve_seconds", "train_seconds", "model")
 

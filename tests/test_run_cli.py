@@ -93,8 +93,8 @@ def test_missing_default_lenet_is_trained_first_and_said(tmp_path, monkeypatch, 
                                                           trained_lenet):
     import shutil
 
-    from evofool.config import config_from_dict
     from evofool.run import builder as components
+    from evofool.run.config import config_from_dict
     from evofool.training import TrainingResult
 
     monkeypatch.setenv("EVOFOOL_CACHE", str(tmp_path))

@@ -7,12 +7,12 @@ import pytest
 import torch
 from conftest import CONFIGS
 
-from evofool.algorithms.screen import Screen, could_improve
-from evofool.config import load_config, screen_blocker
 from evofool.errors import ConfigError
 from evofool.evaluation.scorer import ImageScorer
+from evofool.evaluation.screen import Screen, could_improve
 from evofool.models import load_classifier
 from evofool.run.builder import build_screen
+from evofool.run.config import load_config, screen_blocker
 from evofool.run.job import EvolutionJob
 from evofool.run.stored import StoredRun
 

@@ -6,7 +6,7 @@ import torch
 
 from evofool.encodings import CppnEncoding, DirectEncoding
 from evofool.encodings.genome_codec import record_from_bytes, record_to_bytes
-from evofool.images import to_uint8
+from evofool.files.images import to_uint8
 from evofool.store import SCHEMA_VERSION, Champion, GenomeRow, RunStore, StoreError
 from evofool.store.history import keeps_every_genome, milestone_level
 

@@ -7,9 +7,9 @@ import torch
 from PIL import Image
 
 from evofool.analysis.transfer import transfer_matrix, write_transfer
-from evofool.config import load_config
 from evofool.errors import ModelLoadError
 from evofool.models import ClassifierEnsemble, load_classifier
+from evofool.run.config import load_config
 from evofool.run.job import EvolutionJob
 from evofool.run.stored import StoredRun
 from evofool.store import RunStore

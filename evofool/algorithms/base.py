@@ -16,8 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from evofool.archive import ChampionArchive
-from evofool.archive.champions import Added
+from evofool.archive.champions import Added, ChampionArchive
 from evofool.encodings.genome_batch import GenomeBatch
 from evofool.encodings.protocol import Encoding
 from evofool.errors import ConfigError
@@ -25,7 +24,7 @@ from evofool.evaluation.unit import Evaluation, GenomeEvaluation, MustBeat
 from evofool.randomness import RunRandomness
 
 if TYPE_CHECKING:
-    from evofool.algorithms.screen import Screen, ScreenStats
+    from evofool.evaluation.screen import Screen, ScreenStats
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,7 @@ import torch
 
 from evofool.algorithms.base import Evolution, Outcome, Proposal, check_classes
 from evofool.algorithms.parent_choice import Curiosity, StepSizes
-from evofool.archive import ChampionArchive
-from evofool.archive.champions import EMPTY
+from evofool.archive.champions import EMPTY, ChampionArchive
 from evofool.encodings.genome_batch import GenomeBatch, take
 from evofool.encodings.protocol import Encoding
 from evofool.errors import ConfigError

@@ -6,7 +6,7 @@ from evofool.algorithms.cma_me import CmaMapElites, CmaMeSettings
 from evofool.algorithms.genetic import GeneticAlgorithm, GeneticSettings
 from evofool.algorithms.gradient_ascent import AscentSettings, GradientAscent
 from evofool.algorithms.map_elites import MapElites, MapElitesSettings
-from evofool.registry import Registry
+from evofool.settings import Registry
 
 ALGORITHMS = Registry("algorithm")
 ALGORITHMS.register(MapElitesSettings, MapElites)

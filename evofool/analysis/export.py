@@ -23,11 +23,11 @@ import numpy as np
 import torch
 
 from evofool.errors import EvofoolError, quoted
-from evofool.images import png_bytes, to_uint8
-from evofool.retrain.layout import expand_run_dirs, is_retrain_dir
+from evofool.files.images import png_bytes, to_uint8
 from evofool.run.outputs import safe_name
 from evofool.run.stored import StoredRun, classes_agree
 from evofool.store import Champion, is_run_dir
+from evofool.store.retrain_layout import expand_run_dirs, is_retrain_dir
 
 Format = Literal["imagefolder", "openood", "pt", "npz"]
 FORMATS = ("imagefolder", "openood", "pt", "npz")
@@ -67,7 +67,7 @@ def export(request: ExportRequest) -> int:
     runs = [StoredRun(run_dir, label=label) for run_dir, label in expanded]
     try:
         class_names = _shared_class_names(runs)
-        selected = [(run, select_images(run, min_confidence=request.min_confidence,
+        selected = [(run, run.select(min_confidence=request.min_confidence,
                                         include_history=request.include_history,
                                         classes=request.classes)) for run in runs]
         total = sum(len(images) for _, images in selected)
@@ -169,32 +169,6 @@ def _shared_class_names(runs: list[StoredRun]) -> tuple[str, ...]:
                                f"{next(r.label for r in runs if r.class_names == longest)}; "
                                "export runs of different models separately")
     return longest
-
-
-def select_images(run: StoredRun, *, min_confidence: float, include_history: bool,
-                  classes: Sequence[str] | None = None) -> list[Champion]:
-    """A run's champions (or, ``include_history``, every champion it kept) at
-    ``min_confidence`` or above, of ``classes`` (indices or names; None: all), each
-    (class, genome) once, in a deterministic order."""
-    images = run.history() if include_history else run.champions()
-    wanted = None if classes is None else _class_indices(run, classes)
-    unique = {(image.class_index, image.genome_id): image for image in images
-              if image.confidence >= min_confidence
-              and (wanted is None or image.class_index in wanted)}
-    return sorted(unique.values(), key=lambda i: (i.class_index, i.generation, i.genome_id))
-
-
-def _class_indices(run: StoredRun, classes: Sequence[str]) -> set[int]:
-    indices = set()
-    for item in classes:
-        if item.isdigit() and int(item) < len(run.class_names):
-            indices.add(int(item))
-        elif item in run.class_names:
-            indices.add(run.class_names.index(item))
-        else:
-            raise EvofoolError(f"--classes: {item!r} is no class of {run.label} (classes "
-                               f"0..{len(run.class_names) - 1} or their names)")
-    return indices
 
 
 def _write(out: Path, request: ExportRequest,

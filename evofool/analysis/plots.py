@@ -19,12 +19,12 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import NullFormatter
 
-from evofool.confidence import FOOLED_KEY, FOOLED_THRESHOLD, format_confidence
-from evofool.run.layout import METRICS_FILE
+from evofool.archive.confidence import FOOLED_KEY, FOOLED_THRESHOLD, format_confidence
+from evofool.store.layout import METRICS_FILE
 
 if TYPE_CHECKING:
+    from evofool.analysis.defense_report import DefenseReport
     from evofool.analysis.transfer_matrix import TransferMatrix
-    from evofool.defenses.report import DefenseReport
 
 MONTAGE_COLUMNS = 10
 ANNOTATE_UP_TO = 20  # classes; a wider heatmap carries no numbers

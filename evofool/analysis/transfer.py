@@ -18,9 +18,9 @@ import torch
 
 from evofool.analysis.plots import to_png, transfer_heatmap
 from evofool.analysis.transfer_matrix import TransferMatrix
-from evofool.atomic_files import write_atomically
 from evofool.errors import EvofoolError
 from evofool.evaluation.scorer import ImageScorer
+from evofool.files.atomic import write_atomically
 from evofool.models import load_classifier
 from evofool.run.stored import StoredRun, classes_agree
 

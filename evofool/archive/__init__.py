@@ -1,5 +1,5 @@
-"""What a run keeps: the champion of every class."""
+"""What a run keeps: the champion of every class (champions), and what counts as fooled
+(confidence).
 
-from evofool.archive.champions import ChampionArchive
-
-__all__ = ["ChampionArchive"]
+Nothing is re-exported here, so that reading the threshold (``confidence``) never loads
+torch."""

@@ -12,7 +12,7 @@ from typing import Any, NamedTuple
 
 import torch
 
-from evofool.confidence import FOOLED_THRESHOLD
+from evofool.archive.confidence import FOOLED_THRESHOLD
 from evofool.encodings.genome_batch import GenomeBatch, put, take
 
 TOP_K = 5

@@ -35,15 +35,15 @@ from evofool.analysis.plots import (
     rounds_figure,
     to_png,
 )
+from evofool.archive.confidence import FOOLED_KEY
 from evofool.browse.catalog import CatalogEntry, RunCatalog, describe, printable
 from evofool.browse.guard import BrowserGuard
-from evofool.confidence import FOOLED_KEY
 from evofool.encodings.genome_codec import record_to_json
 from evofool.errors import EvofoolError, quoted
-from evofool.images import png_bytes
+from evofool.files.images import png_bytes
 from evofool.retrain.store import RetrainStore
-from evofool.run.layout import SUMMARY_FILE
 from evofool.run.stored import StoredRun
+from evofool.store.layout import SUMMARY_FILE
 
 HERE = Path(__file__).parent
 IMMUTABLE = {"Cache-Control": "public, max-age=31536000, immutable"}

@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from evofool.confidence import FOOLED_KEY, classes_fooled, median_confidence
+from evofool.archive.confidence import FOOLED_KEY, classes_fooled, median_confidence
 from evofool.errors import EvofoolError
-from evofool.retrain.layout import RETRAIN_STORE_FILE, is_retrain_dir, round_runs
 from evofool.retrain.store import RetrainStore
-from evofool.run.layout import METRICS_FILE
 from evofool.run.metrics import latest_row
 from evofool.store import RunStore, StoreError, is_run_dir
+from evofool.store.layout import METRICS_FILE
+from evofool.store.retrain_layout import RETRAIN_STORE_FILE, is_retrain_dir, round_runs
 from evofool.store.writer_lock import LOCK_FILE, writer_alive
 
 STALLED_AFTER_SECONDS = 300  # a "running" run whose metrics have not moved for this long

@@ -31,8 +31,8 @@ def run(args: argparse.Namespace) -> int:
     import uvicorn  # imported here: only this command needs a web server
 
     from evofool.browse import create_app
-    from evofool.retrain.layout import is_retrain_dir
     from evofool.store import is_run_dir
+    from evofool.store.retrain_layout import is_retrain_dir
 
     if not 0 < args.port < 65536:
         raise EvofoolError(f"--port must be in 1..65535, not {args.port}")

@@ -25,7 +25,7 @@ def run(args: argparse.Namespace) -> int:
     import torch  # here, not at the top: `evofool --help` should not wait for torch
 
     from evofool.evaluation.scorer import ImageScorer
-    from evofool.images import read_image
+    from evofool.files.images import read_image
     from evofool.models.loading import load_classifier
 
     if args.top < 1:

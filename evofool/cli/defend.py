@@ -8,7 +8,7 @@ import json
 import sys
 from pathlib import Path
 
-from evofool.confidence import FOOLED_THRESHOLD
+from evofool.archive.confidence import FOOLED_THRESHOLD
 
 DEFAULT_DEFENSES = ("noise_average:sigma=0.1,samples=16", "noise_average:sigma=0.3,samples=16",
                     "jpeg:quality=75", "jpeg:quality=25", "bit_depth:bits=4", "bit_depth:bits=1",
@@ -52,12 +52,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from evofool.analysis.defense_report import FOOLED_SHARE_KEY, defend, write_report
     from evofool.cli.fooling_sets import check_min_confidence, report_dir, stage_printer
     from evofool.defenses import DefenseChain, defense_settings
-    from evofool.defenses.report import FOOLED_SHARE_KEY, defend, write_report
     from evofool.errors import EvofoolError
     from evofool.models import load_classifier
-    from evofool.ood.image_sets import load_image_set
+    from evofool.run.image_sets import load_image_set
 
     defenses = [defense_settings(spec, f"--defenses {spec}") for spec in args.defenses]
     check_min_confidence(args.min_confidence)

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from evofool.confidence import FOOLED_THRESHOLD
+from evofool.archive.confidence import FOOLED_THRESHOLD
 from evofool.errors import EvofoolError
 
 

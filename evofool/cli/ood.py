@@ -43,12 +43,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from evofool.analysis.ood_report import evaluate, write_report
     from evofool.cli.fooling_sets import check_min_confidence, report_dir, stage_printer
     from evofool.errors import EvofoolError
     from evofool.models import load_classifier  # torch and pytorch-ood: only when used
     from evofool.ood.detectors import DETECTORS, FEATURE_DETECTORS
-    from evofool.ood.evaluation import evaluate, write_report
-    from evofool.ood.image_sets import NOISE, load_image_set
+    from evofool.run.image_sets import NOISE, load_image_set
 
     detectors = [name.strip() for name in args.detectors.split(",") if name.strip()]
     unknown = [name for name in detectors if name not in DETECTORS]

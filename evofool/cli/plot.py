@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from evofool.atomic_files import write_atomically
+from evofool.files.atomic import write_atomically
 
 MONTAGE_LIMIT = 100  # champions; a larger run's montage shows its most confident
 
@@ -27,7 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from evofool.analysis.plots import to_png  # matplotlib: only when plotting
-    from evofool.retrain.layout import is_retrain_dir
+    from evofool.store.retrain_layout import is_retrain_dir
 
     out = args.out or args.run_dir / "plots"
     figures = _retrain_figures(args.run_dir) if is_retrain_dir(args.run_dir) \

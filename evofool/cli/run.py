@@ -56,7 +56,7 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from evofool.config import load_config  # torch (the registered parts): only when used
+    from evofool.run.config import load_config  # torch (the registered parts): only when used
     from evofool.run.job import EvolutionJob, choose_run_dir
 
     config = load_config(args.config, args.overrides)
@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def ascent(args: argparse.Namespace) -> int:
-    from evofool.config import load_config  # torch (the registered parts): only when used
+    from evofool.run.config import load_config  # torch (the registered parts): only when used
 
     config = load_config(args.config, args.overrides)
     if config.algorithm.type != "ascent":
@@ -77,8 +77,8 @@ def ascent(args: argparse.Namespace) -> int:
 
 def resume(args: argparse.Namespace) -> int:
     from evofool.retrain.experiment import RetrainExperiment
-    from evofool.retrain.layout import is_retrain_dir
     from evofool.run.job import EvolutionJob, RunAlreadyFinished
+    from evofool.store.retrain_layout import is_retrain_dir
 
     if is_retrain_dir(args.run_dir):
         experiment = RetrainExperiment.resume(args.run_dir, args.overrides, force=args.force,
@@ -99,8 +99,8 @@ def _report(run_dir: Path, summary: dict[str, Any], *, quiet: bool) -> int:
     A short run can fill many classes with a handful of images (one noise image can be
     every class's best so far), so the line says how many distinct images they are.
     """
-    from evofool.confidence import FOOLED_KEY
-    from evofool.run.layout import CHAMPIONS_DIR, SUMMARY_FILE
+    from evofool.archive.confidence import FOOLED_KEY
+    from evofool.store.layout import CHAMPIONS_DIR, SUMMARY_FILE
 
     classes, fooled = summary["classes"], summary[FOOLED_KEY]
     images = len({entry["genome_id"] for entry in classes})

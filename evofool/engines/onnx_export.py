@@ -17,9 +17,9 @@ from pathlib import Path
 
 import torch
 
-from evofool.atomic_files import write_atomically
-from evofool.cache import cache_dir
 from evofool.errors import EvofoolError, first_line
+from evofool.files.atomic import write_atomically
+from evofool.files.cache import cache_dir
 from evofool.models.classifier import Classifier, private_copy
 from evofool.models.fingerprint import model_fingerprint
 

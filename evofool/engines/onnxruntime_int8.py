@@ -18,10 +18,10 @@ from pathlib import Path
 
 import torch
 
-from evofool.atomic_files import write_atomically
 from evofool.engines.engine import Engine
 from evofool.engines.onnx_export import INPUT_NAME, EngineError, export_onnx
 from evofool.engines.onnxruntime_forward import OnnxRuntimeForward, onnxruntime_available
+from evofool.files.atomic import write_atomically
 from evofool.models.classifier import Classifier
 
 INT8_TOLERANCE = 0.75  # measured: max |dp| 0.48 on EfficientNet-Lite0 over CPPN images

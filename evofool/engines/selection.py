@@ -21,11 +21,11 @@ import time
 
 import torch
 
-from evofool.atomic_files import write_atomically
-from evofool.cache import cache_dir
 from evofool.engines.engine import Engine, Forward
 from evofool.engines.onnx_export import EngineError, onnx_path
 from evofool.engines.registry import engine_named, engines
+from evofool.files.atomic import write_atomically
+from evofool.files.cache import cache_dir
 from evofool.models.classifier import Classifier
 
 PROBE_IMAGES = 4
@@ -123,7 +123,7 @@ def engine_seconds(classifier, device: torch.device, batch: int, *,
 
 def screen_cost_ratio(seconds: dict[str, float], screen: str) -> float:
     """What a child's screened score costs in exact scores of the fastest exact engine
-    (evofool.algorithms.screen decides each generation from it)."""
+    (evofool.evaluation.screen decides each generation from it)."""
     exact = min(value for name, value in seconds.items() if engine_named(name).exact)
     return seconds[screen] / exact
 

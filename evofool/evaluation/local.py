@@ -13,7 +13,7 @@ from evofool.evaluation.scorer import ImageScorer
 from evofool.evaluation.unit import Evaluation, MustBeat, pixel_sums
 
 if TYPE_CHECKING:
-    from evofool.algorithms.screen import Screen
+    from evofool.evaluation.screen import Screen
     from evofool.ood.gate import DetectorGate
 
 

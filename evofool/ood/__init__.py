@@ -1,9 +1,8 @@
-"""Fooling images against out-of-distribution (OOD) detectors: ``evofool ood``.
+"""Out-of-distribution (OOD) detectors over one classifier's logits and features.
 
-Sets of images (natural in-distribution, fooling, noise) become logits and
-features of one classifier (representations), pytorch-ood's detectors score
-them (detectors), and its metrics say how well each detector tells each OOD set
-from the natural test images (report). pytorch-ood is the optional extra
-``evofool[ood]``; it imports torchvision, so it is imported through
-evofool.vision_libs.
+Images become logits and features (representations), pytorch-ood's detectors score
+them (detectors), and a fitted detector can gate a search (gate). How well each
+detector tells fooling images from natural ones is evofool.analysis.ood_report.
+pytorch-ood is the optional extra ``evofool[ood]``; it imports torchvision, so it is
+imported through evofool.vision_libs.
 """

@@ -23,14 +23,15 @@ differ in the last bits and change which images pass.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from evofool.atomic_files import replaced_atomically
 from evofool.errors import EvofoolError
+from evofool.files.atomic import replaced_atomically
 from evofool.models import Classifier
 from evofool.ood.detectors import (
     FEATURE_DETECTORS,
@@ -39,7 +40,6 @@ from evofool.ood.detectors import (
     fit_detector,
     fit_representations,
 )
-from evofool.ood.image_sets import load_image_set
 from evofool.ood.representations import represent
 
 GATE_FORMAT = "evofool-detector-gate-2"  # 2: plain data (1 was a pickled object)
@@ -116,9 +116,13 @@ class DetectorGate:
 
 
 def fit_gate(classifier: Classifier, *, detector: str, fit_on: str, fit_images: int,
-             threshold_on: str, tpr: float) -> DetectorGate:
+             threshold_on: str, tpr: float, load_images: Callable[..., Any]) -> DetectorGate:
     """Fit ``detector`` on ``fit_on`` (feature detectors only) and set its threshold so it
     keeps ``tpr`` of ``threshold_on``'s images.
+
+    ``load_images(name, shape=, limit=)`` reads a named image set (the run layer's
+    evofool.run.image_sets.load_image_set: sets can be other runs, which the gate below
+    them must not import); it returns an object with ``images``, ``labels`` and a length.
 
     Raises:
         EvofoolError: a detector that cannot gate, or an image set that does not load.
@@ -131,11 +135,11 @@ def fit_gate(classifier: Classifier, *, detector: str, fit_on: str, fit_images: 
     fit = fit_labels = None
     facts: dict[str, Any] = {"type": detector, "tpr": tpr}
     if detector in FEATURE_DETECTORS:
-        fit_set = load_image_set(fit_on, shape=shape, limit=fit_images)
+        fit_set = load_images(fit_on, shape=shape, limit=fit_images)
         fit, fit_labels = fit_representations(classifier, fit_set.images, fit_set.labels)
         facts["fit_on"] = {"set": fit_on, "images": len(fit_set)}
     fitted = fit_detector(detector, classifier, fit, fit_labels)
-    natural = load_image_set(threshold_on, shape=shape)
+    natural = load_images(threshold_on, shape=shape)
     scores = fitted.score(represent(classifier, natural.images), natural.images).float()
     threshold = float(torch.quantile(scores.double(), tpr))
     quartiles = torch.quantile(scores.double(), torch.tensor([0.25, 0.75], dtype=torch.double))

@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from evofool.confidence import FOOLED_THRESHOLD
-from evofool.config import RunConfig, override_dict, read_yaml_mapping, validate_run_config
+from evofool.archive.confidence import FOOLED_THRESHOLD
 from evofool.errors import ConfigError
 from evofool.ood.detectors import DETECTORS
+from evofool.run.config import RunConfig, override_dict, read_yaml_mapping, validate_run_config
 from evofool.settings import build_section, positive
 
 

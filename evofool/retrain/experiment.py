@@ -23,8 +23,7 @@ import torch
 
 from evofool.algorithms.genetic import GeneticSettings
 from evofool.algorithms.map_elites import MapElitesSettings
-from evofool.confidence import FOOLED_THRESHOLD, classes_fooled, median_confidence
-from evofool.config import RunConfig, override_dict
+from evofool.archive.confidence import FOOLED_THRESHOLD, classes_fooled, median_confidence
 from evofool.data import load_mnist
 from evofool.errors import ConfigError, EvofoolError
 from evofool.models import LeNet, load_classifier
@@ -38,14 +37,15 @@ from evofool.retrain.garbage import (
     natural_fooling,
 )
 from evofool.retrain.held_out import held_out_images, measure_held_out
-from evofool.retrain.layout import held_out_run_dir, round_model_path, round_run_dir
 from evofool.retrain.report import write_report
 from evofool.retrain.store import RetrainStore, RoundRecord
 from evofool.run.builder import build_classifier
+from evofool.run.config import RunConfig, override_dict
 from evofool.run.job import EvolutionJob
 from evofool.run.outputs import write_config
 from evofool.run.stored import StoredRun
 from evofool.store import RunStore, is_run_dir
+from evofool.store.retrain_layout import held_out_run_dir, round_model_path, round_run_dir
 from evofool.store.writer_lock import WriterLock, holds_files
 from evofool.training.lenet_training import (
     images_to_tensor,

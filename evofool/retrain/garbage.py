@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from evofool.images import to_uint8
+from evofool.files.images import to_uint8
 from evofool.retrain.config import GarbageSettings
 from evofool.retrain.store import GarbageImage
 from evofool.run.stored import StoredRun

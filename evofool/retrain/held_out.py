@@ -44,8 +44,8 @@ def measure_held_out(classifier: Classifier, held_out: np.ndarray, previous: np.
                                 "held_out_garbage_share": garbage_share(classifier, previous,
                                                                         garbage_class)}
     if settings.detectors and len(held_out):
-        from evofool.ood.evaluation import evaluate  # pytorch-ood: the ood extra
-        from evofool.ood.image_sets import ImageSet, load_image_set
+        from evofool.analysis.ood_report import evaluate  # pytorch-ood: the ood extra
+        from evofool.run.image_sets import ImageSet, load_image_set
 
         shape = MNIST_INPUT_SPEC.shape
         report = evaluate(

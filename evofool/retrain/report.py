@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from evofool.analysis.plots import rounds_figure, to_png
-from evofool.atomic_files import write_atomically
+from evofool.files.atomic import write_atomically
 
 
 def write_report(directory: Path, table: list[dict[str, Any]], *, natural_classes: int) -> None:

@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from evofool.confidence import FOOLED_KEY
-from evofool.retrain.layout import RETRAIN_STORE_FILE
+from evofool.archive.confidence import FOOLED_KEY
+from evofool.store.retrain_layout import RETRAIN_STORE_FILE
 from evofool.store.versioned_store import VersionedStore
 
 SCHEMA_VERSION = 2  # 2: held-out fooling images and their measures

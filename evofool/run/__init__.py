@@ -1,5 +1,6 @@
-"""A run's lifecycle: built from its config (builder), stepped and stopped (job), recorded
-(recorder, outputs, metrics, progress), checkpointed, and read back (layout, stored).
+"""A run's lifecycle: configured (config), built from its config (builder), stepped and
+stopped (job), recorded (recorder, outputs, metrics, progress), checkpointed, and read back
+(stored; image_sets reads images from runs, exports and files).
 
-Nothing is re-exported here, so that reading a run (``stored``, ``layout``) never loads
-the code that builds one."""
+Nothing is re-exported here, so that reading a run (``stored``) never loads the code that
+builds one."""

@@ -8,8 +8,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from evofool.algorithms import ALGORITHMS, Search
-from evofool.algorithms.screen import SCREEN_OFF, Screen
-from evofool.config import RunConfig, screen_blocker
 from evofool.defenses import DefenseChain
 from evofool.encodings import Encoding, encoding_for_shape
 from evofool.engines.registry import engine_named
@@ -23,9 +21,11 @@ from evofool.errors import ConfigError
 from evofool.evaluation import LocalEvaluation
 from evofool.evaluation.devices import check_memory_plan, resolve_device
 from evofool.evaluation.scorer import ImageScorer, chunk_size
+from evofool.evaluation.screen import SCREEN_OFF, Screen
 from evofool.models import Classifier, ClassifierEnsemble, default_lenet_path, load_classifiers
 from evofool.randomness import RunRandomness
-from evofool.run.layout import DETECTOR_FILE
+from evofool.run.config import RunConfig, screen_blocker
+from evofool.store.layout import DETECTOR_FILE
 from evofool.training import train_mnist_lenet
 
 if TYPE_CHECKING:
@@ -149,13 +149,14 @@ def build_gate(config: RunConfig, classifier: Classifier, run_dir: Path, *,
     if settings is None:
         return None
     from evofool.ood.gate import DetectorGate, fit_gate  # pytorch-ood is an optional extra
+    from evofool.run.image_sets import load_image_set
 
     if resuming:
         return DetectorGate.load(run_dir / DETECTOR_FILE, classifier)
     print(f"evofool: fitting the {settings.type} detector to evolve past", file=sys.stderr)
     return fit_gate(classifier, detector=settings.type, fit_on=settings.fit_on,
                     fit_images=settings.fit_images, threshold_on=settings.threshold_on,
-                    tpr=settings.tpr)
+                    tpr=settings.tpr, load_images=load_image_set)
 
 
 def build_algorithm(config: RunConfig, encoding: Encoding,

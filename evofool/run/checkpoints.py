@@ -25,9 +25,9 @@ from typing import Any, BinaryIO
 
 import torch
 
-from evofool.atomic_files import replaced_atomically, write_atomically
 from evofool.errors import EvofoolError
-from evofool.run.layout import CHECKPOINT_DIR
+from evofool.files.atomic import replaced_atomically, write_atomically
+from evofool.store.layout import CHECKPOINT_DIR
 
 FORMAT = "evofool-checkpoint"
 VERSION = 2  # 2: carries its run's identity; 1 (none) is read for runs made before ids

@@ -23,9 +23,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from evofool.algorithms.screen import SCREEN_OFF
-from evofool.config import RunConfig, config_from_dict, load_config, override_dict
 from evofool.errors import EvofoolError, describe_os_error
+from evofool.evaluation.screen import SCREEN_OFF
 from evofool.models.fingerprint import model_fingerprint
 from evofool.run.builder import (
     build_algorithm,
@@ -42,13 +41,14 @@ from evofool.run.checkpoints import (
     load_checkpoint,
     write_checkpoint,
 )
-from evofool.run.layout import CONFIG_FILE, DETECTOR_FILE, SCREEN_FILE
+from evofool.run.config import RunConfig, config_from_dict, load_config, override_dict
 from evofool.run.metrics import SCREEN_COLUMNS, MetricsLog
 from evofool.run.outputs import write_config
 from evofool.run.progress import ProgressReporter
 from evofool.run.recorder import RunRecorder
 from evofool.store import RunStore, is_run_dir
 from evofool.store.history import keeps_every_genome
+from evofool.store.layout import CONFIG_FILE, DETECTOR_FILE, SCREEN_FILE
 from evofool.store.writer_lock import WriterLock, holds_files
 
 

@@ -1,5 +1,5 @@
 """Per-generation logs: ``metrics.csv`` always (TensorBoard too when it is installed), and
-``screen.csv`` for a run that screens its children (evofool.algorithms.screen)."""
+``screen.csv`` for a run that screens its children (evofool.evaluation.screen)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import csv
 from pathlib import Path
 from typing import Any
 
-from evofool.confidence import FOOLED_KEY
-from evofool.run.layout import METRICS_FILE, SCREEN_FILE
+from evofool.archive.confidence import FOOLED_KEY
+from evofool.store.layout import METRICS_FILE, SCREEN_FILE
 
 COLUMNS = ("generation", "evaluations", "best", "median", "min", FOOLED_KEY,
            "evaluations_per_s", "wall_seconds")

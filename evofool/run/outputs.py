@@ -1,4 +1,4 @@
-"""What a finished (or stopped) run leaves in its directory (names: evofool.run.layout):
+"""What a finished (or stopped) run leaves in its directory (names: evofool.store.layout):
 the config, champion PNGs, champion genomes and the summary."""
 
 from __future__ import annotations
@@ -8,20 +8,19 @@ import math
 import re
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 import torch
 import yaml
 
-from evofool.archive import ChampionArchive
-from evofool.atomic_files import replaced_atomically, write_atomically
-from evofool.confidence import FOOLED_KEY, classes_fooled, median_confidence
-from evofool.config import RunConfig
+from evofool.archive.champions import ChampionArchive
+from evofool.archive.confidence import FOOLED_KEY, classes_fooled, median_confidence
 from evofool.encodings.genome_batch import RENDER_CHUNK, take
 from evofool.encodings.protocol import Encoding
-from evofool.images import png_bytes
-from evofool.run.layout import (
+from evofool.files.atomic import replaced_atomically, write_atomically
+from evofool.files.images import png_bytes
+from evofool.store.layout import (
     CHAMPIONS_DIR,
     CONFIG_FILE,
     GENOMES_JSON,
@@ -29,11 +28,15 @@ from evofool.run.layout import (
     SUMMARY_FILE,
 )
 
-if TYPE_CHECKING:
-    from evofool.retrain.config import RetrainConfig
+
+class DictConfig(Protocol):
+    """A resolved config that writes itself out: a run's (RunConfig) or an n+1
+    experiment's (evofool.retrain.config, which builds on this layer)."""
+
+    def to_dict(self) -> dict[str, Any]: ...
 
 
-def write_config(config: RunConfig | RetrainConfig, run_dir: Path) -> None:
+def write_config(config: DictConfig, run_dir: Path) -> None:
     """``config.yaml``: the resolved config of a run or an n+1 experiment, atomically."""
     write_atomically(run_dir / CONFIG_FILE, yaml.safe_dump(config.to_dict(), sort_keys=False))
 

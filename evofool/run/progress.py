@@ -7,7 +7,7 @@ import time
 
 from tqdm import tqdm
 
-from evofool.confidence import format_confidence
+from evofool.archive.confidence import format_confidence
 
 LOG_INTERVAL_SECONDS = 30.0
 

@@ -17,7 +17,12 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from evofool.algorithms import Search
-from evofool.confidence import FOOLED_KEY, FOOLED_THRESHOLD, classes_fooled, median_confidence
+from evofool.archive.confidence import (
+    FOOLED_KEY,
+    FOOLED_THRESHOLD,
+    classes_fooled,
+    median_confidence,
+)
 from evofool.encodings.genome_codec import record_to_bytes
 from evofool.encodings.protocol import Encoding
 from evofool.run.metrics import MetricsLog, screen_totals
@@ -178,7 +183,7 @@ class RunRecorder:
 
 
 def fooling_values(search: Search) -> list[float]:
-    """What "fooled" is counted over (evofool.confidence): each class in play by its
+    """What "fooled" is counted over (evofool.archive.confidence): each class in play by its
     champion's fitness floored at 0 -- the confidence, except that a gated search counts a
     champion the detector flags as 0, and an empty cell as 0."""
     return search.archive.fitness[search.classes_in_play].clamp_min(0).tolist()

@@ -9,17 +9,18 @@ which are rounded to 8 bits.
 from __future__ import annotations
 
 import zlib
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
 
-from evofool.config import RunConfig, config_from_dict
 from evofool.encodings import encoding_for_shape
 from evofool.encodings.genome_batch import RENDER_CHUNK, GenomeBatch, concat
 from evofool.encodings.genome_codec import record_from_bytes
 from evofool.errors import EvofoolError, first_line
 from evofool.models import Classifier, ClassifierEnsemble
 from evofool.models.fingerprint import model_fingerprint
+from evofool.run.config import RunConfig, config_from_dict
 from evofool.store import Champion, RunStore
 
 
@@ -80,6 +81,34 @@ class StoredRun:
         """Every champion the run ever had (each replacement once) whose image the store
         keeps, in the order found (see evofool.store.history for what a run keeps)."""
         return [entry for entry in self.store.history() if entry.image_kept]
+
+    def select(self, *, min_confidence: float, include_history: bool,
+               classes: Sequence[str] | None = None) -> list[Champion]:
+        """The run's champions (or, ``include_history``, every champion it kept) at
+        ``min_confidence`` or above, of ``classes`` (indices or names; None: all), each
+        (class, genome) once, in a deterministic order.
+
+        Raises:
+            EvofoolError: a class that is not the run's.
+        """
+        images = self.history() if include_history else self.champions()
+        wanted = None if classes is None else self._class_indices(classes)
+        unique = {(image.class_index, image.genome_id): image for image in images
+                  if image.confidence >= min_confidence
+                  and (wanted is None or image.class_index in wanted)}
+        return sorted(unique.values(), key=lambda i: (i.class_index, i.generation, i.genome_id))
+
+    def _class_indices(self, classes: Sequence[str]) -> set[int]:
+        indices = set()
+        for item in classes:
+            if item.isdigit() and int(item) < len(self.class_names):
+                indices.add(int(item))
+            elif item in self.class_names:
+                indices.add(self.class_names.index(item))
+            else:
+                raise EvofoolError(f"--classes: {item!r} is no class of {self.label} (classes "
+                                   f"0..{len(self.class_names) - 1} or their names)")
+        return indices
 
     def render(self, genome_ids: list[int]) -> torch.Tensor:
         """Float images (N, C, H, W) in [0, 1] for stored genomes, in the order given."""

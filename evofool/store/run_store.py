@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from evofool.encodings.genome_codec import to_8bit_payload
-from evofool.run.layout import STORE_FILE
 from evofool.store.history import milestone_level
+from evofool.store.layout import STORE_FILE
 from evofool.store.versioned_store import VersionedStore
 
 SCHEMA_VERSION = 1

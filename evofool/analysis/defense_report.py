@@ -22,14 +22,14 @@ from typing import Any
 
 import torch
 
-from evofool.atomic_files import write_atomically
-from evofool.confidence import FOOLED_THRESHOLD
+from evofool.archive.confidence import FOOLED_THRESHOLD
 from evofool.defenses.base import DefenseSettings
 from evofool.defenses.chain import image_keys
 from evofool.errors import EvofoolError
 from evofool.evaluation.scorer import ImageScorer
+from evofool.files.atomic import write_atomically
 from evofool.models import Classifier
-from evofool.ood.image_sets import ImageSet
+from evofool.run.image_sets import ImageSet
 
 NONE = "none"
 FOOLED_SHARE_KEY = f"share_at_{FOOLED_THRESHOLD:g}"  # images still fooled after a defence
@@ -90,7 +90,7 @@ def defend(classifier: Classifier, *, fooling_sets: Sequence[ImageSet], natural:
         report.rows += [_fooling_row(label, image_set, scores, accuracy) for image_set, scores
                         in zip(fooling_sets, fooling_scores[label], strict=True)]
     if detect and defenses and natural is not None:
-        from evofool.ood.evaluation import detection_metrics  # needs evofool[ood]
+        from evofool.analysis.ood_report import detection_metrics  # needs evofool[ood]
 
         natural_change = _largest_change(natural_scores)
         for index, image_set in enumerate(fooling_sets):

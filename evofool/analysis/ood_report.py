@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-from evofool.atomic_files import write_atomically
+from evofool.files.atomic import write_atomically
 from evofool.models import Classifier
 from evofool.ood.detectors import (
     FEATURE_DETECTORS,
@@ -25,8 +25,8 @@ from evofool.ood.detectors import (
     fit_representations,
     pytorch_ood,
 )
-from evofool.ood.image_sets import ImageSet
 from evofool.ood.representations import represent
+from evofool.run.image_sets import ImageSet
 
 METRICS = ("AUROC", "AUPR-IN", "AUPR-OUT", "FPR95TPR")
 

@@ -51,7 +51,7 @@ class DetectorSettings:
 @dataclass(frozen=True)
 class ScreenSettings:
     """Score every child on a cheap engine and only the ones that could take a cell on the
-    exact one (evofool.algorithms.screen). auto: of the engines that are not exact and that a
+    exact one (evofool.evaluation.screen). auto: of the engines that are not exact and that a
     timing shows pay here, the most faithful (openvino-bf16 where the processor computes in
     bf16, else onnxruntime-int8; ``choose_screen``), else no screen; also none where a
     screen cannot serve the run (``screen_blocker``), where a named engine is refused."""

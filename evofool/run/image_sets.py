@@ -15,12 +15,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from evofool.analysis.export import select_images
 from evofool.errors import EvofoolError
-from evofool.images import to_uint8
-from evofool.retrain.layout import expand_run_dirs, is_retrain_dir
+from evofool.files.images import to_uint8
 from evofool.run.stored import StoredRun
 from evofool.store import is_run_dir
+from evofool.store.retrain_layout import expand_run_dirs, is_retrain_dir
 from evofool.store.tensor_files import load_tensor_file
 
 NOISE = ("uniform-noise", "gaussian-noise")
@@ -94,7 +93,7 @@ def _fooling(path: Path, min_confidence: float, include_history: bool,
     for run_dir, label in expand_run_dirs([path], None):
         run = StoredRun(run_dir, label=label)
         try:
-            chosen = select_images(run, min_confidence=min_confidence,
+            chosen = run.select(min_confidence=min_confidence,
                                    include_history=include_history)
             if chosen:
                 pixels.append(to_uint8(run.render([image.genome_id for image in chosen])))

@@ -1,0 +1,1 @@
+"""Files in and out: atomic replacement, the offline cache of wheels, image files."""
