@@ -23,7 +23,8 @@ from pathlib import Path
 
 from evaluator import cpu_model
 
-from evofool.run.config import CheckpointSettings, load_config
+from evofool.run.checkpoints import CheckpointSettings
+from evofool.run.config import load_config
 from evofool.run.job import EvolutionJob
 from evofool.run.recorder import CHAMPION_IMAGES_EVERY_SECONDS
 

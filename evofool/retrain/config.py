@@ -9,8 +9,9 @@ from typing import Any, Literal
 
 from evofool.archive.confidence import FOOLED_THRESHOLD
 from evofool.errors import ConfigError
+from evofool.files.yaml_files import override_dict, read_yaml_mapping
 from evofool.ood.detectors import DETECTORS
-from evofool.run.config import RunConfig, override_dict, read_yaml_mapping, validate_run_config
+from evofool.run.config import RunConfig, validate_run_config
 from evofool.settings import build_section, positive
 
 

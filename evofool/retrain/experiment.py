@@ -26,6 +26,7 @@ from evofool.algorithms.map_elites import MapElitesSettings
 from evofool.archive.confidence import FOOLED_THRESHOLD, classes_fooled, median_confidence
 from evofool.data import load_mnist
 from evofool.errors import ConfigError, EvofoolError
+from evofool.files.yaml_files import override_dict
 from evofool.models import LeNet, load_classifier
 from evofool.models.lenet import MNIST_INPUT_SPEC, CheckpointInfo, save_lenet
 from evofool.retrain.config import RetrainConfig, retrain_config_from_dict
@@ -40,7 +41,7 @@ from evofool.retrain.held_out import held_out_images, measure_held_out
 from evofool.retrain.report import write_report
 from evofool.retrain.store import RetrainStore, RoundRecord
 from evofool.run.builder import build_classifier
-from evofool.run.config import RunConfig, override_dict
+from evofool.run.config import RunConfig
 from evofool.run.job import EvolutionJob
 from evofool.run.outputs import write_config
 from evofool.run.stored import StoredRun

@@ -27,12 +27,20 @@ import torch
 
 from evofool.errors import EvofoolError
 from evofool.files.atomic import replaced_atomically, write_atomically
+from evofool.settings import positive
 from evofool.store.layout import CHECKPOINT_DIR
 
 FORMAT = "evofool-checkpoint"
 VERSION = 2  # 2: carries its run's identity; 1 (none) is read for runs made before ids
 UNTIED_VERSION = 1
 DIGEST_SUFFIX = ".sha256"  # each checkpoint's SHA-256, checked before it is loaded
+
+
+@dataclass(frozen=True)
+class CheckpointSettings:
+    every_generations: int | None = positive(100)
+    every_seconds: float | None = positive(120.0)  # a kill loses at most ~2 min (BENCHMARKS.md)
+    keep: int = positive(3)
 
 
 class CheckpointError(EvofoolError):

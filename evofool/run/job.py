@@ -25,6 +25,7 @@ from typing import Any
 
 from evofool.errors import EvofoolError, describe_os_error
 from evofool.evaluation.screen import SCREEN_OFF
+from evofool.files.yaml_files import override_dict
 from evofool.models.fingerprint import model_fingerprint
 from evofool.run.builder import (
     build_algorithm,
@@ -41,7 +42,7 @@ from evofool.run.checkpoints import (
     load_checkpoint,
     write_checkpoint,
 )
-from evofool.run.config import RunConfig, config_from_dict, load_config, override_dict
+from evofool.run.config import RunConfig, config_from_dict, load_config
 from evofool.run.metrics import SCREEN_COLUMNS, MetricsLog
 from evofool.run.outputs import write_config
 from evofool.run.progress import ProgressReporter

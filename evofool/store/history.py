@@ -16,10 +16,24 @@ class) a 5000-generation ImageNet direct store projected to 5.2 GB
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
     from evofool.encodings.protocol import Encoding
+
+@dataclass(frozen=True)
+class StoreSettings:
+    """What ``run.sqlite`` keeps of champions that were replaced (see evofool.store.history).
+
+    all: every replaced champion's exact genome. milestones: current champions exact;
+    a replaced one keeps an 8-bit image only if it was its class's first at a
+    confidence milestone (0.9, 0.99, ...), the others keep their lineage only.
+    auto: milestones for genomes over 64 KiB (ImageNet direct), else all.
+    """
+
+    history: Literal["auto", "all", "milestones"] = "auto"
+
 
 NINES_PER_LEVEL = 1.0
 TOP_LEVEL = 6  # six nines: 0.999999
