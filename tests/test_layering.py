@@ -14,28 +14,53 @@ def module_name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def module_imports() -> dict[str, set[str]]:
-    """Each module's evofool imports at module level, type-only ones included (a
-    circle through them still couples the two modules)."""
+def module_imports(*, module_level_only: bool = False) -> dict[str, set[str]]:
+    """Each module's evofool imports: every import statement, those inside functions and
+    under ``if TYPE_CHECKING:`` included (an import moved into a function to dodge a
+    circle is still one), or with ``module_level_only`` those at module level."""
     modules = {module_name(path): path for path in PACKAGE.rglob("*.py")}
     graph = {}
     for name, path in modules.items():
+        tree = ast.parse(path.read_text())
+        statements = ast.walk(tree) if not module_level_only else [
+            statement for node in tree.body
+            for statement in (node.body if isinstance(node, ast.If) else [node])]
         imported = set()
-        for node in ast.parse(path.read_text()).body:
-            nodes = [node]
-            if isinstance(node, ast.If):  # if TYPE_CHECKING:
-                nodes = node.body
-            for statement in nodes:
-                if isinstance(statement, ast.ImportFrom) and statement.module:
-                    targets = [statement.module] + [f"{statement.module}.{alias.name}"
-                                                    for alias in statement.names]
-                elif isinstance(statement, ast.Import):
-                    targets = [alias.name for alias in statement.names]
-                else:
-                    continue
-                imported |= {target for target in targets if target in modules}
+        for statement in statements:
+            if isinstance(statement, ast.ImportFrom) and statement.module:
+                targets = [statement.module] + [f"{statement.module}.{alias.name}"
+                                                for alias in statement.names]
+            elif isinstance(statement, ast.Import):
+                targets = [alias.name for alias in statement.names]
+            else:
+                continue
+            imported |= {target for target in targets if target in modules}
         graph[name] = imported - {name}
     return graph
+
+
+# The packages from the bottom up, as data flows (README's structure section): shared
+# basics; files; what genomes, models and data are; what a run stores and keeps; what
+# scores images and gates them; evaluations turn genomes into scores; algorithms search
+# through them; a run composes it all; then what reads runs, n+1 experiments, the browser
+# and the command line. A package imports only packages listed before it.
+LAYERS = ("errors", "randomness", "vision_libs", "settings", "files", "encodings", "models",
+          "data", "store", "archive", "defenses", "engines", "ood", "training", "evaluation",
+          "algorithms", "run", "analysis", "retrain", "browse", "cli")
+TOP = ("__init__", "__main__")  # the package's door: version, and ``python -m evofool``
+
+
+def package_of(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else "__init__"
+
+
+def package_imports() -> list[tuple[str, str, str, str]]:
+    """(importing package, imported package, module, target) for every import that
+    crosses from one package (or top-level module) of evofool to another."""
+    return [(package_of(name), package_of(target), name, target)
+            for name, targets in module_imports().items() for target in sorted(targets)
+            if package_of(name) != package_of(target)]
 
 
 def cycle_from(start: str, graph: dict[str, set[str]]) -> list[str] | None:
@@ -85,8 +110,42 @@ def test_algorithms_know_only_the_evaluation_contract():
     assert not reached
 
 
+def test_every_package_has_a_layer():
+    found = {path.stem if path.is_file() else path.name for path in PACKAGE.iterdir()
+             if (path.suffix == ".py" or (path / "__init__.py").exists())}
+    assert found == set(LAYERS) | set(TOP)
+
+
+def test_packages_import_only_the_layers_below_them():
+    """Counting imports inside functions too: no import points up the layers, so no two
+    packages import each other, however indirectly."""
+    rank = {name: index for index, name in enumerate(LAYERS)} | {"__init__": -1}
+    upward = [f"{module} -> {target}" for importer, imported, module, target in package_imports()
+              if importer not in TOP and rank[imported] > rank[importer]]
+    assert not upward, "\n".join(upward)
+
+
+def test_packages_form_no_cycle():
+    """Independent of LAYERS' order: the package graph has no cycle (a cycle would make
+    some order's test above fail, but this names the packages)."""
+    graph: dict[str, set[str]] = {}
+    for importer, imported, _, _ in package_imports():
+        graph.setdefault(importer, set()).add(imported)
+    cycles = [cycle for name in graph if (cycle := cycle_from(name, {
+        node: graph.get(node, set()) for node in set(graph) | {t for v in graph.values()
+                                                               for t in v}}))]
+    assert not cycles, "\n".join(" -> ".join(cycle) for cycle in cycles)
+
+
 def test_the_top_of_the_package_stays_small():
     """Modules live in folders named for what they hold (run/, evaluation/, analysis/, ...);
-    the top keeps only the shared basics."""
-    top = sorted(path.stem for path in PACKAGE.glob("*.py"))
-    assert len(top) <= 12, top
+    the top keeps at most four shared basics beside ``__init__`` and ``__main__``."""
+    top = sorted(path.stem for path in PACKAGE.glob("*.py") if path.stem not in TOP)
+    assert len(top) <= 4, top
+
+
+def test_no_module_is_long():
+    """Small modules with one job each: none over 250 lines."""
+    long = {str(path.relative_to(PACKAGE)): lines for path in PACKAGE.rglob("*.py")
+            if (lines := len(path.read_text().splitlines())) > 250}
+    assert not long, long

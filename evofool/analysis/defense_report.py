@@ -15,6 +15,7 @@ import csv
 import io
 import json
 import statistics
+import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -127,7 +128,7 @@ def _largest_change(scores: dict[str, torch.Tensor]) -> torch.Tensor:
 
 def write_report(report: DefenseReport, out: Path) -> None:
     """``defend.csv``, ``defend.json`` and the ``defend.png`` figure in ``out``."""
-    from evofool.analysis.plots import defense_bars, to_png
+    from evofool.analysis.figure_style import to_png  # matplotlib: only when drawing
 
     out.mkdir(parents=True, exist_ok=True)
     table = io.StringIO()
@@ -137,3 +138,41 @@ def write_report(report: DefenseReport, out: Path) -> None:
     write_atomically(out / "defend.csv", table.getvalue())
     write_atomically(out / "defend.json", json.dumps(asdict(report), indent=2))
     write_atomically(out / "defend.png", to_png(defense_bars(report)))
+
+
+def defense_bars(report: DefenseReport) -> Any:
+    """Per defence: the share of each fooling set still fooled (left) and the sets'
+    median confidence on the logit axis (right); each defence's clean accuracy under its
+    name, since a defence that stops fooling images by ruining accuracy is no defence."""
+    from matplotlib.figure import Figure  # matplotlib: only when drawing
+
+    from evofool.analysis.figure_style import confidence_axis, on_confidence_axis
+
+    sets, defenses = list(report.sets), report.defenses
+    accuracy = {row["defense"]: row["clean_accuracy"] for row in report.rows}
+    names = [defense.replace(":", "\n").replace(",", "\n") + (
+        "" if accuracy[defense] is None else f"\nclean acc. {accuracy[defense]:.3f}")
+        for defense in defenses]
+    figure = Figure(figsize=(min(4 + 1.8 * len(defenses), 30), 5.6), layout="constrained")
+    shares, medians = figure.subplots(1, 2)
+    width = 0.8 / len(sets)
+    for index, name in enumerate(sets):
+        offsets = [position + (index - (len(sets) - 1) / 2) * width
+                   for position in range(len(defenses))]
+        rows = [report.row(defense, name) for defense in defenses]
+        label = textwrap.shorten(Path(name).name or name, 30)
+        bars = shares.bar(offsets, [row[FOOLED_SHARE_KEY] for row in rows], width, label=label)
+        shares.bar_label(bars, fmt="%.2f", fontsize=7)
+        medians.plot(range(len(defenses)),
+                     on_confidence_axis([row["median_confidence"] for row in rows]),
+                     marker="o", label=label)
+    shares.set_ylim(0, 1.08)
+    shares.set_ylabel(f"share of fooling images still ≥ {FOOLED_THRESHOLD:g}")
+    shares.set_title(f"Fooling images under input defences ({report.model})")
+    confidence_axis(medians)
+    medians.set_ylabel("median confidence in the fooled class (logit scale)")
+    medians.set_title("How far each defence pulls them down")
+    for axis in (shares, medians):
+        axis.set_xticks(range(len(defenses)), names, fontsize=7)
+    shares.legend(fontsize=7, loc="upper right")
+    return figure

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import textwrap
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -96,7 +97,7 @@ def detection_metrics(natural: torch.Tensor, ood: torch.Tensor,
 
 def write_report(report: OodReport, out: Path) -> None:
     """``ood.csv``, ``ood.json`` and the ``ood.png`` AUROC heatmap in ``out``."""
-    from evofool.analysis.plots import ood_heatmap, to_png
+    from evofool.analysis.figure_style import to_png  # matplotlib: only when drawing
 
     out.mkdir(parents=True, exist_ok=True)
     table = io.StringIO()
@@ -109,3 +110,23 @@ def write_report(report: OodReport, out: Path) -> None:
     write_atomically(out / "ood.png", to_png(ood_heatmap(
         detectors, list(report.sets), [[report.auroc(detector, name) for name in report.sets]
                                        for detector in detectors], report.model)))
+
+
+def ood_heatmap(detectors: list[str], ood_sets: list[str], auroc: list[list[float]],
+                model: str) -> Any:
+    """AUROC of each detector (row) on each OOD set (column); 0.5 is chance."""
+    from matplotlib.figure import Figure  # matplotlib: only when drawing
+
+    figure = Figure(figsize=(min(3 + 1.6 * len(ood_sets), 24), 1.5 + 0.45 * len(detectors)),
+                    layout="constrained")
+    axis = figure.subplots()
+    shown = axis.imshow(auroc, vmin=0, vmax=1, cmap="RdYlGn", aspect="auto")
+    axis.set_yticks(range(len(detectors)), detectors)
+    axis.set_xticks(range(len(ood_sets)),
+                    [textwrap.fill(Path(name).name or name, 18) for name in ood_sets])
+    for row, values in enumerate(auroc):
+        for column, value in enumerate(values):
+            axis.text(column, row, f"{value:.3f}", ha="center", va="center", fontsize=9)
+    axis.set_title(f"OOD detection AUROC on {model} (1 = every OOD image flagged, 0.5 = chance)")
+    figure.colorbar(shown, ax=axis, fraction=0.03)
+    return figure

@@ -7,7 +7,6 @@ global state, safe in a web server's threads.
 from __future__ import annotations
 
 import csv
-import io
 import math
 import textwrap
 from collections.abc import Sequence
@@ -17,42 +16,22 @@ from typing import TYPE_CHECKING, Any
 import torch
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
-from matplotlib.ticker import NullFormatter
 
+from evofool.analysis.figure_style import (
+    CONFIDENCE_CEILING,
+    CONFIDENCE_FLOOR,
+    confidence_axis,
+    on_confidence_axis,
+)
 from evofool.archive.confidence import FOOLED_KEY, FOOLED_THRESHOLD, format_confidence
 from evofool.store.layout import METRICS_FILE
 
 if TYPE_CHECKING:
-    from evofool.analysis.defense_report import DefenseReport
     from evofool.analysis.transfer_matrix import TransferMatrix
 
 MONTAGE_COLUMNS = 10
 ANNOTATE_UP_TO = 20  # classes; a wider heatmap carries no numbers
-# Confidence axes use a logit scale between these: on a linear axis 0.99 and 0.9999
-# (the paper's two bars) are one pixel apart; on a logit axis as far apart as 0.5 and
-# 0.99. float32's exact 1.0 is drawn at the ceiling, a labelled line below the axis's
-# top, so a curve that saturates stays in sight instead of merging into the frame.
-CONFIDENCE_FLOOR, CONFIDENCE_CEILING = 1e-4, 1 - 1e-7
-CONFIDENCE_AXIS_TOP = 1 - 2e-8
-CONFIDENCE_GRID = (0.99, 0.999, 0.9999)
-CONFIDENCE_TICKS = (0.0001, 0.001, 0.01, 0.1, 0.5, 0.9, 0.99, 0.999, 0.9999, 0.99999, 0.999999)
 CAPTION_WIDTH = 16  # characters per line under a montage image
-
-
-def _on_confidence_axis(values: Sequence[float]) -> list[float]:
-    return [min(max(value, CONFIDENCE_FLOOR), CONFIDENCE_CEILING) for value in values]
-
-
-def _confidence_axis(axis: Any) -> None:
-    axis.set_yscale("logit")
-    axis.set_ylim(CONFIDENCE_FLOOR, CONFIDENCE_AXIS_TOP)
-    axis.set_yticks([*CONFIDENCE_TICKS, CONFIDENCE_CEILING],
-                    [*(f"{tick:g}" for tick in CONFIDENCE_TICKS), "1 (saturated)"])
-    axis.axhline(CONFIDENCE_CEILING, color="black", linewidth=0.6, linestyle="--")
-    axis.yaxis.set_minor_formatter(NullFormatter())
-    for level in CONFIDENCE_GRID:
-        axis.axhline(level, color="grey", linewidth=0.6, linestyle=":")
-    axis.set_ylabel("confidence (logit scale)")
 
 
 def read_metrics(run_dir: Path) -> dict[str, list[float]]:
@@ -78,9 +57,9 @@ def confidence_curves(metrics: dict[str, list[float]], num_classes: int) -> Figu
     left, right = figure.subplots(1, 2)
     generations = metrics.get("generation", [])
     for key, colour in (("best", "tab:green"), ("median", "tab:blue"), ("min", "tab:red")):
-        left.plot(generations, _on_confidence_axis(metrics.get(key, [])), label=key,
+        left.plot(generations, on_confidence_axis(metrics.get(key, [])), label=key,
                   color=colour)
-    _confidence_axis(left)
+    confidence_axis(left)
     left.set(title="champion confidence", xlabel="generation")
     left.legend(loc="lower right", fontsize="small")
     right.plot(generations, metrics.get(FOOLED_KEY, []), color="tab:purple")
@@ -130,9 +109,9 @@ def class_bars(names: Sequence[str], confidences: Sequence[float]) -> Figure:
     figure = Figure(figsize=(min(2 + 0.35 * len(names), 30), 4.2), layout="constrained")
     axis = figure.subplots()
     colours = ["tab:green" if value >= FOOLED_THRESHOLD else "tab:orange" for value in confidences]
-    heights = [value - CONFIDENCE_FLOOR for value in _on_confidence_axis(confidences)]
+    heights = [value - CONFIDENCE_FLOOR for value in on_confidence_axis(confidences)]
     axis.bar(range(len(names)), heights, bottom=CONFIDENCE_FLOOR, color=colours)
-    _confidence_axis(axis)
+    confidence_axis(axis)
     axis.legend(handles=[Patch(color="tab:green", label=f">= {FOOLED_THRESHOLD}"),
                          Patch(color="tab:orange", label=f"< {FOOLED_THRESHOLD}")],
                 loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small",
@@ -150,9 +129,9 @@ def class_history(generations: Sequence[int], confidences: Sequence[float],
     """How one class's champion confidence rose, one step per replacement."""
     figure = Figure(figsize=(6, 3), layout="constrained")
     axis = figure.subplots()
-    axis.step(generations, _on_confidence_axis(confidences), where="post", marker="o",
+    axis.step(generations, on_confidence_axis(confidences), where="post", marker="o",
               markersize=3)
-    _confidence_axis(axis)
+    confidence_axis(axis)
     axis.set(title=f"champion confidence: {name}", xlabel="generation")
     axis.grid(alpha=0.3)
     return figure
@@ -186,8 +165,8 @@ def rounds_figure(table: Sequence[dict[str, Any]], natural_classes: int) -> Figu
     counts.set(ylim=(0, natural_classes * 1.05), ylabel="classes >= 0.99 (bars)")
     axes[2].set_zorder(counts.get_zorder() + 1)
     axes[2].patch.set_visible(False)
-    axes[2].plot(rounds, _on_confidence_axis(column("median_confidence")), marker="o")
-    _confidence_axis(axes[2])
+    axes[2].plot(rounds, on_confidence_axis(column("median_confidence")), marker="o")
+    confidence_axis(axes[2])
     axes[2].set_ylim(0.5, CONFIDENCE_CEILING)
     axes[2].set(title="fooling success: median best confidence", xlabel="round")
     for key in detectors:
@@ -235,61 +214,3 @@ def _short_model_name(spec: str) -> str:
     run)``; specs that are no paths (``mnist-lenet``) stay as they are."""
     path, separator, rest = spec.partition(" ")
     return Path(path).name + separator + rest if "/" in path else spec
-
-
-def to_png(figure: Figure) -> bytes:
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=100)
-    return buffer.getvalue()
-
-
-def ood_heatmap(detectors: list[str], ood_sets: list[str], auroc: list[list[float]],
-                model: str) -> Figure:
-    """AUROC of each detector (row) on each OOD set (column); 0.5 is chance."""
-    figure = Figure(figsize=(min(3 + 1.6 * len(ood_sets), 24), 1.5 + 0.45 * len(detectors)),
-                    layout="constrained")
-    axis = figure.subplots()
-    shown = axis.imshow(auroc, vmin=0, vmax=1, cmap="RdYlGn", aspect="auto")
-    axis.set_yticks(range(len(detectors)), detectors)
-    axis.set_xticks(range(len(ood_sets)),
-                    [textwrap.fill(Path(name).name or name, 18) for name in ood_sets])
-    for row, values in enumerate(auroc):
-        for column, value in enumerate(values):
-            axis.text(column, row, f"{value:.3f}", ha="center", va="center", fontsize=9)
-    axis.set_title(f"OOD detection AUROC on {model} (1 = every OOD image flagged, 0.5 = chance)")
-    figure.colorbar(shown, ax=axis, fraction=0.03)
-    return figure
-
-
-def defense_bars(report: DefenseReport) -> Figure:
-    """Per defence: the share of each fooling set still at >= 0.99 (left) and the sets'
-    median confidence on the logit axis (right); each defence's clean accuracy under its
-    name, since a defence that stops fooling images by ruining accuracy is no defence."""
-    sets, defenses = list(report.sets), report.defenses
-    accuracy = {row["defense"]: row["clean_accuracy"] for row in report.rows}
-    names = [defense.replace(":", "\n").replace(",", "\n") + (
-        "" if accuracy[defense] is None else f"\nclean acc. {accuracy[defense]:.3f}")
-        for defense in defenses]
-    figure = Figure(figsize=(min(4 + 1.8 * len(defenses), 30), 5.6), layout="constrained")
-    shares, medians = figure.subplots(1, 2)
-    width = 0.8 / len(sets)
-    for index, name in enumerate(sets):
-        offsets = [position + (index - (len(sets) - 1) / 2) * width
-                   for position in range(len(defenses))]
-        rows = [report.row(defense, name) for defense in defenses]
-        label = textwrap.shorten(Path(name).name or name, 30)
-        bars = shares.bar(offsets, [row["share_at_0.99"] for row in rows], width, label=label)
-        shares.bar_label(bars, fmt="%.2f", fontsize=7)
-        medians.plot(range(len(defenses)),
-                     _on_confidence_axis([row["median_confidence"] for row in rows]),
-                     marker="o", label=label)
-    shares.set_ylim(0, 1.08)
-    shares.set_ylabel("share of fooling images still ≥ 0.99")
-    shares.set_title(f"Fooling images under input defences ({report.model})")
-    _confidence_axis(medians)
-    medians.set_ylabel("median confidence in the fooled class (logit scale)")
-    medians.set_title("How far each defence pulls them down")
-    for axis in (shares, medians):
-        axis.set_xticks(range(len(defenses)), names, fontsize=7)
-    shares.legend(fontsize=7, loc="upper right")
-    return figure

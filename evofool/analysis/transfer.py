@@ -16,7 +16,8 @@ from pathlib import Path
 
 import torch
 
-from evofool.analysis.plots import to_png, transfer_heatmap
+from evofool.analysis.figure_style import to_png
+from evofool.analysis.plots import transfer_heatmap
 from evofool.analysis.transfer_matrix import TransferMatrix
 from evofool.errors import EvofoolError
 from evofool.evaluation.scorer import ImageScorer

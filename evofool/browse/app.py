@@ -28,12 +28,12 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
+from evofool.analysis.figure_style import to_png
 from evofool.analysis.plots import (
     class_history,
     confidence_curves,
     read_metrics,
     rounds_figure,
-    to_png,
 )
 from evofool.archive.confidence import FOOLED_KEY
 from evofool.browse.catalog import CatalogEntry, RunCatalog, describe, printable

@@ -26,7 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from evofool.analysis.plots import to_png  # matplotlib: only when plotting
+    from evofool.analysis.figure_style import to_png  # matplotlib: only when plotting
     from evofool.store.retrain_layout import is_retrain_dir
 
     out = args.out or args.run_dir / "plots"

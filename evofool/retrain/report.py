@@ -8,7 +8,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from evofool.analysis.plots import rounds_figure, to_png
+from evofool.analysis.figure_style import to_png
+from evofool.analysis.plots import rounds_figure
 from evofool.files.atomic import write_atomically
 
 
