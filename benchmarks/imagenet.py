@@ -105,7 +105,7 @@ def from_run(run: Path, generations: int, screen: str | None) -> dict:
                                     progress=False)
         start = probe.algorithm.generation
         probe.recorder.close()
-        probe.lock.release()
+        probe.directory.release()
         job = EvolutionJob.resume(copy, [*overrides, f"generations={start + generations}"],
                                   force=True, progress=False)
         started = time.perf_counter()

@@ -74,7 +74,7 @@ def study(run_dir: Path, generations: int, engine: str, margins: list[float]) ->
         for _ in range(generations):
             job.algorithm.step()
         job.recorder.close()
-        job.lock.release()
+        job.directory.release()
     rows = []
     for margin in margins:
         children = confirmed = true = missed = 0

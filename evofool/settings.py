@@ -78,6 +78,25 @@ class ComponentSettings:
     needs_gradients: ClassVar[bool] = False  # True: scoring must stay in torch (autograd)
     uses_screen: ClassVar[bool] = False  # True: it can use evaluator.screen (MAP-Elites)
     encodings: ClassVar[frozenset[str] | None] = None  # the encoding types it serves; None: all
+    classes_field: ClassVar[str | None] = None  # the field naming the classes it searches
+
+    def among_classes(self, classes: list[int]) -> ComponentSettings:
+        """These settings searching only ``classes`` of the model's outputs (the n+1
+        experiment leaves its garbage class out): where ``classes_field`` is unset it
+        becomes ``classes``; where set, it must name classes among them.
+
+        Raises:
+            ConfigError: a named class outside ``classes``.
+        """
+        named = None if self.classes_field is None else getattr(self, self.classes_field)
+        if self.classes_field is None or named is None:
+            return self if self.classes_field is None else dataclasses.replace(
+                self, **{self.classes_field: list(classes)})
+        outside = sorted(set(named) - set(classes))
+        if outside:
+            raise ConfigError(f"algorithm.{self.classes_field} must be among classes "
+                              f"{', '.join(map(str, classes))}; {outside} are not")
+        return self
 
     def check(self, config: Any) -> None:
         """Raise ConfigError if this section does not fit the rest of ``config``."""

@@ -18,7 +18,8 @@ from conftest import run_in_process
 from evofool.cli.main import main
 from evofool.run import checkpoints
 from evofool.run.config import load_config
-from evofool.run.job import STOP_CONDITIONS, EvolutionJob
+from evofool.run.job import EvolutionJob
+from evofool.run.stop_rules import STOP_CONDITIONS
 from evofool.store import RunStore
 
 CONFIGS = Path(__file__).parents[1] / "configs"

@@ -13,6 +13,7 @@ from conftest import tiny_retrain_overrides as tiny
 
 from evofool.errors import EvofoolError
 from evofool.models import load_classifier
+from evofool.retrain import experiment as experiment_module
 from evofool.retrain.config import load_retrain_config
 from evofool.retrain.experiment import RetrainExperiment
 from evofool.retrain.store import RetrainStore
@@ -138,17 +139,17 @@ def test_interrupted_between_and_within_rounds_resumes_exactly(experiment, small
     config = load_retrain_config(CONFIG, tiny(small_lenets[0]))
 
     # First stop: a crash while training round 2's model, after round 1 is recorded.
-    train = RetrainExperiment._train
+    train = experiment_module.train_round
 
-    def crash_in_round_two(self, round_index):
+    def crash_in_round_two(config, directory, store, round_index, **kwargs):
         if round_index == 2:
             raise KeyboardInterrupt
-        train(self, round_index)
+        train(config, directory, store, round_index, **kwargs)
 
-    monkeypatch.setattr(RetrainExperiment, "_train", crash_in_round_two)
+    monkeypatch.setattr(experiment_module, "train_round", crash_in_round_two)
     with pytest.raises(KeyboardInterrupt):
         RetrainExperiment.start(config, directory, progress=False).run()
-    monkeypatch.setattr(RetrainExperiment, "_train", train)
+    monkeypatch.setattr(experiment_module, "train_round", train)
     assert len(_rows_in_store(directory)) == 2
 
     # Second stop: SIGINT in the middle of round 2's evolution (the job checkpoints).

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import torch
 from deap import tools
@@ -28,6 +28,8 @@ from evofool.settings import ComponentSettings, positive, probability
 @dataclass(frozen=True)
 class GeneticSettings(ComponentSettings):
     """``algorithm: {type: ga, ...}``; see GeneticAlgorithm."""
+
+    classes_field: ClassVar[str] = "targets"
 
     type: Literal["ga"] = "ga"
     targets: list[int] = field(default_factory=lambda: [0])

@@ -32,6 +32,7 @@ class AscentSettings(ComponentSettings):
     end of each. Needs the direct encoding and torch's gradients."""
 
     needs_gradients: ClassVar[bool] = True
+    classes_field: ClassVar[str] = "targets"
 
     type: Literal["ascent"] = "ascent"
     targets: list[int] | None = None  # None: every class

@@ -24,6 +24,7 @@ class MapElitesSettings(ComponentSettings):
     """``algorithm: {type: map_elites, ...}``; see MapElites."""
 
     uses_screen: ClassVar[bool] = True
+    classes_field: ClassVar[str] = "classes"
 
     type: Literal["map_elites"] = "map_elites"
     batch_size: int = positive(200)

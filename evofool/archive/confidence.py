@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Iterable
+from typing import Any
 
 FOOLED_THRESHOLD = 0.99
 FOOLED_KEY = f"classes_at_{FOOLED_THRESHOLD:g}"  # how every table, summary and API spells it
@@ -43,3 +44,14 @@ def median_confidence(values: Iterable[float]) -> float | None:
     middle values for an even count; None for none."""
     values = list(values)
     return statistics.median(values) if values else None
+
+
+def generations_to_all_fooled(history: Iterable[Any], classes: int) -> int | None:
+    """The generation by which each of ``classes`` classes had a champion at
+    FOOLED_THRESHOLD, from champion records (``class_index``, ``generation``,
+    ``confidence``); None if some class never had one."""
+    first: dict[int, int] = {}
+    for entry in history:
+        if entry.confidence >= FOOLED_THRESHOLD:
+            first.setdefault(entry.class_index, entry.generation)
+    return max(first.values()) if len(first) == classes else None

@@ -57,10 +57,13 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from evofool.run.config import load_config  # torch (the registered parts): only when used
-    from evofool.run.job import EvolutionJob, choose_run_dir
+    from evofool.run.directory import RunDirectory, new_run_path
+    from evofool.run.job import EvolutionJob
+    from evofool.store import is_run_dir
 
     config = load_config(args.config, args.overrides)
-    run_dir = choose_run_dir(config, args.out)
+    run_dir = new_run_path(config.name, args.out)
+    RunDirectory.check_unused(run_dir, is_kind=is_run_dir, kind="run")
     job = EvolutionJob.start(config, run_dir, progress=not args.quiet)
     return _report(run_dir, job.run(), quiet=args.quiet)
 
@@ -77,7 +80,8 @@ def ascent(args: argparse.Namespace) -> int:
 
 def resume(args: argparse.Namespace) -> int:
     from evofool.retrain.experiment import RetrainExperiment
-    from evofool.run.job import EvolutionJob, RunAlreadyFinished
+    from evofool.run.job import EvolutionJob
+    from evofool.run.stop_rules import RunAlreadyFinished
     from evofool.store.retrain_layout import is_retrain_dir
 
     if is_retrain_dir(args.run_dir):

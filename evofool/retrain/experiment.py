@@ -19,53 +19,42 @@ import time
 from pathlib import Path
 from typing import Any
 
-import torch
-
-from evofool.algorithms.genetic import GeneticSettings
-from evofool.algorithms.map_elites import MapElitesSettings
-from evofool.archive.confidence import FOOLED_THRESHOLD, classes_fooled, median_confidence
+from evofool.archive.confidence import classes_fooled, generations_to_all_fooled, median_confidence
 from evofool.data import load_mnist
 from evofool.errors import ConfigError, EvofoolError
-from evofool.files.yaml_files import override_dict
 from evofool.models import LeNet, load_classifier
-from evofool.models.lenet import MNIST_INPUT_SPEC, CheckpointInfo, save_lenet
+from evofool.models.lenet import MNIST_INPUT_SPEC
 from evofool.retrain.config import RetrainConfig, retrain_config_from_dict
-from evofool.retrain.garbage import (
-    as_training_images,
-    balanced_epoch,
-    collect_garbage,
-    garbage_share,
-    natural_fooling,
-)
+from evofool.retrain.garbage import collect_garbage, garbage_share, natural_fooling
 from evofool.retrain.held_out import held_out_images, measure_held_out
 from evofool.retrain.report import write_report
+from evofool.retrain.retraining import train_round
 from evofool.retrain.store import RetrainStore, RoundRecord
 from evofool.run.builder import build_classifier
 from evofool.run.config import RunConfig
+from evofool.run.directory import RunDirectory, resumed_config
 from evofool.run.job import EvolutionJob
 from evofool.run.outputs import write_config
 from evofool.run.stored import StoredRun
 from evofool.store import RunStore, is_run_dir
-from evofool.store.retrain_layout import held_out_run_dir, round_model_path, round_run_dir
-from evofool.store.writer_lock import WriterLock, holds_files
-from evofool.training.lenet_training import (
-    images_to_tensor,
-    test_accuracy,
-    train_lenet,
+from evofool.store.retrain_layout import (
+    held_out_run_dir,
+    is_retrain_dir,
+    round_model_path,
+    round_run_dir,
 )
-
-GARBAGE_NAME = "garbage"
+from evofool.training.lenet_training import test_accuracy
 
 
 class RetrainExperiment:
     """One experiment directory; ``start`` or ``resume`` makes one ready to ``run``."""
 
-    def __init__(self, config: RetrainConfig, directory: Path, store: RetrainStore, *,
-                 progress: bool, lock: WriterLock) -> None:
+    def __init__(self, config: RetrainConfig, directory: RunDirectory, store: RetrainStore, *,
+                 progress: bool) -> None:
         self.config = config
-        self.directory = Path(directory)
+        self.run_directory = directory
+        self.directory = directory.path
         self.store = store
-        self.lock = lock
         self.progress = progress
         self.natural_names: tuple[str, ...] = tuple(store.get_meta("class_names"))
 
@@ -78,25 +67,16 @@ class RetrainExperiment:
             EvofoolError: an occupied directory, or a round-0 model that is no
                 10-class 28x28 grayscale classifier, or GA targets out of range.
         """
-        if directory.exists() and (not directory.is_dir() or holds_files(directory)):
-            raise EvofoolError(f"{directory} already exists and is not empty; choose another "
-                               "--out (or `evofool resume` it if it is an experiment)")
+        RunDirectory.check_unused(directory, is_kind=is_retrain_dir, kind="experiment")
         classifier = build_classifier(dataclasses.replace(config.evolution, model=config.model))
         _check_mnist_classifier(classifier, config)
-        directory.mkdir(parents=True, exist_ok=True)
-        lock = WriterLock.acquire(directory)
-        try:
-            if holds_files(directory):
-                raise EvofoolError(f"{directory} was filled by another process meanwhile; "
-                                   "choose another --out")
+        run_directory = RunDirectory.create(directory, is_kind=is_retrain_dir, kind="experiment")
+        with run_directory.released_on_error():
             store = RetrainStore(directory, create=True)
             store.set_meta(config=config.to_dict(), class_names=list(classifier.class_names),
                            status="running", created=time.time())
             write_config(config, directory)
-        except BaseException:
-            lock.release()
-            raise
-        return cls(config, directory, store, progress=progress, lock=lock)
+        return cls(config, run_directory, store, progress=progress)
 
     @classmethod
     def resume(cls, directory: Path, overrides: list[str] = (), *, force: bool = False,
@@ -106,23 +86,22 @@ class RetrainExperiment:
         Raises:
             RunBusyError: another process is writing the experiment.
         """
-        lock = WriterLock.acquire(directory)
-        try:
+        run_directory = RunDirectory.reopen(directory, is_kind=is_retrain_dir, kind="experiment")
+        with run_directory.released_on_error():
             store = RetrainStore(directory)
             stored = retrain_config_from_dict(store.get_meta("config"))
-            config = retrain_config_from_dict(override_dict(stored.to_dict(), overrides))
-            if config != stored and not force:
+            try:
+                config = resumed_config(stored.to_dict(), overrides,
+                                        parse=retrain_config_from_dict, force=force,
+                                        what="experiment")
+            except EvofoolError:
                 store.close()
-                raise EvofoolError("resuming with a changed config would not continue the "
-                                   "same experiment; pass --force to do it anyway")
+                raise
             store.set_meta(config=config.to_dict(), status="running")
             write_config(config, directory)
-        except BaseException:
-            lock.release()
-            raise
         print(f"evofool: resuming experiment {directory} after "
               f"{len(store.rounds())} finished round(s)", file=sys.stderr)
-        return cls(config, directory, store, progress=progress, lock=lock)
+        return cls(config, run_directory, store, progress=progress)
 
     def run(self) -> list[dict[str, Any]]:
         """Every remaining phase of every round; returns the per-round table."""
@@ -139,7 +118,10 @@ class RetrainExperiment:
                     self._record_round(round_index)
                 if round_index < self.config.rounds and \
                         round_index + 1 not in self.store.trainings():
-                    self._train(round_index + 1)
+                    train_round(self.config, self.directory, self.store, round_index + 1,
+                                natural_names=self.natural_names,
+                                previous_model=self.model_spec(round_index),
+                                progress=self.progress)
             table = self.table()
             write_report(self.directory, table, natural_classes=len(self.natural_names))
             self.store.set_meta(status="finished")
@@ -151,7 +133,7 @@ class RetrainExperiment:
             raise
         finally:
             self.store.close()
-            self.lock.release()
+            self.run_directory.release()
 
     def table(self) -> list[dict[str, Any]]:
         """One row per round; the held-out AUROC as one column per detector."""
@@ -195,10 +177,8 @@ class RetrainExperiment:
         evolution = self.config.evolution
         seed = self.config.seed + round_index + (self.config.held_out.seed_offset
                                                  if held_out else 0)
-        algorithm = evolution.algorithm
-        if isinstance(algorithm, MapElitesSettings):  # no cell for the garbage class
-            algorithm = dataclasses.replace(algorithm,
-                                            classes=list(range(len(self.natural_names))))
+        # no cell, no target for the garbage class
+        algorithm = evolution.algorithm.among_classes(list(range(len(self.natural_names))))
         name = f"round-{round_index:02d}" + ("-held-out" if held_out else "")
         return dataclasses.replace(evolution, name=name, model=self.model_spec(round_index),
                                    seed=seed, algorithm=algorithm)
@@ -235,7 +215,7 @@ class RetrainExperiment:
             earlier_garbage_share=share,
             median_confidence=median_confidence(confidences),
             classes_at_099=classes_fooled(confidences),
-            generations_to_all_099=_generations_to_all(history, natural),
+            generations_to_all_099=generations_to_all_fooled(history, natural),
             generations=generations, garbage_added=len(added),
             garbage_total=previous_total + len(added), evolve_seconds=wall_seconds or 0.0,
             **(held_out_measures or {}))
@@ -246,43 +226,6 @@ class RetrainExperiment:
               f"confidence {record.median_confidence:.4f}, {record.classes_at_099}/{natural} "
               f"classes >= 0.99, +{len(added)} garbage images", file=sys.stderr)
 
-    def _train(self, round_index: int) -> None:
-        """Train model ``round_index`` on MNIST plus the garbage of every earlier round."""
-        settings = self.config.training
-        natural = len(self.natural_names)
-        started = time.perf_counter()
-        mnist = load_mnist()
-        digits = mnist.train_images[:settings.natural_images]
-        digit_labels = mnist.train_labels[:settings.natural_images]
-        garbage = self.store.garbage_pixels(round_index, MNIST_INPUT_SPEC.shape)
-        images = torch.cat([images_to_tensor(digits), as_training_images(garbage)])
-        labels = torch.cat([torch.from_numpy(digit_labels).long(),
-                            torch.full((len(garbage),), natural, dtype=torch.long)])
-        initial = None
-        if settings.mode == "finetune":
-            initial = _with_garbage_output(
-                load_classifier(self.model_spec(round_index - 1)).network, natural + 1)
-        print(f"evofool: round {round_index}/{self.config.rounds}: training an "
-              f"{natural + 1}-class LeNet ({settings.mode}, {settings.epochs} epochs) on "
-              f"{len(digits)} digits + {len(garbage)} garbage images",
-              file=sys.stderr)
-        network = train_lenet(
-            images, labels, num_classes=natural + 1, epochs=settings.epochs,
-            seed=self.config.seed + round_index, learning_rate=settings.learning_rate,
-            initial=initial,
-            epoch_indices=balanced_epoch(len(digits), len(garbage), natural),
-            progress=self.progress)
-        path = round_model_path(self.directory, round_index)
-        info = CheckpointInfo(class_names=(*self.natural_names, GARBAGE_NAME),
-                              input_spec=MNIST_INPUT_SPEC,
-                              test_accuracy=test_accuracy(network, mnist.test_images,
-                                                          mnist.test_labels),
-                              seed=self.config.seed + round_index, epochs=settings.epochs)
-        save_lenet(network, info, path)
-        self.store.record_training(round_index, path, mode=settings.mode,
-                                   epochs=settings.epochs, garbage_images=len(garbage),
-                                   seconds=round(time.perf_counter() - started, 3))
-
 
 def _check_mnist_classifier(classifier: Any, config: RetrainConfig) -> None:
     if tuple(classifier.input_spec.shape) != MNIST_INPUT_SPEC.shape \
@@ -292,29 +235,7 @@ def _check_mnist_classifier(classifier: Any, config: RetrainConfig) -> None:
     if config.training.mode == "finetune" and not isinstance(classifier.network, LeNet):
         raise ConfigError("training.mode finetune continues from the round-0 model, which "
                           f"must then be an evofool LeNet; {config.model} is not")
-    algorithm = config.evolution.algorithm
-    if isinstance(algorithm, GeneticSettings) and any(t >= 10 for t in algorithm.targets):
-        raise ConfigError("evolution.algorithm.targets must be MNIST classes 0..9")
-
-
-def _with_garbage_output(network: LeNet, classes: int) -> LeNet:
-    """``network`` with its last layer widened to ``classes`` outputs (new rows fresh)."""
-    last = network.classifier[-1]
-    if last.out_features == classes:
-        return network
-    wider = torch.nn.Linear(last.in_features, classes)
-    with torch.no_grad():
-        wider.weight[:last.out_features] = last.weight
-        wider.bias[:last.out_features] = last.bias
-    network.classifier[-1] = wider
-    return network
-
-
-def _generations_to_all(history: list, natural: int) -> int | None:
-    """The generation by which every natural class had a champion at 0.99, if ever."""
-    first: dict[int, int] = {}
-    for entry in history:
-        if entry.confidence >= FOOLED_THRESHOLD:
-            first.setdefault(entry.class_index, entry.generation)
-    return max(first.values()) if len(first) == natural else None
-
+    try:
+        config.evolution.algorithm.among_classes(list(range(classifier.num_classes)))
+    except ConfigError as error:
+        raise ConfigError(f"evolution.{error}") from error

@@ -1,11 +1,12 @@
-"""Build a run's parts from its config: classifier, encoding, evaluation, algorithm."""
+"""Build a run's parts from its config: classifier, gate, screen, encoding, evaluation,
+algorithm (``build_run`` builds them all), and which engines a resumed run keeps."""
 
 from __future__ import annotations
 
 import math
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from evofool.algorithms import ALGORITHMS, Search
 from evofool.defenses import DefenseChain
@@ -23,6 +24,7 @@ from evofool.evaluation.devices import check_memory_plan, resolve_device
 from evofool.evaluation.scorer import ImageScorer, chunk_size
 from evofool.evaluation.screen import SCREEN_OFF, Screen
 from evofool.models import Classifier, ClassifierEnsemble, default_lenet_path, load_classifiers
+from evofool.models.fingerprint import model_fingerprint
 from evofool.randomness import RunRandomness
 from evofool.run.config import RunConfig, screen_blocker
 from evofool.store.layout import DETECTOR_FILE
@@ -31,6 +33,51 @@ from evofool.training import train_mnist_lenet
 if TYPE_CHECKING:
     from evofool.evaluation.ray import RayEvaluation
     from evofool.ood.gate import DetectorGate
+
+
+class RunParts(NamedTuple):
+    """What a run is made of; ``fingerprint`` is the model's (evofool.models.fingerprint)."""
+
+    gate: DetectorGate | None
+    screen: Screen | None
+    encoding: Encoding
+    evaluation: LocalEvaluation | RayEvaluation
+    algorithm: Search
+    fingerprint: str
+
+
+def build_run(config: RunConfig, run_dir: Path, *, resuming: bool, engine: str | None = None,
+              screen_engine: str | None = None) -> RunParts:
+    """Every part of a run; ``engine`` and ``screen_engine``: what a resumed run keeps
+    (``engines_on_resume``), None to choose."""
+    classifier = build_classifier(config)
+    gate = build_gate(config, classifier, run_dir, resuming=resuming)
+    screen = build_screen(config, classifier, engine=screen_engine)
+    encoding = build_encoding(config, classifier)
+    evaluation = build_evaluation(config, classifier, encoding, engine=engine, gate=gate,
+                                  screen=screen)
+    return RunParts(gate, screen, encoding, evaluation,
+                    build_algorithm(config, encoding, evaluation), model_fingerprint(classifier))
+
+
+def engines_on_resume(recorded: RunConfig, config: RunConfig, engine: str | None,
+                      screen_engine: str | None) -> tuple[str | None, str | None]:
+    """The exact and screening engines a resumed run scores with: the ones it recorded
+    (torch before engines existed; SCREEN_OFF where its screen was off), unless the
+    resume's config names others, since a fresh ``auto`` choice could change its numbers."""
+    exact = None if config.evaluator.engine != recorded.evaluator.engine else engine or "torch"
+    screen, before = config.evaluator.screen, recorded.evaluator.screen
+    screening = None if screen is None or (before is not None and screen.engine != before.engine) \
+        else screen_engine
+    return exact, screening
+
+
+def screen_record(config: RunConfig, screen: Screen | None) -> str | None:
+    """What a run's store records of its screen: the engine, SCREEN_OFF where one was
+    configured but none paid here, None where none was configured."""
+    if screen is not None:
+        return screen.engine
+    return None if config.evaluator.screen is None else SCREEN_OFF
 
 
 def build_classifier(config: RunConfig) -> Classifier | ClassifierEnsemble:

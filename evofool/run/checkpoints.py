@@ -42,6 +42,11 @@ class CheckpointSettings:
     every_seconds: float | None = positive(120.0)  # a kill loses at most ~2 min (BENCHMARKS.md)
     keep: int = positive(3)
 
+    def due(self, generation: int, seconds_since_last: float) -> bool:
+        """Whether a checkpoint is due after ``generation``, by count or by time."""
+        return ((self.every_generations is not None and generation % self.every_generations == 0)
+                or (self.every_seconds is not None and seconds_since_last >= self.every_seconds))
+
 
 class CheckpointError(EvofoolError):
     """A checkpoint that cannot be written, or no usable checkpoint to resume from."""

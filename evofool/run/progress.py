@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from typing import Any
 
 from tqdm import tqdm
 
@@ -27,8 +28,11 @@ class ProgressReporter:
                         desc="evolving") if self.interactive else None
         self.last_log = time.monotonic()
 
-    def update(self, *, generation: int, evaluations: int, best: float, median: float,
-               worst: float, final: bool = False) -> None:
+    def update(self, row: dict[str, Any], *, final: bool = False) -> None:
+        """Show a generation's metrics row (evofool.run.metrics); ``final``: the run's last,
+        which a plain log always prints."""
+        generation, evaluations = row["generation"], row["evaluations"]
+        best, median, worst = row["best"], row["median"], row["min"]
         if self.bar is not None:
             self.bar.update(generation - self.bar.n)
             self.bar.set_postfix_str(_confidences(best, median, worst), refresh=False)

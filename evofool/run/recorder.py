@@ -25,7 +25,7 @@ from evofool.archive.confidence import (
 )
 from evofool.encodings.genome_codec import record_to_bytes
 from evofool.encodings.protocol import Encoding
-from evofool.run.metrics import MetricsLog, screen_totals
+from evofool.run.metrics import SCREEN_COLUMNS, MetricsLog, screen_totals
 from evofool.run.outputs import (
     ChampionImageWriter,
     champion_image_name,
@@ -33,6 +33,7 @@ from evofool.run.outputs import (
     write_results,
 )
 from evofool.store import Champion, GenomeRow, RunStore
+from evofool.store.layout import SCREEN_FILE
 
 if TYPE_CHECKING:
     from evofool.ood.gate import DetectorGate
@@ -45,26 +46,27 @@ class RunRecorder:
 
     Args:
         store: the run's open store (the recorder closes it in ``close``).
-        metrics: the run's metrics log.
+        resume_from: the generation a resume continues from (later log rows are dropped).
         encoding_type: the config's encoding name, recorded with each genome.
         keep_every_genome: the store's history policy (evofool.store.history).
         gate: the OOD detector the search evolves past, or None.
-        screen_log: screen.csv for a search that screens its children, or None.
+        screened: whether the search screens its children (it then logs screen.csv).
     """
 
     def __init__(self, run_dir: Path, *, encoding: Encoding, class_names: tuple[str, ...],
-                 store: RunStore, metrics: MetricsLog, encoding_type: str,
-                 keep_every_genome: bool, gate: DetectorGate | None = None,
-                 screen_log: MetricsLog | None = None) -> None:
+                 store: RunStore, encoding_type: str, keep_every_genome: bool,
+                 resume_from: int | None = None, gate: DetectorGate | None = None,
+                 screened: bool = False) -> None:
         self.run_dir = run_dir
         self.encoding = encoding
         self.class_names = class_names
         self.store = store
-        self.metrics = metrics
+        self.metrics = MetricsLog(run_dir, resume_from=resume_from)
         self.encoding_type = encoding_type
         self.keep_every_genome = keep_every_genome
         self.gate = gate
-        self.screen_log = screen_log
+        self.screen_log = MetricsLog(run_dir, resume_from=resume_from, file=SCREEN_FILE,
+                                     columns=SCREEN_COLUMNS) if screened else None
         self.champion_images = ChampionImageWriter(run_dir, encoding, class_names)
         self.images_written_at = float("-inf")  # the first checkpoint with genomes writes them
 
