@@ -4,26 +4,23 @@ Pages are server-rendered HTML (Jinja2) that fetch JSON from ``/api`` and
 poll it while a run is live; no front-end build step. Endpoints are plain
 functions, which Starlette runs in its thread pool: reading SQLite and
 rendering genomes block, and must not stall the event loop. Images are rendered
-from the stored genomes on request (and cached: a genome never changes), so
-a live run's gallery is current, not one checkpoint behind. Nothing here
-writes: stores are opened read-only. Of a run directory's files, only those the
-pages link (RUN_FILES) are served, each with a fixed type; every response goes
-through evofool.browse.guard (Host check, Content-Security-Policy, nosniff).
-A run that cannot be read is a 4xx answer that says why, never a 500.
+from the stored genomes on request (and cached: a genome never changes), so a live
+run's gallery is current. Nothing here writes: stores are opened read-only; of a run
+directory's files only those the pages link are served (evofool.browse.run_files);
+every response goes through evofool.browse.guard (Host check, CSP, nosniff). A run
+that cannot be read is a 4xx answer that says why, never a 500.
 """
 
 from __future__ import annotations
 
 import functools
-import json
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
@@ -35,30 +32,28 @@ from evofool.analysis.plots import (
     read_metrics,
     rounds_figure,
 )
-from evofool.archive.confidence import FOOLED_KEY
 from evofool.browse.catalog import CatalogEntry, RunCatalog, describe, printable
 from evofool.browse.guard import BrowserGuard
+from evofool.browse.run_files import (
+    NO_STORE,
+    UNREADABLE,
+    check_in_play,
+    detector_verdicts,
+    result_json,
+    retrain_json,
+    run_url,
+    serve_run_file,
+    unreadable_run,
+)
 from evofool.encodings.genome_codec import record_to_json
 from evofool.errors import EvofoolError, quoted
 from evofool.files.images import png_bytes
-from evofool.retrain.store import RetrainStore
 from evofool.run.stored import StoredRun
-from evofool.store.layout import SUMMARY_FILE
 
 HERE = Path(__file__).parent
 IMMUTABLE = {"Cache-Control": "public, max-age=31536000, immutable"}
-NO_STORE = {"Cache-Control": "no-store"}
 TOP_NAMES = 5
 MAX_ID = 2**63 - 1  # SQLite's largest integer
-UNREADABLE = 422  # a run that is there but cannot be read: the request was fine
-REPORTS = ("transfer", "ood", "defend")  # what those commands write into RUN/NAME/
-# The files of a run directory the pages link or offer, and the only types they are served
-# as: whatever else a run directory someone sent holds (evil.html, evil.svg) is a 404.
-RUN_FILES = {"config.yaml": "text/plain; charset=utf-8", "summary.json": "application/json",
-             "metrics.csv": "text/csv; charset=utf-8",
-             **{f"{name}/{name}.png": "image/png" for name in REPORTS},
-             **{f"{name}/{name}.json": "application/json" for name in REPORTS},
-             **{f"{name}/{name}.csv": "text/csv; charset=utf-8" for name in REPORTS}}
 
 
 def create_app(roots: list[Path], hosts: tuple[str, ...] = ()) -> BrowserGuard:
@@ -84,7 +79,7 @@ def create_app(roots: list[Path], hosts: tuple[str, ...] = ()) -> BrowserGuard:
         try:
             return StoredRun(entry.path, label=entry.slug)
         except EvofoolError as error:
-            raise _unreadable(entry, error) from error
+            raise unreadable_run(entry, error) from error
 
     def index(request: Request) -> Response:
         roots = [printable(str(root)) for root in catalog.roots]
@@ -103,7 +98,7 @@ def create_app(roots: list[Path], hosts: tuple[str, ...] = ()) -> BrowserGuard:
     def api_run(request: Request) -> Response:
         entry = entry_for(request)
         if entry.kind == "retrain":
-            return JSONResponse(_retrain_json(entry), headers=NO_STORE)
+            return JSONResponse(retrain_json(entry), headers=NO_STORE)
         row = describe(entry)
         if "error" in row:  # listed as unreadable: say the same here
             raise HTTPException(404 if entry.kind == "missing" else UNREADABLE,
@@ -111,31 +106,31 @@ def create_app(roots: list[Path], hosts: tuple[str, ...] = ()) -> BrowserGuard:
         run = open_run(entry)
         try:
             in_play = set(row.get("classes_in_play") or [])
-            passing, detector = _detector_verdicts(entry)
+            passing, detector = detector_verdicts(entry)
             champions = [{"class": c.class_index, "name": run.class_names[c.class_index],
                           "confidence": c.confidence, "generation": c.generation,
                           "genome_id": c.genome_id,
-                          "image": f"{_url(entry)}/genomes/{c.genome_id}.png",
+                          "image": f"{run_url(entry)}/genomes/{c.genome_id}.png",
                           **detector.get((c.class_index, c.genome_id), {})}
                          for c in run.champions() if c.class_index in in_play]
         finally:
             run.close()
         return JSONResponse({**row, "champions": champions, "passing_detector": passing,
-                             "transfer": _result_json(entry, "transfer"),
-                             "ood": _result_json(entry, "ood"),
-                             "defend": _result_json(entry, "defend")}, headers=NO_STORE)
+                             "transfer": result_json(entry, "transfer"),
+                             "ood": result_json(entry, "ood"),
+                             "defend": result_json(entry, "defend")}, headers=NO_STORE)
 
     def champion_page(request: Request) -> Response:
         entry = entry_for(request, "run")
         row, class_index = describe(entry), request.path_params["class_index"]
-        _check_in_play(entry, row, class_index)
+        check_in_play(entry, row, class_index)
         return templates.TemplateResponse(request, "champion.html",
                                           {"run": row, "class_index": class_index})
 
     def api_champion(request: Request) -> Response:
         entry = entry_for(request, "run")
         class_index = request.path_params["class_index"]
-        _check_in_play(entry, describe(entry), class_index)
+        check_in_play(entry, describe(entry), class_index)
         run = open_run(entry)
         try:
             champion = next((c for c in run.store.champions() if c.class_index == class_index),
@@ -152,16 +147,16 @@ def create_app(roots: list[Path], hosts: tuple[str, ...] = ()) -> BrowserGuard:
             "run": entry.slug, "class": class_index, "name": names[class_index],
             "confidence": champion.confidence, "generation": champion.generation,
             "genome_id": genome, "parent_id": champion.parent_id,
-            "image": f"{_url(entry)}/genomes/{genome}.png",
-            "genome_download": f"{_url(entry)}/genomes/{genome}/genome",
-            "history_plot": f"{_url(entry)}/plots/class-{class_index}.png",
+            "image": f"{run_url(entry)}/genomes/{genome}.png",
+            "genome_download": f"{run_url(entry)}/genomes/{genome}/genome",
+            "history_plot": f"{run_url(entry)}/plots/class-{class_index}.png",
             "top_k": [{"class": c, "name": names[c], "probability": p}
                       for c, p in champion.top_k[:TOP_NAMES]],
             "history": [{"class": h.class_index, "genome_id": h.genome_id,
                          "parent_id": h.parent_id, "generation": h.generation,
                          "confidence": h.confidence, "evaluations": h.evaluations,
                          "image_kept": h.image_kept} for h in history],
-            "lineage": [{**link, "image": f"{_url(entry)}/genomes/{link['genome_id']}.png"
+            "lineage": [{**link, "image": f"{run_url(entry)}/genomes/{link['genome_id']}.png"
                          if link["image_kept"] else None} for link in lineage],
         }, headers=NO_STORE)
 
@@ -204,7 +199,7 @@ def create_app(roots: list[Path], hosts: tuple[str, ...] = ()) -> BrowserGuard:
     def class_plot(request: Request) -> Response:
         entry = entry_for(request, "run")
         class_index = request.path_params["class_index"]
-        _check_in_play(entry, describe(entry), class_index)
+        check_in_play(entry, describe(entry), class_index)
         run = open_run(entry)
         try:
             history = run.store.history(class_index)
@@ -215,28 +210,11 @@ def create_app(roots: list[Path], hosts: tuple[str, ...] = ()) -> BrowserGuard:
                                   [h.confidence for h in history], name))
 
     def rounds_plot(request: Request) -> Response:
-        data = _retrain_json(entry_for(request, "retrain"))
+        data = retrain_json(entry_for(request, "retrain"))
         return _png(rounds_figure(data["rounds"], data["classes"]))
 
     def run_file(request: Request) -> Response:
-        """One of RUN_FILES, as its fixed type; images inline (the pages show them), the
-        rest as downloads. Anything else, or one that resolves outside the run, is a 404."""
-        entry = entry_for(request)
-        name = request.path_params["path"]
-        root = entry.path.resolve()
-        try:
-            target = (root / name).resolve()
-            found = name in RUN_FILES and target.is_relative_to(root) and target.is_file()
-        except (OSError, ValueError):  # a name too long, a NUL byte
-            found = False
-        if not found:
-            raise HTTPException(404, "no such file in this run")
-        media_type = RUN_FILES[name]
-        disposition = "inline" if media_type == "image/png" else \
-            f'attachment; filename="{entry.slug.encode("ascii", "replace").decode()}-' \
-            f'{name.replace("/", "-")}"'
-        return FileResponse(target, media_type=media_type,
-                            headers={**NO_STORE, "Content-Disposition": disposition})
+        return serve_run_file(entry_for(request), request.path_params["path"])
 
     async def unreadable(request: Request, error: EvofoolError) -> Response:
         """A run whose files cannot be read (a damaged store): said, not a traceback."""
@@ -266,84 +244,7 @@ def create_app(roots: list[Path], hosts: tuple[str, ...] = ()) -> BrowserGuard:
     ], exception_handlers={HTTPException: not_found, EvofoolError: unreadable}), hosts)
 
 
-def _check_in_play(entry: CatalogEntry, row: dict[str, Any], class_index: int) -> None:
-    """404 for a class the run does not evolve for (one outside ``algorithm.classes``, say);
-    for a run that cannot be read, why not."""
-    if "error" in row:
-        raise HTTPException(404 if entry.kind == "missing" else UNREADABLE,
-                            f"cannot read this run: {row['error']}")
-    if class_index not in (row.get("classes_in_play") or []):
-        known = row.get("model_classes") or 0
-        reason = "not a class of this model" if not 0 <= class_index < known else \
-            f"not one of the {row.get('classes')} classes this run evolves for"
-        raise HTTPException(404, f"{entry.slug}: class {class_index} is {reason}")
-
-
-def _unreadable(entry: CatalogEntry, error: EvofoolError) -> HTTPException:
-    """The answer for a run whose store cannot be opened: 422, naming the run and why."""
-    return HTTPException(UNREADABLE, f"cannot read {printable(str(entry.path))}: "
-                                     f"{printable(str(error))}")
-
-
-def _url(entry: CatalogEntry) -> str:
-    """The run's page address; its slug may hold characters a URL must escape."""
-    return f"/runs/{quote(entry.slug)}"
-
-
 def _png(figure: Any) -> Response:
     return Response(to_png(figure), media_type="image/png", headers=NO_STORE)
 
 
-def _retrain_json(entry: CatalogEntry) -> dict[str, Any]:
-    try:
-        store = RetrainStore(entry.path, read_only=True)
-    except EvofoolError as error:
-        raise _unreadable(entry, error) from error
-    try:
-        trainings = store.trainings()
-        rounds = [{**record.as_row(),
-                   "train_seconds": trainings.get(record.round, {}).get("seconds"),
-                   "run": f"{entry.slug}.round-{record.round:02d}"}
-                  for record in store.rounds()]
-        classes = len(store.get_meta("class_names") or [])
-    finally:
-        store.close()
-    return {**describe(entry), "rounds": rounds, "classes": classes}
-
-
-def _detector_verdicts(entry: CatalogEntry
-                       ) -> tuple[int | None, dict[tuple[int, int], dict[str, Any]]]:
-    """For a run that evolved past a detector (evaluator.detector), from summary.json: how
-    many classes' champions are >= 0.99 and pass, and each final champion's detector
-    score and whether it passes, keyed by (class, genome id) so that a champion replaced
-    since (a resumed run) gets none. (None, {}) for other runs."""
-    try:
-        summary = json.loads((entry.path / SUMMARY_FILE).read_text())
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
-        return None, {}
-    if not isinstance(summary, dict) or "detector" not in summary:
-        return None, {}
-    try:  # a summary.json someone edited or crafted: shown as no verdicts, never a 500
-        return summary[f"{FOOLED_KEY}_passing_detector"], {
-            (item["class"], item["genome_id"]): {
-                "passes_detector": item["passes_detector"],
-                "detector_score": item["detector_score"],
-                "detector": summary["detector"]["type"]}
-            for item in summary["classes"]}
-    except (KeyError, TypeError, IndexError):
-        return None, {}
-
-
-def _result_json(entry: CatalogEntry, name: str) -> dict[str, Any] | None:
-    """What `evofool transfer`, `ood` or `defend` (``name``) wrote to its default place in
-    the run directory, NAME/NAME.json, with its NAME.png figure's address; None if none."""
-    path = entry.path / name / f"{name}.json"
-    if not path.exists():
-        return None
-    try:
-        result = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
-        return None
-    if not isinstance(result, dict):  # not what the command writes: not shown
-        return None
-    return {**result, "heatmap": f"{_url(entry)}/files/{name}/{name}.png"}
