@@ -23,7 +23,7 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from evofool.encodings.genome_batch import take
-from evofool.evaluation import LocalEvaluation
+from evofool.evaluation import LocalEvaluator
 from evofool.evaluation.scorer import ImageScorer
 from evofool.randomness import RunRandomness
 from evofool.run.builder import build_algorithm, build_classifier, build_encoding
@@ -86,7 +86,7 @@ def main() -> None:
         "mutate_ms": best_ms(lambda: encoding.offspring(grown, None, rng, 0), args.repeats)}
     print(json.dumps({"grown": grown_result}), flush=True)
 
-    search = build_algorithm(config, encoding, LocalEvaluation(encoding, evaluator))
+    search = build_algorithm(config, encoding, LocalEvaluator(encoding, evaluator))
     for _ in range(100):
         search.step()
     cells = search.archive.occupied.nonzero().squeeze(1)

@@ -23,7 +23,7 @@ import torch
 
 from evofool.encodings.cppn.mutation import CppnMutationRates
 from evofool.encodings.genome_batch import take
-from evofool.evaluation import LocalEvaluation
+from evofool.evaluation import LocalEvaluator
 from evofool.evaluation.scorer import ImageScorer
 from evofool.randomness import RunRandomness
 from evofool.run.builder import build_algorithm, build_classifier, build_encoding
@@ -70,7 +70,7 @@ def main() -> None:
     classifier = build_classifier(config)
     evaluator = ImageScorer(classifier, device="cpu", max_batch=1024)
     encoding = build_encoding(config, classifier)
-    search = build_algorithm(config, encoding, LocalEvaluation(encoding, evaluator))
+    search = build_algorithm(config, encoding, LocalEvaluator(encoding, evaluator))
     champion_of: dict[int, set[int]] = {}
     parent_of: dict[int, int] = {}
 

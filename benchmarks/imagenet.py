@@ -64,11 +64,11 @@ def timed_job(model: str, encoding: str, device: str, batch: int, generations: i
     EvolutionJob.start(config, run_dir, progress=False).run()
     job = EvolutionJob.resume(run_dir, [f"generations={warmup + generations}"], force=True,
                               progress=False)
-    synchronise(job.evaluation.scorer.device)
+    synchronise(job.evaluator.scorer.device)
     started = time.perf_counter()
     job.run()
-    synchronise(job.evaluation.scorer.device)
-    return time.perf_counter() - started, job.evaluation.scorer
+    synchronise(job.evaluator.scorer.device)
+    return time.perf_counter() - started, job.evaluator.scorer
 
 
 def timed_bare_forward(evaluator: ImageScorer, batch: int, generations: int) -> float:
@@ -116,11 +116,11 @@ def from_run(run: Path, generations: int, screen: str | None) -> dict:
             with open(copy / "screen.csv", newline="") as stream:
                 rows = [row for row in csv.DictReader(stream) if int(row["generation"]) > start]
         batch = job.config.algorithm.batch_size
-    bare = timed_bare_forward(job.evaluation.scorer, batch, generations)
+    bare = timed_bare_forward(job.evaluator.scorer, batch, generations)
     evaluations_per_s = generations * batch / seconds
     return {"from_generation": start, "generations": generations,
             "screen": job.screen.engine if job.screen else None,
-            "exact_engine": job.evaluation.scorer.engine,
+            "exact_engine": job.evaluator.scorer.engine,
             "evaluations_per_s": round(evaluations_per_s, 1),
             "bare_images_per_s": round(generations * batch / bare, 1),
             "speed_vs_fp32_forward": round(evaluations_per_s * bare / (generations * batch), 3),

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import torch
 
-from evofool.evaluation import LocalEvaluation
+from evofool.evaluation import LocalEvaluator
 from evofool.evaluation.scorer import ImageScorer
 from evofool.run.builder import build_algorithm, build_classifier, build_encoding
 from evofool.run.config import load_config
@@ -37,7 +37,7 @@ def interleaved_seconds(encoding_type: str, generations: int, warmup: int
     classifier = build_classifier(config)
     evaluator = ImageScorer(classifier, device="cpu", max_batch=1024)
     encoding = build_encoding(config, classifier)
-    search = build_algorithm(config, encoding, LocalEvaluation(encoding, evaluator))
+    search = build_algorithm(config, encoding, LocalEvaluator(encoding, evaluator))
     network = evaluator.classifier.network
     images = torch.rand(BATCH, 1, 28, 28).contiguous(memory_format=torch.channels_last)
     for _ in range(warmup):  # past the first generations, genomes have grown

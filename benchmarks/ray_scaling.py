@@ -32,7 +32,7 @@ import torch
 from evaluator import cpu_model
 from ray.cluster_utils import Cluster
 
-from evofool.run.builder import build_algorithm, build_classifier, build_encoding, build_evaluation
+from evofool.run.builder import build_algorithm, build_classifier, build_encoding, build_evaluator
 from evofool.run.config import load_config
 
 CONFIG = Path(__file__).parents[1] / "configs" / "imagenet_cppn.yaml"
@@ -46,23 +46,23 @@ def measure(config_path: Path, actors: int, generations: int) -> dict:
         f"evaluator.max_batch={-(-children // actors)}"])
     classifier = build_classifier(config)
     encoding = build_encoding(config, classifier)
-    evaluation = build_evaluation(config, classifier, encoding)
-    search = build_algorithm(config, encoding, evaluation)
+    evaluator = build_evaluator(config, classifier, encoding)
+    search = build_algorithm(config, encoding, evaluator)
     for _ in range(WARMUP):
         search.step()
-    sent, returned = evaluation.bytes_sent, evaluation.bytes_returned
-    waiting, shard_seconds, started = evaluation.seconds_waiting, [], time.perf_counter()
+    sent, returned = evaluator.bytes_sent, evaluator.bytes_returned
+    waiting, shard_seconds, started = evaluator.seconds_waiting, [], time.perf_counter()
     for _ in range(generations):
         search.step()
-        shard_seconds.append(max(evaluation.last_shard_seconds))
+        shard_seconds.append(max(evaluator.last_shard_seconds))
     seconds = time.perf_counter() - started
-    driver = (seconds - (evaluation.seconds_waiting - waiting)) / generations
-    for actor in evaluation.actors:
+    driver = (seconds - (evaluator.seconds_waiting - waiting)) / generations
+    for actor in evaluator.actors:
         ray.kill(actor)
     return {"actors": actors, "children": children,
             "rendered_bytes_per_generation": children * 4 * math.prod(encoding.image_shape),
-            "bytes_sent_per_generation": (evaluation.bytes_sent - sent) // generations,
-            "bytes_returned_per_generation": (evaluation.bytes_returned - returned) // generations,
+            "bytes_sent_per_generation": (evaluator.bytes_sent - sent) // generations,
+            "bytes_returned_per_generation": (evaluator.bytes_returned - returned) // generations,
             "driver_seconds_per_generation": round(driver, 4),
             "slowest_shard_seconds": round(statistics.median(shard_seconds), 4),
             "driver_share_of_shard": round(driver / statistics.median(shard_seconds), 4),

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import torch
 
-from evofool.evaluation import LocalEvaluation
+from evofool.evaluation import LocalEvaluator
 from evofool.evaluation.scorer import ImageScorer
 from evofool.run.builder import build_algorithm, build_classifier, build_encoding
 from evofool.run.config import load_config
@@ -42,7 +42,7 @@ def reproduce(encoding_name: str, seed: int, max_generations: int,
     classifier = build_classifier(config)
     evaluator = ImageScorer(classifier, device="cpu", max_batch=1024)
     encoding = build_encoding(config, classifier)
-    search = build_algorithm(config, encoding, LocalEvaluation(encoding, evaluator))
+    search = build_algorithm(config, encoding, LocalEvaluator(encoding, evaluator))
     reached: dict[float, int | None] = dict.fromkeys(THRESHOLDS)
     started = time.perf_counter()
     while search.generation < max_generations and reached[THRESHOLDS[-1]] is None:

@@ -69,7 +69,7 @@ def study(run_dir: Path, generations: int, engine: str, margins: list[float]) ->
         plain = build_screen(config, load_classifiers(config.model_specs,
                                                       config.evaluator.combine), engine=engine)
         recording = RecordingScreen(plain.scorer, engine)
-        job.evaluation.screen = recording  # in front of the exact engine, every generation
+        job.evaluator.screen = recording  # in front of the exact engine, every generation
         start = job.algorithm.generation
         for _ in range(generations):
             job.algorithm.step()
@@ -91,7 +91,7 @@ def study(run_dir: Path, generations: int, engine: str, margins: list[float]) ->
         print(json.dumps(rows[-1]), flush=True)
     speedup = recording.seconds["exact"] / recording.seconds["screen"]
     return {"run": str(run_dir), "from_generation": start, "generations": generations,
-            "screen_engine": engine, "exact_engine": job.evaluation.scorer.engine,
+            "screen_engine": engine, "exact_engine": job.evaluator.scorer.engine,
             "screen_images_per_s": round(recording.images / recording.seconds["screen"], 1),
             "exact_images_per_s": round(recording.images / recording.seconds["exact"], 1),
             "screen_speedup": round(speedup, 3), "margins": rows}

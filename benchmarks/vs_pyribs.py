@@ -20,7 +20,7 @@ import time
 import numpy as np
 import torch
 
-from evofool.evaluation import LocalEvaluation
+from evofool.evaluation import LocalEvaluator
 from evofool.evaluation.scorer import ImageScorer
 from evofool.run.builder import build_algorithm, build_classifier, build_encoding
 from evofool.run.config import config_from_dict
@@ -60,7 +60,7 @@ def run_pyribs(classifier, evaluations: int, seed: int) -> dict:
 def run_ours(classifier, config, evaluations: int) -> dict:
     evaluator = ImageScorer(classifier, device="cpu", max_batch=1024)
     encoding = build_encoding(config, classifier)
-    search = build_algorithm(config, encoding, LocalEvaluation(encoding, evaluator))
+    search = build_algorithm(config, encoding, LocalEvaluator(encoding, evaluator))
     started = time.perf_counter()
     while search.evaluations < evaluations:
         search.step()

@@ -14,7 +14,7 @@ import torch
 from evofool.algorithms import Evolution, Outcome, Proposal
 from evofool.encodings.genome_batch import take
 from evofool.encodings.protocol import Encoding
-from evofool.evaluation.unit import GenomeEvaluation
+from evofool.evaluation.unit import Evaluator
 from evofool.randomness import RunRandomness
 from evofool.settings import ComponentSettings, positive
 
@@ -34,10 +34,10 @@ class StickyParents(Evolution):
     """
 
     def __init__(self, settings: StickySettings, *, encoding: Encoding,
-                 evaluation: GenomeEvaluation, rng: RunRandomness) -> None:
-        super().__init__(encoding=encoding, evaluation=evaluation, rng=rng)
+                 evaluator: Evaluator, rng: RunRandomness) -> None:
+        super().__init__(encoding=encoding, evaluator=evaluator, rng=rng)
         self.batch_size = settings.batch_size
-        self.lucky = torch.zeros(len(evaluation.class_names), dtype=torch.bool, device=rng.device)
+        self.lucky = torch.zeros(len(evaluator.class_names), dtype=torch.bool, device=rng.device)
 
     @property
     def classes_in_play(self) -> torch.Tensor:

@@ -10,7 +10,7 @@ from evofool.algorithms.genetic import GeneticSettings
 from evofool.algorithms.map_elites import MapElitesSettings
 from evofool.encodings import CppnEncoding, DirectEncoding
 from evofool.encodings.genome_batch import take
-from evofool.evaluation import LocalEvaluation
+from evofool.evaluation import LocalEvaluator
 from evofool.evaluation.scorer import ImageScorer
 from evofool.models import load_classifier
 from evofool.randomness import RunRandomness
@@ -25,8 +25,8 @@ def cppn(evaluator):
     return CppnEncoding(*evaluator.classifier.input_spec.shape, max_hidden=6)
 
 
-def evaluation_of(encoding, evaluator):
-    return LocalEvaluation(encoding, evaluator)
+def evaluator_of(encoding, evaluator):
+    return LocalEvaluator(encoding, evaluator)
 
 
 def test_noise_is_mostly_one_class_yet_every_cell_fills(trained_lenet):
@@ -34,7 +34,7 @@ def test_noise_is_mostly_one_class_yet_every_cell_fills(trained_lenet):
     evaluator = ImageScorer(load_classifier(trained_lenet["path"]), device="cpu")
     encoding = DirectEncoding(channels=1, height=28, width=28)
     search = MapElites(MapElitesSettings(batch_size=200), rng=RunRandomness(0),
-                       encoding=encoding, evaluation=LocalEvaluation(encoding, evaluator))
+                       encoding=encoding, evaluator=LocalEvaluator(encoding, evaluator))
     search.step()
     noise = search.encoding.random(200, RunRandomness(5))
     predicted = evaluator.score(noise["pixels"]).argmax(dim=1)
@@ -47,7 +47,7 @@ def test_stepping_stones_hold_the_best_per_brightness_band(fake):
     class is the best of its bands, because every child competes in both."""
     bins = 3
     search = MapElites(MapElitesSettings(batch_size=50, brightness_bins=bins),
-                       encoding=cppn(fake), evaluation=evaluation_of(cppn(fake), fake),
+                       encoding=cppn(fake), evaluator=evaluator_of(cppn(fake), fake),
                        rng=RunRandomness(0))
     for _ in range(12):
         search.step()
@@ -68,7 +68,7 @@ def test_stepping_stones_hold_the_best_per_brightness_band(fake):
 
 def test_stepping_stones_respect_the_classes_in_play(fake):
     search = MapElites(MapElitesSettings(batch_size=50, classes=[1, 3], brightness_bins=2),
-                       encoding=cppn(fake), evaluation=evaluation_of(cppn(fake), fake),
+                       encoding=cppn(fake), evaluator=evaluator_of(cppn(fake), fake),
                        rng=RunRandomness(0))
     for _ in range(3):
         search.step()
@@ -81,7 +81,7 @@ def ga(evaluator, **overrides):
                                   "elites": 2, **overrides})
     encoding = DirectEncoding(*evaluator.classifier.input_spec.shape)
     return GeneticAlgorithm(settings, encoding=encoding,
-                            evaluation=evaluation_of(encoding, evaluator), rng=RunRandomness(0))
+                            evaluator=evaluator_of(encoding, evaluator), rng=RunRandomness(0))
 
 
 @pytest.mark.parametrize("selection", ["tournament", "truncation"])

@@ -9,7 +9,7 @@ from conftest import FAKE_SHAPE
 from evofool.algorithms.cma_me import CmaMapElites, CmaMeSettings
 from evofool.encodings import ENCODINGS, encoding_for_shape
 from evofool.errors import ConfigError
-from evofool.evaluation import LocalEvaluation
+from evofool.evaluation import LocalEvaluator
 from evofool.evaluation.scorer import ImageScorer
 from evofool.randomness import RunRandomness
 from evofool.run.config import config_from_dict
@@ -21,7 +21,7 @@ def build(fake_classifier, seed=0, settings=SETTINGS) -> CmaMapElites:
     encoding = encoding_for_shape(ENCODINGS["cppn"].settings(max_hidden=6), FAKE_SHAPE)
     scorer = ImageScorer(fake_classifier, device="cpu", max_batch=64, engine="torch")
     return CmaMapElites(settings, encoding=encoding,
-                        evaluation=LocalEvaluation(encoding, scorer), rng=RunRandomness(seed))
+                        evaluator=LocalEvaluator(encoding, scorer), rng=RunRandomness(seed))
 
 
 def test_emitter_children_keep_their_parents_topology_and_move_every_weight(fake_classifier):

@@ -23,7 +23,7 @@ from evofool.encodings import ENCODINGS as ENCODING_REGISTRY
 from evofool.encodings import encoding_for_shape
 from evofool.encodings.genome_batch import take
 from evofool.encodings.genome_codec import record_from_bytes, record_to_bytes
-from evofool.evaluation import LocalEvaluation
+from evofool.evaluation import LocalEvaluator
 from evofool.evaluation.scorer import ImageScorer
 from evofool.randomness import RunRandomness
 
@@ -67,7 +67,7 @@ def build(algorithm: str, encoding: str, evaluator, seed: int = 0) -> Search:
     settings = ALGORITHMS[algorithm]
     encoding = make_encoding(encoding)
     return ALGORITHM_REGISTRY[settings.type].build(
-        settings, encoding=encoding, evaluation=LocalEvaluation(encoding, evaluator),
+        settings, encoding=encoding, evaluator=LocalEvaluator(encoding, evaluator),
         rng=RunRandomness(seed))
 
 

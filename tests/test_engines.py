@@ -200,7 +200,7 @@ def test_run_records_its_engine_and_resume_keeps_it(tmp_path, trained_lenet):
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert summary["engine"] == "onnxruntime"
     job = EvolutionJob.resume(tmp_path / "run", ["generations=5"], force=True, progress=False)
-    assert job.evaluation.engine == "onnxruntime"
+    assert job.evaluator.engine == "onnxruntime"
     job.run()
     store = RunStore(tmp_path / "run", read_only=True)
     assert store.get_meta("engine") == "onnxruntime"

@@ -98,7 +98,7 @@ def test_reading_a_run_does_not_import_the_builders():
 
 
 def test_algorithms_know_only_the_evaluation_contract():
-    """A search hands genomes to an evaluation (evaluation.unit) and never reaches past it
+    """A search hands genomes to an evaluator (evaluation.unit) and never reaches past it
     to scorers, Ray or detectors: that is what lets the same algorithm run in-process or
     on actors. (A settings check may read the engine registry, as ascent's does.)"""
     graph = module_imports()

@@ -14,7 +14,7 @@ from conftest import CONFIGS
 
 from evofool.errors import ConfigError
 from evofool.randomness import RunRandomness
-from evofool.run.builder import build_algorithm, build_classifier, build_encoding, build_evaluation
+from evofool.run.builder import build_algorithm, build_classifier, build_encoding, build_evaluator
 from evofool.run.config import load_config
 from evofool.run.job import EvolutionJob
 
@@ -59,17 +59,17 @@ def test_a_killed_actor_loses_no_evaluation(small_lenets, capsys):
         classifier = build_classifier(config)
         encoding = build_encoding(config, classifier)
         searches[backend] = build_algorithm(config, encoding,
-                                            build_evaluation(config, classifier, encoding))
+                                            build_evaluator(config, classifier, encoding))
     local, remote = searches["local"], searches["ray"]
     for generation in range(6):
         if generation == 3:
-            ray.kill(remote.evaluation.actors[0], no_restart=True)
+            ray.kill(remote.evaluator.actors[0], no_restart=True)
         local.step()
         remote.step()
-    assert remote.evaluation.failures == 1
+    assert remote.evaluator.failures == 1
     assert "evaluation actor 0 died" in capsys.readouterr().err
     assert remote.evaluations == local.evaluations == 300
-    assert remote.evaluation.images_scored == 300
+    assert remote.evaluator.images_scored == 300
     assert torch.equal(remote.archive.confidence, local.archive.confidence)
     assert torch.equal(remote.archive.genome_id, local.archive.genome_id)
 
@@ -87,13 +87,13 @@ def test_a_ray_evaluation_equals_a_local_one(small_lenets, encoding, defenses):
             "evaluator.max_batch=16", f"evaluator.defenses={json.dumps(defenses)}"])
         classifier = build_classifier(config)
         shape = build_encoding(config, classifier)
-        evaluations[backend] = (shape, build_evaluation(config, classifier, shape))
+        evaluations[backend] = (shape, build_evaluator(config, classifier, shape))
     shape = evaluations["local"][0]
     genomes = shape.random(40, RunRandomness(3))
     for _ in range(5):
         genomes = shape.offspring(genomes, genomes, RunRandomness(4), 0)
-    local, remote = (evaluation.evaluate(genomes, generation=7, with_brightness=True)
-                     for _, evaluation in evaluations.values())
+    local, remote = (evaluator.evaluate(genomes, generation=7, with_brightness=True)
+                     for _, evaluator in evaluations.values())
     assert torch.equal(local.probabilities, remote.probabilities)
     assert torch.equal(local.brightness, remote.brightness)
     for actor in evaluations["ray"][1].actors:
@@ -106,7 +106,7 @@ def test_actors_receive_genomes_not_pixels(small_lenets):
     config = _config(small_lenets[0], "ray")
     classifier = build_classifier(config)
     encoding = build_encoding(config, classifier)
-    search = build_algorithm(config, encoding, build_evaluation(config, classifier, encoding))
+    search = build_algorithm(config, encoding, build_evaluator(config, classifier, encoding))
     rendered = []
     encoding_render = type(encoding).render
     type(encoding).render = lambda self, genomes: rendered.append(1) or encoding_render(
@@ -117,11 +117,11 @@ def test_actors_receive_genomes_not_pixels(small_lenets):
     finally:
         type(encoding).render = encoding_render
     assert not rendered  # the driver drew nothing
-    sent = search.evaluation.bytes_sent
+    sent = search.evaluator.bytes_sent
     genome_bytes = sum(value.nbytes for value in encoding.random(1, search.rng).values())
     assert sent == 2 * 50 * genome_bytes
     assert config.algorithm.brightness_bins > 1  # probabilities and brightness come back
-    assert search.evaluation.bytes_returned == 2 * 50 * (10 * 4 + 8)
+    assert search.evaluator.bytes_returned == 2 * 50 * (10 * 4 + 8)
 
 
 def test_gradient_ascent_asks_for_the_local_backend(small_lenets):

@@ -20,7 +20,7 @@ from evofool.archive.champions import Added, ChampionArchive
 from evofool.encodings.genome_batch import GenomeBatch
 from evofool.encodings.protocol import Encoding
 from evofool.errors import ConfigError
-from evofool.evaluation.unit import Evaluation, GenomeEvaluation, MustBeat
+from evofool.evaluation.unit import Evaluation, Evaluator, MustBeat
 from evofool.randomness import RunRandomness
 
 if TYPE_CHECKING:
@@ -57,18 +57,18 @@ class Search(ABC):
 
     Args:
         encoding: genomes and their pixels.
-        evaluation: scores genomes (behind it: rendering, engines, a screen, a gate).
+        evaluator: scores genomes (behind it: rendering, engines, a screen, a gate).
         rng: the run's only source of randomness.
     """
 
     stepping_stones: ChampionArchive | None = None  # finer parent cells, where kept
 
-    def __init__(self, *, encoding: Encoding, evaluation: GenomeEvaluation,
+    def __init__(self, *, encoding: Encoding, evaluator: Evaluator,
                  rng: RunRandomness) -> None:
         self.encoding = encoding
-        self.evaluation = evaluation
+        self.evaluator = evaluator
         self.rng = rng
-        self.archive = ChampionArchive(len(evaluation.class_names), rng.device)
+        self.archive = ChampionArchive(len(evaluator.class_names), rng.device)
         self.generation = 0
         self.evaluations = 0
         self.next_genome_id = 0
@@ -86,7 +86,7 @@ class Search(ABC):
     @property
     def screen(self) -> Screen | None:
         """The screen in front of the exact engine, where the evaluation has one."""
-        return self.evaluation.screen
+        return self.evaluator.screen
 
     def summary_fields(self) -> dict[str, Any]:
         """What ``summary.json`` adds for this algorithm; nothing by default."""
@@ -135,7 +135,7 @@ class Evolution(Search):
 
     def step(self) -> None:
         proposal = self.ask()
-        scores = self.evaluation.evaluate(proposal.genomes, generation=self.generation,
+        scores = self.evaluator.evaluate(proposal.genomes, generation=self.generation,
                                           with_brightness=proposal.with_brightness,
                                           must_beat=proposal.must_beat)
         count = int(proposal.parent_ids.numel())
@@ -160,9 +160,9 @@ class Evolution(Search):
         """Learn from how the children did (after the archive has seen them)."""
 
 
-def check_classes(key: str, indices: list[int], evaluation: GenomeEvaluation) -> None:
+def check_classes(key: str, indices: list[int], evaluator: Evaluator) -> None:
     """Raise ConfigError, naming ``key``, for a class index the model does not have."""
-    count = len(evaluation.class_names)
+    count = len(evaluator.class_names)
     for index in indices:
         if not 0 <= index < count:
             raise ConfigError(f"{key}: class {index} does not exist (the model has classes "

@@ -30,7 +30,7 @@ from evofool.algorithms.map_elites import MapElites, MapElitesSettings
 from evofool.encodings.genome_batch import GenomeBatch, concat, take
 from evofool.encodings.protocol import Encoding
 from evofool.errors import ConfigError
-from evofool.evaluation.unit import GenomeEvaluation
+from evofool.evaluation.unit import Evaluator
 from evofool.randomness import RunRandomness
 from evofool.settings import positive, probability
 
@@ -83,8 +83,8 @@ class CmaMapElites(MapElites):
     """
 
     def __init__(self, settings: CmaMeSettings, *, encoding: Encoding,
-                 evaluation: GenomeEvaluation, rng: RunRandomness) -> None:
-        super().__init__(settings, encoding=encoding, evaluation=evaluation, rng=rng)
+                 evaluator: Evaluator, rng: RunRandomness) -> None:
+        super().__init__(settings, encoding=encoding, evaluator=evaluator, rng=rng)
         try:
             from ribs.emitters.opt import CMAEvolutionStrategy
         except ImportError as error:

@@ -20,7 +20,7 @@ from evofool.algorithms.base import Evolution, Outcome, Proposal, check_classes
 from evofool.encodings.genome_batch import GenomeBatch, concat, take
 from evofool.encodings.protocol import Encoding
 from evofool.errors import ConfigError
-from evofool.evaluation.unit import GenomeEvaluation
+from evofool.evaluation.unit import Evaluator
 from evofool.randomness import RunRandomness
 from evofool.settings import ComponentSettings, positive, probability
 
@@ -69,9 +69,9 @@ class GeneticAlgorithm(Evolution):
     """
 
     def __init__(self, settings: GeneticSettings, *, encoding: Encoding,
-                 evaluation: GenomeEvaluation, rng: RunRandomness) -> None:
-        super().__init__(encoding=encoding, evaluation=evaluation, rng=rng)
-        check_classes("algorithm.targets", settings.targets, evaluation)
+                 evaluator: Evaluator, rng: RunRandomness) -> None:
+        super().__init__(encoding=encoding, evaluator=evaluator, rng=rng)
+        check_classes("algorithm.targets", settings.targets, evaluator)
         self.targets = torch.tensor(settings.targets, device=rng.device)
         self.population_size = settings.population
         self.offspring_size = settings.offspring
@@ -107,7 +107,7 @@ class GeneticAlgorithm(Evolution):
                                                self.generation)
             parent_ids = self.ids[parents]
         count = parent_ids.numel()
-        eligible = torch.zeros(count, len(self.evaluation.class_names), dtype=torch.bool,
+        eligible = torch.zeros(count, len(self.evaluator.class_names), dtype=torch.bool,
                                device=self.rng.device)
         eligible[torch.arange(count, device=self.rng.device), self._own_targets(count)] = True
         return Proposal(children, parent_ids, eligible=eligible)

@@ -18,7 +18,7 @@ from evofool.algorithms.base import Search, check_classes
 from evofool.encodings.protocol import Encoding
 from evofool.engines.registry import engine_named
 from evofool.errors import ConfigError
-from evofool.evaluation.unit import DifferentiableEvaluation
+from evofool.evaluation.unit import DifferentiableEvaluator
 from evofool.randomness import RunRandomness
 from evofool.settings import ComponentSettings, positive
 
@@ -76,16 +76,16 @@ class GradientAscent(Search):
         steps_per_generation: Adam steps between offers to the archive.
     """
 
-    evaluation: DifferentiableEvaluation
+    evaluator: DifferentiableEvaluator
 
     def __init__(self, settings: AscentSettings, *, encoding: Encoding,
-                 evaluation: DifferentiableEvaluation, rng: RunRandomness) -> None:
-        """``evaluation`` is local, on the torch engine, without gate or screen: the config
-        refuses anything else with ascent (see check). Its scorer gives the gradients."""
-        super().__init__(encoding=encoding, evaluation=evaluation, rng=rng)
-        targets = list(range(len(evaluation.class_names))) if settings.targets is None \
+                 evaluator: DifferentiableEvaluator, rng: RunRandomness) -> None:
+        """``evaluator`` is local, on the torch engine, without gate or screen: the config
+        refuses anything else with ascent (see check). It gives the gradients."""
+        super().__init__(encoding=encoding, evaluator=evaluator, rng=rng)
+        targets = list(range(len(evaluator.class_names))) if settings.targets is None \
             else settings.targets
-        check_classes("algorithm.targets", targets, evaluation)
+        check_classes("algorithm.targets", targets, evaluator)
         self.targets = torch.tensor(targets, device=rng.device)
         self.learning_rate = settings.learning_rate
         self.l2_decay = settings.l2_decay
@@ -107,7 +107,7 @@ class GradientAscent(Search):
     def step(self) -> None:
         """``steps_per_generation`` Adam steps; the last images scored go to the archive."""
         for step in range(self.steps_per_generation):
-            probabilities, gradient = self.evaluation.scorer.log_probability_gradient(
+            probabilities, gradient = self.evaluator.log_probability_gradient(
                 self.pixels, self.targets)
             self._note_thresholds(probabilities)
             self.evaluations += len(self.targets)

@@ -14,7 +14,7 @@ from evofool.archive.champions import EMPTY, ChampionArchive
 from evofool.encodings.genome_batch import GenomeBatch, take
 from evofool.encodings.protocol import Encoding
 from evofool.errors import ConfigError
-from evofool.evaluation.unit import GenomeEvaluation, brightness_bands
+from evofool.evaluation.unit import Evaluator, brightness_bands
 from evofool.randomness import RunRandomness
 from evofool.settings import ComponentSettings, positive
 
@@ -79,12 +79,12 @@ class MapElites(Evolution):
     """
 
     def __init__(self, settings: MapElitesSettings, *, encoding: Encoding,
-                 evaluation: GenomeEvaluation, rng: RunRandomness) -> None:
-        super().__init__(encoding=encoding, evaluation=evaluation, rng=rng)
-        check_classes("algorithm.classes", settings.classes or [], evaluation)
+                 evaluator: Evaluator, rng: RunRandomness) -> None:
+        super().__init__(encoding=encoding, evaluator=evaluator, rng=rng)
+        check_classes("algorithm.classes", settings.classes or [], evaluator)
         self.batch_size = batch_size = settings.batch_size
         classes, brightness_bins = settings.classes, settings.brightness_bins
-        num_classes = len(evaluation.class_names)
+        num_classes = len(evaluator.class_names)
         self._cells = torch.arange(num_classes, device=rng.device) if classes is None \
             else torch.tensor(sorted(set(classes)), device=rng.device)
         self._eligible = None

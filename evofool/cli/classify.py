@@ -30,15 +30,15 @@ def run(args: argparse.Namespace) -> int:
 
     if args.top < 1:
         raise EvofoolError(f"--top must be at least 1, not {args.top}")
-    evaluator = ImageScorer(load_classifier(args.model), device=args.device)
-    channels = evaluator.classifier.input_spec.channels
-    top = min(args.top, len(evaluator.class_names))
+    scorer = ImageScorer(load_classifier(args.model), device=args.device)
+    channels = scorer.classifier.input_spec.channels
+    top = min(args.top, len(scorer.class_names))
     for path in args.images:
         image = read_image(path, channels=channels)
-        probabilities = evaluator.score(image.unsqueeze(0))[0].cpu()
+        probabilities = scorer.score(image.unsqueeze(0))[0].cpu()
         values, indices = torch.topk(probabilities, top)
         print(json.dumps({"image": str(path), "top": [
-            {"class": int(index), "name": evaluator.class_names[index],
+            {"class": int(index), "name": scorer.class_names[index],
              "probability": float(value)}
             for value, index in zip(values, indices, strict=True)]}), flush=True)
     return 0

@@ -19,7 +19,7 @@ class ImageBuffer:
     """One float32 CPU tensor, grown when a larger batch asks, handed out as (N, C, H, W).
 
     What ``take`` returns is valid until the next ``take``: its owner must be done
-    with one generation's images before it draws the next (``LocalEvaluation``).
+    with one generation's images before it draws the next (``LocalEvaluator``).
     """
 
     def __init__(self) -> None:

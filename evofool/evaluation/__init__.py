@@ -1,6 +1,6 @@
-"""Genomes in, scores out: what a search asks of an evaluation, in-process or on Ray actors."""
+"""Genomes in, scores out: what a search asks of an evaluator, in-process or on Ray actors."""
 
-from evofool.evaluation.local import LocalEvaluation
-from evofool.evaluation.unit import Evaluation, GenomeEvaluation, brightness_bands
+from evofool.evaluation.local import LocalEvaluator
+from evofool.evaluation.unit import Evaluation, Evaluator, brightness_bands
 
-__all__ = ["Evaluation", "GenomeEvaluation", "LocalEvaluation", "brightness_bands"]
+__all__ = ["Evaluation", "Evaluator", "LocalEvaluator", "brightness_bands"]

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import torch
+
 from evofool.defenses import image_keys
 from evofool.encodings.genome_batch import GenomeBatch
 from evofool.encodings.image_buffer import ImageBuffer
@@ -17,7 +19,7 @@ if TYPE_CHECKING:
     from evofool.ood.gate import DetectorGate
 
 
-class LocalEvaluation:
+class LocalEvaluator:
     """Genomes to an ``Evaluation`` with this process's engines.
 
     Args:
@@ -69,3 +71,9 @@ class LocalEvaluation:
         outlier = self.gate.outlier_scores(images)
         return Evaluation(probabilities, self.gate.fitness(probabilities, outlier), outlier,
                           brightness)
+
+    def log_probability_gradient(self, images: torch.Tensor, targets: torch.Tensor
+                                 ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Probabilities (N, K) of ``images`` and each image's gradient of log p(target),
+        from the exact engine (torch; gradient ascent's config refuses others)."""
+        return self.scorer.log_probability_gradient(images, targets)

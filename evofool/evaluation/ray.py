@@ -1,7 +1,7 @@
 """Evaluation on Ray actors: each actor receives genomes and returns their scores.
 
 Each actor builds the model and the encoding once and owns a
-``LocalEvaluation``; a batch of genomes is cut into one contiguous shard per
+``LocalEvaluator``; a batch of genomes is cut into one contiguous shard per
 actor, each actor renders, scores and describes its shard, and the results
 are put back in order, so an algorithm cannot tell where its children were
 scored (a test checks the champions match a local run's, bitwise). That holds
@@ -37,9 +37,10 @@ from evofool.encodings.protocol import Encoding
 from evofool.engines import attach_engine
 from evofool.errors import EvofoolError
 from evofool.evaluation.devices import check_memory_plan
-from evofool.evaluation.local import LocalEvaluation
+from evofool.evaluation.local import LocalEvaluator
 from evofool.evaluation.ray_reaper import start_reaper
-from evofool.evaluation.scorer import ImageScorer, chunk_size
+from evofool.evaluation.scorer import chunk_size, scorer_for
+from evofool.evaluation.settings import EvaluatorSettings
 from evofool.evaluation.unit import Evaluation, MustBeat
 
 log = logging.getLogger(__name__)
@@ -56,44 +57,44 @@ def _ray():
     return ray
 
 
-class _EvaluationWorker:
+class _ShardEvaluator:
     """Runs inside a Ray actor: one model and encoding, loaded once, evaluating shards."""
 
-    def __init__(self, encoding: Encoding, model_specs: list[str], combine: str, device: str,
-                 max_batch: int, amp: bool, defenses: list, engine: str, threads: int,
-                 seed: int) -> None:
+    def __init__(self, encoding: Encoding, model_specs: list[str], settings: EvaluatorSettings,
+                 device: str, engine: str, threads: int, seed: int) -> None:
         from evofool.models import load_classifiers  # in the actor's process
 
         torch.set_num_threads(threads)
-        scorer = ImageScorer(load_classifiers(model_specs, combine), device=device,
-                             max_batch=max_batch, amp=amp, defenses=defenses, engine=engine)
-        self.evaluation = LocalEvaluation(encoding, scorer, seed=seed)
+        scorer = scorer_for(load_classifiers(model_specs, settings.combine), settings,
+                            engine=engine, device=device)
+        self.evaluator = LocalEvaluator(encoding, scorer, seed=seed)
 
     def evaluate(self, shard: Shard, with_brightness: bool, generation: int, first_child: int
                  ) -> tuple[np.ndarray, np.ndarray | None, float]:
         """Probabilities, brightness (or None) and the seconds this shard took here."""
         started = time.perf_counter()
         genomes = {key: torch.from_numpy(value) for key, value in shard.items()}
-        result = self.evaluation.evaluate(genomes, generation=generation,
+        result = self.evaluator.evaluate(genomes, generation=generation,
                                           with_brightness=with_brightness,
                                           first_child=first_child)
         brightness = None if result.brightness is None else result.brightness.numpy()
         return result.probabilities.cpu().numpy(), brightness, time.perf_counter() - started
 
 
-class RayEvaluation:
-    """Evaluates genomes on ``actors`` Ray actors (one GPU each when ``gpus_per_actor`` is 1).
+class RayEvaluator:
+    """Evaluates genomes on ``ray_actors`` Ray actors (one GPU each where
+    ``ray_gpus_per_actor`` is 1).
 
     Args:
         encoding: how actors draw genomes (sent to each actor once).
         classifier: the driver's copy, for class names and the engine's resolution only.
-        model_specs, combine, amp, defenses, max_batch: how each actor builds its scorer.
+        settings: the run's ``evaluator`` section: how each actor builds its scorer
+            (evofool.evaluation.scorer.scorer_for), how many actors (``ray_actors``), one
+            GPU each or none (``ray_gpus_per_actor``), and the cluster (``ray_address``: an
+            existing one, ``ray://host:10001`` or ``auto``; None starts a local instance).
+        model_specs: what each actor loads.
         seed: the run's seed (random defences' keys).
         engine: ``auto`` is resolved here, in the driver, and every actor uses the result.
-        actors: how many actors.
-        gpus_per_actor: 0 for CPU actors, 1 for one GPU each.
-        address: an existing cluster (``ray://host:10001`` or ``auto``); None starts a
-            local instance.
 
     Attributes:
         bytes_sent, bytes_returned: payload bytes of genomes out and results back, in all.
@@ -104,11 +105,11 @@ class RayEvaluation:
 
     screen = None  # a screen needs the exact engine beside it: local only (config says so)
 
-    def __init__(self, encoding: Encoding, classifier: Any, *, model_specs: list[str],
-                 combine: str, max_batch: int, amp: bool, defenses: list, engine: str,
-                 actors: int, gpus_per_actor: float = 0, address: str | None = None,
-                 seed: int = 0) -> None:
+    def __init__(self, encoding: Encoding, classifier: Any, settings: EvaluatorSettings, *,
+                 model_specs: list[str], engine: str, seed: int = 0) -> None:
         ray = _ray()
+        actors, gpus_per_actor = settings.ray_actors, settings.ray_gpus_per_actor
+        address = settings.ray_address
         if actors < 1:
             raise EvofoolError(f"evaluator.ray_actors must be at least 1, not {actors}")
         if not ray.is_initialized():
@@ -124,16 +125,15 @@ class RayEvaluation:
         self.bytes_sent = self.bytes_returned = 0
         self.seconds_waiting = 0.0
         self.last_shard_seconds: list[float] = []
-        self._worker_class = ray.remote(num_cpus=1, num_gpus=gpus_per_actor)(_EvaluationWorker)
+        self._worker_class = ray.remote(num_cpus=1, num_gpus=gpus_per_actor)(_ShardEvaluator)
         device = torch.device("cuda" if gpus_per_actor else "cpu")
-        chain = DefenseChain(defenses, classifier.input_spec)
+        chain = DefenseChain(settings.defense_chain, classifier.input_spec)
         # the driver's memory stands in for the actors' (a cluster's are alike, as a rule)
         check_memory_plan(chain.memory_plan(classifier.input_spec), torch.device("cpu"))
-        self.chunk = chunk_size(max_batch, chain.samples)
+        self.chunk = chunk_size(settings.max_batch, chain.samples)
         self.engine = attach_engine(classifier, engine=engine, device=device, batch=self.chunk)
-        self._options = dict(encoding=encoding, model_specs=model_specs, combine=combine,
-                             device=device.type, max_batch=max_batch, amp=amp,
-                             defenses=defenses, engine=self.engine,
+        self._options = dict(encoding=encoding, model_specs=model_specs, settings=settings,
+                             device=device.type, engine=self.engine,
                              threads=torch.get_num_threads(), seed=seed)
         self.actors = [self._start_actor() for _ in range(actors)]
         self.failures = 0

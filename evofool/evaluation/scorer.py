@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from evofool.defenses import DefenseChain
 from evofool.engines import EngineError, attach_engine
+from evofool.engines.registry import engine_named
 from evofool.errors import NonFiniteScoresError
 from evofool.evaluation.devices import check_memory_plan, resolve_device
 from evofool.models.classifier import Classifier, private_copy
+
+if TYPE_CHECKING:
+    from evofool.evaluation.settings import EvaluatorSettings
 
 DEFAULT_MAX_BATCH = 256
 
@@ -120,6 +124,20 @@ class ImageScorer:
         if self.engine == "torch":
             return images.contiguous(memory_format=torch.channels_last)
         return images.contiguous()
+
+
+def scorer_for(classifier: Classifier, settings: EvaluatorSettings, *, engine: str,
+               screening: bool = False, device: str | None = None) -> ImageScorer:
+    """The one place a run's scorers are made from its ``evaluator`` settings: the exact
+    one in the driver and on each Ray actor (``device``: the actor's), and a screen's.
+    A screening scorer calls its engine in the engine's own chunk size where that is
+    smaller (Engine.screen_batch) and never autocasts: it computes in its own precision."""
+    max_batch = settings.max_batch
+    if screening:
+        max_batch = min(max_batch, engine_named(engine).screen_batch or max_batch)
+    return ImageScorer(classifier, device=device or settings.device, max_batch=max_batch,
+                       amp=settings.amp and not screening, defenses=settings.defense_chain,
+                       engine=engine)
 
 
 def chunk_size(max_batch: int, copies: int) -> int:

@@ -2,7 +2,7 @@
 
 A search hands over genomes and gets back an ``Evaluation``; rendering,
 engines, a screen, a detector gate and descriptors all happen behind
-``evaluate``, in the driver (``LocalEvaluation``) or on Ray actors
+``evaluate``, in the driver (``LocalEvaluator``) or on Ray actors
 (``evofool.evaluation.ray``), so an algorithm never touches pixels.
 """
 
@@ -41,7 +41,7 @@ class Evaluation:
     screen: ScreenStats | None = None
 
 
-class GenomeEvaluation(Protocol):
+class Evaluator(Protocol):
     """What a search needs to score its children.
 
     Attributes:
@@ -84,15 +84,11 @@ def brightness_bands(brightness: torch.Tensor, *, pixels: int, bands: int) -> to
     return (brightness * bands // (255 * pixels)).clamp_(max=bands - 1)
 
 
-class ImageGradients(Protocol):
+class DifferentiableEvaluator(Evaluator, Protocol):
+    """An evaluator that also differentiates (local, on the torch engine): what gradient
+    ascent needs, since it changes pixels itself rather than proposing genomes."""
+
     def log_probability_gradient(self, images: torch.Tensor, targets: torch.Tensor
                                  ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Probabilities (N, K) and each image's gradient of log p(target)."""
-
-
-class DifferentiableEvaluation(GenomeEvaluation, Protocol):
-    """A local evaluation on the torch engine, whose scorer also differentiates: what
-    gradient ascent needs (it changes pixels itself, so it bypasses ``evaluate``)."""
-
-    scorer: ImageGradients
+        """Probabilities (N, K) of ``images`` and each image's gradient of log p(target)."""
 

@@ -1,4 +1,4 @@
-"""Build a run's parts from its config: classifier, gate, screen, encoding, evaluation,
+"""Build a run's parts from its config: classifier, gate, screen, encoding, evaluator,
 algorithm (``build_run`` builds them all), and which engines a resumed run keeps."""
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from evofool.engines.selection import (
     screen_cost_ratio,
 )
 from evofool.errors import ConfigError
-from evofool.evaluation import LocalEvaluation
+from evofool.evaluation import LocalEvaluator
 from evofool.evaluation.devices import check_memory_plan, resolve_device
-from evofool.evaluation.scorer import ImageScorer, chunk_size
+from evofool.evaluation.scorer import chunk_size, scorer_for
 from evofool.evaluation.screen import SCREEN_OFF, Screen
 from evofool.models import Classifier, ClassifierEnsemble, default_lenet_path, load_classifiers
 from evofool.models.fingerprint import model_fingerprint
@@ -31,7 +31,7 @@ from evofool.store.layout import DETECTOR_FILE
 from evofool.training import train_mnist_lenet
 
 if TYPE_CHECKING:
-    from evofool.evaluation.ray import RayEvaluation
+    from evofool.evaluation.ray import RayEvaluator
     from evofool.ood.gate import DetectorGate
 
 
@@ -41,7 +41,7 @@ class RunParts(NamedTuple):
     gate: DetectorGate | None
     screen: Screen | None
     encoding: Encoding
-    evaluation: LocalEvaluation | RayEvaluation
+    evaluator: LocalEvaluator | RayEvaluator
     algorithm: Search
     fingerprint: str
 
@@ -54,10 +54,10 @@ def build_run(config: RunConfig, run_dir: Path, *, resuming: bool, engine: str |
     gate = build_gate(config, classifier, run_dir, resuming=resuming)
     screen = build_screen(config, classifier, engine=screen_engine)
     encoding = build_encoding(config, classifier)
-    evaluation = build_evaluation(config, classifier, encoding, engine=engine, gate=gate,
+    evaluator = build_evaluator(config, classifier, encoding, engine=engine, gate=gate,
                                   screen=screen)
-    return RunParts(gate, screen, encoding, evaluation,
-                    build_algorithm(config, encoding, evaluation), model_fingerprint(classifier))
+    return RunParts(gate, screen, encoding, evaluator,
+                    build_algorithm(config, encoding, evaluator), model_fingerprint(classifier))
 
 
 def engines_on_resume(recorded: RunConfig, config: RunConfig, engine: str | None,
@@ -122,10 +122,7 @@ def build_screen(config: RunConfig, classifier: Classifier | ClassifierEnsemble,
                   f"{SCREEN_PAYS:g}x the exact engine); scoring every child exactly",
                   file=sys.stderr)
             return None
-    screen_batch = engine_named(name).screen_batch or evaluator_settings.max_batch
-    scorer = ImageScorer(classifier, device=evaluator_settings.device,
-                         max_batch=min(evaluator_settings.max_batch, screen_batch),
-                         defenses=evaluator_settings.defense_chain, engine=name)
+    scorer = scorer_for(classifier, evaluator_settings, engine=name, screening=True)
     cost_ratio = screen_cost_ratio(seconds, name)
     rule = "every generation is screened" if settings.when == "always" else \
         f"a generation is screened where fewer than {1 - cost_ratio:.0%} of its children " \
@@ -138,10 +135,10 @@ def build_screen(config: RunConfig, classifier: Classifier | ClassifierEnsemble,
                   always=settings.when == "always")
 
 
-def build_evaluation(config: RunConfig, classifier: Classifier | ClassifierEnsemble,
+def build_evaluator(config: RunConfig, classifier: Classifier | ClassifierEnsemble,
                      encoding: Encoding, *, engine: str | None = None,
                      gate: DetectorGate | None = None,
-                     screen: Screen | None = None) -> LocalEvaluation | RayEvaluation:
+                     screen: Screen | None = None) -> LocalEvaluator | RayEvaluator:
     """Genomes to scores: in this process, or on Ray actors that each load the config's
     model(s) and the encoding once (``gate`` and ``screen`` are local only; the config
     refuses them with Ray).
@@ -154,18 +151,12 @@ def build_evaluation(config: RunConfig, classifier: Classifier | ClassifierEnsem
     if config.algorithm.needs_gradients:
         engine = "torch"
     if settings.backend == "ray":
-        from evofool.evaluation.ray import RayEvaluation  # Ray is an optional extra
+        from evofool.evaluation.ray import RayEvaluator  # Ray is an optional extra
 
-        return RayEvaluation(encoding, classifier, model_specs=config.model_specs,
-                             combine=settings.combine, max_batch=settings.max_batch,
-                             amp=settings.amp, defenses=settings.defense_chain, engine=engine,
-                             seed=config.seed,
-                             actors=settings.ray_actors,
-                             gpus_per_actor=settings.ray_gpus_per_actor,
-                             address=settings.ray_address)
-    scorer = ImageScorer(classifier, device=settings.device, max_batch=settings.max_batch,
-                         amp=settings.amp, defenses=settings.defense_chain, engine=engine)
-    return LocalEvaluation(encoding, scorer, gate=gate, screen=screen, seed=config.seed)
+        return RayEvaluator(encoding, classifier, settings, model_specs=config.model_specs,
+                            engine=engine, seed=config.seed)
+    scorer = scorer_for(classifier, settings, engine=engine)
+    return LocalEvaluator(encoding, scorer, gate=gate, screen=screen, seed=config.seed)
 
 
 def _copies(config: RunConfig, classifier: Classifier | ClassifierEnsemble) -> int:
@@ -207,7 +198,7 @@ def build_gate(config: RunConfig, classifier: Classifier, run_dir: Path, *,
 
 
 def build_algorithm(config: RunConfig, encoding: Encoding,
-                    evaluation: LocalEvaluation | RayEvaluation) -> Search:
+                    evaluator: LocalEvaluator | RayEvaluator) -> Search:
     """The config's search algorithm, through its registry entry.
 
     Raises:
@@ -216,7 +207,7 @@ def build_algorithm(config: RunConfig, encoding: Encoding,
     settings = config.algorithm
     check_memory_plan(settings.memory_plan(
         genome_bytes=encoding.genome_bytes, image_bytes=4 * math.prod(encoding.image_shape),
-        num_classes=len(evaluation.class_names)), evaluation.device)
+        num_classes=len(evaluator.class_names)), evaluator.device)
     return ALGORITHMS[settings.type].build(
-        settings, encoding=encoding, evaluation=evaluation,
-        rng=RunRandomness(config.seed, evaluation.device))
+        settings, encoding=encoding, evaluator=evaluator,
+        rng=RunRandomness(config.seed, evaluator.device))

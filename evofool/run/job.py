@@ -42,10 +42,10 @@ class EvolutionJob:
         self.config = config
         self.run_dir = run_dir
         self.progress = progress
-        (self.gate, self.screen, self.encoding, self.evaluation, self.algorithm,
+        (self.gate, self.screen, self.encoding, self.evaluator, self.algorithm,
          self.fingerprint) = build_run(config, run_dir, resuming=resuming, engine=engine,
                                        screen_engine=screen_engine)
-        self.class_names = self.evaluation.class_names
+        self.class_names = self.evaluator.class_names
         self.keep_every_genome = keeps_every_genome(config.store.history, self.encoding)
         self.elapsed_before = 0.0
         self.stop_signal: int | None = None
@@ -165,14 +165,14 @@ class EvolutionJob:
             reporter.update(row, final=True)
         if self.checkpointed_generation != algorithm.generation:
             self._checkpoint(self._elapsed(started))
-        return self.recorder.finish(algorithm, engine=self.evaluation.engine,
+        return self.recorder.finish(algorithm, engine=self.evaluator.engine,
                                     wall_seconds=self._elapsed(started),
                                     interrupted=self.stop_signal is not None)
 
     def _store_facts(self) -> dict[str, Any]:
         """What the store says of a running run, at start and at every resume."""
         return {"status": "running", "config": self.config.to_dict(),
-                "model_fingerprint": self.fingerprint, "engine": self.evaluation.engine,
+                "model_fingerprint": self.fingerprint, "engine": self.evaluator.engine,
                 "screen_engine": screen_record(self.config, self.screen)}
 
     def _mark_interrupted(self) -> None:
