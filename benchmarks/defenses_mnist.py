@@ -43,6 +43,8 @@ from pathlib import Path
 
 import torch
 
+from evofool.archive.confidence import FOOLED_KEY, FOOLED_SHARE_KEY
+
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 ENCODINGS = {"cppn": CONFIGS / "mnist_cppn.yaml", "direct": CONFIGS / "mnist_direct.yaml"}
 DEFENSES = ("noise_average:sigma=0.3,samples=8", "jpeg:quality=25", "bit_depth:bits=1",
@@ -73,7 +75,7 @@ def run(run_dir: Path, config: Path, overrides: list[str], threads: int) -> dict
 
 def evolved_through(summary: dict) -> dict:
     """Digits at >= 0.99 (passing the detector where there is one) and generations."""
-    digits = summary.get("classes_at_0.99_passing_detector", summary["classes_at_0.99"])
+    digits = summary.get(f"{FOOLED_KEY}_passing_detector", summary[FOOLED_KEY])
     return {"digits": digits, "generations": summary["generations"],
             "wall_seconds": summary["wall_seconds"]}
 
@@ -161,7 +163,7 @@ def main() -> None:
             under = ordinary_under.get((name, encoding))
             if under:
                 row[f"{encoding}_ordinary_share_at_0.99"] = round(statistics.mean(
-                    item["share_at_0.99"] for item in under), 3)
+                    item[FOOLED_SHARE_KEY] for item in under), 3)
                 row["clean_accuracy"] = under[0]["clean_accuracy"]
             if name != "none":
                 results = [evolved_through(summaries[out / f"{encoding}-{slug(name)}-seed{seed}"])
@@ -197,7 +199,7 @@ def rescore(out: Path, defense: str, encoding: str, seeds: list[int]) -> list[fl
         "--min-confidence", "0", "--in-distribution", "none", "--defenses", defense,
         "--out", str(out / f"rescore-{encoding}-{slug(defense)}"), threads=os.cpu_count() or 1
     ).splitlines()[-1])
-    return [round(row["share_at_0.99"] * row["images"], 1) for row in report["rows"]
+    return [round(row[FOOLED_SHARE_KEY] * row["images"], 1) for row in report["rows"]
             if row["defense"] == defense]
 
 

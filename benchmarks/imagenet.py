@@ -42,6 +42,7 @@ from pathlib import Path
 import torch
 from evaluator import cpu_model, peak_rss_mb
 
+from evofool.archive.confidence import FOOLED_KEY, classes_fooled
 from evofool.evaluation.devices import resolve_device
 from evofool.evaluation.scorer import ImageScorer, chunk_size
 from evofool.run.config import load_config
@@ -144,7 +145,7 @@ def full_run(device: str, evaluations: int, batch: int) -> dict:
             "wall_seconds": round(wall, 1),
             "median_best_confidence": summary["median_confidence"],
             "classes_filled": len(confidences),
-            "classes_at_0.99": sum(value >= 0.99 for value in confidences)}
+            FOOLED_KEY: classes_fooled(confidences)}
 
 
 def main(argv: list[str] | None = None) -> dict:

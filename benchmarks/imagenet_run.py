@@ -38,7 +38,16 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from evaluator import cpu_model, peak_rss_mb  # noqa: E402
 
+from evofool.archive.confidence import (  # noqa: E402
+    FOOLED_KEY,
+    FOOLED_THRESHOLD,
+    STRICT_THRESHOLD,
+    classes_fooled,
+    count_key,
+)
+
 CONFIGS = Path(__file__).parents[1] / "configs"
+STRICT_KEY = count_key(STRICT_THRESHOLD)
 
 
 def run_time_marks(run_dir: Path) -> list[tuple[float, int]]:
@@ -88,8 +97,8 @@ def curve(run_dir: Path, every_seconds: float, after_seconds: float = 0.0) -> li
             continue
         points.append({"minutes": round(seconds / 60, 2), "evaluations": evaluations,
                        "median_confidence": round(statistics.median(confidences), 5),
-                       "classes_at_0.99": sum(value >= 0.99 for value in confidences),
-                       "classes_at_0.9999": sum(value >= 0.9999 for value in confidences)})
+                       FOOLED_KEY: classes_fooled(confidences),
+                       STRICT_KEY: sum(value >= STRICT_THRESHOLD for value in confidences)})
     return points
 
 
@@ -102,10 +111,10 @@ def plot_curve(points: list[dict], path: Path, title: str) -> None:
     median_axis.set_ylabel("median best confidence", color="C0")
     median_axis.set_ylim(0, 1)
     count_axis = median_axis.twinx()
-    count_axis.plot(minutes, [point["classes_at_0.99"] for point in points], "C1-s",
-                    label="classes >= 0.99")
-    count_axis.plot(minutes, [point["classes_at_0.9999"] for point in points], "C2-^",
-                    label="classes >= 0.9999")
+    count_axis.plot(minutes, [point[FOOLED_KEY] for point in points], "C1-s",
+                    label=f"classes >= {FOOLED_THRESHOLD:g}")
+    count_axis.plot(minutes, [point[STRICT_KEY] for point in points], "C2-^",
+                    label=f"classes >= {STRICT_THRESHOLD:g}")
     count_axis.set_ylabel("classes (of 1000)")
     figure.legend(loc="upper left", bbox_to_anchor=(0.1, 0.9))
     median_axis.set_title(title)

@@ -25,6 +25,8 @@ from pathlib import Path
 from evaluator import cpu_model
 from imagenet_run import best_confidences
 
+from evofool.archive.confidence import FOOLED_KEY, classes_fooled
+
 CONFIGS = Path(__file__).parents[1] / "configs"
 DEFAULT_VARIANTS = [
     f"faithful={CONFIGS / 'imagenet_cppn_faithful.yaml'}",
@@ -80,11 +82,11 @@ def main() -> None:
                "evaluations": evaluations,
                "median_confidence": round(statistics.median(confidences), 5),
                "classes_at_0.5": sum(value >= 0.5 for value in confidences),
-               "classes_at_0.99": sum(value >= 0.99 for value in confidences)}
+               FOOLED_KEY: classes_fooled(confidences)}
         results[name].append(row)
         print(json.dumps(row), flush=True)
     means = {name: {key: round(statistics.mean(row[key] for row in rows), 4)
-                    for key in ("median_confidence", "classes_at_0.5", "classes_at_0.99")}
+                    for key in ("median_confidence", "classes_at_0.5", FOOLED_KEY)}
              for name, rows in results.items()}
     print(json.dumps({"benchmark": "imagenet_search", "cpu": cpu_model(),
                       "evaluations": args.evaluations, "seeds": args.seeds,

@@ -2,6 +2,7 @@
 reading runs (browse, export, transfer) never pulls in what builds them."""
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -149,3 +150,28 @@ def test_no_module_is_long():
     long = {str(path.relative_to(PACKAGE)): lines for path in PACKAGE.rglob("*.py")
             if (lines := len(path.read_text().splitlines())) > 250}
     assert not long, long
+
+
+README = Path(__file__).parents[1] / "README.md"
+
+
+def _structure_section() -> str:
+    text = README.read_text()
+    start = text.index("### How the parts fit")
+    return text[start:text.index("\n### ", start + 1) if "\n### " in text[start + 1:]
+                else len(text)]
+
+
+def test_readme_package_table_is_the_layers_from_the_top():
+    """README's package table lists every package and top-level module, in LAYERS' order
+    from the top down: it cannot drift from the code."""
+    rows = re.findall(r"^\| `([\w.]+?)/?` \|", _structure_section(), flags=re.M)
+    assert [row.removesuffix(".py") for row in rows] == list(reversed(LAYERS))
+
+
+def test_readme_structure_names_only_files_that_exist():
+    """Every module path the diagram names (``run/job.py``, ``store/``) is in the package."""
+    diagram = _structure_section().split("```")[1]
+    paths = set(re.findall(r"\b[a-z_]+/(?:[a-z_]+\.py)?", diagram))
+    assert paths, "the diagram names no paths"
+    assert sorted(path for path in paths if not (PACKAGE / path).exists()) == []

@@ -136,6 +136,8 @@ def test_gated_run_resumes_exactly_and_reports_who_passes(small_lenets, tmp_path
         == summary["classes_at_0.99_passing_detector"]
     page = browser_client([whole]).get("/api/runs/whole").json()
     assert page["passing_detector"] == summary["classes_at_0.99_passing_detector"]
+    assert (page["classes_at_0.99"], page["median_confidence"]) == (
+        summary["classes_at_0.99"], summary["median_confidence"])
     shown = page["champions"]
     assert {c["class"]: c["passes_detector"] for c in shown} == {
         entry["class"]: entry["passes_detector"] for entry in summary["classes"]

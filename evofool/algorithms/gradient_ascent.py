@@ -15,6 +15,7 @@ from typing import Any, ClassVar, Literal
 import torch
 
 from evofool.algorithms.base import Search, check_classes
+from evofool.archive.confidence import FOOLED_THRESHOLD, STRICT_THRESHOLD
 from evofool.encodings.protocol import Encoding
 from evofool.engines.registry import engine_named
 from evofool.errors import ConfigError
@@ -22,7 +23,7 @@ from evofool.evaluation.unit import DifferentiableEvaluator
 from evofool.randomness import RunRandomness
 from evofool.settings import ComponentSettings, positive
 
-THRESHOLDS = (0.99, 0.999, 0.9999)
+THRESHOLDS = (FOOLED_THRESHOLD, 0.999, STRICT_THRESHOLD)
 
 
 @dataclass(frozen=True)
@@ -122,7 +123,7 @@ class GradientAscent(Search):
         self.generation += 1
 
     def summary_fields(self) -> dict[str, Any]:
-        """Per target, the gradient steps needed to reach 0.99, 0.999 and 0.9999 (or None)."""
+        """Per target, the gradient steps needed to reach each of THRESHOLDS (or None)."""
         return {"steps_to_threshold": {
             str(target): {str(threshold): (None if steps < 0 else steps)
                           for threshold, steps in zip(THRESHOLDS, row, strict=True)}

@@ -23,7 +23,7 @@ from typing import Any
 
 import torch
 
-from evofool.archive.confidence import FOOLED_THRESHOLD
+from evofool.archive.confidence import FOOLED_SHARE_KEY, FOOLED_THRESHOLD
 from evofool.defenses.base import DefenseSettings
 from evofool.defenses.chain import image_keys
 from evofool.errors import EvofoolError
@@ -33,7 +33,6 @@ from evofool.models import Classifier
 from evofool.run.image_sets import ImageSet
 
 NONE = "none"
-FOOLED_SHARE_KEY = f"share_at_{FOOLED_THRESHOLD:g}"  # images still fooled after a defence
 COLUMNS = ("defense", "fooling_set", "images", FOOLED_SHARE_KEY, "share_at_0.5",
            "median_confidence", "clean_accuracy")
 

@@ -22,6 +22,7 @@ from typing import Literal
 import numpy as np
 import torch
 
+from evofool.archive.confidence import FOOLED_THRESHOLD
 from evofool.errors import EvofoolError, quoted
 from evofool.files.images import png_bytes, to_uint8
 from evofool.run.outputs import safe_name
@@ -45,7 +46,7 @@ class ExportRequest:
     run_dirs: Sequence[Path]
     out: Path
     format: Format
-    min_confidence: float = 0.99
+    min_confidence: float = FOOLED_THRESHOLD
     classes: Sequence[str] | None = None
     rounds: Sequence[int] | None = None
     include_history: bool = False

@@ -162,7 +162,7 @@ def rounds_figure(table: Sequence[dict[str, Any]], natural_classes: int) -> Figu
     # classes >= 0.99 as bars behind; the median on a logit axis, where 0.999 and 0.9999 differ
     counts = axes[2].twinx()
     counts.bar(rounds, [row[FOOLED_KEY] for row in table], color="tab:orange", alpha=0.3)
-    counts.set(ylim=(0, natural_classes * 1.05), ylabel="classes >= 0.99 (bars)")
+    counts.set(ylim=(0, natural_classes * 1.05), ylabel=f"classes >= {FOOLED_THRESHOLD:g} (bars)")
     axes[2].set_zorder(counts.get_zorder() + 1)
     axes[2].patch.set_visible(False)
     axes[2].plot(rounds, on_confidence_axis(column("median_confidence")), marker="o")

@@ -5,8 +5,9 @@ value the search competes on: the model's probability for the class, or 0 for
 a champion a detector gate flags (it has not fooled both), counted over the
 classes the search fills (``Search.classes_in_play``). metrics.csv, summary.json,
 plots, the browser, n+1 rounds, defences and export all count or filter with
-this threshold and spell the count FOOLED_KEY. The nines matter, so confidences
-are never rounded away.
+this threshold and spell their keys as below (FOOLED_KEY, FOOLED_SHARE_KEY,
+ALL_FOOLED_KEY); the browser's pages take them from here too. The nines matter, so
+confidences are never rounded away.
 """
 
 from __future__ import annotations
@@ -17,7 +18,26 @@ from collections.abc import Iterable
 from typing import Any
 
 FOOLED_THRESHOLD = 0.99
-FOOLED_KEY = f"classes_at_{FOOLED_THRESHOLD:g}"  # how every table, summary and API spells it
+STRICT_THRESHOLD = 0.9999  # the paper's bar for a fooling image (>= 99.99 %), shown beside
+
+
+def count_key(threshold: float) -> str:
+    """How tables spell the count of classes at ``threshold`` or above."""
+    return f"classes_at_{threshold:g}"
+
+
+# How every table, summary, page and API spells the fooled count, the share of images still
+# fooled (after a defence) and the generation by which every class was fooled.
+FOOLED_KEY = count_key(FOOLED_THRESHOLD)
+FOOLED_SHARE_KEY = f"share_at_{FOOLED_THRESHOLD:g}"
+ALL_FOOLED_KEY = f"generations_to_all_at_{FOOLED_THRESHOLD:g}"
+FOOLED_COST_KEY = f"evaluations_to_{FOOLED_THRESHOLD:g}"  # a class's cost, in summary.json
+
+
+def fooled_keys() -> dict[str, str]:
+    """The threshold and the keys, as the browser's pages read them (data- attributes)."""
+    return {"threshold": f"{FOOLED_THRESHOLD:g}", "key": FOOLED_KEY,
+            "share_key": FOOLED_SHARE_KEY, "all_key": ALL_FOOLED_KEY}
 
 
 def format_confidence(value: float) -> str:

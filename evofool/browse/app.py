@@ -1,12 +1,10 @@
 """The archive browser: a read-only local web app over run directories.
 
-Pages are server-rendered HTML (Jinja2) that fetch JSON from ``/api`` and
-poll it while a run is live; no front-end build step. Endpoints are plain
-functions, which Starlette runs in its thread pool: reading SQLite and
-rendering genomes block, and must not stall the event loop. Images are rendered
-from the stored genomes on request (and cached: a genome never changes), so a live
-run's gallery is current. Nothing here writes: stores are opened read-only; of a run
-directory's files only those the pages link are served (evofool.browse.run_files);
+Pages are server-rendered HTML (Jinja2) that fetch JSON from ``/api`` and poll it
+while a run is live; no front-end build step. Endpoints are plain functions, run in
+Starlette's thread pool (SQLite and rendering block). Images are rendered from the
+stored genomes on request (cached: a genome never changes). Nothing here writes. Of a
+run directory's files only those the pages link are served (evofool.browse.run_files);
 every response goes through evofool.browse.guard (Host check, CSP, nosniff). A run
 that cannot be read is a 4xx answer that says why, never a 500.
 """
@@ -32,6 +30,7 @@ from evofool.analysis.plots import (
     read_metrics,
     rounds_figure,
 )
+from evofool.archive.confidence import fooled_keys
 from evofool.browse.catalog import CatalogEntry, RunCatalog, describe, printable
 from evofool.browse.guard import BrowserGuard
 from evofool.browse.run_files import (
@@ -61,6 +60,7 @@ def create_app(roots: list[Path], hosts: tuple[str, ...] = ()) -> BrowserGuard:
     localhost and ``hosts`` (the address it is bound to, names it is reached by)."""
     catalog = RunCatalog(roots)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
+    templates.env.globals["fooled"] = fooled_keys()  # read by the pages' script (browse.js)
 
     def entry_for(request: Request, kind: str | None = None) -> CatalogEntry:
         """The catalogued run a request names; 404 for anything else, including ids out of

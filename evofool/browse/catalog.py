@@ -121,8 +121,11 @@ def _describe_run(path: Path) -> dict[str, Any]:
                 "generations": int(progress["generation"]) if progress else None,
                 "evaluations": int(progress["evaluations"]) if progress else None,
                 "wall_seconds": float(progress["wall_seconds"]) if progress else None,
-                "median_confidence": median_confidence(champions),
-                FOOLED_KEY: classes_fooled(champions),
+                # the run's own count (metrics.csv: a champion a detector flags counts 0),
+                # else the store's champions (a run before its first generation's row)
+                "median_confidence": float(progress["median"]) if progress
+                else median_confidence(champions),
+                FOOLED_KEY: int(progress[FOOLED_KEY]) if progress else classes_fooled(champions),
                 # a run restricted to some classes (algorithm.classes / targets) is about those
                 "classes": len(in_play), "classes_in_play": in_play,
                 "model_classes": len(store.get_meta("class_names") or [])}
@@ -141,7 +144,7 @@ def _describe_retrain(path: Path) -> dict[str, Any]:
                 "generations": None, "rounds_done": len(rounds),
                 "rounds": config.get("rounds"),
                 "median_confidence": last.median_confidence if last else None,
-                FOOLED_KEY: last.classes_at_099 if last else None,
+                FOOLED_KEY: last.as_row()[FOOLED_KEY] if last else None,
                 "classes": len(store.get_meta("class_names") or [])}
     finally:
         store.close()

@@ -19,7 +19,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "defend", help="score fooling images under input defences (noise, JPEG, squeezing)",
         description="Score fooling sets (runs, n+1 experiments, exports) undefended and under "
-                    "each input defence: the share still at >= 0.99 and >= 0.5 in their "
+                    f"each input defence: the share still at >= {FOOLED_THRESHOLD:g} and >= 0.5 in "
+                    "their "
                     "fooled class, their median confidence, and the clean accuracy each "
                     "defence leaves on natural images; write defend.csv, defend.json and "
                     "defend.png.")

@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from evofool.archive.confidence import FOOLED_THRESHOLD
 from evofool.files.atomic import write_atomically
 
 MONTAGE_LIMIT = 100  # champions; a larger run's montage shows its most confident
@@ -16,7 +17,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "plot", help="write a run's figures as PNG",
         description="Write montage.png (champions labelled with class and confidence), "
-                    "confidence.png (best/median/min and classes >= 0.99 over generations) and "
+                    f"confidence.png (best/median/min and classes >= {FOOLED_THRESHOLD:g} over "
+                    "generations) and "
                     "classes.png (champion confidence per class); for a retrain experiment, "
                     "rounds.png.")
     parser.add_argument("run_dir", type=Path, help="a run or retrain experiment directory")

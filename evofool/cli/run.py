@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from evofool.archive.confidence import FOOLED_KEY, FOOLED_THRESHOLD
 from evofool.cli import retrain
 from evofool.errors import ConfigError
 
@@ -16,7 +17,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run_parser = subparsers.add_parser(
         "run", help="evolve fooling images as a config says",
         description="Evolve fooling images into a new run directory. The last stdout line is "
-                    "JSON with the run directory, median confidence and classes at >= 0.99.")
+                    f"JSON with the run directory, median confidence and classes at >= "
+                    f"{FOOLED_THRESHOLD:g}.")
     run_parser.add_argument("config", type=Path, help="YAML config (see configs/)")
     run_parser.add_argument("--out", type=Path, default=None,
                             help="run directory, new or empty (default: runs/<name>-<timestamp>)")
@@ -27,7 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "ascent", help="gradient ascent from noise, the paper's baseline (algorithm.type ascent)",
         description="Maximise each target class's probability by gradient ascent from noise "
                     "(configs/mnist_ascent.yaml). A run like any other: same directory, store, "
-                    "checkpoints and resume; summary.json adds the steps to 0.99/0.999/0.9999.")
+                    "checkpoints and resume; summary.json adds the steps to each threshold.")
     ascent_parser.add_argument("config", type=Path, help="YAML config with algorithm.type ascent")
     ascent_parser.add_argument("--out", type=Path, default=None,
                                help="run directory, new or empty "
@@ -103,15 +105,14 @@ def _report(run_dir: Path, summary: dict[str, Any], *, quiet: bool) -> int:
     A short run can fill many classes with a handful of images (one noise image can be
     every class's best so far), so the line says how many distinct images they are.
     """
-    from evofool.archive.confidence import FOOLED_KEY
     from evofool.store.layout import CHAMPIONS_DIR, SUMMARY_FILE
 
     classes, fooled = summary["classes"], summary[FOOLED_KEY]
     images = len({entry["genome_id"] for entry in classes})
     if not quiet:
         print(f"evofool: champions of {len(classes)} classes ({images} distinct images; "
-              f"{fooled} classes at >= 0.99 confidence) in {run_dir / CHAMPIONS_DIR}; "
-              f"summary in {run_dir / SUMMARY_FILE}", file=sys.stderr)
+              f"{fooled} classes at >= {FOOLED_THRESHOLD:g} confidence) in "
+              f"{run_dir / CHAMPIONS_DIR}; summary in {run_dir / SUMMARY_FILE}", file=sys.stderr)
     print(json.dumps({"run_dir": str(run_dir), "generations": summary["generations"],
                       "median_confidence": summary["median_confidence"],
                       FOOLED_KEY: fooled}))

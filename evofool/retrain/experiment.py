@@ -19,7 +19,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from evofool.archive.confidence import classes_fooled, generations_to_all_fooled, median_confidence
+from evofool.archive.confidence import (
+    FOOLED_THRESHOLD,
+    classes_fooled,
+    generations_to_all_fooled,
+    median_confidence,
+)
 from evofool.data import load_mnist
 from evofool.errors import ConfigError, EvofoolError
 from evofool.models import LeNet, load_classifier
@@ -224,7 +229,7 @@ class RetrainExperiment:
         print(f"evofool: round {round_index}/{self.config.rounds}: test accuracy "
               f"{accuracy:.4f}, earlier garbage called garbage {share_text}, median "
               f"confidence {record.median_confidence:.4f}, {record.classes_at_099}/{natural} "
-              f"classes >= 0.99, +{len(added)} garbage images", file=sys.stderr)
+              f"classes >= {FOOLED_THRESHOLD:g}, +{len(added)} garbage images", file=sys.stderr)
 
 
 def _check_mnist_classifier(classifier: Any, config: RetrainConfig) -> None:

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from evofool.archive.confidence import FOOLED_KEY
+from evofool.archive.confidence import ALL_FOOLED_KEY, FOOLED_KEY
 from evofool.store.retrain_layout import RETRAIN_STORE_FILE
 from evofool.store.versioned_store import VersionedStore
 
@@ -72,9 +72,11 @@ class RoundRecord:
 
     def as_row(self) -> dict[str, Any]:
         """This round as the tables, plots and browser show it: the store's
-        ``classes_at_099`` column under the one key every report uses (FOOLED_KEY)."""
+        ``classes_at_099`` and ``generations_to_all_099`` columns (retrain.sqlite's names,
+        kept so that existing experiments read) under the keys every report uses."""
         row = asdict(self)
         row[FOOLED_KEY] = row.pop("classes_at_099")
+        row[ALL_FOOLED_KEY] = row.pop("generations_to_all_099")
         return row
 
 

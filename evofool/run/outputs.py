@@ -15,7 +15,12 @@ import torch
 import yaml
 
 from evofool.archive.champions import ChampionArchive
-from evofool.archive.confidence import FOOLED_KEY, classes_fooled, median_confidence
+from evofool.archive.confidence import (
+    FOOLED_COST_KEY,
+    FOOLED_KEY,
+    classes_fooled,
+    median_confidence,
+)
 from evofool.encodings.genome_batch import RENDER_CHUNK, take
 from evofool.encodings.protocol import Encoding
 from evofool.files.atomic import replaced_atomically, write_atomically
@@ -47,7 +52,7 @@ def summarise(archive: ChampionArchive, class_names: tuple[str, ...], *, competi
     and the fooled count are over ``competing`` (``fooling_values``), as metrics.csv's."""
     classes = [{"class": cell.index, "name": class_names[cell.index],
                 "confidence": cell.confidence, "generation": cell.generation,
-                "genome_id": cell.genome_id, "evaluations_to_0.99": cell.evaluations_to_threshold}
+                "genome_id": cell.genome_id, FOOLED_COST_KEY: cell.evaluations_to_threshold}
                for cell in archive.cells()]
     return {"generations": generations, "evaluations": evaluations,
             "wall_seconds": round(wall_seconds, 3),

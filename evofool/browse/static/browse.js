@@ -5,6 +5,10 @@ const evofool = (() => {
   const PAGE_SIZE = 100;      // cards per page: 1000 ImageNet classes stay fast
   const LIVE_POLL_MS = 2000;  // while a run writes
   const IDLE_POLL_MS = 10000; // a finished run may be resumed
+  // What "fooled" means and how the API spells its keys: the server's, from evofool.archive.confidence.
+  const pageData = document.body.dataset;
+  const FOOLED = { threshold: Number(pageData.fooledThreshold), key: pageData.fooledKey,
+                   shareKey: pageData.fooledShareKey, allKey: pageData.fooledAllKey };
 
   function el(tag, attributes = {}, ...children) {
     const node = document.createElement(tag);
@@ -56,8 +60,8 @@ const evofool = (() => {
           return el("tr", { class: "broken" }, el("td", {}, link),
                     el("td", { colspan: "9", class: "error", text: run.error }));
         }
-        const classes = run["classes_at_0.99"] === null || run["classes_at_0.99"] === undefined ? "—"
-          : `${run["classes_at_0.99"]} / ${run.classes}`;
+        const classes = run[FOOLED.key] === null || run[FOOLED.key] === undefined ? "—"
+          : `${run[FOOLED.key]} / ${run.classes}`;
         return el("tr", { "data-slug": run.slug }, el("td", {}, link),
           el("td", { text: run.model || "—" }), el("td", { text: run.encoding || "—" }),
           el("td", { class: `status-${run.status}`, text: run.status }),
@@ -103,7 +107,7 @@ const evofool = (() => {
           "data-class": c.class },
         el("img", { class: "pixelated", src: c.image, alt: c.name, loading: "lazy" }),
         el("div", { class: "name", text: c.name, title: `${c.class}: ${c.name}` }),
-        el("div", { class: c.confidence >= 0.99 ? "conf fooled" : "conf", text: conf(c.confidence) }),
+        el("div", { class: c.confidence >= FOOLED.threshold ? "conf fooled" : "conf", text: conf(c.confidence) }),
         el("div", { class: "muted", text: `generation ${c.generation}` }),
         ...("passes_detector" in c ? [el("div", {
           class: c.passes_detector ? "detector passes" : "detector flagged",
@@ -160,14 +164,14 @@ const evofool = (() => {
       const sets = Object.keys(report.sets);
       const cell = (defense, set) => {
         const row = report.rows.find((r) => r.defense === defense && r.fooling_set === set);
-        return row ? `${Math.round(100 * row["share_at_0.99"])}% / ${conf(row.median_confidence)}` : "—";
+        return row ? `${Math.round(100 * row[FOOLED.shareKey])}% / ${conf(row.median_confidence)}` : "—";
       };
       const accuracy = (defense) => {
         const row = report.rows.find((r) => r.defense === defense);
         return row && row.clean_accuracy !== null ? row.clean_accuracy.toFixed(4) : "—";
       };
       section.replaceChildren(el("h2", { text: "Input defences on these images" }),
-        el("p", { class: "muted", text: `share still ≥ 0.99 / median confidence in the fooled ` +
+        el("p", { class: "muted", text: `share still ≥ ${FOOLED.threshold} / median confidence in the fooled ` +
           `class, on ${report.model}` + (report.in_distribution ? `; clean accuracy on ` +
           `${report.in_distribution.images} images of ${report.in_distribution.set}` : "") }),
         el("img", { src: report.heatmap, alt: "fooling images under input defences" }),
@@ -185,7 +189,7 @@ const evofool = (() => {
     function passingText(run) {  // runs that evolved past a detector (evaluator.detector)
       const judged = run.champions.find((c) => "detector" in c);
       if (run.passing_detector === null || !judged) return "";
-      return ` · ${run.passing_detector} ≥ 0.99 and passing ${judged.detector}`;
+      return ` · ${run.passing_detector} ≥ ${FOOLED.threshold} and passing ${judged.detector}`;
     }
 
     let signature = "";
@@ -194,7 +198,7 @@ const evofool = (() => {
       document.getElementById("run-summary").textContent =
         `${run.model} · ${run.encoding} · ${run.algorithm} · ${run.status} · generation ` +
         `${run.generations ?? "—"} · median confidence ${conf(run.median_confidence)} · ` +
-        `${run["classes_at_0.99"]} / ${run.classes} classes ≥ 0.99` + passingText(run);
+        `${run[FOOLED.key]} / ${run.classes} classes ≥ ${FOOLED.threshold}` + passingText(run);
       const next = JSON.stringify([run.champions, run.generations]);
       if (next !== signature) {  // redraw (and reload the plot) only when something changed
         signature = next;
@@ -247,8 +251,8 @@ const evofool = (() => {
       body.replaceChildren(...data.rounds.map((r) => el("tr", {},
         el("td", {}, el("a", { href: `/runs/${encodeURIComponent(r.run)}`, text: String(r.round) })),
         el("td", { text: fmt(r.test_accuracy) }), el("td", { text: fmt(r.earlier_garbage_share, 3) }),
-        el("td", { text: conf(r.median_confidence) }), el("td", { text: `${r["classes_at_0.99"]} / ${data.classes}` }),
-        el("td", { text: r.generations_to_all_099 ?? "—" }),
+        el("td", { text: conf(r.median_confidence) }), el("td", { text: `${r[FOOLED.key]} / ${data.classes}` }),
+        el("td", { text: r[FOOLED.allKey] ?? "—" }),
         el("td", { text: `${r.garbage_added} / ${r.garbage_total}` }),
         el("td", { text: fmt(r.evolve_seconds, 1) }), el("td", { text: fmt(r.train_seconds, 1) }))));
       document.getElementById("rounds-plot").src =
