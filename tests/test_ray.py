@@ -7,6 +7,7 @@ without Ray.
 """
 
 import json
+import sqlite3
 
 import pytest
 import torch
@@ -15,7 +16,7 @@ from conftest import CONFIGS
 from evofool.errors import ConfigError
 from evofool.randomness import RunRandomness
 from evofool.run.builder import build_algorithm, build_classifier, build_encoding, build_evaluator
-from evofool.run.config import load_config
+from evofool.run.config import config_from_dict, load_config
 from evofool.run.job import EvolutionJob
 
 ray = pytest.importorskip("ray", reason="Ray is not installed (pip install -e '.[ray]')")
@@ -50,6 +51,40 @@ def test_a_run_on_ray_actors_has_the_champions_of_a_local_run(small_lenets, tmp_
     assert remote["classes"] == local["classes"] and remote["evaluations"] == 400
     assert (tmp_path / "ray" / "genomes.json").read_text() == \
         (tmp_path / "local" / "genomes.json").read_text()
+
+
+def test_a_gated_run_on_ray_actors_equals_the_local_run(small_lenets, tmp_path):
+    """The detector gate runs where the images are (each actor scores its shard), and the
+    archive, its confidences and the store's rows are the local run's, bitwise."""
+    pytest.importorskip("pytorch_ood", reason="the detector gate needs evofool[ood]")
+    from test_ood_gate import gated_config
+
+    for backend in ("local", "ray"):
+        config = gated_config(small_lenets[0], "cppn", "map_elites", 4)
+        raw = config.to_dict()
+        raw["evaluator"].update(backend=backend, ray_actors=2, max_batch=25)
+        raw["algorithm"]["batch_size"] = 300  # two shards of whole 256-image gate chunks
+        EvolutionJob.start(config_from_dict(raw), tmp_path / backend, progress=False).run()
+    local, remote = (json.loads((tmp_path / name / "summary.json").read_text())
+                     for name in ("local", "ray"))
+    assert remote["classes"] == local["classes"] and "detector" in remote
+    assert remote["classes_at_0.99_passing_detector"] == \
+        local["classes_at_0.99_passing_detector"]
+    assert _rows(tmp_path / "ray") == _rows(tmp_path / "local")
+
+
+def _rows(run_dir):
+    """The store's rows but their wall-clock times: champions, history, genomes."""
+    connection = sqlite3.connect(run_dir / "run.sqlite")
+    try:
+        return [connection.execute(query).fetchall() for query in (
+            "SELECT class, genome_id, parent_id, generation, confidence, top_k FROM champions "
+            "ORDER BY class",
+            "SELECT class, genome_id, parent_id, generation, confidence, evaluations FROM "
+            "history ORDER BY id",
+            "SELECT * FROM genomes ORDER BY genome_id")]
+    finally:
+        connection.close()
 
 
 def test_a_killed_actor_loses_no_evaluation(small_lenets, capsys):

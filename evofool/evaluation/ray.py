@@ -24,6 +24,7 @@ the genome is the image, so it travels as it is.
 from __future__ import annotations
 
 import logging
+import math
 import sys
 import time
 from typing import Any
@@ -42,10 +43,17 @@ from evofool.evaluation.ray_reaper import start_reaper
 from evofool.evaluation.scorer import chunk_size, scorer_for
 from evofool.evaluation.settings import EvaluatorSettings
 from evofool.evaluation.unit import Evaluation, MustBeat
+from evofool.ood.gate import SCORE_CHUNK, DetectorGate
 
 log = logging.getLogger(__name__)
 
 Shard = dict[str, np.ndarray]
+# probabilities, brightness, outlier scores, the actor's seconds
+ShardResult = tuple[np.ndarray, np.ndarray | None, np.ndarray | None, float]
+
+
+def _numpy(values: torch.Tensor | None) -> np.ndarray | None:
+    return None if values is None else values.cpu().numpy()
 
 
 def _ray():
@@ -61,24 +69,27 @@ class _ShardEvaluator:
     """Runs inside a Ray actor: one model and encoding, loaded once, evaluating shards."""
 
     def __init__(self, encoding: Encoding, model_specs: list[str], settings: EvaluatorSettings,
-                 device: str, engine: str, threads: int, seed: int) -> None:
+                 device: str, engine: str, threads: int, seed: int,
+                 gate_state: dict[str, Any] | None) -> None:
         from evofool.models import load_classifiers  # in the actor's process
 
         torch.set_num_threads(threads)
-        scorer = scorer_for(load_classifiers(model_specs, settings.combine), settings,
-                            engine=engine, device=device)
-        self.evaluator = LocalEvaluator(encoding, scorer, seed=seed)
+        classifier = load_classifiers(model_specs, settings.combine)
+        scorer = scorer_for(classifier, settings, engine=engine, device=device)
+        gate = None if gate_state is None else DetectorGate.from_state(gate_state, classifier)
+        self.evaluator = LocalEvaluator(encoding, scorer, gate=gate, seed=seed)
 
     def evaluate(self, shard: Shard, with_brightness: bool, generation: int, first_child: int
-                 ) -> tuple[np.ndarray, np.ndarray | None, float]:
-        """Probabilities, brightness (or None) and the seconds this shard took here."""
+                 ) -> ShardResult:
+        """Probabilities, brightness and outlier scores (None where not asked for or no gate)
+        and the seconds this shard took here."""
         started = time.perf_counter()
         genomes = {key: torch.from_numpy(value) for key, value in shard.items()}
         result = self.evaluator.evaluate(genomes, generation=generation,
-                                          with_brightness=with_brightness,
-                                          first_child=first_child)
-        brightness = None if result.brightness is None else result.brightness.numpy()
-        return result.probabilities.cpu().numpy(), brightness, time.perf_counter() - started
+                                         with_brightness=with_brightness,
+                                         first_child=first_child)
+        return (result.probabilities.cpu().numpy(), _numpy(result.brightness),
+                _numpy(result.outlier_scores), time.perf_counter() - started)
 
 
 class RayEvaluator:
@@ -95,6 +106,9 @@ class RayEvaluator:
         model_specs: what each actor loads.
         seed: the run's seed (random defences' keys).
         engine: ``auto`` is resolved here, in the driver, and every actor uses the result.
+        gate: the run's fitted detector gate, or None: each actor rebuilds it from its plain
+            data (``DetectorGate.state``) and returns its shard's outlier scores, and the
+            driver ranks by the gated fitness, as a local run does.
 
     Attributes:
         bytes_sent, bytes_returned: payload bytes of genomes out and results back, in all.
@@ -106,7 +120,8 @@ class RayEvaluator:
     screen = None  # a screen needs the exact engine beside it: local only (config says so)
 
     def __init__(self, encoding: Encoding, classifier: Any, settings: EvaluatorSettings, *,
-                 model_specs: list[str], engine: str, seed: int = 0) -> None:
+                 model_specs: list[str], engine: str, seed: int = 0,
+                 gate: DetectorGate | None = None) -> None:
         ray = _ray()
         actors, gpus_per_actor = settings.ray_actors, settings.ray_gpus_per_actor
         address = settings.ray_address
@@ -132,9 +147,14 @@ class RayEvaluator:
         check_memory_plan(chain.memory_plan(classifier.input_spec), torch.device("cpu"))
         self.chunk = chunk_size(settings.max_batch, chain.samples)
         self.engine = attach_engine(classifier, engine=engine, device=device, batch=self.chunk)
+        self.gate = gate
+        # shards are whole chunks of what scores images in fixed chunks: the engine's and,
+        # with a gate, the detector's (SCORE_CHUNK), so each image is scored as locally
+        self.shard_unit = self.chunk if gate is None else math.lcm(self.chunk, SCORE_CHUNK)
         self._options = dict(encoding=encoding, model_specs=model_specs, settings=settings,
                              device=device.type, engine=self.engine,
-                             threads=torch.get_num_threads(), seed=seed)
+                             threads=torch.get_num_threads(), seed=seed,
+                             gate_state=None if gate is None else gate.state())
         self.actors = [self._start_actor() for _ in range(actors)]
         self.failures = 0
 
@@ -144,9 +164,9 @@ class RayEvaluator:
         ray = _ray()
         arrays = {key: value.detach().cpu().numpy() for key, value in genomes.items()}
         count = len(next(iter(arrays.values())))
-        chunk_count = -(-count // self.chunk)
+        chunk_count = -(-count // self.shard_unit)
         # whole chunks per shard, so each image is scored in the chunk local scoring uses
-        bounds = [(part[0] * self.chunk, min(count, (part[-1] + 1) * self.chunk))
+        bounds = [(part[0] * self.shard_unit, min(count, (part[-1] + 1) * self.shard_unit))
                   for part in np.array_split(np.arange(chunk_count), len(self.actors))
                   if len(part)]
         shards = [{key: value[start:stop] for key, value in arrays.items()}
@@ -159,7 +179,7 @@ class RayEvaluator:
 
         pending = {index: (index, send(self.actors[index], index))
                    for index in range(len(shards))}
-        results: dict[int, tuple[np.ndarray, np.ndarray | None, float]] = {}
+        results: dict[int, ShardResult] = {}
         waiting_since = time.perf_counter()
         while pending:
             index, (slot, future) = pending.popitem()
@@ -177,14 +197,18 @@ class RayEvaluator:
                 pending[index] = (retry, send(self.actors[retry], index))
         self.seconds_waiting += time.perf_counter() - waiting_since
         ordered = [results[index] for index in sorted(results)]
-        self.last_shard_seconds = [seconds for _, _, seconds in ordered]
-        self.bytes_returned += sum(p.nbytes + (0 if b is None else b.nbytes)
-                                   for p, b, _ in ordered)
+        self.last_shard_seconds = [result[-1] for result in ordered]
+        self.bytes_returned += sum(array.nbytes for result in ordered for array in result[:-1]
+                                   if array is not None)
         self.images_scored += count
-        probabilities = torch.from_numpy(np.concatenate([p for p, _, _ in ordered]))
-        brightness = torch.from_numpy(np.concatenate([b for _, b, _ in ordered])) \
-            if with_brightness else None
-        return Evaluation(probabilities, probabilities, None, brightness)
+        probabilities, brightness, outlier = (
+            None if ordered[0][column] is None
+            else torch.from_numpy(np.concatenate([result[column] for result in ordered]))
+            for column in range(3))
+        if self.gate is None:
+            return Evaluation(probabilities, probabilities, None, brightness)
+        return Evaluation(probabilities, self.gate.fitness(probabilities, outlier), outlier,
+                          brightness)
 
     def _start_actor(self):
         return self._worker_class.remote(**self._options)

@@ -40,9 +40,11 @@ from evofool.ood.detectors import (
     fit_detector,
     fit_representations,
 )
-from evofool.ood.representations import represent
+from evofool.ood.representations import BATCH, represent
 
 GATE_FORMAT = "evofool-detector-gate-2"  # 2: plain data (1 was a pickled object)
+# images scored at once: represent()'s batch, a multiple of ODIN's, so no inner split straddles
+SCORE_CHUNK = BATCH
 
 
 @dataclass
@@ -67,10 +69,14 @@ class DetectorGate:
     classifier: Classifier = field(repr=False)
 
     def outlier_scores(self, images: torch.Tensor) -> torch.Tensor:
-        """(N,) float32 outlier scores of [0, 1] ``images``, on their device."""
+        """(N,) float32 outlier scores of [0, 1] ``images``, on their device, scored in
+        fixed chunks of SCORE_CHUNK: an image's score does not depend on how many came with
+        it (float32 kernels may differ in the last bits with the batch), so a generation
+        scored whole in the driver and in shards of whole chunks on Ray actors agree."""
         pixels = images.cpu()
-        return self.detector.score(represent(self.classifier, pixels), pixels).float().to(
-            images.device)
+        scores = [self.detector.score(represent(self.classifier, chunk), chunk).float()
+                  for chunk in pixels.split(SCORE_CHUNK)]
+        return (torch.cat(scores) if scores else torch.zeros(0)).to(images.device)
 
     def passes(self, outlier: torch.Tensor) -> torch.Tensor:
         """Whether images with these outlier scores get past the detector."""
@@ -84,11 +90,23 @@ class DetectorGate:
         flagged = (probabilities * torch.exp(-excess) - 1) / 2
         return torch.where(passes, probabilities, flagged)
 
+    def state(self) -> dict[str, Any]:
+        """The fitted gate as plain data: what a run saves, and what Ray actors rebuild it
+        from (``from_state``) beside their own copy of the model."""
+        return {"format": GATE_FORMAT, "detector": self.detector.state(),
+                "threshold": self.threshold, "spread": self.spread, "facts": self.facts}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any], classifier: Classifier) -> DetectorGate:
+        """Raises: ValueError, KeyError, TypeError for a state that is not a gate's."""
+        if not isinstance(state, dict) or state.get("format") != GATE_FORMAT:
+            raise ValueError("not an evofool detector file")
+        return cls(FittedDetector.from_state(state["detector"]), float(state["threshold"]),
+                   float(state["spread"]), dict(state["facts"]), _cpu_copy(classifier))
+
     def save(self, path: Path) -> None:
         with replaced_atomically(path) as stream:
-            torch.save({"format": GATE_FORMAT, "detector": self.detector.state(),
-                        "threshold": self.threshold, "spread": self.spread,
-                        "facts": self.facts}, stream)
+            torch.save(self.state(), stream)
 
     @classmethod
     def load(cls, path: Path, classifier: Classifier) -> DetectorGate:
@@ -100,12 +118,8 @@ class DetectorGate:
                 (as the detector files of evofool 0.1 did: pickled objects).
         """
         try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-            if not isinstance(state, dict) or state.get("format") != GATE_FORMAT:
-                raise ValueError("not an evofool detector file")
-            detector = FittedDetector.from_state(state["detector"])
-            return cls(detector, float(state["threshold"]), float(state["spread"]),
-                       dict(state["facts"]), _cpu_copy(classifier))
+            return cls.from_state(torch.load(path, map_location="cpu", weights_only=True),
+                                  classifier)
         except EvofoolError as error:
             raise EvofoolError(f"cannot read the run's fitted detector {path}: {error}"
                                ) from error

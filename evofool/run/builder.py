@@ -140,8 +140,8 @@ def build_evaluator(config: RunConfig, classifier: Classifier | ClassifierEnsemb
                      gate: DetectorGate | None = None,
                      screen: Screen | None = None) -> LocalEvaluator | RayEvaluator:
     """Genomes to scores: in this process, or on Ray actors that each load the config's
-    model(s) and the encoding once (``gate`` and ``screen`` are local only; the config
-    refuses them with Ray).
+    model(s), the encoding and the detector ``gate`` once (``screen`` is local only; the
+    config's ``auto`` stays off with Ray, a named screen is refused).
 
     ``engine`` overrides ``evaluator.engine`` (a resumed run keeps the engine it
     started with). An algorithm that needs gradients always scores in torch.
@@ -154,7 +154,7 @@ def build_evaluator(config: RunConfig, classifier: Classifier | ClassifierEnsemb
         from evofool.evaluation.ray import RayEvaluator  # Ray is an optional extra
 
         return RayEvaluator(encoding, classifier, settings, model_specs=config.model_specs,
-                            engine=engine, seed=config.seed)
+                            engine=engine, seed=config.seed, gate=gate)
     scorer = scorer_for(classifier, settings, engine=engine)
     return LocalEvaluator(encoding, scorer, gate=gate, screen=screen, seed=config.seed)
 
