@@ -12,7 +12,7 @@ from evofool.encodings.genome_batch import GenomeBatch
 from evofool.encodings.image_buffer import ImageBuffer
 from evofool.encodings.protocol import Encoding
 from evofool.evaluation.scorer import ImageScorer
-from evofool.evaluation.unit import Evaluation, MustBeat, pixel_sums
+from evofool.evaluation.unit import Evaluation, MustBeat, pixel_sums, scored
 
 if TYPE_CHECKING:
     from evofool.evaluation.screen import Screen
@@ -66,11 +66,8 @@ class LocalEvaluator:
         keys = image_keys(self.seed, generation, images.shape[0], first_child) \
             if self.scorer.defenses.random else None
         probabilities = self.scorer.score(images, keys)
-        if self.gate is None:
-            return Evaluation(probabilities, probabilities, None, brightness)
-        outlier = self.gate.outlier_scores(images)
-        return Evaluation(probabilities, self.gate.fitness(probabilities, outlier), outlier,
-                          brightness)
+        outlier = None if self.gate is None else self.gate.outlier_scores(images)
+        return scored(probabilities, brightness, self.gate, outlier)
 
     def log_probability_gradient(self, images: torch.Tensor, targets: torch.Tensor
                                  ) -> tuple[torch.Tensor, torch.Tensor]:

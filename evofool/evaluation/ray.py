@@ -42,7 +42,7 @@ from evofool.evaluation.local import LocalEvaluator
 from evofool.evaluation.ray_reaper import start_reaper
 from evofool.evaluation.scorer import chunk_size, scorer_for
 from evofool.evaluation.settings import EvaluatorSettings
-from evofool.evaluation.unit import Evaluation, MustBeat
+from evofool.evaluation.unit import Evaluation, MustBeat, scored
 from evofool.ood.gate import SCORE_CHUNK, DetectorGate
 
 log = logging.getLogger(__name__)
@@ -205,10 +205,7 @@ class RayEvaluator:
             None if ordered[0][column] is None
             else torch.from_numpy(np.concatenate([result[column] for result in ordered]))
             for column in range(3))
-        if self.gate is None:
-            return Evaluation(probabilities, probabilities, None, brightness)
-        return Evaluation(probabilities, self.gate.fitness(probabilities, outlier), outlier,
-                          brightness)
+        return scored(probabilities, brightness, self.gate, outlier)
 
     def _start_actor(self):
         return self._worker_class.remote(**self._options)

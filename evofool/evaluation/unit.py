@@ -18,6 +18,7 @@ from evofool.encodings.genome_batch import GenomeBatch
 
 if TYPE_CHECKING:
     from evofool.evaluation.screen import Screen, ScreenStats
+    from evofool.ood.gate import DetectorGate
 
 # (N,) brightness, or None where not asked for -> (N, K) the fitness each child must beat
 # per class (what a screen needs to decide)
@@ -39,6 +40,16 @@ class Evaluation:
     outlier_scores: torch.Tensor | None = None
     brightness: torch.Tensor | None = None
     screen: ScreenStats | None = None
+
+
+def scored(probabilities: torch.Tensor, brightness: torch.Tensor | None,
+           gate: DetectorGate | None = None, outlier: torch.Tensor | None = None) -> Evaluation:
+    """An unscreened batch's Evaluation, in the driver or from Ray's shards alike: ranked by
+    its probabilities, or with a detector ``gate`` by the gated fitness of them and the
+    images' ``outlier`` scores."""
+    if gate is None:
+        return Evaluation(probabilities, probabilities, None, brightness)
+    return Evaluation(probabilities, gate.fitness(probabilities, outlier), outlier, brightness)
 
 
 class Evaluator(Protocol):
