@@ -34,16 +34,16 @@ from evofool.run.job import EvolutionJob
 class RecordingScreen(Screen):
     """Scores every child on both engines; keeps both, and what each child had to beat."""
 
-    def __init__(self, scorer, engine: str) -> None:
-        super().__init__(scorer, engine=engine, margin=0.0, audit_every=1, cost_ratio=1.0,
+    def __init__(self, engine: str) -> None:
+        super().__init__(engine=engine, margin=0.0, audit_every=1, cost_ratio=1.0,
                          always=True)
         self.records: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
         self.seconds = {"screen": 0.0, "exact": 0.0}
         self.images = 0
 
-    def probabilities(self, images, thresholds, exact, generation):
+    def probabilities(self, images, thresholds, *, exact, screened, generation):
         started = time.perf_counter()
-        screened = self.scorer.score(images).to(thresholds.device)
+        screened = screened(images).to(thresholds.device)
         middle = time.perf_counter()
         probabilities = exact(images)
         self.seconds["screen"] += middle - started
@@ -62,14 +62,15 @@ def study(run_dir: Path, generations: int, engine: str, margins: list[float]) ->
                                          f"generations={10**9}", "wall_seconds=null",
                                          "evaluations=null", "stop_when_all_at=null"],
                                   force=True, progress=False)
+        from evofool.evaluation.scorer import scorer_for
         from evofool.models import load_classifiers
-        from evofool.run.builder import build_screen
 
         config = job.config
-        plain = build_screen(config, load_classifiers(config.model_specs,
-                                                      config.evaluator.combine), engine=engine)
-        recording = RecordingScreen(plain.scorer, engine)
+        classifier = load_classifiers(config.model_specs, config.evaluator.combine)
+        recording = RecordingScreen(engine)
         job.evaluator.screen = recording  # in front of the exact engine, every generation
+        job.evaluator.screen_scorer = scorer_for(classifier, config.evaluator, engine=engine,
+                                                 screening=True)
         start = job.algorithm.generation
         for _ in range(generations):
             job.algorithm.step()

@@ -50,7 +50,8 @@ SMOKE = {  # script: its smallest budget ("RUN": a finished 3-generation screene
     "ood_evasion.py": ["--generations", "2", "--seeds", "0", "--detectors", "energy",
                        "--out", "evasion"],
     "ood_mnist.py": ["--generations", "2", "--seeds", "0", "--out", "ood"],
-    "ray_scaling.py": ["--config", MNIST, "--actors", "1", "--generations", "1", "--nodes", "1"],
+    "ray_scaling.py": ["--config", MNIST, "--actors", "1", "--generations", "1", "--nodes", "1",
+                       "--set", "evaluator.screen={engine: torch-bf16, when: always}"],
     "retrain_mnist.py": ["--out", "retrain", *[f"--set={override}" for override in (
         "rounds=1", "evolution.generations=2", "training.epochs=1",
         "training.natural_images=500", "held_out.enabled=false", "garbage.per_round=10")]],

@@ -56,8 +56,7 @@ def test_a_run_on_ray_actors_has_the_champions_of_a_local_run(small_lenets, tmp_
 def test_a_gated_run_on_ray_actors_equals_the_local_run(small_lenets, tmp_path):
     """The detector gate runs where the images are (each actor scores its shard), and the
     archive, its confidences and the store's rows are the local run's, bitwise."""
-    pytest.importorskip("pytorch_ood", reason="the detector gate needs evofool[ood]")
-    from test_ood_gate import gated_config
+    from test_ood_gate import gated_config  # skips without pytorch-ood (imported via the shim)
 
     for backend in ("local", "ray"):
         config = gated_config(small_lenets[0], "cppn", "map_elites", 4)
@@ -71,6 +70,35 @@ def test_a_gated_run_on_ray_actors_equals_the_local_run(small_lenets, tmp_path):
     assert remote["classes_at_0.99_passing_detector"] == \
         local["classes_at_0.99_passing_detector"]
     assert _rows(tmp_path / "ray") == _rows(tmp_path / "local")
+
+
+def test_a_screened_run_on_ray_actors_equals_the_local_run(small_lenets, tmp_path):
+    """Actors screen their shards, the driver picks the candidates, and the candidates go
+    out again in whole exact chunks: the archive, its confidences, the store's rows and
+    every generation's screen decision and counts are the local run's, bitwise."""
+    screen = "evaluator.screen={engine: torch-bf16, audit_every: 4, when: always}"
+    for backend in ("local", "ray"):
+        config = load_config(CONFIGS / "mnist_cppn.yaml", [
+            f"model={small_lenets[0]}", "generations=8", f"evaluator.backend={backend}",
+            "evaluator.ray_actors=2", "algorithm.batch_size=100", "evaluator.max_batch=20",
+            screen])
+        EvolutionJob.start(config, tmp_path / backend, progress=False).run()
+    local, remote = (json.loads((tmp_path / name / "summary.json").read_text())
+                     for name in ("local", "ray"))
+    assert remote["classes"] == local["classes"] and remote["screen"] == local["screen"]
+    assert remote["screen"]["confirmed"] < remote["screen"]["screened"]  # it screened
+    assert _rows(tmp_path / "ray") == _rows(tmp_path / "local")
+    screen_rows = [_without_seconds(tmp_path / name / "screen.csv") for name in ("local", "ray")]
+    assert screen_rows[0] == screen_rows[1]
+    assert {"audit", "screen"} <= {row["decision"] for row in screen_rows[0]}
+
+
+def _without_seconds(csv_path):
+    import csv
+
+    with open(csv_path, newline="") as file:
+        return [{key: value for key, value in row.items() if "second" not in key}
+                for row in csv.DictReader(file)]
 
 
 def _rows(run_dir):

@@ -71,7 +71,6 @@ def test_only_exact_scores_reach_the_archive_and_resume_is_exact(small_lenets, t
     (["algorithm={type: ga, targets: [1]}"], "evaluator.screen works with algorithm.type "
                                              "map_elites, not ga"),
     (["evaluator.detector={type: energy}"], "evaluator.screen and evaluator.detector"),
-    (["evaluator.backend=ray"], "evaluator.screen runs with evaluator.backend local only"),
     (["evaluator.screen={engine: onnxruntime}"], "evaluator.screen.engine must be one of auto"),
 ])
 def test_what_needs_every_exact_score_refuses_a_screen_in_one_line(extra, message):
@@ -81,7 +80,7 @@ def test_what_needs_every_exact_score_refuses_a_screen_in_one_line(extra, messag
 
 @pytest.mark.parametrize("extra", [
     ["algorithm={type: ga, targets: [1]}"], ["evaluator.detector={type: energy}"],
-    ["evaluator.backend=ray"], ["evaluator.defenses=[jpeg]"],
+    ["evaluator.defenses=[jpeg]"],
 ])
 def test_an_auto_screen_stays_off_where_a_screen_cannot_serve_and_says_so(extra, capsys):
     """configs/imagenet_cppn.yaml screens by default: overriding it with what a screen
@@ -94,20 +93,13 @@ def test_an_auto_screen_stays_off_where_a_screen_cannot_serve_and_says_so(extra,
     assert screen_blocker(load_config(CONFIGS / "mnist_cppn.yaml", ["generations=2"])) is None
 
 
-class FixedScores:
-    """A screening scorer whose scores are given."""
-
-    def __init__(self, scores):
-        self.scores = scores
-
-    def score(self, images):
-        return self.scores
-
-
 def test_a_generation_is_screened_only_where_the_last_one_says_it_pays():
     """cost 0.3: screening pays where fewer than 70 % of the children go on."""
-    screen = Screen(FixedScores(torch.tensor([[0.9, 0.1]] * 10)), engine="fake", margin=0.0,
-                    audit_every=None, cost_ratio=0.3)
+    screen = Screen(engine="fake", margin=0.0, audit_every=None, cost_ratio=0.3)
+
+    def screened(batch):
+        return torch.tensor([[0.9, 0.1]] * len(batch))
+
     images = torch.zeros(10, 1, 2, 2)
     exact_calls = []
 
@@ -116,19 +108,22 @@ def test_a_generation_is_screened_only_where_the_last_one_says_it_pays():
         return torch.tensor([[0.9, 0.1]] * len(batch))
 
     empty = torch.full((10, 2), -1.0)
-    _, stats = screen.probabilities(images, empty, exact, generation=0)  # nothing known: exact
+    _, stats = screen.probabilities(images, empty, exact=exact, screened=screened,
+                                     generation=0)  # nothing known: exact
     assert stats.decision == "exact" and exact_calls == [10] and screen.share == 1.0
     assert stats.expected_cost is None
-    _, stats = screen.probabilities(images, empty, exact, generation=1)  # 1.3 > 1: still exact
+    _, stats = screen.probabilities(images, empty, exact=exact, screened=screened,
+                                     generation=1)  # 1.3 > 1: still exact
     assert stats.decision == "exact" and stats.expected_cost == pytest.approx(1.3)
     beaten_by_two = torch.tensor([[0.95, 0.99]] * 8 + [[0.5, 0.99]] * 2)
-    _, stats = screen.probabilities(images, beaten_by_two, exact, generation=2)  # 2 would go on
+    _, stats = screen.probabilities(images, beaten_by_two, exact=exact, screened=screened,
+                                     generation=2)  # 2 would go on
     assert screen.share == pytest.approx(0.2) and stats.decision == "exact"
-    _, stats = screen.probabilities(images, beaten_by_two, exact, generation=3)  # 0.5 < 1
+    _, stats = screen.probabilities(images, beaten_by_two, exact=exact, screened=screened,
+                                     generation=3)  # 0.5 < 1
     assert stats.decision == "screen" and exact_calls[-1] == 2
     assert stats.screened == 10 and stats.confirmed == 2
-    restored = Screen(screen.scorer, engine="fake", margin=0.0, audit_every=None,
-                      cost_ratio=9.0)
+    restored = Screen(engine="fake", margin=0.0, audit_every=None, cost_ratio=9.0)
     restored.load_state_dict(screen.state_dict())  # a resumed run decides as the whole run
     assert restored.expected_cost() == screen.expected_cost() == pytest.approx(0.5)
 

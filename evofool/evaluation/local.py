@@ -26,8 +26,9 @@ class LocalEvaluator:
         encoding: draws the genomes.
         scorer: the exact engine's image scorer (it holds its own copy of the model).
         gate: a detector a child must pass to count for a class, or None.
-        screen: a cheap engine that decides which children the exact one scores
-            (only where the search says what each child must beat), or None.
+        screen: the rule that decides which children the exact engine scores (only where
+            the search says what each child must beat), or None.
+        screen_scorer: the screen's cheap engine (with a screen only).
         seed: the run's seed; with the generation and each child's place in it, it seeds
             the scorer's random defences (noise averaging), so a resumed run and Ray's
             actors draw the same noise for the same child.
@@ -35,12 +36,15 @@ class LocalEvaluator:
 
     def __init__(self, encoding: Encoding, scorer: ImageScorer, *,
                  gate: DetectorGate | None = None, screen: Screen | None = None,
-                 seed: int = 0) -> None:
+                 screen_scorer: ImageScorer | None = None, seed: int = 0) -> None:
+        if (screen is None) != (screen_scorer is None):
+            raise ValueError("a screen needs its scorer, and a screen scorer its screen")
         self.encoding = encoding
         self.seed = seed
         self.scorer = scorer
         self.gate = gate
         self.screen = screen
+        self.screen_scorer = screen_scorer
         self.device = scorer.device
         self.engine = scorer.engine
         self.image_buffer = ImageBuffer()  # one generation's images at a time
@@ -57,17 +61,29 @@ class LocalEvaluator:
                  must_beat: MustBeat | None = None, first_child: int = 0) -> Evaluation:
         """``first_child``: where these genomes start in their generation (a Ray shard's
         offset), for the keys of random defences."""
-        images = self.encoding.render(genomes, self.image_buffer)
+        images = self.render(genomes)
         brightness = pixel_sums(images) if with_brightness else None
         if self.screen is not None and must_beat is not None:
-            probabilities, stats = self.screen.probabilities(images, must_beat(brightness),
-                                                             self.scorer.score, generation)
+            probabilities, stats = self.screen.probabilities(
+                images, must_beat(brightness), exact=self.scorer.score,
+                screened=self.screen_scorer.score, generation=generation)
             return Evaluation(probabilities, probabilities, None, brightness, stats)
+        probabilities, outlier = self.exact_scores(images, generation, first_child)
+        return scored(probabilities, brightness, self.gate, outlier)
+
+    def render(self, genomes: GenomeBatch) -> torch.Tensor:
+        """The genomes' images, in a buffer reused from one generation to the next."""
+        return self.encoding.render(genomes, self.image_buffer)
+
+    def exact_scores(self, images: torch.Tensor, generation: int, first_child: int = 0
+                     ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The exact engine's probabilities of ``images`` (random defences keyed by the run's
+        seed, ``generation`` and each image's place in it) and the gate's outlier scores
+        (None without a gate)."""
         keys = image_keys(self.seed, generation, images.shape[0], first_child) \
             if self.scorer.defenses.random else None
         probabilities = self.scorer.score(images, keys)
-        outlier = None if self.gate is None else self.gate.outlier_scores(images)
-        return scored(probabilities, brightness, self.gate, outlier)
+        return probabilities, None if self.gate is None else self.gate.outlier_scores(images)
 
     def log_probability_gradient(self, images: torch.Tensor, targets: torch.Tensor
                                  ) -> tuple[torch.Tensor, torch.Tensor]:

@@ -14,9 +14,16 @@ brightness is an integer sum. A generation spreads over at most
 If an actor dies, its shard is evaluated again on a live actor, a replacement
 is started, and the failure is logged: no evaluation is lost.
 
-What crosses the network per generation: the children's genomes out (for
-a CPPN, a few KB each: ``Encoding.genome_bytes``) and per child its
-probabilities (K float32) and brightness back. Pixels never travel, and
+With a screen (evofool.evaluation.screen) a screened generation takes two
+rounds: actors screen their shards, the driver picks the candidates (the rule
+and its state live here), and the candidates go out again in whole chunks of
+the exact engine's size, as a local run scores them, so the archive is the
+local run's, bitwise. An actor keeps the shard it screened: of its own
+candidates only their places travel. Rendering a candidate twice is the price.
+
+What crosses the network per generation: genomes out (for a CPPN, a few KB
+each: ``Encoding.genome_bytes``) and per child its probabilities (K float32,
+from each engine that scored it) and brightness back. Pixels never travel, and
 the archive and randomness never leave the driver. For the direct encoding
 the genome is the image, so it travels as it is.
 """
@@ -27,6 +34,7 @@ import logging
 import math
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -38,22 +46,19 @@ from evofool.encodings.protocol import Encoding
 from evofool.engines import attach_engine
 from evofool.errors import EvofoolError
 from evofool.evaluation.devices import check_memory_plan
-from evofool.evaluation.local import LocalEvaluator
+from evofool.evaluation.ray_actor import Scores, Shard, ShardEvaluator, ShardResult
 from evofool.evaluation.ray_reaper import start_reaper
-from evofool.evaluation.scorer import chunk_size, scorer_for
+from evofool.evaluation.scorer import chunk_size, screening_max_batch
+from evofool.evaluation.screen import Screen
 from evofool.evaluation.settings import EvaluatorSettings
 from evofool.evaluation.unit import Evaluation, MustBeat, scored
 from evofool.ood.gate import SCORE_CHUNK, DetectorGate
 
 log = logging.getLogger(__name__)
 
-Shard = dict[str, np.ndarray]
-# probabilities, brightness, outlier scores, the actor's seconds
-ShardResult = tuple[np.ndarray, np.ndarray | None, np.ndarray | None, float]
 
-
-def _numpy(values: torch.Tensor | None) -> np.ndarray | None:
-    return None if values is None else values.cpu().numpy()
+# (actor slot, start, stop) -> the future of that actor's scores of children start:stop
+Send = Callable[[int, int, int], Any]
 
 
 def _ray():
@@ -63,33 +68,6 @@ def _ray():
         raise EvofoolError("evaluator.backend ray needs Ray: pip install 'evofool[ray]'"
                            ) from error
     return ray
-
-
-class _ShardEvaluator:
-    """Runs inside a Ray actor: one model and encoding, loaded once, evaluating shards."""
-
-    def __init__(self, encoding: Encoding, model_specs: list[str], settings: EvaluatorSettings,
-                 device: str, engine: str, threads: int, seed: int,
-                 gate_state: dict[str, Any] | None) -> None:
-        from evofool.models import load_classifiers  # in the actor's process
-
-        torch.set_num_threads(threads)
-        classifier = load_classifiers(model_specs, settings.combine)
-        scorer = scorer_for(classifier, settings, engine=engine, device=device)
-        gate = None if gate_state is None else DetectorGate.from_state(gate_state, classifier)
-        self.evaluator = LocalEvaluator(encoding, scorer, gate=gate, seed=seed)
-
-    def evaluate(self, shard: Shard, with_brightness: bool, generation: int, first_child: int
-                 ) -> ShardResult:
-        """Probabilities, brightness and outlier scores (None where not asked for or no gate)
-        and the seconds this shard took here."""
-        started = time.perf_counter()
-        genomes = {key: torch.from_numpy(value) for key, value in shard.items()}
-        result = self.evaluator.evaluate(genomes, generation=generation,
-                                         with_brightness=with_brightness,
-                                         first_child=first_child)
-        return (result.probabilities.cpu().numpy(), _numpy(result.brightness),
-                _numpy(result.outlier_scores), time.perf_counter() - started)
 
 
 class RayEvaluator:
@@ -109,19 +87,21 @@ class RayEvaluator:
         gate: the run's fitted detector gate, or None: each actor rebuilds it from its plain
             data (``DetectorGate.state``) and returns its shard's outlier scores, and the
             driver ranks by the gated fitness, as a local run does.
+        screen: the run's screen, or None: each actor loads its engine, the driver keeps
+            its rule and state.
 
     Attributes:
         bytes_sent, bytes_returned: payload bytes of genomes out and results back, in all.
         seconds_waiting: time the driver spent waiting for actors, in all.
-        last_shard_seconds: each actor's own time on its shard, last generation.
+        last_round_seconds: per round trip of the last evaluation (two where a generation
+            is screened: screen, then the candidates exactly), each shard's seconds on its
+            actor.
         failures: actors that died.
     """
 
-    screen = None  # a screen needs the exact engine beside it: local only (config says so)
-
     def __init__(self, encoding: Encoding, classifier: Any, settings: EvaluatorSettings, *,
                  model_specs: list[str], engine: str, seed: int = 0,
-                 gate: DetectorGate | None = None) -> None:
+                 gate: DetectorGate | None = None, screen: Screen | None = None) -> None:
         ray = _ray()
         actors, gpus_per_actor = settings.ray_actors, settings.ray_gpus_per_actor
         address = settings.ray_address
@@ -139,8 +119,8 @@ class RayEvaluator:
         self.images_scored = 0
         self.bytes_sent = self.bytes_returned = 0
         self.seconds_waiting = 0.0
-        self.last_shard_seconds: list[float] = []
-        self._worker_class = ray.remote(num_cpus=1, num_gpus=gpus_per_actor)(_ShardEvaluator)
+        self.last_round_seconds: list[list[float]] = []
+        self._worker_class = ray.remote(num_cpus=1, num_gpus=gpus_per_actor)(ShardEvaluator)
         device = torch.device("cuda" if gpus_per_actor else "cpu")
         chain = DefenseChain(settings.defense_chain, classifier.input_spec)
         # the driver's memory stands in for the actors' (a cluster's are alike, as a rule)
@@ -148,37 +128,89 @@ class RayEvaluator:
         self.chunk = chunk_size(settings.max_batch, chain.samples)
         self.engine = attach_engine(classifier, engine=engine, device=device, batch=self.chunk)
         self.gate = gate
-        # shards are whole chunks of what scores images in fixed chunks: the engine's and,
-        # with a gate, the detector's (SCORE_CHUNK), so each image is scored as locally
-        self.shard_unit = self.chunk if gate is None else math.lcm(self.chunk, SCORE_CHUNK)
+        self.screen = screen
+        # shards are whole chunks of what scores images in fixed chunks: the engine's, the
+        # screen's and the detector's (SCORE_CHUNK), so each image is scored as locally
+        units = [self.chunk]
+        if gate is not None:
+            units.append(SCORE_CHUNK)
+        if screen is not None:
+            units.append(chunk_size(screening_max_batch(settings, screen.engine), chain.samples))
+        self.shard_unit = math.lcm(*units)
         self._options = dict(encoding=encoding, model_specs=model_specs, settings=settings,
                              device=device.type, engine=self.engine,
                              threads=torch.get_num_threads(), seed=seed,
-                             gate_state=None if gate is None else gate.state())
+                             gate_state=None if gate is None else gate.state(),
+                             screen_engine=None if screen is None else screen.engine)
         self.actors = [self._start_actor() for _ in range(actors)]
+        # actor slot -> (generation, start, stop): the screened shard that actor keeps
+        self._held: dict[int, tuple[int, int, int]] = {}
         self.failures = 0
 
     def evaluate(self, genomes: GenomeBatch, *, generation: int, with_brightness: bool = False,
                  must_beat: MustBeat | None = None) -> Evaluation:
-        """Probabilities (N, K) and brightness on the driver, in the order of ``genomes``."""
-        ray = _ray()
+        """Probabilities (N, K) and brightness on the driver, in the order of ``genomes``;
+        behind the screen where there is one and the search says what each child must beat."""
         arrays = {key: value.detach().cpu().numpy() for key, value in genomes.items()}
         count = len(next(iter(arrays.values())))
-        chunk_count = -(-count // self.shard_unit)
+        self.last_round_seconds = []
+        if self.screen is None or must_beat is None:
+            scores = self._round(count, self.shard_unit, self._shards(
+                arrays, generation, with_brightness=with_brightness))
+            return scored(scores.exact, scores.brightness, self.gate, scores.outlier)
+        decision = self.screen.decide(generation)
+        scores = self._round(count, self.shard_unit, self._shards(
+            arrays, generation, with_brightness=with_brightness,
+            exact=decision.exact_for_all, screened=decision.screens_all))
+
+        def exact_of(chosen: torch.Tensor) -> torch.Tensor:
+            # the candidates in their order, in whole exact chunks: as a local run scores them
+            return self._round(len(chosen), self.chunk,
+                               self._candidates(arrays, chosen.numpy(), generation)).exact
+
+        probabilities, stats = self.screen.conclude(
+            decision, must_beat(scores.brightness), scores.screened, scores.exact, exact_of)
+        return Evaluation(probabilities, probabilities, None, scores.brightness, stats)
+
+    def _shards(self, arrays: Shard, generation: int, *, with_brightness: bool,
+                exact: bool = True, screened: bool = False) -> Send:
+        """Sends children ``start:stop`` to the actor in a slot; a screened shard stays with
+        its actor for the candidates' round (``_held``)."""
+        def send(slot: int, start: int, stop: int):
+            shard = {key: value[start:stop] for key, value in arrays.items()}
+            self.bytes_sent += sum(value.nbytes for value in shard.values())
+            if screened:
+                self._held[slot] = (generation, start, stop)
+            return self.actors[slot].evaluate.remote(
+                shard, generation=generation, first_child=start,
+                with_brightness=with_brightness, exact=exact, screened=screened)
+        return send
+
+    def _candidates(self, arrays: Shard, children: np.ndarray, generation: int) -> Send:
+        """Sends candidates ``start:stop`` (``children``: their places in the generation) to
+        the actor in a slot, with the genomes of those it did not screen itself."""
+        def send(slot: int, start: int, stop: int):
+            wanted = children[start:stop]
+            held = self._held.get(slot)
+            own = np.zeros(len(wanted), dtype=bool) if held is None or held[0] != generation \
+                else (wanted >= held[1]) & (wanted < held[2])
+            others = {key: value[wanted[~own]] for key, value in arrays.items()}
+            self.bytes_sent += wanted.nbytes + sum(value.nbytes for value in others.values())
+            return self.actors[slot].evaluate_candidates.remote(generation, wanted, others)
+        return send
+
+    def _round(self, count: int, unit: int, send: Send) -> Scores:
+        """One round trip: ``count`` children cut into one run of whole ``unit``-sized
+        chunks per actor, ``send`` to it, the results put back in order. A run whose actor
+        dies is sent again to a live one."""
+        ray = _ray()
+        chunk_count = -(-count // unit)
         # whole chunks per shard, so each image is scored in the chunk local scoring uses
-        bounds = [(part[0] * self.shard_unit, min(count, (part[-1] + 1) * self.shard_unit))
+        bounds = [(part[0] * unit, min(count, (part[-1] + 1) * unit))
                   for part in np.array_split(np.arange(chunk_count), len(self.actors))
                   if len(part)]
-        shards = [{key: value[start:stop] for key, value in arrays.items()}
-                  for start, stop in bounds]
-        self.bytes_sent += sum(value.nbytes for shard in shards for value in shard.values())
         # shard index -> (actor slot, future)
-        def send(actor, index):
-            return actor.evaluate.remote(shards[index], with_brightness, generation,
-                                         bounds[index][0])
-
-        pending = {index: (index, send(self.actors[index], index))
-                   for index in range(len(shards))}
+        pending = {index: (index, send(index, *bounds[index])) for index in range(len(bounds))}
         results: dict[int, ShardResult] = {}
         waiting_since = time.perf_counter()
         while pending:
@@ -188,24 +220,25 @@ class RayEvaluator:
             except (ray.exceptions.RayActorError, ray.exceptions.WorkerCrashedError) as error:
                 self.failures += 1
                 self.actors[slot] = self._start_actor()
+                self._held.pop(slot, None)
                 retry = (slot + 1) % len(self.actors)
                 message = (f"evaluation actor {slot} died ({type(error).__name__}); its shard "
                            f"of {bounds[index][1] - bounds[index][0]} genomes is evaluated "
                            f"again on actor {retry}, and a replacement is starting")
                 log.warning(message)
                 print(f"evofool: {message}", file=sys.stderr)
-                pending[index] = (retry, send(self.actors[retry], index))
+                pending[index] = (retry, send(retry, *bounds[index]))
         self.seconds_waiting += time.perf_counter() - waiting_since
         ordered = [results[index] for index in sorted(results)]
-        self.last_shard_seconds = [result[-1] for result in ordered]
+        self.last_round_seconds.append([result[-1] for result in ordered])
         self.bytes_returned += sum(array.nbytes for result in ordered for array in result[:-1]
                                    if array is not None)
-        self.images_scored += count
-        probabilities, brightness, outlier = (
-            None if ordered[0][column] is None
-            else torch.from_numpy(np.concatenate([result[column] for result in ordered]))
-            for column in range(3))
-        return scored(probabilities, brightness, self.gate, outlier)
+        if ordered[0][0] is not None:
+            self.images_scored += count
+        return Scores(*(None if ordered[0][column] is None
+                        else torch.from_numpy(np.concatenate([result[column]
+                                                              for result in ordered]))
+                        for column in range(4)))
 
     def _start_actor(self):
         return self._worker_class.remote(**self._options)

@@ -132,12 +132,15 @@ def scorer_for(classifier: Classifier, settings: EvaluatorSettings, *, engine: s
     one in the driver and on each Ray actor (``device``: the actor's), and a screen's.
     A screening scorer calls its engine in the engine's own chunk size where that is
     smaller (Engine.screen_batch) and never autocasts: it computes in its own precision."""
-    max_batch = settings.max_batch
-    if screening:
-        max_batch = min(max_batch, engine_named(engine).screen_batch or max_batch)
+    max_batch = screening_max_batch(settings, engine) if screening else settings.max_batch
     return ImageScorer(classifier, device=device or settings.device, max_batch=max_batch,
                        amp=settings.amp and not screening, defenses=settings.defense_chain,
                        engine=engine)
+
+
+def screening_max_batch(settings: EvaluatorSettings, engine: str) -> int:
+    """The largest chunk a screening scorer on ``engine`` hands to it at once."""
+    return min(settings.max_batch, engine_named(engine).screen_batch or settings.max_batch)
 
 
 def chunk_size(max_batch: int, copies: int) -> int:

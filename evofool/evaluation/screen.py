@@ -30,6 +30,7 @@ did; screen.csv records each decision and both costs.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -71,21 +72,43 @@ def could_improve(screened: torch.Tensor, thresholds: torch.Tensor, margin: floa
     return (log_odds(screened) + margin > log_odds(thresholds)).any(dim=1)
 
 
+@dataclass(frozen=True)
+class ScreenDecision:
+    """What a generation gets, decided before its children are scored: ``kind`` is
+    ``screen`` (screened, the candidates scored exactly), ``exact`` (every child scored
+    exactly: the screen would not pay) or ``audit`` (every child on both engines);
+    ``expected_cost`` is what it was decided on."""
+
+    kind: str
+    expected_cost: float | None
+
+    @property
+    def exact_for_all(self) -> bool:
+        return self.kind != "screen"
+
+    @property
+    def screens_all(self) -> bool:
+        return self.kind != "exact"
+
+
 class Screen:
-    """A cheap scorer, and the rule that sends children on to the exact one.
+    """The rule that sends children on from a cheap engine to the exact one, and its state.
+
+    The engines themselves live where the images are (a LocalEvaluator, or each Ray
+    actor), so the same rule serves both: ``decide`` says before a generation is scored
+    which engines score every child, ``conclude`` turns those scores into the
+    generation's probabilities, asking the exact engine for the candidates.
 
     Args:
-        scorer: scores images on the screening engine.
-        engine: that engine's name, for records.
+        engine: the screening engine's name (evofool.engines).
         margin: log-odds added to a screened score before it is compared.
         audit_every: generations between audits (every child scored exactly); None: never.
         cost_ratio: seconds of a screened score over seconds of an exact one (timed).
         always: screen every generation, paying or not.
     """
 
-    def __init__(self, scorer, *, engine: str, margin: float, audit_every: int | None,
+    def __init__(self, *, engine: str, margin: float, audit_every: int | None,
                  cost_ratio: float, always: bool = False) -> None:
-        self.scorer = scorer
         self.engine = engine
         self.margin = margin
         self.audit_every = audit_every
@@ -106,34 +129,52 @@ class Screen:
         (None before any generation: the first one's children all take empty cells)."""
         return None if self.share is None else self.cost_ratio + self.share
 
-    def probabilities(self, images: torch.Tensor, thresholds: torch.Tensor, exact,
-                      generation: int) -> tuple[torch.Tensor, ScreenStats]:
-        """(B, K) exact probabilities of the confirmed children, EMPTY for the rest (all
-        exact on an audited or unscreened generation), and what the screen did; ``exact``
-        scores images on the exact engine."""
-        count = int(images.shape[0])
+    def decide(self, generation: int) -> ScreenDecision:
+        """Whether ``generation`` is audited, scored exactly or screened."""
         expected = self.expected_cost()
-        audit = self.audit_every is not None and generation % self.audit_every == 0
+        if self.audit_every is not None and generation % self.audit_every == 0:
+            return ScreenDecision("audit", expected)
         pays = self.always or (expected is not None and expected < 1)
-        if audit or not pays:
-            probabilities = exact(images)
-            true = (probabilities > thresholds).any(dim=1)
+        return ScreenDecision("screen" if pays else "exact", expected)
+
+    def conclude(self, decision: ScreenDecision, thresholds: torch.Tensor,
+                 screened: torch.Tensor | None, exact: torch.Tensor | None,
+                 exact_of: Callable[[torch.Tensor], torch.Tensor]
+                 ) -> tuple[torch.Tensor, ScreenStats]:
+        """(B, K) exact probabilities of the confirmed children, EMPTY for the rest (all
+        exact on an audited or unscreened generation), and what the screen did.
+
+        ``screened`` and ``exact``: every child's scores on each engine, where the decision
+        asked for them (else None); ``exact_of``: the exact scores of the children at the
+        given indices (in their order), for a screened generation's candidates."""
+        if decision.exact_for_all:
+            count = int(exact.shape[0])
+            true = (exact > thresholds).any(dim=1)
             # what the screen would have sent on, had its scores been these
-            sent = could_improve(probabilities, thresholds, self.margin)
-            missed = None
-            if audit:
-                screened = self.scorer.score(images).to(thresholds.device)
-                missed = int((true & ~could_improve(screened, thresholds, self.margin)).sum())
-            self.share = float(sent.sum()) / max(count, 1)
-            return probabilities, ScreenStats(count if audit else 0, count, int(true.sum()),
-                                              missed, "audit" if audit else "exact", expected,
-                                              self.cost_ratio)
-        screened = self.scorer.score(images).to(thresholds.device)
-        candidates = could_improve(screened, thresholds, self.margin)
+            self.share = float(could_improve(exact, thresholds, self.margin).sum()) / max(count, 1)
+            missed = None if screened is None else \
+                int((true & ~could_improve(screened, thresholds, self.margin)).sum())
+            audited = decision.kind == "audit"
+            return exact, ScreenStats(count if audited else 0, count, int(true.sum()), missed,
+                                      decision.kind, decision.expected_cost, self.cost_ratio)
+        count = int(screened.shape[0])
+        chosen = could_improve(screened, thresholds, self.margin).nonzero().squeeze(1)
         probabilities = torch.full_like(screened, EMPTY)
-        chosen = candidates.nonzero().squeeze(1)
         if chosen.numel():
-            probabilities[chosen] = exact(images[chosen.to(images.device)])
+            probabilities[chosen] = exact_of(chosen).to(probabilities.device)
         self.share = float(chosen.numel()) / max(count, 1)
         return probabilities, ScreenStats(count, int(chosen.numel()), None, None, "screen",
-                                          expected, self.cost_ratio)
+                                          decision.expected_cost, self.cost_ratio)
+
+    def probabilities(self, images: torch.Tensor, thresholds: torch.Tensor, *,
+                      exact: Callable[[torch.Tensor], torch.Tensor],
+                      screened: Callable[[torch.Tensor], torch.Tensor],
+                      generation: int) -> tuple[torch.Tensor, ScreenStats]:
+        """``conclude`` for images at hand: ``exact`` and ``screened`` score images on
+        each engine."""
+        decision = self.decide(generation)
+        exact_scores = exact(images) if decision.exact_for_all else None
+        screened_scores = screened(images).to(thresholds.device) \
+            if decision.screens_all else None
+        return self.conclude(decision, thresholds, screened_scores, exact_scores,
+                             lambda chosen: exact(images[chosen.to(images.device)]))

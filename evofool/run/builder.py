@@ -122,7 +122,6 @@ def build_screen(config: RunConfig, classifier: Classifier | ClassifierEnsemble,
                   f"{SCREEN_PAYS:g}x the exact engine); scoring every child exactly",
                   file=sys.stderr)
             return None
-    scorer = scorer_for(classifier, evaluator_settings, engine=name, screening=True)
     cost_ratio = screen_cost_ratio(seconds, name)
     rule = "every generation is screened" if settings.when == "always" else \
         f"a generation is screened where fewer than {1 - cost_ratio:.0%} of its children " \
@@ -130,7 +129,7 @@ def build_screen(config: RunConfig, classifier: Classifier | ClassifierEnsemble,
     margin = settings.margin if settings.margin is not None else engine_named(name).screen_margin
     print(f"evofool: evaluator.screen: {name} scores a child in {cost_ratio:.2f} of an exact "
           f"score (margin {margin:g} log-odds); {rule}", file=sys.stderr)
-    return Screen(scorer, engine=name, margin=margin,
+    return Screen(engine=name, margin=margin,
                   audit_every=settings.audit_every, cost_ratio=cost_ratio,
                   always=settings.when == "always")
 
@@ -140,8 +139,7 @@ def build_evaluator(config: RunConfig, classifier: Classifier | ClassifierEnsemb
                      gate: DetectorGate | None = None,
                      screen: Screen | None = None) -> LocalEvaluator | RayEvaluator:
     """Genomes to scores: in this process, or on Ray actors that each load the config's
-    model(s), the encoding and the detector ``gate`` once (``screen`` is local only; the
-    config's ``auto`` stays off with Ray, a named screen is refused).
+    model(s), the encoding, the detector ``gate`` and the ``screen``'s engine once.
 
     ``engine`` overrides ``evaluator.engine`` (a resumed run keeps the engine it
     started with). An algorithm that needs gradients always scores in torch.
@@ -154,9 +152,12 @@ def build_evaluator(config: RunConfig, classifier: Classifier | ClassifierEnsemb
         from evofool.evaluation.ray import RayEvaluator  # Ray is an optional extra
 
         return RayEvaluator(encoding, classifier, settings, model_specs=config.model_specs,
-                            engine=engine, seed=config.seed, gate=gate)
+                            engine=engine, seed=config.seed, gate=gate, screen=screen)
     scorer = scorer_for(classifier, settings, engine=engine)
-    return LocalEvaluator(encoding, scorer, gate=gate, screen=screen, seed=config.seed)
+    screen_scorer = None if screen is None else \
+        scorer_for(classifier, settings, engine=screen.engine, screening=True)
+    return LocalEvaluator(encoding, scorer, gate=gate, screen=screen,
+                          screen_scorer=screen_scorer, seed=config.seed)
 
 
 def _copies(config: RunConfig, classifier: Classifier | ClassifierEnsemble) -> int:

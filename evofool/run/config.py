@@ -122,7 +122,7 @@ def _check_screen(config: RunConfig) -> None:
 def screen_blocker(config: RunConfig) -> str | None:
     """Why this config cannot be screened, or None: a screen decides which children are
     scored exactly, so what needs every child's exact score (a GA's selection, a detector's
-    gate, Ray's shards) or scores something else than the screen saw (defences) cannot."""
+    gate) or scores something else than the screen saw (defences) cannot."""
     evaluator = config.evaluator
     if not config.algorithm.uses_screen:
         return (f"evaluator.screen works with algorithm.type map_elites, not "
@@ -130,8 +130,6 @@ def screen_blocker(config: RunConfig) -> str | None:
     if evaluator.detector is not None:
         return ("evaluator.screen and evaluator.detector cannot be combined: the detector "
                 "gates every child on its exact score")
-    if evaluator.backend != "local":
-        return "evaluator.screen runs with evaluator.backend local only"
     if evaluator.defenses:
         return ("evaluator.screen and evaluator.defenses cannot be combined: the screen's "
                 "engine would score the undefended image")
