@@ -25,7 +25,7 @@ from evaluator import cpu_model
 from evofool.analysis.transfer import transfer_matrix
 from evofool.data import MNIST_CLASS_NAMES, load_mnist
 from evofool.models import InputSpec
-from evofool.models.lenet import CheckpointInfo, save_lenet
+from evofool.models.checkpoint import CheckpointInfo, save_checkpoint
 from evofool.run.config import load_config
 from evofool.run.job import EvolutionJob
 from evofool.training.lenet_training import images_to_tensor, train_lenet
@@ -43,7 +43,7 @@ def small_lenets(folder: Path) -> list[Path]:
         info = CheckpointInfo(class_names=MNIST_CLASS_NAMES, input_spec=InputSpec(1, 28, 28),
                               test_accuracy=None, seed=seed, epochs=1)
         paths.append(folder / f"lenet-seed{seed}.pt")
-        save_lenet(network, info, paths[-1])
+        save_checkpoint(network, info, paths[-1])
     return paths
 
 

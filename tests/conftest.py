@@ -21,7 +21,7 @@ from evofool.data import MNIST_CLASS_NAMES, load_mnist
 from evofool.encodings import ENCODINGS
 from evofool.engines.registry import register as register_engine
 from evofool.models import Classifier, InputSpec, LeNet
-from evofool.models.lenet import CheckpointInfo, save_lenet
+from evofool.models.checkpoint import CheckpointInfo, save_checkpoint
 from evofool.run.config import load_config
 from evofool.run.job import EvolutionJob
 from evofool.training.lenet_training import images_to_tensor, train_lenet
@@ -88,7 +88,7 @@ def small_lenets(tmp_path_factory, mnist) -> list[Path]:
         info = CheckpointInfo(class_names=MNIST_CLASS_NAMES, input_spec=MNIST_SPEC,
                               test_accuracy=None, seed=seed, epochs=1)
         paths.append(folder / f"lenet-seed{seed}.pt")
-        save_lenet(network, info, paths[-1])
+        save_checkpoint(network, info, paths[-1])
     return paths
 
 

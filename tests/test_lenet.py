@@ -3,7 +3,8 @@ import torch
 
 from evofool.errors import ModelLoadError
 from evofool.models import LeNet
-from evofool.models.lenet import MNIST_INPUT_SPEC, CheckpointInfo, load_lenet, save_lenet
+from evofool.models.checkpoint import CheckpointInfo, load_checkpoint, save_checkpoint
+from evofool.models.lenet import MNIST_INPUT_SPEC
 
 
 def test_caffe_shape():
@@ -19,13 +20,13 @@ def save(tmp_path, network):
     info = CheckpointInfo(class_names=tuple("0123456789"), input_spec=MNIST_INPUT_SPEC,
                           test_accuracy=0.5, seed=3, epochs=1)
     path = tmp_path / "lenet.pt"
-    save_lenet(network, info, path)
+    save_checkpoint(network, info, path)
     return path
 
 
 def test_checkpoint_round_trip_keeps_outputs_and_metadata(tmp_path):
     network = LeNet().eval()
-    loaded = load_lenet(save(tmp_path, network), name="mine")
+    loaded = load_checkpoint(save(tmp_path, network), name="mine")
     images = torch.rand(4, 1, 28, 28)
     with torch.inference_mode():
         torch.testing.assert_close(loaded(images), torch.softmax(network(images), dim=1))
@@ -37,11 +38,11 @@ def test_truncated_checkpoint_is_a_clear_error(tmp_path):
     path = save(tmp_path, LeNet())
     path.write_bytes(path.read_bytes()[:1000])
     with pytest.raises(ModelLoadError, match="corrupt, truncated"):
-        load_lenet(path, name="x")
+        load_checkpoint(path, name="x")
 
 
 def test_foreign_checkpoint_is_refused(tmp_path):
     path = tmp_path / "other.pt"
     torch.save({"weights": torch.zeros(3)}, path)
     with pytest.raises(ModelLoadError, match="not an evofool classifier checkpoint"):
-        load_lenet(path, name="x")
+        load_checkpoint(path, name="x")

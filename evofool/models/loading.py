@@ -15,11 +15,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from evofool.errors import ModelLoadError
+from evofool.models.checkpoint import load_checkpoint
 from evofool.models.classifier import Classifier, probe_num_outputs
 from evofool.models.ensemble import ClassifierEnsemble
 from evofool.models.imagenet import load_efficientnet_lite0, load_timm_model, load_torchvision_model
 from evofool.models.input_spec import InputSpec
-from evofool.models.lenet import default_lenet_path, load_lenet
+from evofool.models.lenet import default_lenet_path
 from evofool.models.torchscript import is_torchscript_archive, load_torchscript
 
 RANDOM_WEIGHTS_SUFFIX = "@random"
@@ -51,7 +52,7 @@ def _load(spec: str, input_spec: InputSpec | None,
         path = default_lenet_path()
         if not path.exists():
             raise ModelLoadError(f"no trained LeNet at {path}; run `evofool train mnist-lenet`")
-        return load_lenet(path, name=spec)
+        return load_checkpoint(path, name=spec)
     if spec == "efficientnet-lite0":
         return load_efficientnet_lite0(name=spec)
     source, separator, model_name = spec.partition(":")
@@ -65,7 +66,7 @@ def _load(spec: str, input_spec: InputSpec | None,
         if is_torchscript_archive(path):
             return load_torchscript(path, name=spec, input_spec=input_spec,
                                     class_names=class_names)
-        return load_lenet(path, name=spec)
+        return load_checkpoint(path, name=spec)
     if separator and len(source) > 1:  # "c:\..." is a path, "foo:bar" an unknown source
         raise ModelLoadError(f"unknown model source {source!r} in {spec!r}; "
                              f"expected one of: {', '.join(SPEC_FORMS)}")

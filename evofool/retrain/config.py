@@ -17,17 +17,20 @@ from evofool.settings import build_section, positive
 
 @dataclass(frozen=True)
 class TrainingSettings:
-    """How each round's n+1-class model is trained on MNIST plus the garbage set so far.
+    """How each round's n+1-class model is trained on the natural images plus the garbage
+    set so far.
 
-    ``scratch`` trains a fresh LeNet each round (the paper); ``finetune``
-    continues from the previous round's model, adding the garbage output
-    the first time.
+    ``scratch`` trains a fresh network of the round-0 model's architecture each
+    round (the paper); ``finetune`` continues from the previous round's model,
+    widening its last layer by the garbage output the first time; ``layers``
+    (``all`` or ``head``: the last layer only) says what fine-tuning trains.
     """
 
     mode: Literal["scratch", "finetune"] = "scratch"
+    layers: Literal["all", "head"] = "all"
     epochs: int = positive(3)
     learning_rate: float = positive(1e-3)
-    natural_images: int | None = None  # the first N training digits only; None: all 60,000
+    natural_images: int | None = None  # the first N training images only; None: all
 
 
 @dataclass(frozen=True)
@@ -54,8 +57,8 @@ class HeldOutSettings:
     as the garbage set would, and never adds them to training. Round r+1
     reports the share of round r's held-out images its model calls garbage,
     and every round scores ``detectors`` (evofool ood's, feature ones fit on
-    ``fit_images`` MNIST training digits) on its own held-out images against
-    the test digits. An empty ``detectors`` list needs no pytorch-ood.
+    ``fit_images`` natural training images) on its own held-out images against
+    the natural test images. An empty ``detectors`` list needs no pytorch-ood.
     """
 
     enabled: bool = True
@@ -67,7 +70,10 @@ class HeldOutSettings:
 @dataclass(frozen=True)
 class RetrainConfig:
     name: str = "retrain"
-    model: str = "mnist-lenet"  # round 0's model: any 1x28x28 MNIST classifier
+    # round 0's model: an evofool checkpoint (LeNet, or evofool train small-cnn's) whose
+    # classes are data's; data: mnist or an image folder (evofool.data.labelled)
+    model: str = "mnist-lenet"
+    data: str = "mnist"
     seed: int = 0  # round r evolves with seed + r and trains with seed + r
     rounds: int = positive(15)  # retrained models; rounds 0..rounds each evolve once
     evolution: RunConfig = field(default_factory=lambda: RunConfig(generations=500))
@@ -101,6 +107,9 @@ def retrain_config_from_dict(raw: dict[str, Any]) -> RetrainConfig:
     validate_run_config(config.evolution)
     if config.training.natural_images is not None and config.training.natural_images < 10:
         raise ConfigError("training.natural_images must be at least 10 (or null for all)")
+    if config.training.layers == "head" and config.training.mode != "finetune":
+        raise ConfigError("training.layers head fine-tunes the last layer: it needs "
+                          "training.mode finetune (scratch trains every layer anew)")
     if not 0 < config.garbage.threshold <= 1:
         raise ConfigError("garbage.threshold must be in (0, 1]")
     unknown = sorted(set(config.held_out.detectors) - set(DETECTORS))

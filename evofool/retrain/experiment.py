@@ -4,7 +4,8 @@ Round r evolves fooling images against model r (round 0: the original
 n-class model) and, with held_out, a second, independent run whose images no
 model trains on; measures model r, both runs and the last round's held-out
 images; adds the first run's fooling images to the garbage class n+1, and
-trains model r+1 on the natural digits plus every garbage image so far. Each
+trains model r+1 on the natural images (``data``: MNIST or an image folder, at
+the model's shape) plus every garbage image so far. Each
 phase leaves a durable mark (a finished run, a round row with its images in
 one transaction, a model file then its training row), so a resumed experiment
 redoes at most the phase in hand, and a round's evolution resumes mid-run
@@ -25,15 +26,14 @@ from evofool.archive.confidence import (
     generations_to_all_fooled,
     median_confidence,
 )
-from evofool.data import load_mnist
-from evofool.errors import ConfigError, EvofoolError
-from evofool.models import LeNet, load_classifier
-from evofool.models.lenet import MNIST_INPUT_SPEC
+from evofool.data import LabelledImages, load_labelled_images
+from evofool.errors import EvofoolError
+from evofool.models import load_classifier
 from evofool.retrain.config import RetrainConfig, retrain_config_from_dict
 from evofool.retrain.garbage import collect_garbage, garbage_share, natural_fooling
 from evofool.retrain.held_out import held_out_images, measure_held_out
 from evofool.retrain.report import write_report
-from evofool.retrain.retraining import train_round
+from evofool.retrain.retraining import check_retrainable, train_round
 from evofool.retrain.store import RetrainStore, RoundRecord
 from evofool.run.builder import build_classifier
 from evofool.run.config import RunConfig
@@ -48,7 +48,9 @@ from evofool.store.retrain_layout import (
     round_model_path,
     round_run_dir,
 )
-from evofool.training.lenet_training import test_accuracy
+from evofool.training.fitting import test_accuracy
+
+MNIST_SHAPE = (1, 28, 28)  # what experiments recorded before they kept their image shape
 
 
 class RetrainExperiment:
@@ -62,6 +64,9 @@ class RetrainExperiment:
         self.store = store
         self.progress = progress
         self.natural_names: tuple[str, ...] = tuple(store.get_meta("class_names"))
+        self.image_shape: tuple[int, int, int] = tuple(store.get_meta("image_shape")
+                                                       or MNIST_SHAPE)
+        self._natural: LabelledImages | None = None
 
     @classmethod
     def start(cls, config: RetrainConfig, directory: Path, *,
@@ -69,19 +74,32 @@ class RetrainExperiment:
         """A new experiment in a new or empty ``directory``.
 
         Raises:
-            EvofoolError: an occupied directory, or a round-0 model that is no
-                10-class 28x28 grayscale classifier, or GA targets out of range.
+            EvofoolError: an occupied directory, unreadable ``data``, a round-0 model
+                that is no evofool checkpoint or whose classes are not the data's, an
+                encoding that draws at another size, or GA targets out of range.
         """
         RunDirectory.check_unused(directory, is_kind=is_retrain_dir, kind="experiment")
         classifier = build_classifier(dataclasses.replace(config.evolution, model=config.model))
-        _check_mnist_classifier(classifier, config)
+        check_retrainable(classifier, config)
+        shape = classifier.input_spec.shape
+        natural = load_labelled_images(config.data, shape).labelled_as(classifier.class_names)
         run_directory = RunDirectory.create(directory, is_kind=is_retrain_dir, kind="experiment")
         with run_directory.released_on_error():
             store = RetrainStore(directory, create=True)
             store.set_meta(config=config.to_dict(), class_names=list(classifier.class_names),
-                           status="running", created=time.time())
+                           image_shape=list(shape), status="running", created=time.time())
             write_config(config, directory)
-        return cls(config, run_directory, store, progress=progress)
+        experiment = cls(config, run_directory, store, progress=progress)
+        experiment._natural = natural
+        return experiment
+
+    @property
+    def natural(self) -> LabelledImages:
+        """The natural images, at the models' shape, labelled as the models' classes."""
+        if self._natural is None:
+            self._natural = load_labelled_images(self.config.data, self.image_shape
+                                                 ).labelled_as(self.natural_names)
+        return self._natural
 
     @classmethod
     def resume(cls, directory: Path, overrides: list[str] = (), *, force: bool = False,
@@ -124,7 +142,7 @@ class RetrainExperiment:
                 if round_index < self.config.rounds and \
                         round_index + 1 not in self.store.trainings():
                     train_round(self.config, self.directory, self.store, round_index + 1,
-                                natural_names=self.natural_names,
+                                natural=self.natural, natural_names=self.natural_names,
                                 previous_model=self.model_spec(round_index),
                                 progress=self.progress)
             table = self.table()
@@ -191,10 +209,9 @@ class RetrainExperiment:
     def _record_round(self, round_index: int) -> None:
         natural = len(self.natural_names)
         classifier = load_classifier(self.model_spec(round_index))
-        mnist = load_mnist()
-        accuracy = test_accuracy(classifier, mnist.test_images, mnist.test_labels)
+        accuracy = test_accuracy(classifier, self.natural.test_images, self.natural.test_labels)
         share = garbage_share(classifier, self.store.garbage_pixels(
-            round_index, MNIST_INPUT_SPEC.shape), natural)
+            round_index, self.image_shape), natural)
         run_dir = round_run_dir(self.directory, round_index)
         run = StoredRun(run_dir, label=f"round-{round_index:02d}")
         try:
@@ -208,11 +225,12 @@ class RetrainExperiment:
         held_out = held_out_measures = None
         if self.config.held_out.enabled:
             held_out = held_out_images(held_out_run_dir(self.directory, round_index),
-                                       round_index, natural, self.config.garbage)
+                                       round_index, natural, self.config.garbage,
+                                       self.image_shape)
             held_out_measures = measure_held_out(
                 classifier, held_out, self.store.held_out_pixels(round_index - 1,
-                                                                 MNIST_INPUT_SPEC.shape),
-                garbage_class=natural, settings=self.config.held_out)
+                                                                 self.image_shape),
+                garbage_class=natural, settings=self.config.held_out, natural=self.natural)
         confidences = [c.confidence for c in champions]
         previous_total = sum(r.garbage_added for r in self.store.rounds())
         record = RoundRecord(
@@ -230,17 +248,3 @@ class RetrainExperiment:
               f"{accuracy:.4f}, earlier garbage called garbage {share_text}, median "
               f"confidence {record.median_confidence:.4f}, {record.classes_at_099}/{natural} "
               f"classes >= {FOOLED_THRESHOLD:g}, +{len(added)} garbage images", file=sys.stderr)
-
-
-def _check_mnist_classifier(classifier: Any, config: RetrainConfig) -> None:
-    if tuple(classifier.input_spec.shape) != MNIST_INPUT_SPEC.shape \
-            or classifier.num_classes != 10:
-        raise ConfigError(f"model {config.model}: the n+1 experiment retrains on MNIST and "
-                          "needs a 10-class 1x28x28 classifier")
-    if config.training.mode == "finetune" and not isinstance(classifier.network, LeNet):
-        raise ConfigError("training.mode finetune continues from the round-0 model, which "
-                          f"must then be an evofool LeNet; {config.model} is not")
-    try:
-        config.evolution.algorithm.among_classes(list(range(classifier.num_classes)))
-    except ConfigError as error:
-        raise ConfigError(f"evolution.{error}") from error

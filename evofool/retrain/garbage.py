@@ -10,7 +10,7 @@ from evofool.retrain.config import GarbageSettings
 from evofool.retrain.store import GarbageImage
 from evofool.run.stored import StoredRun
 from evofool.store import Champion
-from evofool.training.lenet_training import predict
+from evofool.training.fitting import as_unit_floats, predict
 
 
 def collect_garbage(run: StoredRun, champions: list[Champion],
@@ -65,11 +65,6 @@ def balanced_epoch(natural_count: int, garbage_count: int, natural_classes: int)
     return draw
 
 
-def as_training_images(pixels: np.ndarray) -> torch.Tensor:
-    """uint8 (N, C, H, W) -> float [0, 1], as the natural digits are fed."""
-    return torch.from_numpy(pixels).float().div_(255.0)
-
-
 def natural_fooling(run: StoredRun, natural_classes: int) -> tuple[list[Champion],
                                                                  list[Champion]]:
     """A round's run's champions and kept history of the natural classes (the garbage
@@ -82,5 +77,5 @@ def garbage_share(classifier, pixels: np.ndarray, garbage_class: int) -> float |
     """The share of uint8 ``pixels`` the classifier calls ``garbage_class``; None for none."""
     if not len(pixels):
         return None
-    return float((predict(classifier, as_training_images(pixels)) == garbage_class)
+    return float((predict(classifier, as_unit_floats(pixels)) == garbage_class)
                  .float().mean())

@@ -1,8 +1,13 @@
 """One round's retraining in the n+1 experiment (section 3.3): the natural training images
 plus every garbage image so far, the garbage ones labelled as class n+1.
 
-A fresh network is trained from scratch (``training.mode: scratch``), or the previous
-round's network goes on with its last layer widened by the garbage output (``finetune``).
+A fresh network of the round-0 model's architecture is trained from scratch
+(``training.mode: scratch``, the paper), or the previous round's network goes on
+with its last linear layer widened by the garbage output (``finetune``; with
+``training.layers: head`` only that layer learns). Each round's model is an
+evofool checkpoint (evofool.models.checkpoint), so every architecture there
+(LeNet, the small CNN of ``evofool train small-cnn``) serves, at any channel
+count and resolution.
 """
 
 from __future__ import annotations
@@ -11,63 +16,113 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
+from torch import nn
 
-from evofool.data import load_mnist
-from evofool.models import LeNet, load_classifier
-from evofool.models.lenet import MNIST_INPUT_SPEC, CheckpointInfo, save_lenet
+from evofool.data import LabelledImages
+from evofool.errors import ConfigError
+from evofool.models import Classifier, load_classifier
+from evofool.models.checkpoint import (
+    ARCHITECTURES,
+    CheckpointInfo,
+    architecture_of,
+    fresh_network,
+    save_checkpoint,
+)
 from evofool.retrain.config import RetrainConfig
-from evofool.retrain.garbage import as_training_images, balanced_epoch
+from evofool.retrain.garbage import balanced_epoch
 from evofool.retrain.store import RetrainStore
 from evofool.store.retrain_layout import round_model_path
-from evofool.training.lenet_training import images_to_tensor, test_accuracy, train_lenet
+from evofool.training.fitting import as_unit_floats, fit, test_accuracy
 
 GARBAGE_NAME = "garbage"
 
 
 def train_round(config: RetrainConfig, directory: Path, store: RetrainStore, round_index: int,
-                *, natural_names: tuple[str, ...], previous_model: str, progress: bool) -> None:
-    """Train model ``round_index`` on MNIST plus the garbage of every earlier round, save it
-    in ``directory`` and record the training in ``store``."""
+                *, natural: LabelledImages, natural_names: tuple[str, ...],
+                previous_model: str, progress: bool) -> None:
+    """Train model ``round_index`` on the natural images plus the garbage of every earlier
+    round, save it in ``directory`` and record the training in ``store``."""
     settings = config.training
-    natural = len(natural_names)
+    classes = len(natural_names)
     started = time.perf_counter()
-    mnist = load_mnist()
-    digits = mnist.train_images[:settings.natural_images]
-    digit_labels = mnist.train_labels[:settings.natural_images]
-    garbage = store.garbage_pixels(round_index, MNIST_INPUT_SPEC.shape)
-    images = torch.cat([images_to_tensor(digits), as_training_images(garbage)])
-    labels = torch.cat([torch.from_numpy(digit_labels).long(),
-                        torch.full((len(garbage),), natural, dtype=torch.long)])
-    initial = None
+    natural_images = natural.train_images[:settings.natural_images]
+    natural_labels = natural.train_labels[:settings.natural_images]
+    garbage = store.garbage_pixels(round_index, natural_images.shape[1:])
+    images = as_unit_floats(np.concatenate([natural_images, garbage]))
+    labels = torch.cat([torch.from_numpy(natural_labels).long(),
+                        torch.full((len(garbage),), classes, dtype=torch.long)])
+    previous = load_classifier(previous_model)
+    torch.manual_seed(config.seed + round_index)  # a fresh network's or new output's weights
     if settings.mode == "finetune":
-        initial = with_garbage_output(load_classifier(previous_model).network, natural + 1)
-    print(f"evofool: round {round_index}/{config.rounds}: training an "
-          f"{natural + 1}-class LeNet ({settings.mode}, {settings.epochs} epochs) on "
-          f"{len(digits)} digits + {len(garbage)} garbage images", file=sys.stderr)
-    network = train_lenet(
-        images, labels, num_classes=natural + 1, epochs=settings.epochs,
-        seed=config.seed + round_index, learning_rate=settings.learning_rate, initial=initial,
-        epoch_indices=balanced_epoch(len(digits), len(garbage), natural), progress=progress)
+        network = with_garbage_output(previous.network, classes + 1)
+    else:
+        network = fresh_network(architecture_of(previous.network), classes + 1,
+                                previous.input_spec)
+    what = f"{classes + 1}-class {type(network).__name__}"
+    print(f"evofool: round {round_index}/{config.rounds}: training the {what} "
+          f"({settings.mode}, {settings.layers} layers, {settings.epochs} epochs) on "
+          f"{len(natural_images)} natural + {len(garbage)} garbage images", file=sys.stderr)
+    fit(network, images, labels, epochs=settings.epochs, seed=config.seed + round_index,
+        what=what, learning_rate=settings.learning_rate,
+        epoch_indices=balanced_epoch(len(natural_images), len(garbage), classes),
+        parameters=last_linear(network).parameters() if settings.layers == "head" else None,
+        progress=progress)
     path = round_model_path(directory, round_index)
-    info = CheckpointInfo(class_names=(*natural_names, GARBAGE_NAME), input_spec=MNIST_INPUT_SPEC,
-                          test_accuracy=test_accuracy(network, mnist.test_images,
-                                                      mnist.test_labels),
+    info = CheckpointInfo(class_names=(*natural_names, GARBAGE_NAME),
+                          input_spec=previous.input_spec,
+                          test_accuracy=test_accuracy(network, natural.test_images,
+                                                      natural.test_labels),
                           seed=config.seed + round_index, epochs=settings.epochs)
-    save_lenet(network, info, path)
+    save_checkpoint(network, info, path)
     store.record_training(round_index, path, mode=settings.mode, epochs=settings.epochs,
                           garbage_images=len(garbage),
                           seconds=round(time.perf_counter() - started, 3))
 
 
-def with_garbage_output(network: LeNet, classes: int) -> LeNet:
-    """``network`` with its last layer widened to ``classes`` outputs (new rows fresh)."""
-    last = network.classifier[-1]
+def check_retrainable(classifier: Classifier, config: RetrainConfig) -> None:
+    """Refuse a round-0 model the experiment cannot retrain or draw garbage for.
+
+    Raises:
+        ConfigError: naming what does not fit.
+    """
+    if architecture_of(classifier.network) is None:
+        raise ConfigError(
+            f"model {config.model}: each round's model is saved as an evofool checkpoint, so "
+            f"round 0 must be one ({', '.join(ARCHITECTURES)}: mnist-lenet, or a file from "
+            "`evofool train`); torchvision, timm and TorchScript models are not retrained yet")
+    spec, encoding = classifier.input_spec, config.evolution.encoding
+    if (encoding.height or spec.height, encoding.width or spec.width) != (spec.height,
+                                                                         spec.width):
+        raise ConfigError(f"evolution.encoding draws {encoding.height}x{encoding.width} images; "
+                          f"the garbage class is trained at the model's {spec.height}x"
+                          f"{spec.width}: leave encoding.height and width unset")
+    try:
+        config.evolution.algorithm.among_classes(list(range(classifier.num_classes)))
+    except ConfigError as error:
+        raise ConfigError(f"evolution.{error}") from error
+
+
+def last_linear(network: nn.Module) -> nn.Linear:
+    """The network's output layer: its last ``nn.Linear`` in module order."""
+    linears = [module for module in network.modules() if isinstance(module, nn.Linear)]
+    if not linears:
+        raise ValueError(f"{type(network).__name__} has no linear output layer")
+    return linears[-1]
+
+
+def with_garbage_output(network: nn.Module, classes: int) -> nn.Module:
+    """``network`` with its last linear layer widened to ``classes`` outputs (the new rows
+    fresh, the others kept)."""
+    last = last_linear(network)
     if last.out_features == classes:
         return network
-    wider = torch.nn.Linear(last.in_features, classes)
+    wider = nn.Linear(last.in_features, classes)
     with torch.no_grad():
         wider.weight[:last.out_features] = last.weight
         wider.bias[:last.out_features] = last.bias
-    network.classifier[-1] = wider
+    parent_name, _, attribute = next(name for name, module in network.named_modules()
+                                     if module is last).rpartition(".")
+    setattr(network.get_submodule(parent_name), attribute, wider)
     return network

@@ -1,0 +1,151 @@
+"""Labelled natural images for any model: MNIST or an image folder, at the model's shape.
+
+What the n+1 experiment (and ``evofool train small-cnn``) trains and tests on.
+A source is ``mnist`` or a directory laid out as torchvision's ImageFolder (one
+sub-directory of images per class, named by its class): with ``train/`` and
+``test/`` sub-directories those are the splits, else every fifth image of each
+class (by file name) is held out for testing. Images are converted to the
+model's channel count (grayscale or RGB) and resized to its height and width
+(bilinear), then kept as uint8 (N, C, H, W).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from evofool.errors import DataUnavailableError
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".ppm", ".tif", ".tiff", ".webp")
+TEST_EVERY = 5  # without train/ and test/: each class's 5th, 10th, ... image is a test image
+
+
+@dataclass(frozen=True)
+class LabelledImages:
+    """Train and test splits: images uint8 (N, C, H, W), labels int64 (N,) indexing
+    ``class_names``; ``source`` names where they came from."""
+
+    train_images: np.ndarray
+    train_labels: np.ndarray
+    test_images: np.ndarray
+    test_labels: np.ndarray
+    class_names: tuple[str, ...]
+    source: str
+
+    def labelled_as(self, class_names: tuple[str, ...]) -> LabelledImages:
+        """The same images with labels indexing ``class_names`` (a model's classes): by
+        name where the names are these images' own, in any order, else by position.
+
+        Raises:
+            DataUnavailableError: a different number of classes.
+        """
+        if len(class_names) != len(self.class_names):
+            raise DataUnavailableError(
+                f"{self.source} has {len(self.class_names)} classes "
+                f"({', '.join(self.class_names[:5])}{', ...' if len(self.class_names) > 5 else ''})"
+                f" but the model has {len(class_names)}")
+        if tuple(class_names) == self.class_names or set(class_names) != set(self.class_names):
+            return dataclasses.replace(self, class_names=tuple(class_names))
+        index = np.array([class_names.index(name) for name in self.class_names])
+        return dataclasses.replace(self, train_labels=index[self.train_labels],
+                                   test_labels=index[self.test_labels],
+                                   class_names=tuple(class_names))
+
+
+def load_labelled_images(source: str, shape: tuple[int, int, int]) -> LabelledImages:
+    """``mnist`` or an image folder's path, at ``shape`` (C, H, W).
+
+    Raises:
+        DataUnavailableError: no such folder, no class folders or images in it, an
+            unreadable image (named), or a class without test images.
+    """
+    if source == "mnist":
+        from evofool.data.mnist import MNIST_CLASS_NAMES, load_mnist
+
+        mnist = load_mnist()
+        return LabelledImages(at_shape(mnist.train_images[:, None], shape),
+                              mnist.train_labels.astype(np.int64),
+                              at_shape(mnist.test_images[:, None], shape),
+                              mnist.test_labels.astype(np.int64), MNIST_CLASS_NAMES, "mnist")
+    return _image_folder(Path(source).expanduser(), shape)
+
+
+def at_shape(images: np.ndarray, shape: tuple[int, int, int]) -> np.ndarray:
+    """uint8 (N, C, H, W) images converted to ``shape``'s channels and size (unchanged
+    where they have it already)."""
+    if tuple(images.shape[1:]) == tuple(shape):
+        return images
+    return np.stack([_converted(Image.fromarray(image[0] if len(image) == 1
+                                                else image.transpose(1, 2, 0)), shape)
+                     for image in images])
+
+
+def _converted(image: Image.Image, shape: tuple[int, int, int]) -> np.ndarray:
+    channels, height, width = shape
+    image = image.convert("L" if channels == 1 else "RGB")
+    if image.size != (width, height):
+        image = image.resize((width, height), Image.Resampling.BILINEAR)
+    array = np.asarray(image, dtype=np.uint8)
+    return array[None] if channels == 1 else array.transpose(2, 0, 1)
+
+
+def _image_folder(root: Path, shape: tuple[int, int, int]) -> LabelledImages:
+    if not root.is_dir():
+        raise DataUnavailableError(f"{root}: no such image folder (expected 'mnist' or a "
+                                   "directory with one sub-directory of images per class)")
+    if (root / "train").is_dir() and (root / "test").is_dir():
+        train, test = _class_files(root / "train"), _class_files(root / "test")
+        if sorted(train) != sorted(test):
+            raise DataUnavailableError(f"{root}: train/ and test/ hold different classes")
+    else:
+        every = _class_files(root)
+        train = {name: [f for i, f in enumerate(files) if (i + 1) % TEST_EVERY] for name, files
+                 in every.items()}
+        test = {name: files[TEST_EVERY - 1::TEST_EVERY] for name, files in every.items()}
+    class_names = tuple(sorted(train))
+    empty = [name for name in class_names if not test[name] or not train[name]]
+    if empty:
+        raise DataUnavailableError(f"{root}: class {empty[0]!r} has too few images to hold "
+                                   f"one out for testing (at least {TEST_EVERY} needed, or "
+                                   "train/ and test/ sub-directories)")
+    train_images, train_labels = _read(train, class_names, shape)
+    test_images, test_labels = _read(test, class_names, shape)
+    return LabelledImages(train_images, train_labels, test_images, test_labels, class_names,
+                          str(root))
+
+
+def _class_files(directory: Path) -> dict[str, list[Path]]:
+    """Class name -> its image files, sorted by name (links and hidden files skipped)."""
+    classes = {entry.name: sorted(path for path in entry.iterdir()
+                                  if path.suffix.lower() in IMAGE_SUFFIXES and path.is_file()
+                                  and not path.is_symlink() and not path.name.startswith("."))
+               for entry in directory.iterdir()
+               if entry.is_dir() and not entry.is_symlink() and not entry.name.startswith(".")}
+    classes = {name: files for name, files in classes.items() if files}
+    if len(classes) < 2:
+        raise DataUnavailableError(f"{directory}: an image folder needs at least two class "
+                                   f"sub-directories with images ({', '.join(IMAGE_SUFFIXES)})")
+    return classes
+
+
+def _read(files: dict[str, list[Path]], class_names: tuple[str, ...],
+          shape: tuple[int, int, int]) -> tuple[np.ndarray, np.ndarray]:
+    images, labels = [], []
+    for label, name in enumerate(class_names):
+        for path in files[name]:
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("error", Image.DecompressionBombWarning)
+                    with Image.open(path) as image:
+                        images.append(_converted(image, shape))
+            except (OSError, ValueError, Image.DecompressionBombWarning,
+                    Image.DecompressionBombError) as error:
+                raise DataUnavailableError(f"{path}: not a readable image "
+                                           f"({type(error).__name__})") from error
+            labels.append(label)
+    return np.stack(images), np.asarray(labels, dtype=np.int64)
