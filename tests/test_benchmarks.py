@@ -55,6 +55,10 @@ SMOKE = {  # script: its smallest budget ("RUN": a finished 3-generation screene
     "retrain_mnist.py": ["--out", "retrain", *[f"--set={override}" for override in (
         "rounds=1", "evolution.generations=2", "training.epochs=1",
         "training.natural_images=500", "held_out.enabled=false", "garbage.per_round=10")]],
+    "retrain_rgb.py": ["--out", "retrain-rgb", "--per-class", "10", "--epochs", "1",
+                       *[f"--set={override}" for override in (
+                           "rounds=1", "evolution.generations=2", "training.epochs=1",
+                           "held_out.enabled=false", "garbage.per_round=10")]],
     "store_growth.py": ["--model", "mnist-lenet", "--warmup", "1", "--measure", "1",
                         "--cases", "mnist_direct.yaml:all"],
     "transfer_mnist.py": ["--generations", "2", "--model-b", "LENET"],
