@@ -25,9 +25,14 @@ With ``--imagenet``, also ordinary EfficientNet-Lite0 champions (50 classes,
 images here: no clean accuracy).
 
 The last stdout line is the result as JSON; ``--markdown`` also writes the table.
+``--run-set`` and ``--retrain-set`` override every run's and the n+1 experiment's
+config, ``--lenet-epochs`` trains the second LeNet shorter and ``--min-confidence``
+lowers the bar for (a): what a smoke run on a budget of seconds needs.
 
     python benchmarks/defenses_mnist.py [--seeds 0 1 2 3 4] [--generations 2000]
         [--rounds 5] [--parallel 2] [--out runs/defenses-mnist] [--imagenet]
+        [--run-set KEY=VALUE ...] [--retrain-set KEY=VALUE ...] [--lenet-epochs N]
+        [--min-confidence 0.99]
 """
 
 from __future__ import annotations
@@ -110,23 +115,30 @@ def main() -> None:
     parser.add_argument("--markdown", type=Path, default=None)
     parser.add_argument("--imagenet", action="store_true")
     parser.add_argument("--imagenet-minutes", type=float, default=20)
+    parser.add_argument("--run-set", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--retrain-set", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--lenet-epochs", type=int, default=None)
+    parser.add_argument("--min-confidence", type=float, default=0.99,
+                        help="ordinary champions scored under each defence (a)")
     args = parser.parse_args()
     threads = max(1, (os.cpu_count() or 1) // args.parallel)
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
     second_lenet = out / "lenet-seed1.pt"
     if not second_lenet.exists():
-        evofool("train", "mnist-lenet", "--seed", "1", "--out", str(second_lenet),
+        epochs = [] if args.lenet_epochs is None else ["--epochs", str(args.lenet_epochs)]
+        evofool("train", "mnist-lenet", "--seed", "1", "--out", str(second_lenet), *epochs,
                 threads=os.cpu_count() or 1)
     retrain = out / "retrain"
     if not (retrain / "models" / f"round-{args.rounds:02d}.pt").exists():
         evofool("retrain", str(CONFIGS / "mnist_retrain.yaml"), "--out", str(retrain),
                 "--set", f"rounds={args.rounds}", "--set", "held_out.enabled=false",
+                *(item for override in args.retrain_set for item in ("--set", override)),
                 threads=os.cpu_count() or 1)
-    n_plus_one = {"n+1 after 1 round": retrain / "models" / "round-01.pt",
-                  f"n+1 after {args.rounds} rounds":
-                      retrain / "models" / f"round-{args.rounds:02d}.pt"}
-    stop = [f"generations={args.generations}", "stop_when_all_at=0.99"]
+    n_plus_one = {f"n+1 after {count} round{'s' if count > 1 else ''}":
+                  retrain / "models" / f"round-{count:02d}.pt"
+                  for count in sorted({1, args.rounds})}
+    stop = [*args.run_set, f"generations={args.generations}", "stop_when_all_at=0.99"]
     through = {defense: [f"evaluator.defenses={json.dumps([defense])}", *stop]
                for defense in DEFENSES}
     through["Mahalanobis gate (95 % TPR)"] = ["evaluator.detector={type: mahalanobis}", *stop]
@@ -135,7 +147,7 @@ def main() -> None:
         *stop]
     for name, model in n_plus_one.items():
         through[name] = [f"model={model}", f"algorithm.classes={DIGITS}", *stop]
-    jobs = [(out / f"{encoding}-ordinary-seed{seed}", config, [f"seed={seed}"])
+    jobs = [(out / f"{encoding}-ordinary-seed{seed}", config, [f"seed={seed}", *args.run_set])
             for encoding, config in ENCODINGS.items() for seed in args.seeds]
     jobs += [(out / f"{encoding}-{slug(name)}-seed{seed}", config, [f"seed={seed}", *overrides])
              for name, overrides in through.items() for encoding, config in ENCODINGS.items()
@@ -150,7 +162,8 @@ def main() -> None:
         report = json.loads(evofool(
             "defend", "mnist-lenet", "--fooling",
             *(str(out / f"{encoding}-ordinary-seed{seed}") for seed in args.seeds),
-            "--champions-only", "--min-confidence", "0.99", "--defenses", *DEFENSES,
+            "--champions-only", "--min-confidence", str(args.min_confidence),
+            "--defenses", *DEFENSES,
             "--out", str(out / f"defend-{encoding}"), threads=os.cpu_count() or 1
         ).splitlines()[-1])
         for row in report["rows"]:
