@@ -87,7 +87,7 @@ def test_data_that_cannot_serve_is_named_in_one_line(tmp_path):
         load_labelled_images(str(tmp_path / "one"), (3, 8, 8))
     root = rgb_folder(tmp_path / "bad", per_class=5)
     (root / "red" / "broken.png").write_bytes(b"not a png")
-    with pytest.raises(DataUnavailableError, match="broken.png: not a readable image"):
+    with pytest.raises(DataUnavailableError, match=r"not a readable image: .*broken\.png"):
         load_labelled_images(str(root), (3, 8, 8))
     (root / "red" / "broken.png").unlink()
     with pytest.raises(DataUnavailableError, match="has 3 classes .* the model has 10"):

@@ -12,14 +12,14 @@ model's channel count (grayscale or RGB) and resized to its height and width
 from __future__ import annotations
 
 import dataclasses
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from evofool.errors import DataUnavailableError
+from evofool.errors import DataUnavailableError, ImageReadError
+from evofool.files.images import pil_pixels, read_pixels
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".ppm", ".tif", ".tiff", ".webp")
 TEST_EVERY = 5  # without train/ and test/: each class's 5th, 10th, ... image is a test image
@@ -80,18 +80,11 @@ def at_shape(images: np.ndarray, shape: tuple[int, int, int]) -> np.ndarray:
     where they have it already)."""
     if tuple(images.shape[1:]) == tuple(shape):
         return images
-    return np.stack([_converted(Image.fromarray(image[0] if len(image) == 1
-                                                else image.transpose(1, 2, 0)), shape)
-                     for image in images])
-
-
-def _converted(image: Image.Image, shape: tuple[int, int, int]) -> np.ndarray:
     channels, height, width = shape
-    image = image.convert("L" if channels == 1 else "RGB")
-    if image.size != (width, height):
-        image = image.resize((width, height), Image.Resampling.BILINEAR)
-    array = np.asarray(image, dtype=np.uint8)
-    return array[None] if channels == 1 else array.transpose(2, 0, 1)
+    return np.stack([pil_pixels(Image.fromarray(image[0] if len(image) == 1
+                                                else image.transpose(1, 2, 0)),
+                                channels=channels, size=(height, width))
+                     for image in images])
 
 
 def _image_folder(root: Path, shape: tuple[int, int, int]) -> LabelledImages:
@@ -135,17 +128,13 @@ def _class_files(directory: Path) -> dict[str, list[Path]]:
 
 def _read(files: dict[str, list[Path]], class_names: tuple[str, ...],
           shape: tuple[int, int, int]) -> tuple[np.ndarray, np.ndarray]:
+    channels, height, width = shape
     images, labels = [], []
     for label, name in enumerate(class_names):
         for path in files[name]:
             try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("error", Image.DecompressionBombWarning)
-                    with Image.open(path) as image:
-                        images.append(_converted(image, shape))
-            except (OSError, ValueError, Image.DecompressionBombWarning,
-                    Image.DecompressionBombError) as error:
-                raise DataUnavailableError(f"{path}: not a readable image "
-                                           f"({type(error).__name__})") from error
+                images.append(read_pixels(path, channels=channels, size=(height, width)))
+            except ImageReadError as error:
+                raise DataUnavailableError(str(error)) from error
             labels.append(label)
     return np.stack(images), np.asarray(labels, dtype=np.int64)

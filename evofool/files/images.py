@@ -19,12 +19,23 @@ def read_image(path: Path, *, channels: int) -> torch.Tensor:
     Raises:
         ImageReadError: the file is missing or not an image PIL can decode.
     """
+    return torch.from_numpy(read_pixels(path, channels=channels)).float().div_(255.0)
+
+
+def read_pixels(path: Path, *, channels: int, size: tuple[int, int] | None = None
+                ) -> np.ndarray:
+    """A file as uint8 (C, H, W) pixels, converted to 1 (L) or 3 (RGB) channels and, with
+    ``size`` (height, width), resized to it (bilinear).
+
+    Raises:
+        ImageReadError: the file is missing or not an image PIL can decode.
+    """
     try:
         with warnings.catch_warnings():
             # PIL only warns between 1x and 2x its pixel limit; decoding that is ~1 GB
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as image:
-                pixels = np.asarray(image.convert("L" if channels == 1 else "RGB"))
+                return pil_pixels(image, channels=channels, size=size)
     except FileNotFoundError as error:
         raise ImageReadError(f"image not found: {path}") from error
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
@@ -32,8 +43,17 @@ def read_image(path: Path, *, channels: int) -> torch.Tensor:
                              f"{Image.MAX_IMAGE_PIXELS:,} pixels)") from error
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
         raise ImageReadError(f"not a readable image: {path}") from error
-    tensor = torch.from_numpy(pixels.copy()).float().div_(255.0)
-    return tensor.unsqueeze(0) if channels == 1 else tensor.permute(2, 0, 1)
+
+
+def pil_pixels(image: Image.Image, *, channels: int, size: tuple[int, int] | None = None
+               ) -> np.ndarray:
+    """A PIL image as uint8 (C, H, W) pixels in 1 (L) or 3 (RGB) channels, resized (bilinear)
+    to ``size`` (height, width) where given."""
+    image = image.convert("L" if channels == 1 else "RGB")
+    if size is not None and image.size != (size[1], size[0]):
+        image = image.resize((size[1], size[0]), Image.Resampling.BILINEAR)
+    pixels = np.array(image, dtype=np.uint8)
+    return pixels[None] if channels == 1 else pixels.transpose(2, 0, 1)
 
 
 def to_uint8(images: torch.Tensor) -> np.ndarray:

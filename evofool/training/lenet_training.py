@@ -19,6 +19,7 @@ from evofool.training.fitting import (
     PEAK_LEARNING_RATE,
     EpochRows,
     TrainingResult,
+    as_unit_floats,
     fit,
     test_accuracy,
 )
@@ -28,7 +29,7 @@ DEFAULT_EPOCHS = 4
 
 def images_to_tensor(images: np.ndarray) -> torch.Tensor:
     """uint8 (N, 28, 28) -> float (N, 1, 28, 28) in [0, 1] (Caffe scales by 1/256)."""
-    return torch.from_numpy(images).unsqueeze(1).float().div_(255.0)
+    return as_unit_floats(images[:, None])
 
 
 def train_mnist_lenet(out: Path, *, epochs: int = DEFAULT_EPOCHS, seed: int = 0,
