@@ -10,11 +10,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from example_algorithm import StickyParents, StickySettings
 from example_encoding import TilesEncoding, TilesSettings
 from example_engine import TORCH_FLOAT64
+from PIL import Image
 
 from evofool.algorithms import ALGORITHMS
 from evofool.data import MNIST_CLASS_NAMES, load_mnist
@@ -120,6 +122,20 @@ def thousand_class_run(tmp_path_factory) -> Path:
 
 
 RETRAIN_CONFIG = CONFIGS / "mnist_retrain.yaml"
+COLOURS = ((40, 40, 200), (40, 200, 40), (200, 40, 40))
+
+
+def rgb_folder(root, per_class=30, seed=0, names=("blue", "green", "red")):
+    """An image folder of three classes of noisy colour fields (blue, green and red, under
+    ``names``) at mixed sizes, which the loader resizes."""
+    rng = np.random.default_rng(seed)
+    for name, colour in zip(names, COLOURS, strict=True):
+        (root / name).mkdir(parents=True)
+        for index in range(per_class):
+            size = (18 + index % 5, 20 + index % 3)
+            pixels = np.clip(np.array(colour) + rng.normal(0, 30, (*size, 3)), 0, 255)
+            Image.fromarray(pixels.astype(np.uint8)).save(root / name / f"{index:03d}.png")
+    return root
 
 
 def tiny_retrain_overrides(model) -> list[str]:

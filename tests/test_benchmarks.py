@@ -23,8 +23,8 @@ BENCHMARKS = Path(__file__).parents[1] / "benchmarks"
 MNIST = str(CONFIGS / "mnist_cppn.yaml")
 # Overrides that make an ImageNet config's run a few seconds: 8 children, torch, no screen.
 TINY_IMAGENET = ["algorithm.batch_size=8", "evaluator.engine=torch", "evaluator.screen=null"]
-SMOKE = {  # script: its smallest budget ("RUN": a finished 3-generation screened run,
-    # "LENET": the tests' LeNet)
+SMOKE = {  # script (":label" for a second way to run it): its smallest budget ("RUN": a
+    # finished 3-generation screened run, "LENET": the tests' LeNet)
     "checkpoint_cost.py": ["--warmup", "1", "--between", "1", "--configs", "mnist_cppn.yaml"],
     "cppn_render.py": ["--repeats", "1"],
     "cppn_render_imagenet.py": ["--rounds", "2", "--repeats", "1"],
@@ -65,6 +65,12 @@ SMOKE = {  # script: its smallest budget ("RUN": a finished 3-generation screene
                        *[f"--set={override}" for override in (
                            "rounds=1", "evolution.generations=2", "training.epochs=1",
                            "held_out.enabled=false", "garbage.per_round=10")]],
+    "retrain_rgb.py:imagenet-model": [
+        "--out", "retrain-imagenet", "--per-class", "5", "--model",
+        "torchvision:mobilenet_v3_small@random", *[f"--set={override}" for override in (
+            "rounds=1", "evolution.generations=2", "evolution.algorithm.batch_size=20",
+            "training.epochs=1", "training.layers=head", "held_out.enabled=false",
+            "garbage.threshold=0.001", "garbage.per_round=10")]],
     "store_growth.py": ["--model", "mnist-lenet", "--warmup", "1", "--measure", "1",
                         "--cases", "mnist_direct.yaml:all"],
     "transfer_mnist.py": ["--generations", "2", "--model-b", "LENET"],
@@ -97,7 +103,8 @@ def test_benchmark_runs_and_ends_with_its_whole_json_result(script, benchmark_en
     env, run = benchmark_env
     lenet = Path(env["EVOFOOL_CACHE"]) / "models" / "mnist-lenet.pt"
     args = [{"RUN": str(run), "LENET": str(lenet)}.get(arg, arg) for arg in SMOKE[script]]
-    result = subprocess.run([sys.executable, str(BENCHMARKS / script), *args], cwd=tmp_path,
+    result = subprocess.run([sys.executable, str(BENCHMARKS / script.split(":")[0]), *args],
+                            cwd=tmp_path,
                             env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
     last = json.loads(result.stdout.strip().splitlines()[-1])
@@ -110,5 +117,6 @@ NOT_YET: dict[str, str] = {}
 def test_every_benchmark_has_a_smoke_budget():
     """A new benchmark is run here the day it is added (or listed in NOT_YET with why)."""
     scripts = {path.name for path in BENCHMARKS.glob("*.py")}
-    assert scripts == set(SMOKE) | set(NOT_YET), sorted(scripts ^ (set(SMOKE) | set(NOT_YET)))
+    smoked = {script.split(":")[0] for script in SMOKE}
+    assert scripts == smoked | set(NOT_YET), sorted(scripts ^ (smoked | set(NOT_YET)))
     assert not set(SMOKE) & set(NOT_YET)

@@ -9,6 +9,7 @@ import sqlite3
 import numpy as np
 import pytest
 from conftest import RETRAIN_CONFIG as CONFIG
+from conftest import rgb_folder
 from conftest import tiny_retrain_overrides as tiny
 from PIL import Image
 
@@ -20,7 +21,6 @@ from evofool.retrain.experiment import RetrainExperiment
 from evofool.store.retrain_layout import round_model_path
 
 TIMING = ("evolve_seconds", "train_seconds", "model")
-COLOURS = {"blue": (40, 40, 200), "green": (40, 200, 40), "red": (200, 40, 40)}
 
 
 def mnist_folder(root, train_count):
@@ -35,18 +35,6 @@ def mnist_folder(root, train_count):
             folder.mkdir(parents=True, exist_ok=True)
             Image.fromarray(image).save(folder / f"{index:05d}.png")
     return mnist
-
-
-def rgb_folder(root, per_class=30, seed=0):
-    """Three classes of noisy colour fields at mixed sizes (the loader resizes them)."""
-    rng = np.random.default_rng(seed)
-    for name, colour in COLOURS.items():
-        (root / name).mkdir(parents=True)
-        for index in range(per_class):
-            size = (18 + index % 5, 20 + index % 3)
-            pixels = np.clip(np.array(colour) + rng.normal(0, 30, (*size, 3)), 0, 255)
-            Image.fromarray(pixels.astype(np.uint8)).save(root / name / f"{index:03d}.png")
-    return root
 
 
 def _rows(directory):
@@ -64,6 +52,8 @@ def test_an_image_folder_holds_the_same_images_and_labels_in_class_order(tmp_pat
     assert loaded.class_names == tuple("0123456789") and len(loaded.train_images) == 300
     relabelled = loaded.labelled_as(tuple("9876543210"))  # the model's order, by name
     assert np.array_equal(relabelled.test_labels, 9 - loaded.test_labels)
+    wider = loaded.labelled_as(("x", *"0123456789", "y"))  # some of a model's classes
+    assert np.array_equal(wider.test_labels, loaded.test_labels + 1)
 
 
 def test_without_splits_every_fifth_image_is_held_out_at_the_asked_shape(tmp_path):

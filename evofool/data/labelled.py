@@ -39,22 +39,26 @@ class LabelledImages:
 
     def labelled_as(self, class_names: tuple[str, ...]) -> LabelledImages:
         """The same images with labels indexing ``class_names`` (a model's classes): by
-        name where the names are these images' own, in any order, else by position.
+        name where these images' class names are among them (in any order; some of an
+        ImageNet model's 1000, say), else by position.
 
         Raises:
-            DataUnavailableError: a different number of classes.
+            DataUnavailableError: names not among the model's, and a different count.
         """
+        if tuple(class_names) == self.class_names:
+            return self
+        if set(self.class_names) <= set(class_names):
+            index = np.array([class_names.index(name) for name in self.class_names])
+            return dataclasses.replace(self, train_labels=index[self.train_labels],
+                                       test_labels=index[self.test_labels],
+                                       class_names=tuple(class_names))
         if len(class_names) != len(self.class_names):
+            listed = ", ".join(self.class_names[:5]) + (", ..." if len(self.class_names) > 5
+                                                        else "")
             raise DataUnavailableError(
-                f"{self.source} has {len(self.class_names)} classes "
-                f"({', '.join(self.class_names[:5])}{', ...' if len(self.class_names) > 5 else ''})"
-                f" but the model has {len(class_names)}")
-        if tuple(class_names) == self.class_names or set(class_names) != set(self.class_names):
-            return dataclasses.replace(self, class_names=tuple(class_names))
-        index = np.array([class_names.index(name) for name in self.class_names])
-        return dataclasses.replace(self, train_labels=index[self.train_labels],
-                                   test_labels=index[self.test_labels],
-                                   class_names=tuple(class_names))
+                f"{self.source} has {len(self.class_names)} classes ({listed}) but the model "
+                f"has {len(class_names)}, and their names are not among the model's")
+        return dataclasses.replace(self, class_names=tuple(class_names))
 
 
 def load_labelled_images(source: str, shape: tuple[int, int, int]) -> LabelledImages:

@@ -3,7 +3,11 @@
 A checkpoint names its architecture (one of ``ARCHITECTURES``), and the
 architecture is rebuilt from the class count and input spec it stores, so a
 file needs no side files and no code beside it (it loads with
-``weights_only``: nothing in it runs).
+``weights_only``: nothing in it runs). A network evofool cannot build (a
+torchvision, timm or TorchScript model given extra outputs by the n+1
+experiment) is saved as ``widened``: it names the model spec it was loaded
+from (``base``), and loading rebuilds that model's network, widens its output
+layer to the stored class count and loads every weight from the file.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from evofool.errors import ModelLoadError, first_line
 from evofool.models.classifier import Classifier
 from evofool.models.input_spec import InputSpec
 from evofool.models.lenet import LeNet
+from evofool.models.output_layer import widen_output
 from evofool.models.small_cnn import SmallCnn
 
 CHECKPOINT_FORMAT = "evofool-classifier"
@@ -30,6 +35,9 @@ ARCHITECTURES: dict[str, tuple[type[nn.Module], Callable[[int, InputSpec], nn.Mo
     "lenet-caffe": (LeNet, lambda classes, spec: LeNet(num_classes=classes)),
     "small-cnn": (SmallCnn, lambda classes, spec: SmallCnn(spec.channels, classes)),
 }
+WIDENED = "widened"  # a base model's network with a wider output layer
+# model spec -> its network, weights aside: what a widened checkpoint is rebuilt from
+BaseNetwork = Callable[[str], nn.Module]
 
 
 @dataclass(frozen=True)
@@ -54,16 +62,22 @@ def fresh_network(architecture: str, classes: int, input_spec: InputSpec) -> nn.
     return ARCHITECTURES[architecture][1](classes, input_spec)
 
 
-def save_checkpoint(network: nn.Module, info: CheckpointInfo, path: Path) -> None:
-    """Write weights and metadata atomically: a crash never leaves half a checkpoint."""
-    architecture = architecture_of(network)
+def save_checkpoint(network: nn.Module, info: CheckpointInfo, path: Path, *,
+                    base: str | None = None) -> None:
+    """Write weights and metadata atomically: a crash never leaves half a checkpoint.
+
+    ``base``: for a network of no evofool architecture, the model spec it was loaded
+    from before its output layer was widened (a file as an absolute path).
+    """
+    architecture = architecture_of(network) or (base and WIDENED)
     if architecture is None:
         raise ValueError(f"{type(network).__name__} is no evofool checkpoint architecture "
-                         f"({', '.join(ARCHITECTURES)})")
+                         f"({', '.join(ARCHITECTURES)}) and names no base model")
     payload = {
         "format": CHECKPOINT_FORMAT,
         "version": CHECKPOINT_VERSION,
         "architecture": architecture,
+        "base": base if architecture == WIDENED else None,
         "state_dict": network.state_dict(),
         "class_names": list(info.class_names),
         "input_spec": info.input_spec.to_dict(),
@@ -77,8 +91,12 @@ def save_checkpoint(network: nn.Module, info: CheckpointInfo, path: Path) -> Non
     os.replace(partial, path)
 
 
-def load_checkpoint(path: Path, name: str) -> Classifier:
+def load_checkpoint(path: Path, name: str, *, base_network: BaseNetwork | None = None
+                    ) -> Classifier:
     """Load a checkpoint written by :func:`save_checkpoint` as a Classifier.
+
+    ``base_network`` builds a widened checkpoint's base (evofool.models.loading's); without
+    it a widened checkpoint is refused, so one cannot name another as its base.
 
     Raises:
         ModelLoadError: the file is unreadable, not an evofool checkpoint, or
@@ -93,16 +111,33 @@ def load_checkpoint(path: Path, name: str) -> Classifier:
     if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
         raise ModelLoadError(f"{path} is not an evofool classifier checkpoint")
     architecture = payload.get("architecture")
-    if payload.get("version") != CHECKPOINT_VERSION or architecture not in ARCHITECTURES:
+    known = (*ARCHITECTURES, WIDENED)
+    if payload.get("version") != CHECKPOINT_VERSION or architecture not in known:
         raise ModelLoadError(
             f"{path} is checkpoint version {payload.get('version')} of {architecture!r}; "
-            f"this evofool reads version {CHECKPOINT_VERSION} of "
-            f"{', '.join(map(repr, ARCHITECTURES))}")
+            f"this evofool reads version {CHECKPOINT_VERSION} of {', '.join(map(repr, known))}")
     try:
         class_names = tuple(payload["class_names"])
         spec = InputSpec.from_dict(payload["input_spec"])
-        network = fresh_network(architecture, len(class_names), spec)
+        if architecture == WIDENED:
+            network = _widened_network(path, payload.get("base"), len(class_names),
+                                       base_network)
+        else:
+            network = fresh_network(architecture, len(class_names), spec)
         network.load_state_dict(payload["state_dict"])
     except (KeyError, RuntimeError, ValueError, TypeError) as error:
         raise ModelLoadError(f"{path} is damaged: {first_line(error)}") from error
     return Classifier(network, input_spec=spec, class_names=class_names, name=name)
+
+
+def _widened_network(path: Path, base: Any, classes: int,
+                     base_network: BaseNetwork | None) -> nn.Module:
+    if not isinstance(base, str) or not base:
+        raise ModelLoadError(f"{path} is a widened checkpoint that names no base model")
+    if base_network is None:
+        raise ModelLoadError(f"{path} is a widened checkpoint, which cannot be another's "
+                             "base model")
+    try:
+        return widen_output(base_network(base), classes)
+    except ModelLoadError as error:
+        raise ModelLoadError(f"{path} widens {base}, which does not load: {error}") from error

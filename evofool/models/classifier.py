@@ -112,6 +112,19 @@ class Classifier(torch.nn.Module):
         return self.network(images).float()
 
 
+class Logits(torch.nn.Module):
+    """A classifier as a module from [0, 1] images to logits, its preprocessing included:
+    what ODIN differentiates and what the n+1 experiment trains, so an ImageNet network
+    learns on the normalised images it is scored on."""
+
+    def __init__(self, classifier: Classifier) -> None:
+        super().__init__()
+        self.classifier = classifier
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.classifier.logits(images)
+
+
 def probe_num_outputs(network: torch.nn.Module, input_spec: InputSpec, name: str) -> int:
     """Run one blank input through ``network``; a mismatched model fails here, not mid-run.
 

@@ -17,6 +17,7 @@ import torch
 
 from evofool.errors import EvofoolError
 from evofool.models import Classifier
+from evofool.models.classifier import Logits
 from evofool.ood.representations import (
     Representations,
     as_unit_floats,
@@ -111,17 +112,6 @@ class FittedDetector:
                                f"{str(error)[:100]})") from error
 
 
-class _Logits(torch.nn.Module):
-    """The classifier as ODIN wants it: [0, 1] images in, logits out."""
-
-    def __init__(self, classifier: Classifier) -> None:
-        super().__init__()
-        self.classifier = classifier
-
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.classifier.logits(images)
-
-
 def fit_representations(classifier: Classifier, images: torch.Tensor,
                         labels: torch.Tensor | None) -> tuple[Representations, torch.Tensor]:
     """What feature detectors are fit on: the fit images' representations, and their labels
@@ -143,7 +133,7 @@ def fit_detector(name: str, classifier: Classifier, fit: Representations | None,
                 "energy": library.EnergyBased, "entropy": library.Entropy}[name]
         return FittedDetector(name, kind(None), {}, classifier.name)
     if name == "odin":
-        odin = library.ODIN(_Logits(classifier))
+        odin = library.ODIN(Logits(classifier))
         return FittedDetector(name, odin, {"eps": odin.eps, "temperature": odin.temperature},
                               classifier.name)
     if name not in FEATURE_DETECTORS:

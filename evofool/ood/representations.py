@@ -15,6 +15,7 @@ import torch
 
 from evofool.errors import EvofoolError
 from evofool.models import Classifier
+from evofool.models.output_layer import output_layer
 
 BATCH = 256
 
@@ -28,12 +29,12 @@ class Representations:
 
 
 def network_head(classifier: Classifier) -> torch.nn.Linear | None:
-    """The network's last ``nn.Linear`` if it outputs the logits, else None."""
-    linears = [module for module in classifier.network.modules()
-               if isinstance(module, torch.nn.Linear)]
-    if not linears or linears[-1].out_features != classifier.num_classes:
+    """The network's output layer (evofool.models.output_layer) if it outputs the logits
+    and takes a forward hook (a TorchScript one does not), else None."""
+    layer = output_layer(classifier.network)
+    if not isinstance(layer, torch.nn.Linear) or layer.out_features != classifier.num_classes:
         return None
-    return linears[-1]
+    return layer
 
 
 def as_unit_floats(images: torch.Tensor) -> torch.Tensor:

@@ -21,8 +21,9 @@ class TrainingSettings:
     set so far.
 
     ``scratch`` trains a fresh network of the round-0 model's architecture each
-    round (the paper); ``finetune`` continues from the previous round's model,
-    widening its last layer by the garbage output the first time; ``layers``
+    round (the paper; evofool's own architectures only); ``finetune`` continues
+    from the previous round's model, widening its output layer by the garbage
+    output the first time (any model); ``layers``
     (``all`` or ``head``: the last layer only) says what fine-tuning trains.
     """
 
@@ -70,8 +71,8 @@ class HeldOutSettings:
 @dataclass(frozen=True)
 class RetrainConfig:
     name: str = "retrain"
-    # round 0's model: an evofool checkpoint (LeNet, or evofool train small-cnn's) whose
-    # classes are data's; data: mnist or an image folder (evofool.data.labelled)
+    # round 0's model: any model spec with a linear output layer; data: mnist or an image
+    # folder (evofool.data.labelled) of the model's classes, or some of them
     model: str = "mnist-lenet"
     data: str = "mnist"
     seed: int = 0  # round r evolves with seed + r and trains with seed + r

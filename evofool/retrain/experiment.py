@@ -75,7 +75,7 @@ class RetrainExperiment:
 
         Raises:
             EvofoolError: an occupied directory, unreadable ``data``, a round-0 model
-                that is no evofool checkpoint or whose classes are not the data's, an
+                without a linear output layer or whose classes are not the data's, an
                 encoding that draws at another size, or GA targets out of range.
         """
         RunDirectory.check_unused(directory, is_kind=is_retrain_dir, kind="experiment")

@@ -2,12 +2,14 @@
 plus every garbage image so far, the garbage ones labelled as class n+1.
 
 A fresh network of the round-0 model's architecture is trained from scratch
-(``training.mode: scratch``, the paper), or the previous round's network goes on
-with its last linear layer widened by the garbage output (``finetune``; with
-``training.layers: head`` only that layer learns). Each round's model is an
-evofool checkpoint (evofool.models.checkpoint), so every architecture there
-(LeNet, the small CNN of ``evofool train small-cnn``) serves, at any channel
-count and resolution.
+(``training.mode: scratch``, the paper; for evofool's own architectures), or the
+previous round's network goes on with its output layer widened by the garbage
+output (``finetune``, for any model with a linear output layer: torchvision, timm,
+TorchScript, EfficientNet-Lite0; with ``training.layers: head`` only that layer
+learns). Training sees the images as scoring does, through the model's own
+normalisation. Each round's model is an evofool checkpoint
+(evofool.models.checkpoint): a network evofool cannot build is saved as round
+0's model widened, at any channel count and resolution.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch import nn
 
 from evofool.data import LabelledImages
 from evofool.errors import ConfigError
@@ -30,6 +31,10 @@ from evofool.models.checkpoint import (
     fresh_network,
     save_checkpoint,
 )
+from evofool.models.classifier import Logits
+from evofool.models.output_layer import output_layer, output_width, widen_output
+from evofool.ood.detectors import FEATURE_DETECTORS, LOGIT_DETECTORS
+from evofool.ood.representations import network_head
 from evofool.retrain.config import RetrainConfig
 from evofool.retrain.garbage import balanced_epoch
 from evofool.retrain.store import RetrainStore
@@ -56,29 +61,38 @@ def train_round(config: RetrainConfig, directory: Path, store: RetrainStore, rou
     previous = load_classifier(previous_model)
     torch.manual_seed(config.seed + round_index)  # a fresh network's or new output's weights
     if settings.mode == "finetune":
-        network = with_garbage_output(previous.network, classes + 1)
+        network = widen_output(previous.network, classes + 1)
     else:
         network = fresh_network(architecture_of(previous.network), classes + 1,
                                 previous.input_spec)
+    model = Classifier(network, input_spec=previous.input_spec,
+                       class_names=(*natural_names, GARBAGE_NAME), name=previous.name)
     what = f"{classes + 1}-class {type(network).__name__}"
     print(f"evofool: round {round_index}/{config.rounds}: training the {what} "
           f"({settings.mode}, {settings.layers} layers, {settings.epochs} epochs) on "
           f"{len(natural_images)} natural + {len(garbage)} garbage images", file=sys.stderr)
-    fit(network, images, labels, epochs=settings.epochs, seed=config.seed + round_index,
-        what=what, learning_rate=settings.learning_rate,
-        epoch_indices=balanced_epoch(len(natural_images), len(garbage), classes),
-        parameters=last_linear(network).parameters() if settings.layers == "head" else None,
+    fit(Logits(model), images, labels, epochs=settings.epochs,
+        seed=config.seed + round_index, what=what, learning_rate=settings.learning_rate,
+        epoch_indices=balanced_epoch(len(natural_images), len(garbage),
+                                     len(np.unique(natural_labels))),
+        parameters=output_layer(network).parameters() if settings.layers == "head" else None,
         progress=progress)
     path = round_model_path(directory, round_index)
-    info = CheckpointInfo(class_names=(*natural_names, GARBAGE_NAME),
-                          input_spec=previous.input_spec,
-                          test_accuracy=test_accuracy(network, natural.test_images,
+    info = CheckpointInfo(class_names=model.class_names, input_spec=previous.input_spec,
+                          test_accuracy=test_accuracy(model, natural.test_images,
                                                       natural.test_labels),
                           seed=config.seed + round_index, epochs=settings.epochs)
-    save_checkpoint(network, info, path)
+    save_checkpoint(network, info, path, base=base_model(config.model))
     store.record_training(round_index, path, mode=settings.mode, epochs=settings.epochs,
                           garbage_images=len(garbage),
                           seconds=round(time.perf_counter() - started, 3))
+
+
+def base_model(spec: str) -> str:
+    """Round 0's model spec as a widened round model names it: a file by its absolute path,
+    so the experiment resumes from any directory."""
+    path = Path(spec).expanduser()
+    return str(path.resolve()) if path.is_file() else spec
 
 
 def check_retrainable(classifier: Classifier, config: RetrainConfig) -> None:
@@ -87,11 +101,24 @@ def check_retrainable(classifier: Classifier, config: RetrainConfig) -> None:
     Raises:
         ConfigError: naming what does not fit.
     """
-    if architecture_of(classifier.network) is None:
+    width = output_width(classifier.network)
+    if width != classifier.num_classes:
+        found = "it has none" if width is None else f"that has {width} outputs"
+        raise ConfigError(f"model {config.model}: the garbage class widens the network's "
+                          f"output layer, its last linear layer, and {found} for "
+                          f"{classifier.num_classes} classes")
+    if config.training.mode == "scratch" and architecture_of(classifier.network) is None:
         raise ConfigError(
-            f"model {config.model}: each round's model is saved as an evofool checkpoint, so "
-            f"round 0 must be one ({', '.join(ARCHITECTURES)}: mnist-lenet, or a file from "
-            "`evofool train`); torchvision, timm and TorchScript models are not retrained yet")
+            f"model {config.model}: training.mode scratch builds a new network of round 0's "
+            f"architecture, which evofool can for its own ({', '.join(ARCHITECTURES)}); "
+            "fine-tune this one: --set training.mode=finetune")
+    held_out = config.held_out
+    reading_features = [name for name in held_out.detectors if name in FEATURE_DETECTORS]
+    if held_out.enabled and reading_features and network_head(classifier) is None:
+        raise ConfigError(f"held_out.detectors: {reading_features[0]} reads the features "
+                          f"before the output layer, which evofool cannot reach in "
+                          f"{config.model}; name logit detectors only "
+                          f"({', '.join(LOGIT_DETECTORS)})")
     spec, encoding = classifier.input_spec, config.evolution.encoding
     if (encoding.height or spec.height, encoding.width or spec.width) != (spec.height,
                                                                          spec.width):
@@ -102,27 +129,3 @@ def check_retrainable(classifier: Classifier, config: RetrainConfig) -> None:
         config.evolution.algorithm.among_classes(list(range(classifier.num_classes)))
     except ConfigError as error:
         raise ConfigError(f"evolution.{error}") from error
-
-
-def last_linear(network: nn.Module) -> nn.Linear:
-    """The network's output layer: its last ``nn.Linear`` in module order."""
-    linears = [module for module in network.modules() if isinstance(module, nn.Linear)]
-    if not linears:
-        raise ValueError(f"{type(network).__name__} has no linear output layer")
-    return linears[-1]
-
-
-def with_garbage_output(network: nn.Module, classes: int) -> nn.Module:
-    """``network`` with its last linear layer widened to ``classes`` outputs (the new rows
-    fresh, the others kept)."""
-    last = last_linear(network)
-    if last.out_features == classes:
-        return network
-    wider = nn.Linear(last.in_features, classes)
-    with torch.no_grad():
-        wider.weight[:last.out_features] = last.weight
-        wider.bias[:last.out_features] = last.bias
-    parent_name, _, attribute = next(name for name, module in network.named_modules()
-                                     if module is last).rpartition(".")
-    setattr(network.get_submodule(parent_name), attribute, wider)
-    return network

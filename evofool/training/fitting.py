@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable, Iterable
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,15 +51,16 @@ def fit(network: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor, *,
             (repeats allowed; the n+1 experiment balances its garbage class this way);
             default: every row once.
         parameters: the ones to train (default all); with a subset the network stays in
-            eval mode, so batch-norm statistics are kept as they were.
+            eval mode, so batch-norm statistics are kept as they were, and the others are
+            frozen meanwhile, so backpropagation stops where the trained ones end.
     """
     if epochs < 1:
         raise ValueError(f"epochs must be at least 1, not {epochs}")
     generator = torch.Generator().manual_seed(seed)
     draw = epoch_indices or (lambda gen: torch.arange(len(images)))
     steps_per_epoch = -(-len(draw(torch.Generator().manual_seed(seed))) // BATCH_SIZE)
-    optimizer = torch.optim.Adam(network.parameters() if parameters is None else parameters,
-                                 lr=learning_rate)
+    trained = list(network.parameters() if parameters is None else parameters)
+    optimizer = torch.optim.Adam(trained, lr=learning_rate)
     schedule = torch.optim.lr_scheduler.OneCycleLR(
         optimizer, max_lr=learning_rate, total_steps=epochs * steps_per_epoch)
     # A bar on a terminal; one line per epoch in logs (a bar there is a wall of \r).
@@ -70,26 +72,43 @@ def fit(network: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor, *,
         print(f"evofool: training {what}: {epochs} epochs of {steps_per_epoch} batches",
               file=sys.stderr, flush=True)
     network.train(parameters is None)
-    for epoch in range(epochs):
-        rows = draw(generator)
-        order = rows[torch.randperm(len(rows), generator=generator)]
-        for step, batch in enumerate(order.split(BATCH_SIZE), start=1):
-            loss = F.cross_entropy(network(images[batch]), labels[batch])
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            schedule.step()
-            bar.update()
-            bar.set_postfix(epoch=epoch + 1, loss=f"{loss.item():.4f}", refresh=False)
-            if progress and not interactive and time.monotonic() - logged >= LOG_EVERY_SECONDS:
-                logged = time.monotonic()
-                print(f"evofool: training {what}: epoch {epoch + 1}/{epochs}, batch "
-                      f"{step}/{steps_per_epoch}", file=sys.stderr, flush=True)
-        if progress and not interactive:
-            print(f"evofool: training {what}: epoch {epoch + 1}/{epochs}, last batch loss "
-                  f"{loss.item():.4f}", file=sys.stderr, flush=True)
+    with _only_trained(network, trained):
+        for epoch in range(epochs):
+            rows = draw(generator)
+            order = rows[torch.randperm(len(rows), generator=generator)]
+            for step, batch in enumerate(order.split(BATCH_SIZE), start=1):
+                loss = F.cross_entropy(network(images[batch]), labels[batch])
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                schedule.step()
+                bar.update()
+                bar.set_postfix(epoch=epoch + 1, loss=f"{loss.item():.4f}", refresh=False)
+                if progress and not interactive and time.monotonic() - logged >= LOG_EVERY_SECONDS:
+                    logged = time.monotonic()
+                    print(f"evofool: training {what}: epoch {epoch + 1}/{epochs}, batch "
+                          f"{step}/{steps_per_epoch}", file=sys.stderr, flush=True)
+            if progress and not interactive:
+                print(f"evofool: training {what}: epoch {epoch + 1}/{epochs}, last batch loss "
+                      f"{loss.item():.4f}", file=sys.stderr, flush=True)
     bar.close()
     return network.eval()
+
+
+@contextmanager
+def _only_trained(network: torch.nn.Module, trained: list[torch.nn.Parameter]):
+    """Within: the network's parameters outside ``trained`` need no gradient (restored on
+    leaving), so training a head does not backpropagate through the whole network."""
+    keep = {id(parameter) for parameter in trained}
+    frozen = [parameter for parameter in network.parameters()
+              if parameter.requires_grad and id(parameter) not in keep]
+    for parameter in frozen:
+        parameter.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for parameter in frozen:
+            parameter.requires_grad_(True)
 
 
 def test_accuracy(network: torch.nn.Module, images: np.ndarray, labels: np.ndarray) -> float:
