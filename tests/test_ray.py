@@ -13,7 +13,6 @@ import pytest
 import torch
 from conftest import CONFIGS
 
-from evofool.errors import ConfigError
 from evofool.randomness import RunRandomness
 from evofool.run.builder import build_algorithm, build_classifier, build_encoding, build_evaluator
 from evofool.run.config import config_from_dict, load_config
@@ -187,9 +186,19 @@ def test_actors_receive_genomes_not_pixels(small_lenets):
     assert search.evaluator.bytes_returned == 2 * 50 * (10 * 4 + 8)
 
 
-def test_gradient_ascent_asks_for_the_local_backend(small_lenets):
-    with pytest.raises(ConfigError, match="backend: local"):
-        load_config(CONFIGS / "mnist_ascent.yaml", ["evaluator.backend=ray"])
+def test_gradient_ascent_on_ray_actors_equals_the_local_run(small_lenets, tmp_path):
+    """Actors compute the gradients of their shards' targets in whole chunks, as the local
+    scorer does: the images, the archive and the store's rows are the local run's, bitwise."""
+    for backend in ("local", "ray"):
+        config = load_config(CONFIGS / "mnist_ascent.yaml", [
+            f"model={small_lenets[0]}", "generations=3", f"evaluator.backend={backend}",
+            "evaluator.ray_actors=2", "evaluator.max_batch=5"])  # 10 targets: a chunk each
+        EvolutionJob.start(config, tmp_path / backend, progress=False).run()
+    local, remote = (json.loads((tmp_path / name / "summary.json").read_text())
+                     for name in ("local", "ray"))
+    assert remote["classes"] == local["classes"] and remote["evaluations"] == 300
+    assert remote["steps_to_threshold"] == local["steps_to_threshold"]
+    assert _rows(tmp_path / "ray") == _rows(tmp_path / "local")
 
 
 def test_a_killed_run_leaves_no_ray_process_behind(small_lenets, tmp_path):

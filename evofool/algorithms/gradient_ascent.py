@@ -30,7 +30,7 @@ THRESHOLDS = (FOOLED_THRESHOLD, 0.999, STRICT_THRESHOLD)
 class AscentSettings(ComponentSettings):
     """``algorithm: {type: ascent, ...}``: one generation is ``steps_per_generation`` Adam
     steps for every target at once; the archive (and the store) sees the images at the
-    end of each. Needs the direct encoding and torch's gradients."""
+    end of each. Needs the direct encoding and torch's gradients (here or on Ray actors)."""
 
     needs_gradients: ClassVar[bool] = True
     classes_field: ClassVar[str] = "targets"
@@ -55,9 +55,6 @@ class AscentSettings(ComponentSettings):
             raise ConfigError("algorithm.type ascent changes pixels directly: it needs "
                               "encoding.type direct")
         evaluator = config.evaluator
-        if evaluator.backend != "local":
-            raise ConfigError("algorithm.type ascent needs gradients: set evaluator.backend: "
-                              "local")
         if evaluator.engine != "auto" and not engine_named(evaluator.engine).differentiable:
             raise ConfigError(f"algorithm.type ascent needs gradients, which "
                               f"{evaluator.engine} does not give: set evaluator.engine: torch "
@@ -81,8 +78,9 @@ class GradientAscent(Search):
 
     def __init__(self, settings: AscentSettings, *, encoding: Encoding,
                  evaluator: DifferentiableEvaluator, rng: RunRandomness) -> None:
-        """``evaluator`` is local, on the torch engine, without gate or screen: the config
-        refuses anything else with ascent (see check). It gives the gradients."""
+        """``evaluator`` scores on the torch engine (locally or on Ray actors), without gate,
+        screen or defences: the config refuses them with ascent (see check). It gives the
+        gradients."""
         super().__init__(encoding=encoding, evaluator=evaluator, rng=rng)
         targets = list(range(len(evaluator.class_names))) if settings.targets is None \
             else settings.targets

@@ -21,6 +21,9 @@ the exact engine's size, as a local run scores them, so the archive is the
 local run's, bitwise. An actor keeps the shard it screened: of its own
 candidates only their places travel. Rendering a candidate twice is the price.
 
+Gradient ascent sends its images and targets instead, in whole chunks of the exact
+engine's size, and gets each image's probabilities and gradient back.
+
 What crosses the network per generation: genomes out (for a CPPN, a few KB
 each: ``Encoding.genome_bytes``) and per child its probabilities (K float32,
 from each engine that scored it) and brightness back. Pixels never travel, and
@@ -46,8 +49,8 @@ from evofool.encodings.protocol import Encoding
 from evofool.engines import attach_engine
 from evofool.errors import EvofoolError
 from evofool.evaluation.devices import check_memory_plan
-from evofool.evaluation.ray_actor import Scores, Shard, ShardEvaluator, ShardResult
-from evofool.evaluation.ray_reaper import start_reaper
+from evofool.evaluation.ray_actor import Scores, Shard, ShardEvaluator, stacked
+from evofool.evaluation.ray_cluster import join_cluster, ray_module
 from evofool.evaluation.scorer import chunk_size, screening_max_batch
 from evofool.evaluation.screen import Screen
 from evofool.evaluation.settings import EvaluatorSettings
@@ -59,15 +62,6 @@ log = logging.getLogger(__name__)
 
 # (actor slot, start, stop) -> the future of that actor's scores of children start:stop
 Send = Callable[[int, int, int], Any]
-
-
-def _ray():
-    try:
-        import ray
-    except ImportError as error:
-        raise EvofoolError("evaluator.backend ray needs Ray: pip install 'evofool[ray]'"
-                           ) from error
-    return ray
 
 
 class RayEvaluator:
@@ -102,18 +96,10 @@ class RayEvaluator:
     def __init__(self, encoding: Encoding, classifier: Any, settings: EvaluatorSettings, *,
                  model_specs: list[str], engine: str, seed: int = 0,
                  gate: DetectorGate | None = None, screen: Screen | None = None) -> None:
-        ray = _ray()
         actors, gpus_per_actor = settings.ray_actors, settings.ray_gpus_per_actor
-        address = settings.ray_address
         if actors < 1:
             raise EvofoolError(f"evaluator.ray_actors must be at least 1, not {actors}")
-        if not ray.is_initialized():
-            if address is None:  # a local cluster: its processes must not outlive the run
-                start_reaper()
-            # "local": a cluster of the run's own, even where another runs on this machine
-            # (Ray would join that one, and refuse the num_cpus it is given)
-            ray.init(address=address or "local", include_dashboard=False, log_to_driver=False,
-                     **({} if address else {"num_cpus": max(actors, 1)}))
+        ray = join_cluster(actors, settings.ray_address)
         self.class_names = classifier.class_names
         self.device = torch.device("cpu")  # the driver: genomes and archive live here
         self.images_scored = 0
@@ -199,11 +185,33 @@ class RayEvaluator:
             return self.actors[slot].evaluate_candidates.remote(generation, wanted, others)
         return send
 
+    def log_probability_gradient(self, images: torch.Tensor, targets: torch.Tensor
+                                 ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Gradient ascent's step: probabilities (N, K) and each image's gradient of log
+        p(its target), computed by the actors on whole chunks of images, as locally."""
+        pixels, chosen = images.detach().cpu().numpy(), targets.cpu().numpy()
+
+        def send(slot: int, start: int, stop: int):
+            self.bytes_sent += pixels[start:stop].nbytes + chosen[start:stop].nbytes
+            return self.actors[slot].log_probability_gradient.remote(pixels[start:stop],
+                                                                     chosen[start:stop])
+        self.last_round_seconds = []
+        ordered = self._gather(len(pixels), self.chunk, send)
+        self.images_scored += len(pixels)
+        return stacked(ordered, 0), stacked(ordered, 1)
+
     def _round(self, count: int, unit: int, send: Send) -> Scores:
-        """One round trip: ``count`` children cut into one run of whole ``unit``-sized
-        chunks per actor, ``send`` to it, the results put back in order. A run whose actor
-        dies is sent again to a live one."""
-        ray = _ray()
+        """One round trip of genomes (``_gather``), its scores put back in order."""
+        ordered = self._gather(count, unit, send)
+        if ordered[0][0] is not None:
+            self.images_scored += count
+        return Scores.of(ordered)
+
+    def _gather(self, count: int, unit: int, send: Send) -> list[tuple]:
+        """One round trip: ``count`` items cut into one run of whole ``unit``-sized chunks
+        per actor, ``send`` to it, the results (each ending with the actor's seconds) in
+        order. A run whose actor dies is sent again to a live one."""
+        ray = ray_module()
         chunk_count = -(-count // unit)
         # whole chunks per shard, so each image is scored in the chunk local scoring uses
         bounds = [(part[0] * unit, min(count, (part[-1] + 1) * unit))
@@ -211,7 +219,7 @@ class RayEvaluator:
                   if len(part)]
         # shard index -> (actor slot, future)
         pending = {index: (index, send(index, *bounds[index])) for index in range(len(bounds))}
-        results: dict[int, ShardResult] = {}
+        results: dict[int, tuple] = {}
         waiting_since = time.perf_counter()
         while pending:
             index, (slot, future) = pending.popitem()
@@ -233,12 +241,7 @@ class RayEvaluator:
         self.last_round_seconds.append([result[-1] for result in ordered])
         self.bytes_returned += sum(array.nbytes for result in ordered for array in result[:-1]
                                    if array is not None)
-        if ordered[0][0] is not None:
-            self.images_scored += count
-        return Scores(*(None if ordered[0][column] is None
-                        else torch.from_numpy(np.concatenate([result[column]
-                                                              for result in ordered]))
-                        for column in range(4)))
+        return ordered
 
     def _start_actor(self):
         return self._worker_class.remote(**self._options)

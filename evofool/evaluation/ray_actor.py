@@ -33,6 +33,19 @@ class Scores:
     brightness: torch.Tensor | None
     outlier: torch.Tensor | None
 
+    @classmethod
+    def of(cls, results: list[ShardResult]) -> Scores:
+        """The shards' results, in order, as one."""
+        return cls(*(stacked(results, column) for column in range(4)))
+
+
+def stacked(results: list[tuple], column: int) -> torch.Tensor | None:
+    """Column ``column`` of the shards' results, in order, as one tensor (None where the
+    shards have none)."""
+    if results[0][column] is None:
+        return None
+    return torch.from_numpy(np.concatenate([result[column] for result in results]))
+
 
 def _numpy(values: torch.Tensor | None) -> np.ndarray | None:
     return None if values is None else values.cpu().numpy()
@@ -73,6 +86,15 @@ class ShardEvaluator:
         screened_scores = self.screen_scorer.score(images) if screened else None
         return (_numpy(probabilities), _numpy(screened_scores), _numpy(brightness),
                 _numpy(outlier), time.perf_counter() - started)
+
+    def log_probability_gradient(self, pixels: np.ndarray, targets: np.ndarray
+                                 ) -> tuple[np.ndarray, np.ndarray, float]:
+        """Gradient ascent's step on this shard: probabilities, each image's gradient of
+        log p(its target), and the seconds it took here."""
+        started = time.perf_counter()
+        probabilities, gradient = self.evaluator.log_probability_gradient(
+            torch.from_numpy(pixels), torch.from_numpy(targets))
+        return _numpy(probabilities), _numpy(gradient), time.perf_counter() - started
 
     def evaluate_candidates(self, generation: int, children: np.ndarray, others: Shard
                             ) -> ShardResult:

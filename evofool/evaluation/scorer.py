@@ -98,18 +98,28 @@ class ImageScorer:
         """Probabilities (N, K) and the gradient of each image's log-probability of its target.
 
         For gradient ascent (the paper's comparison): the same preprocessing,
-        crops and autocast as ``score``, with autograd on, so always in torch.
+        crops and autocast as ``score``, with autograd on, so always in torch; in the
+        same fixed chunks as ``score``, so an image's gradient does not depend on how
+        many came with it (Ray actors get whole chunks).
         """
         if self.engine != "torch":
             raise EngineError(f"gradients need the torch engine, not {self.engine}; "
                               "set evaluator.engine: torch")
         self.classifier.check_shape(images)
+        step = chunk_size(self.max_batch, self.defenses.samples)
+        parts = [self._gradient(images[start:start + step], targets[start:start + step])
+                 for start in range(0, images.shape[0], step)]
+        self.images_scored += images.shape[0]
+        return (torch.cat([probabilities for probabilities, _ in parts]),
+                torch.cat([gradient for _, gradient in parts]))
+
+    def _gradient(self, images: torch.Tensor, targets: torch.Tensor
+                  ) -> tuple[torch.Tensor, torch.Tensor]:
         pixels = images.detach().to(self.device).requires_grad_(True)
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
             probabilities = self._probabilities(pixels, None)
         chosen = probabilities.gather(1, targets.to(self.device).view(-1, 1))
         (gradient,) = torch.autograd.grad(chosen.clamp_min(1e-30).log().sum(), pixels)
-        self.images_scored += images.shape[0]
         return probabilities.detach(), gradient
 
     def _probabilities(self, images: torch.Tensor, keys: list[int] | None) -> torch.Tensor:

@@ -96,8 +96,9 @@ def brightness_bands(brightness: torch.Tensor, *, pixels: int, bands: int) -> to
 
 
 class DifferentiableEvaluator(Evaluator, Protocol):
-    """An evaluator that also differentiates (local, on the torch engine): what gradient
-    ascent needs, since it changes pixels itself rather than proposing genomes."""
+    """An evaluator that also differentiates (on the torch engine, here or on Ray actors):
+    what gradient ascent needs, since it changes pixels itself rather than proposing
+    genomes."""
 
     def log_probability_gradient(self, images: torch.Tensor, targets: torch.Tensor
                                  ) -> tuple[torch.Tensor, torch.Tensor]:
