@@ -12,15 +12,22 @@ in log-odds a screen on it needs (``margin_needed``, evofool.engines.engine's
 ``screen_margin``). Images: random
 CPPN genomes after 30 rounds of mutation, drawn at the model's size, as a run
 scores them. Also what ``evaluator.engine: auto`` chose (goal: never slower than
-torch). The last stdout line is the whole result as JSON.
+torch). With ``--resolutions``, every engine also scores the images resized to each
+of those sizes (a network that takes other sizes, as ImageNet ones do), against the
+same full-size reference: what a reduced-resolution screen, or a cascade of one with
+a cheaper precision, would cost and agree (``resize_seconds``: the antialiased resize
+of the batch, which such a screen adds unless it renders at the smaller size). The last
+stdout line is the whole result as JSON.
 
     python benchmarks/engines.py [--repeats 4] [--images 100]
                                  [--models mnist-lenet efficientnet-lite0 ...]
+                                 [--resolutions 160 192]
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
@@ -33,7 +40,7 @@ from evofool.engines import attach_engine, engines
 from evofool.engines.engine import cpu_flags
 from evofool.engines.onnxruntime_int8 import typical_cppn_images
 from evofool.evaluation.screen import log_odds
-from evofool.models import default_lenet_path, load_classifier
+from evofool.models import Classifier, default_lenet_path, load_classifier
 from evofool.training import train_mnist_lenet
 
 BATCHES = {"mnist-lenet": 1024, "efficientnet-lite0": 100, "torchvision:resnet50@random": 32}
@@ -75,17 +82,36 @@ def margin_needed(probabilities: torch.Tensor, reference: torch.Tensor) -> float
     return round(float(shortfall.quantile(0.98)), 3)
 
 
-def compare(spec: str, count: int, repeats: int) -> dict:
+def engine_calls(classifier: Classifier, images: torch.Tensor, suffix: str = "") -> dict:
+    """Engine name (+ ``suffix``) -> a call scoring ``images`` (at the classifier's size)."""
+    laid_out = images.contiguous(memory_format=torch.channels_last)
+    calls = {f"torch{suffix}": lambda: classifier.probabilities_at_model_size(laid_out)}
+    for engine in engines():
+        if engine.build is not None and engine.available() and "cpu" in engine.devices:
+            forward = engine.build(classifier)
+            calls[engine.name + suffix] = lambda forward=forward: forward(images)
+    return calls
+
+
+def at_resolution(classifier: Classifier, size: int) -> Classifier:
+    """The same network taking ``size`` x ``size`` images."""
+    spec = dataclasses.replace(classifier.input_spec, height=size, width=size)
+    return Classifier(classifier.network, input_spec=spec, class_names=classifier.class_names,
+                      name=f"{classifier.name}@{size}")
+
+
+def compare(spec: str, count: int, repeats: int, resolutions: list[int]) -> dict:
     if spec == "mnist-lenet" and not default_lenet_path().exists():
         train_mnist_lenet(default_lenet_path())
     classifier = load_classifier(spec).eval()
     images = typical_cppn_images(classifier.input_spec.shape, count)
-    laid_out = images.contiguous(memory_format=torch.channels_last)
-    calls = {"torch": lambda: classifier.probabilities_at_model_size(laid_out)}
-    for engine in engines():
-        if engine.build is not None and engine.available() and "cpu" in engine.devices:
-            forward = engine.build(classifier)
-            calls[engine.name] = lambda forward=forward: forward(images)
+    calls = engine_calls(classifier, images)
+    resize_seconds = {}
+    for size in resolutions:
+        smaller = at_resolution(classifier, size)
+        resize_seconds[size] = round(best_seconds(lambda smaller=smaller: smaller.resize(images),
+                                                  repeats), 4)
+        calls |= engine_calls(smaller, smaller.resize(images), f"@{size}")
     with torch.inference_mode():
         outputs = {name: call() for name, call in calls.items()}  # also a warm-up
         seconds = dict.fromkeys(calls, float("inf"))
@@ -104,6 +130,7 @@ def compare(spec: str, count: int, repeats: int) -> dict:
     exact = [row for row in rows if row["engine"] in ("torch", "onnxruntime", "openvino")]
     fastest_exact = max(exact, key=lambda row: row["images_per_s"])
     return {"model": spec, "images": count, "reference": reference_name, "auto_chose": chosen,
+            "resize_seconds": resize_seconds,
             "best_ratio": round(fastest_exact["images_per_s"]
                                 / next(r for r in rows if r["engine"] == "torch")["images_per_s"],
                                 3),
@@ -117,9 +144,11 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=4)
     parser.add_argument("--images", type=int, default=None,
                         help="images per timed call (default: per model)")
+    parser.add_argument("--resolutions", type=int, nargs="*", default=[],
+                        help="also score at these sizes (networks that resize only)")
     args = parser.parse_args()
-    results = [compare(spec, args.images or BATCHES.get(spec, 32), args.repeats)
-               for spec in args.models]
+    results = [compare(spec, args.images or BATCHES.get(spec, 32), args.repeats,
+                       args.resolutions) for spec in args.models]
     for result in results:
         print(json.dumps({key: value for key, value in result.items() if key != "rows"}),
               file=sys.stderr)

@@ -32,6 +32,8 @@ SMOKE = {  # script (":label" for a second way to run it): its smallest budget (
     "engine_chunks.py": ["--model", "mnist-lenet", "--images", "8", "--chunks", "4", "8",
                          "--repeats", "1", "--engines", "torch", "onnxruntime-int8"],
     "engines.py": ["--models", "mnist-lenet", "--repeats", "1", "--images", "8"],
+    "engines.py:resolutions": ["--models", "torchvision:mobilenet_v3_small@random", "--repeats",
+                               "1", "--images", "4", "--resolutions", "160"],
     "evaluator.py": ["--images", "64", "--repeats", "1"],
     "gpu.py": [],
     "memory.py": ["--generations", "20"],
