@@ -18,7 +18,8 @@ are eight of the model's 1000 classes, and the experiment fine-tunes the model
 (``training.mode finetune``; add ``--set training.layers=head`` for the head only).
 
 Prints the per-round table as JSON (the last stdout line), with each round's share of
-classes fooled at 0.99 next to its median best confidence.
+classes fooled at 0.99 next to its median best confidence, over all the model's classes
+and over the natural images' classes only.
 
     python benchmarks/retrain_rgb.py [--out DIR] [--per-class 300] [--epochs 10]
         [--model SPEC] [--crop 96] [--set rounds=5 ...]
@@ -38,7 +39,9 @@ import numpy as np
 from evaluator import cpu_model
 from PIL import Image
 
-from evofool.archive.confidence import FOOLED_KEY
+from evofool.archive.confidence import FOOLED_KEY, median_confidence
+from evofool.run.stored import StoredRun
+from evofool.store.retrain_layout import round_run_dir
 
 CONFIG = Path(__file__).parents[1] / "configs" / "mnist_retrain.yaml"
 PHOTOGRAPHS = ("astronaut", "chelsea", "coffee", "hubble_deep_field", "immunohistochemistry",
@@ -70,9 +73,9 @@ def photograph_folder(root: Path, per_class: int, crop: int, names: dict[str, st
     return root
 
 
-def named_by(model: str) -> tuple[dict[str, str], int]:
+def named_by(model: str) -> tuple[dict[str, str], tuple[str, ...]]:
     """Each photograph's class: the model's most probable one for the whole photograph
-    that no photograph before it took; and how many classes the model has."""
+    that no photograph before it took; and the model's class names."""
     import torch
 
     from evofool.models import load_classifier
@@ -85,7 +88,21 @@ def named_by(model: str) -> tuple[dict[str, str], int]:
             ranked = classifier(image)[0].argsort(descending=True).tolist()
         taken[name] = next(classifier.class_names[index] for index in ranked
                            if classifier.class_names[index] not in taken.values())
-    return taken, classifier.num_classes
+    return taken, classifier.class_names
+
+
+def natural_medians(experiment: Path, rounds: int, natural: list[int]) -> list[float]:
+    """Per round, the median best confidence over the natural images' classes only (an
+    ImageNet model's data holds a few of its 1000, and training pushes the rest down)."""
+    medians = []
+    for round_index in range(rounds):
+        run = StoredRun(round_run_dir(experiment, round_index))
+        try:
+            best = {champion.class_index: champion.confidence for champion in run.champions()}
+        finally:
+            run.close()
+        medians.append(round(median_confidence(best.get(index, 0.0) for index in natural), 4))
+    return medians
 
 
 def evofool(*args: str) -> str:
@@ -107,8 +124,9 @@ def main() -> None:
     args = parser.parse_args()
     out = args.out or Path(tempfile.mkdtemp(prefix="evofool-retrain-rgb-"))
     started = time.perf_counter()
-    names, classes = named_by(args.model) if args.model else (
-        {name: name for name in PHOTOGRAPHS}, len(PHOTOGRAPHS))
+    names, class_names = named_by(args.model) if args.model else (
+        {name: name for name in PHOTOGRAPHS}, tuple(sorted(PHOTOGRAPHS)))
+    classes = len(class_names)
     data = photograph_folder(out / "photographs", args.per_class, args.crop, names)
     # each round's model trains as long as round 0's (the MNIST config's 3 epochs are over
     # 60,000 digits; here they would be ~90 steps, and a weaker model is not a wiser one)
@@ -132,6 +150,9 @@ def main() -> None:
         "wall_seconds": round(time.perf_counter() - started, 1),
         "fooled_share_per_round": [round(row[FOOLED_KEY] / classes, 3) for row in table],
         "median_per_round": [round(row["median_confidence"], 4) for row in table],
+        "median_natural_classes_per_round": natural_medians(
+            out / "experiment", len(table),
+            sorted(class_names.index(name) for name in set(names.values()))),
         "rounds": table}))
 
 
