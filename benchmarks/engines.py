@@ -104,6 +104,9 @@ def compare(spec: str, count: int, repeats: int, resolutions: list[int]) -> dict
     if spec == "mnist-lenet" and not default_lenet_path().exists():
         train_mnist_lenet(default_lenet_path())
     classifier = load_classifier(spec).eval()
+    if resolutions and not classifier.input_spec.resize:
+        raise SystemExit(f"{spec} takes only {classifier.input_spec.height} px images; "
+                         "--resolutions needs a network that resizes (an ImageNet one)")
     images = typical_cppn_images(classifier.input_spec.shape, count)
     calls = engine_calls(classifier, images)
     resize_seconds = {}

@@ -69,7 +69,7 @@ def save_checkpoint(network: nn.Module, info: CheckpointInfo, path: Path, *,
     ``base``: for a network of no evofool architecture, the model spec it was loaded
     from before its output layer was widened (a file as an absolute path).
     """
-    architecture = architecture_of(network) or (base and WIDENED)
+    architecture = architecture_of(network) or (WIDENED if base else None)
     if architecture is None:
         raise ValueError(f"{type(network).__name__} is no evofool checkpoint architecture "
                          f"({', '.join(ARCHITECTURES)}) and names no base model")
