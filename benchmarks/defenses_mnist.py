@@ -26,13 +26,15 @@ images here: no clean accuracy).
 
 The last stdout line is the result as JSON; ``--markdown`` also writes the table.
 ``--run-set`` and ``--retrain-set`` override every run's and the n+1 experiment's
-config, ``--lenet-epochs`` trains the second LeNet shorter and ``--min-confidence``
-lowers the bar for (a): what a smoke run on a budget of seconds needs.
+config, ``--second-lenet`` brings the ensemble's second LeNet instead of training one,
+``--natural-images`` measures clean accuracy on fewer test digits and
+``--min-confidence`` lowers the bar for (a): what a smoke run on a budget of seconds
+needs.
 
     python benchmarks/defenses_mnist.py [--seeds 0 1 2 3 4] [--generations 2000]
         [--rounds 5] [--parallel 2] [--out runs/defenses-mnist] [--imagenet]
-        [--run-set KEY=VALUE ...] [--retrain-set KEY=VALUE ...] [--lenet-epochs N]
-        [--min-confidence 0.99]
+        [--run-set KEY=VALUE ...] [--retrain-set KEY=VALUE ...] [--second-lenet PATH]
+        [--natural-images N] [--min-confidence 0.99]
 """
 
 from __future__ import annotations
@@ -41,11 +43,9 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
-import sys
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import commands
 import torch
 
 from evofool.archive.confidence import FOOLED_KEY, FOOLED_SHARE_KEY
@@ -59,22 +59,17 @@ IMAGENET_DEFENSES = ("noise_average:sigma=0.1,samples=8", "noise_average:sigma=0
 DIGITS = json.dumps(list(range(10)))
 
 
-def evofool(*args: str, threads: int) -> str:
-    environment = {**os.environ, "OMP_NUM_THREADS": str(threads)}
-    result = subprocess.run([sys.executable, "-m", "evofool", *args], capture_output=True,
-                            text=True, env=environment)
-    if result.returncode != 0:
-        sys.exit(f"defenses_mnist: evofool {' '.join(args[:3])} failed: "
-                 f"{result.stderr.strip()[-2000:]}")
-    return result.stdout
+def evofool(*args: str) -> str:
+    return commands.evofool(*args, who="defenses_mnist")
 
 
-def run(run_dir: Path, config: Path, overrides: list[str], threads: int) -> dict:
-    """``evofool run`` (unless done already); its summary."""
+def run(job: tuple[Path, Path, list[str]]) -> dict:
+    """``evofool run`` of ``(run_dir, config, overrides)`` (unless done already); its
+    summary."""
+    run_dir, config, overrides = job
     if not (run_dir / "summary.json").exists():
         evofool("run", str(config), "--out", str(run_dir), "--quiet",
-                *(item for override in overrides for item in ("--set", override)),
-                threads=threads)
+                *(item for override in overrides for item in ("--set", override)))
     return json.loads((run_dir / "summary.json").read_text())
 
 
@@ -85,16 +80,17 @@ def evolved_through(summary: dict) -> dict:
             "wall_seconds": summary["wall_seconds"]}
 
 
-def clean_accuracy(models: list[str], gate_run: Path | None = None) -> float:
-    """Accuracy on the 10,000 test digits; with a gated run's detector, its rejections
-    count as errors."""
+def clean_accuracy(models: list[str], natural_images: int | None,
+                   gate_run: Path | None = None) -> float:
+    """Accuracy on the first ``natural_images`` of the 10,000 test digits (None: all);
+    with a gated run's detector, its rejections count as errors."""
     from evofool.data import load_mnist
     from evofool.evaluation.scorer import ImageScorer
     from evofool.models import load_classifiers
 
     mnist = load_mnist()
-    images = torch.from_numpy(mnist.test_images).unsqueeze(1).float() / 255
-    labels = torch.from_numpy(mnist.test_labels).long()
+    images = torch.from_numpy(mnist.test_images[:natural_images]).unsqueeze(1).float() / 255
+    labels = torch.from_numpy(mnist.test_labels[:natural_images]).long()
     classifier = load_classifiers(models, "min")
     correct = ImageScorer(classifier, device="cpu").score(images).argmax(1) == labels
     if gate_run is not None:
@@ -117,24 +113,24 @@ def main() -> None:
     parser.add_argument("--imagenet-minutes", type=float, default=20)
     parser.add_argument("--run-set", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--retrain-set", action="append", default=[], metavar="KEY=VALUE")
-    parser.add_argument("--lenet-epochs", type=int, default=None)
+    parser.add_argument("--second-lenet", type=Path, default=None,
+                        help="the ensemble's second LeNet (default: train one from seed 1)")
+    parser.add_argument("--natural-images", type=int, default=None,
+                        help="clean accuracy on the first N test digits (default all)")
     parser.add_argument("--min-confidence", type=float, default=0.99,
                         help="ordinary champions scored under each defence (a)")
     args = parser.parse_args()
     threads = max(1, (os.cpu_count() or 1) // args.parallel)
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
-    second_lenet = out / "lenet-seed1.pt"
+    second_lenet = args.second_lenet or out / "lenet-seed1.pt"
     if not second_lenet.exists():
-        epochs = [] if args.lenet_epochs is None else ["--epochs", str(args.lenet_epochs)]
-        evofool("train", "mnist-lenet", "--seed", "1", "--out", str(second_lenet), *epochs,
-                threads=os.cpu_count() or 1)
+        evofool("train", "mnist-lenet", "--seed", "1", "--out", str(second_lenet))
     retrain = out / "retrain"
     if not (retrain / "models" / f"round-{args.rounds:02d}.pt").exists():
         evofool("retrain", str(CONFIGS / "mnist_retrain.yaml"), "--out", str(retrain),
                 "--set", f"rounds={args.rounds}", "--set", "held_out.enabled=false",
-                *(item for override in args.retrain_set for item in ("--set", override)),
-                threads=os.cpu_count() or 1)
+                *(item for override in args.retrain_set for item in ("--set", override)))
     n_plus_one = {f"n+1 after {count} round{'s' if count > 1 else ''}":
                   retrain / "models" / f"round-{count:02d}.pt"
                   for count in sorted({1, args.rounds})}
@@ -152,10 +148,11 @@ def main() -> None:
     jobs += [(out / f"{encoding}-{slug(name)}-seed{seed}", config, [f"seed={seed}", *overrides])
              for name, overrides in through.items() for encoding, config in ENCODINGS.items()
              for seed in args.seeds]
-    with ThreadPoolExecutor(args.parallel) as pool:
-        summaries = dict(zip([job[0] for job in jobs], pool.map(
-            lambda job: run(*job, threads=threads), jobs), strict=True))
+    summaries = dict(zip([job[0] for job in jobs], commands.map_in_processes(
+        run, jobs, processes=args.parallel, threads=threads), strict=True))
 
+    natural = [] if args.natural_images is None else [
+        "--natural-images", str(args.natural_images)]
     rows = []
     ordinary_under = {}
     for encoding in ENCODINGS:
@@ -163,8 +160,8 @@ def main() -> None:
             "defend", "mnist-lenet", "--fooling",
             *(str(out / f"{encoding}-ordinary-seed{seed}") for seed in args.seeds),
             "--champions-only", "--min-confidence", str(args.min_confidence),
-            "--defenses", *DEFENSES,
-            "--out", str(out / f"defend-{encoding}"), threads=os.cpu_count() or 1
+            "--defenses", *DEFENSES, *natural,
+            "--out", str(out / f"defend-{encoding}")
         ).splitlines()[-1])
         for row in report["rows"]:
             ordinary_under.setdefault((row["defense"], encoding), []).append(row)
@@ -190,11 +187,12 @@ def main() -> None:
     by_name = {row["defense"]: row for row in rows}
     gate = "Mahalanobis gate (95 % TPR)"
     by_name[gate]["clean_accuracy"] = clean_accuracy(
-        ["mnist-lenet"], gate_run=out / f"cppn-{slug(gate)}-seed{args.seeds[0]}")
+        ["mnist-lenet"], args.natural_images,
+        gate_run=out / f"cppn-{slug(gate)}-seed{args.seeds[0]}")
     by_name["ensemble of two LeNets (min)"]["clean_accuracy"] = clean_accuracy(
-        ["mnist-lenet", str(second_lenet)])
+        ["mnist-lenet", str(second_lenet)], args.natural_images)
     for name, model in n_plus_one.items():
-        by_name[name]["clean_accuracy"] = clean_accuracy([str(model)])
+        by_name[name]["clean_accuracy"] = clean_accuracy([str(model)], args.natural_images)
     result = {"seeds": args.seeds, "generations": args.generations, "rows": rows}
     if args.imagenet:
         result["imagenet"] = imagenet(out, args.imagenet_minutes)
@@ -210,7 +208,7 @@ def rescore(out: Path, defense: str, encoding: str, seeds: list[int]) -> list[fl
     report = json.loads(evofool(
         "defend", "mnist-lenet", "--fooling", *map(str, runs), "--champions-only",
         "--min-confidence", "0", "--in-distribution", "none", "--defenses", defense,
-        "--out", str(out / f"rescore-{encoding}-{slug(defense)}"), threads=os.cpu_count() or 1
+        "--out", str(out / f"rescore-{encoding}-{slug(defense)}")
     ).splitlines()[-1])
     return [round(row[FOOLED_SHARE_KEY] * row["images"], 1) for row in report["rows"]
             if row["defense"] == defense]
@@ -219,13 +217,12 @@ def rescore(out: Path, defense: str, encoding: str, seeds: list[int]) -> list[fl
 def imagenet(out: Path, minutes: float) -> list[dict]:
     """Ordinary EfficientNet-Lite0 champions of 50 classes under noise averaging and JPEG."""
     run_dir = out / "imagenet-50-classes"
-    run(run_dir, CONFIGS / "imagenet_cppn.yaml",
-        [f"wall_seconds={minutes * 60}", f"algorithm.classes={json.dumps(list(range(50)))}"],
-        threads=os.cpu_count() or 1)
+    run((run_dir, CONFIGS / "imagenet_cppn.yaml",
+         [f"wall_seconds={minutes * 60}", f"algorithm.classes={json.dumps(list(range(50)))}"]))
     report = json.loads(evofool(
         "defend", "efficientnet-lite0", "--fooling", str(run_dir), "--champions-only",
         "--min-confidence", "0.5", "--in-distribution", "none", "--defenses",
-        *IMAGENET_DEFENSES, "--out", str(out / "defend-imagenet"), threads=os.cpu_count() or 1
+        *IMAGENET_DEFENSES, "--out", str(out / "defend-imagenet")
     ).splitlines()[-1])
     return report["rows"]
 

@@ -157,7 +157,7 @@ def main() -> None:
     process = subprocess.Popen(evofool_command(args, run_dir))
     printed_seconds = 0.0
     while process.poll() is None:
-        time.sleep(5.0)
+        time.sleep(min(5.0, every_seconds / 4))  # a short run is not kept waiting
         for point in curve(run_dir, every_seconds, printed_seconds)[:-1]:  # the last moves on
             printed_seconds = point["minutes"] * 60
             print(json.dumps(point), flush=True)

@@ -8,7 +8,7 @@ its own OOD set) against the 10,000 MNIST test digits, feature detectors fit on
 per detector, encoding (mean, min and max over the seeds) and noise baseline.
 
     python benchmarks/ood_mnist.py [--generations 300] [--seeds 0 1 2 3 4]
-        [--out runs/ood-mnist]
+        [--out runs/ood-mnist] [--fit-images 20000]
 """
 
 from __future__ import annotations
@@ -16,21 +16,16 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
-import sys
 from pathlib import Path
 
+import commands
 from evaluator import cpu_model
 
 CONFIGS = Path(__file__).parents[1] / "configs"
 
 
 def evofool(*args: str) -> str:
-    result = subprocess.run([sys.executable, "-m", "evofool", *args], capture_output=True,
-                            text=True)
-    if result.returncode != 0:
-        sys.exit(f"ood_mnist: evofool {args[0]} failed: {result.stderr.strip()}")
-    return result.stdout
+    return commands.evofool(*args, who="ood_mnist")
 
 
 def main() -> None:
@@ -38,6 +33,8 @@ def main() -> None:
     parser.add_argument("--generations", type=int, default=300)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--out", type=Path, default=Path("runs") / "ood-mnist")
+    parser.add_argument("--fit-images", type=int, default=20000,
+                        help="training digits the feature detectors are fit on")
     args = parser.parse_args()
     runs = {}
     for encoding in ("cppn", "direct"):
@@ -49,7 +46,7 @@ def main() -> None:
                         "--set", f"seed={seed}")
             runs[str(run_dir)] = encoding
     result = json.loads(evofool("ood", "mnist-lenet", "--in-distribution", "mnist-test",
-                                "--fooling", *runs, "--out",
+                                "--fooling", *runs, "--fit-images", str(args.fit_images), "--out",
                                 str(args.out / "ood")).splitlines()[-1])
     values: dict[str, dict[str, list[float]]] = {}
     for row in result["rows"]:

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
+import commands
 from evaluator import cpu_model
 
 CONFIG = Path(__file__).parents[1] / "configs" / "mnist_retrain.yaml"
@@ -28,12 +27,10 @@ def main() -> None:
     parser.add_argument("--set", dest="overrides", action="append", default=[])
     args = parser.parse_args()
     out = args.out or Path(tempfile.mkdtemp(prefix="evofool-retrain-")) / "experiment"
-    command = [sys.executable, "-m", "evofool", "retrain", str(CONFIG), "--out", str(out),
-               "--quiet"]
-    for override in args.overrides:
-        command += ["--set", override]
     started = time.perf_counter()
-    subprocess.run(command, check=True)
+    commands.evofool("retrain", str(CONFIG), "--out", str(out), "--quiet",
+                     *[f"--set={override}" for override in args.overrides],
+                     who="retrain_mnist")
     wall = time.perf_counter() - started
     table = json.loads((out / "rounds.json").read_text())
     print(json.dumps({"benchmark": "retrain_mnist", "cpu": cpu_model(),

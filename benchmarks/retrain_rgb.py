@@ -29,12 +29,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
+import commands
 import numpy as np
 from evaluator import cpu_model
 from PIL import Image
@@ -107,9 +106,7 @@ def natural_medians(experiment: Path, rounds: int, natural: list[int]) -> list[f
 
 def evofool(*args: str) -> str:
     """Run the CLI; its last stdout line."""
-    result = subprocess.run([sys.executable, "-m", "evofool", *args], check=True,
-                            stdout=subprocess.PIPE, text=True)
-    return result.stdout.strip().splitlines()[-1]
+    return commands.evofool(*args, who="retrain_rgb").strip().splitlines()[-1]
 
 
 def main() -> None:

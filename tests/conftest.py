@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import os
 import subprocess
@@ -175,16 +173,10 @@ def cli():
     return run_in_process
 
 
-def run_in_process(*args: str, timeout: float | None = None) -> subprocess.CompletedProcess:
-    from evofool.cli.main import main
+def run_in_process(*args: str) -> subprocess.CompletedProcess:
+    from evofool.cli.main import run_captured
 
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            code = main(list(args))
-        except SystemExit as exit:  # argparse's usage errors
-            code = exit.code if isinstance(exit.code, int) else int(exit.code is not None)
-    return subprocess.CompletedProcess(["evofool", *args], code, out.getvalue(), err.getvalue())
+    return run_captured(list(args))
 
 
 @pytest.fixture

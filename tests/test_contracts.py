@@ -138,6 +138,7 @@ def test_encoding_draws_only_from_the_run_generator(name):
     assert torch.equal(first, draw(7)) and not torch.equal(first, draw(8))
 
 
+@pytest.mark.numerics
 @pytest.mark.parametrize("algorithm, encoding", PAIRS)
 def test_search_is_determined_by_its_seed(algorithm, encoding, evaluator):
     runs = [build(algorithm, encoding, evaluator, seed) for seed in (0, 0, 1)]
@@ -149,6 +150,7 @@ def test_search_is_determined_by_its_seed(algorithm, encoding, evaluator):
     assert not same(states[0]["archive"], states[2]["archive"])
 
 
+@pytest.mark.numerics
 @pytest.mark.parametrize("algorithm, encoding", PAIRS)
 def test_resumed_search_equals_an_uninterrupted_one(algorithm, encoding, evaluator):
     whole = build(algorithm, encoding, evaluator)
@@ -164,6 +166,7 @@ def test_resumed_search_equals_an_uninterrupted_one(algorithm, encoding, evaluat
     assert same(whole.state_dict(), resumed.state_dict())
 
 
+@pytest.mark.numerics
 @pytest.mark.parametrize("algorithm, encoding", PAIRS)
 def test_archive_keeps_the_best_of_its_classes_only(algorithm, encoding, evaluator):
     search = build(algorithm, encoding, evaluator)

@@ -86,6 +86,7 @@ def render_on_device_path(encoding, genomes):
                              width=encoding.width)
 
 
+@pytest.mark.numerics
 @pytest.mark.parametrize("renderer", [CppnEncoding.render, render_on_device_path],
                          ids=["cpu-kernel", "torch"])
 @pytest.mark.parametrize("channels, height, width", [(1, 28, 28), (3, 20, 32)])
@@ -114,6 +115,7 @@ def test_batched_render_equals_reference(renderer, channels, height, width):
     assert largest_bound < 1e-2  # a bound this loose would let real bugs through
 
 
+@pytest.mark.numerics
 def test_cpu_kernel_images_do_not_depend_on_threads():
     """Work is split by genome and every pixel is summed in one fixed order, so the
     thread count (the machine's core count) changes no bit of any image."""
@@ -123,6 +125,7 @@ def test_cpu_kernel_images_do_not_depend_on_threads():
     assert torch.equal(one, render_on_cpu(program, height=24, width=40, threads=3))
 
 
+@pytest.mark.numerics
 def test_drawing_into_a_reused_buffer_changes_no_bit_and_reuses_its_memory():
     """A run draws every generation into one ImageBuffer (fresh pages cost as much as
     drawing): whatever the buffer held before, the images are the same bits."""
@@ -139,6 +142,7 @@ def test_drawing_into_a_reused_buffer_changes_no_bit_and_reuses_its_memory():
     assert grown.shape == (60, 3, 24, 40) and grown.is_contiguous()
 
 
+@pytest.mark.numerics
 def test_any_resolution_draws_the_same_pattern():
     small = CppnEncoding(channels=1, height=16, width=16)
     large = CppnEncoding(channels=1, height=64, width=64)

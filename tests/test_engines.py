@@ -33,12 +33,14 @@ def engine_and_torch_scores(classifier, images, **options):
     return engine_scores, ImageScorer(classifier, device="cpu", **options).score(images)
 
 
+@pytest.mark.numerics
 def test_lenet_on_onnxruntime_equals_torch(random_lenet):
     engine, eager = engine_and_torch_scores(random_lenet, torch.rand(300, 1, 28, 28),
                                             max_batch=128)
     torch.testing.assert_close(engine, eager, atol=TOLERANCE, rtol=0)
 
 
+@pytest.mark.numerics
 def test_torchvision_model_with_random_weights_equals_torch():
     classifier = load_classifier("torchvision:resnet18@random")
     # drawn at 256 and resized by torch before the engine, as the ImageNet configs do
@@ -46,6 +48,7 @@ def test_torchvision_model_with_random_weights_equals_torch():
     torch.testing.assert_close(engine, eager, atol=TOLERANCE, rtol=0)
 
 
+@pytest.mark.numerics
 def test_efficientnet_lite0_equals_torch_with_ten_crops():
     try:
         classifier = load_classifier("efficientnet-lite0")
@@ -56,6 +59,7 @@ def test_efficientnet_lite0_equals_torch_with_ten_crops():
     torch.testing.assert_close(engine, eager, atol=TOLERANCE, rtol=0)
 
 
+@pytest.mark.numerics
 def test_ensemble_members_each_get_an_engine(random_lenet):
     torch.manual_seed(1)
     other = Classifier(LeNet(), input_spec=MNIST_SPEC, class_names=random_lenet.class_names,
@@ -65,6 +69,7 @@ def test_ensemble_members_each_get_an_engine(random_lenet):
     torch.testing.assert_close(engine, eager, atol=TOLERANCE, rtol=0)
 
 
+@pytest.mark.numerics
 def test_a_users_torchscript_cnn_runs_on_onnxruntime(tmp_path, monkeypatch, recwarn):
     """A model brought as TorchScript (README's recommended format), 3x32x32 with its own
     normalisation, gets the engine with no warning."""
@@ -154,6 +159,7 @@ def test_auto_caches_its_timing_decision(tmp_path, monkeypatch, random_lenet):
     assert (random_lenet.engine is not None) == (chosen != "torch")
 
 
+@pytest.mark.numerics
 @pytest.mark.parametrize("engine", [engine.name for engine in engines()])
 def test_every_registered_engine_keeps_its_promise(engine, random_lenet, tmp_path, monkeypatch):
     """The engine contract: a registered engine that is available here scores a model
@@ -193,6 +199,7 @@ def test_unknown_engine_is_one_line():
         load_config(CONFIGS / "mnist_cppn.yaml", ["evaluator.engine=tensorrt"])
 
 
+@pytest.mark.numerics
 def test_run_records_its_engine_and_resume_keeps_it(tmp_path, trained_lenet):
     config = load_config(CONFIGS / "mnist_cppn.yaml", [
         "generations=3", f"model={trained_lenet['path']}", "evaluator.engine=onnxruntime"])

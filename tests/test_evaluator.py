@@ -6,6 +6,7 @@ from evofool.evaluation.scorer import ImageScorer
 from evofool.models import Classifier, InputSpec
 
 
+@pytest.mark.numerics
 def test_chunked_scores_equal_one_at_a_time(random_lenet):
     images = torch.rand(37, 1, 28, 28)
     chunked = ImageScorer(random_lenet, device="cpu", max_batch=8).score(images)

@@ -18,6 +18,8 @@ from evofool.run.builder import build_algorithm, build_classifier, build_encodin
 from evofool.run.config import config_from_dict, load_config
 from evofool.run.job import EvolutionJob
 
+pytestmark = pytest.mark.processes  # Ray actors
+
 ray = pytest.importorskip("ray", reason="Ray is not installed (pip install -e '.[ray]')")
 
 
@@ -41,6 +43,7 @@ def _config(model, backend, generations=8):
         "evaluator.max_batch=25"])  # two chunks: one per actor
 
 
+@pytest.mark.numerics
 def test_a_run_on_ray_actors_has_the_champions_of_a_local_run(small_lenets, tmp_path):
     for backend in ("local", "ray"):
         EvolutionJob.start(_config(small_lenets[0], backend), tmp_path / backend,
@@ -52,6 +55,7 @@ def test_a_run_on_ray_actors_has_the_champions_of_a_local_run(small_lenets, tmp_
         (tmp_path / "local" / "genomes.json").read_text()
 
 
+@pytest.mark.numerics
 def test_a_gated_run_on_ray_actors_equals_the_local_run(small_lenets, tmp_path):
     """The detector gate runs where the images are (each actor scores its shard), and the
     archive, its confidences and the store's rows are the local run's, bitwise."""
@@ -71,6 +75,7 @@ def test_a_gated_run_on_ray_actors_equals_the_local_run(small_lenets, tmp_path):
     assert _rows(tmp_path / "ray") == _rows(tmp_path / "local")
 
 
+@pytest.mark.numerics
 def test_a_screened_run_on_ray_actors_equals_the_local_run(small_lenets, tmp_path):
     """Actors screen their shards, the driver picks the candidates, and the candidates go
     out again in whole exact chunks: the archive, its confidences, the store's rows and
@@ -136,6 +141,7 @@ def test_a_killed_actor_loses_no_evaluation(small_lenets, capsys):
     assert torch.equal(remote.archive.genome_id, local.archive.genome_id)
 
 
+@pytest.mark.numerics
 @pytest.mark.parametrize("encoding, defenses", [
     ("cppn", []), ("direct", []), ("direct", ["noise_average:sigma=0.2,samples=3", "jpeg"])])
 def test_a_ray_evaluation_equals_a_local_one(small_lenets, encoding, defenses):
@@ -186,6 +192,7 @@ def test_actors_receive_genomes_not_pixels(small_lenets):
     assert search.evaluator.bytes_returned == 2 * 50 * (10 * 4 + 8)
 
 
+@pytest.mark.numerics
 def test_gradient_ascent_on_ray_actors_equals_the_local_run(small_lenets, tmp_path):
     """Actors compute the gradients of their shards' targets in whole chunks, as the local
     scorer does: the images, the archive and the store's rows are the local run's, bitwise."""

@@ -66,6 +66,8 @@ def champions_of(run_dir, encoding):
     return summary["classes"], genomes.read_bytes()
 
 
+@pytest.mark.numerics
+@pytest.mark.processes
 @pytest.mark.slow
 @pytest.mark.parametrize("encoding, engine, history, screen", [
     ("cppn", "onnxruntime", "all", False), ("direct", "torch", "milestones", False),

@@ -39,6 +39,7 @@ def results(run_dir):
         (run_dir / "screen.csv").read_text()
 
 
+@pytest.mark.numerics
 @pytest.mark.slow
 def test_only_exact_scores_reach_the_archive_and_resume_is_exact(small_lenets, tmp_path):
     model = small_lenets[0]

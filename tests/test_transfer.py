@@ -33,6 +33,7 @@ def _stored_confidence(run_dir):
         store.close()
 
 
+@pytest.mark.numerics
 def test_matrix_of_two_lenets_from_different_seeds(small_lenets, tmp_path, cli):
     run_dir = _run(tmp_path / "run", small_lenets[:1])
     result = cli("transfer", str(run_dir), "--models", str(small_lenets[1]))
@@ -63,6 +64,7 @@ def test_matrix_of_two_lenets_from_different_seeds(small_lenets, tmp_path, cli):
     assert Image.open(out / "transfer.png").size[0] > 0
 
 
+@pytest.mark.numerics
 def test_fooling_both_models_at_once_transfers_to_both(small_lenets, tmp_path):
     both_dir = _run(tmp_path / "both", small_lenets, generations=40)
     both = transfer_matrix(both_dir, [])
@@ -79,6 +81,7 @@ def test_fooling_both_models_at_once_transfers_to_both(small_lenets, tmp_path):
     assert (tmp_path / "matrix" / "transfer.png").exists()
 
 
+@pytest.mark.numerics
 def test_ensemble_combines_by_min_or_mean(small_lenets):
     members = [load_classifier(str(path)) for path in small_lenets]
     images = torch.rand(8, 1, 28, 28)

@@ -7,6 +7,9 @@ which adds its parser and sets ``handler`` to a function of the parsed args.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
+import subprocess
 import sys
 
 from evofool import __version__
@@ -65,6 +68,21 @@ def main(argv: list[str] | None = None) -> int:
         print(f"evofool: internal error: {type(error).__name__}: {first_line(error)} "
               "(rerun with --debug for the traceback)", file=sys.stderr)
         return EXIT_INTERNAL_ERROR
+
+
+def run_captured(argv: list[str]) -> subprocess.CompletedProcess:
+    """Run one command in this process with its output captured, as a new ``evofool``
+    process would (the same parser, handlers and one-line errors, argparse's usage errors
+    as their exit code), without the second or two each new process spends importing
+    torch: how the tests and the benchmarks call commands that need no process of their
+    own."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(list(argv))
+        except SystemExit as exit:  # argparse's usage errors, --help, --version
+            code = exit.code if isinstance(exit.code, int) else int(exit.code is not None)
+    return subprocess.CompletedProcess(["evofool", *argv], code, out.getvalue(), err.getvalue())
 
 
 if __name__ == "__main__":
