@@ -4,10 +4,14 @@ import csv
 import json
 import shutil
 import sqlite3
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
 import torch
+from conftest import CONFIGS, run_in_process
 from PIL import Image
 
 from evofool.analysis.datasets import FoolingImages
@@ -275,3 +279,42 @@ def test_a_failed_export_leaves_no_hidden_directory(tiny_cppn_run, tmp_path, cap
                                             "--out", out, "--overwrite"]))
         assert "--out" in err
     assert sorted(path.name for path in tmp_path.iterdir()) == ["runs"]
+
+
+def _export_process(run_dir, out, fmt):
+    return subprocess.Popen([sys.executable, "-m", "evofool", "export", str(run_dir),
+                             "--format", fmt, "--out", str(out), "--min-confidence", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_two_exports_into_one_out_at_once_leave_one_whole_export(thousand_class_run, tmp_path):
+    """Both once printed 'exported' and exited 0, and only one export was left: the second
+    to finish had moved the first aside and deleted it."""
+    out = tmp_path / "shared"
+    processes = [_export_process(thousand_class_run, out, fmt) for fmt in ("imagefolder", "npz")]
+    results = [(process.wait(timeout=120), *process.communicate()) for process in processes]
+    succeeded = [code == 0 for code, _, _ in results]
+    assert succeeded.count(True) == 1, results
+    code, _, err = results[succeeded.index(False)]
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    fmt = ("imagefolder", "npz")[succeeded.index(True)]
+    assert len(_manifest(out)) == 1000 and (out / "fooling.npz").exists() == (fmt == "npz")
+
+
+def test_a_run_started_into_out_during_an_export_is_refused_and_nothing_is_deleted(
+        thousand_class_run, tmp_path, trained_lenet):
+    """An export once checked --out, then moved whatever stood there at the end aside and
+    deleted it: a run started into the same path meanwhile lost run.sqlite and config."""
+    out = tmp_path / "contested"
+    export = _export_process(thousand_class_run, out, "imagefolder")
+    while not list(tmp_path.glob(".contested.partial-*")) and export.poll() is None:
+        time.sleep(0.005)
+    assert export.poll() is None, "the export ended before it could be contested"
+    run = run_in_process("run", str(CONFIGS / "mnist_cppn.yaml"), "--out", str(out), "--quiet",
+                         "--set", "generations=1", "--set", f"model={trained_lenet['path']}")
+    code, _, err = export.wait(timeout=120), *export.communicate()
+    if run.returncode == 0:  # it got in first: the export must then leave it whole
+        assert (out / "run.sqlite").exists() and code == 2, err
+    else:
+        assert "being written by" in run.stderr and code == 0, (run.stderr, err)
+        assert len(_manifest(out)) == 1000

@@ -54,7 +54,7 @@ def test_imagenet_configs_run_on_cpu_with_a_small_budget(config, overrides, size
                  "--set", "evaluator.max_batch=16",
                  # ten cells of the thousand: a full archive of 256x256 direct genomes
                  # writes ~1000 of them to the store in the first generation
-                 "--set", "algorithm.classes=[0, 1, 2, 3, 4, 5, 6, 7, 8, 9]", timeout=600)
+                 "--set", "algorithm.classes=[0, 1, 2, 3, 4, 5, 6, 7, 8, 9]")
     assert result.returncode == 0, result.stderr
     summary = json.loads((tmp_path / "r" / "summary.json").read_text())
     assert summary["evaluations"] == 6 and len(summary["classes"]) == 10

@@ -6,15 +6,19 @@ The export is built in a hidden sibling directory and renamed into place,
 so an interrupted export leaves nothing half-written (and a failed one removes
 its hidden directory), and ``--overwrite`` replaces only a previous export: a
 directory holding exactly the files its manifest lists, never a run, an
-experiment or a file the export did not write.
+experiment or a file the export did not write. ``--out`` is claimed when the
+export starts with the writer lock every run and experiment takes
+(store/writer_lock.py), and held until the export stands: a second export, or a
+run started into the same directory meanwhile, is refused instead of replaced.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -23,12 +27,13 @@ import numpy as np
 import torch
 
 from evofool.archive.confidence import FOOLED_THRESHOLD
-from evofool.errors import EvofoolError, quoted
+from evofool.errors import EvofoolError, first_line, quoted
 from evofool.files.images import png_bytes, to_uint8
 from evofool.run.outputs import safe_name
 from evofool.run.stored import StoredRun, classes_agree
 from evofool.store import Champion, is_run_dir
 from evofool.store.retrain_layout import expand_run_dirs, is_retrain_dir
+from evofool.store.writer_lock import LOCK_FILE, RunBusyError, WriterLock, holds_files
 
 Format = Literal["imagefolder", "openood", "pt", "npz"]
 FORMATS = ("imagefolder", "openood", "pt", "npz")
@@ -65,6 +70,12 @@ def export(request: ExportRequest) -> int:
     _check_output(out, request.overwrite)
     expanded = expand_run_dirs(request.run_dirs, request.rounds)
     _refuse_repeats([run_dir for run_dir, _ in expanded])
+    with _claimed(out, request.overwrite):
+        return _export_into(out, request, expanded)
+
+
+def _export_into(out: Path, request: ExportRequest,
+                 expanded: list[tuple[Path, str | None]]) -> int:
     runs = [StoredRun(run_dir, label=label) for run_dir, label in expanded]
     try:
         class_names = _shared_class_names(runs)
@@ -105,12 +116,41 @@ def _output_dir(out: Path) -> Path:
     return resolved
 
 
+@contextlib.contextmanager
+def _claimed(out: Path, overwrite: bool) -> Iterator[None]:
+    """Hold ``out``'s writer lock for the export (making ``out`` if it is new), checked
+    again once held: what stands there then is what the export may replace. A failed
+    export leaves ``out`` as it found it (a directory it made is removed again)."""
+    created = not out.exists()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        lock_was_there = (out / LOCK_FILE).exists()
+        lock = WriterLock.acquire(out)
+    except RunBusyError as error:
+        raise EvofoolError(f"--out {out} is being written by another process; nothing was "
+                           f"written ({first_line(error)})") from None
+    except OSError as error:
+        raise EvofoolError(f"cannot create --out {out}: {error.strerror or error}") from error
+    finished = False
+    try:
+        _check_output(out, overwrite)
+        yield
+        finished = True
+    finally:
+        lock.release()
+        with contextlib.suppress(OSError):
+            if not lock_was_there:
+                (out / LOCK_FILE).unlink(missing_ok=True)  # (gone with a replaced directory)
+            if created and not finished:
+                out.rmdir()
+
+
 def _check_output(out: Path, overwrite: bool) -> None:
     if not out.exists():
         return
     if not out.is_dir():
         raise EvofoolError(f"--out {out} exists and is not a directory")
-    if not any(out.iterdir()):
+    if not holds_files(out):
         return
     if not overwrite:
         raise EvofoolError(f"--out {out} is not empty; pass --overwrite to replace an "
@@ -137,7 +177,7 @@ def _files_not_exported(out: Path) -> str | None:
     except (OSError, UnicodeDecodeError, csv.Error) as error:
         return f"its {MANIFEST} is unreadable ({type(error).__name__})"
     folders = {file.split("/")[0] for file in files if file.count("/") == 1}
-    written = {MANIFEST, OPENOOD_LIST} | files | folders
+    written = {MANIFEST, OPENOOD_LIST, LOCK_FILE} | files | folders
     for path in sorted(out.rglob("*")):
         relative = path.relative_to(out).as_posix()
         if relative not in written or path.is_symlink() or (
@@ -232,8 +272,9 @@ def _write_png(out: Path, run_number: int, run_label: str, image: Champion,
 
 
 def _move_into_place(partial: Path, out: Path) -> None:
-    """Rename the finished export into place; an earlier one (checked to hold only its own
-    files) is moved aside first and removed once the new one stands."""
+    """Rename the finished export into place; what stood there (empty, or an earlier export
+    checked to hold only its own files, and unchanged since: this export holds its writer
+    lock) is moved aside first and removed once the new one stands."""
     old = None
     if out.exists():
         old = out.parent / f".{out.name}.old-{os.getpid()}"

@@ -19,6 +19,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="checkpoint path (mnist-lenet's default: "
                              "$EVOFOOL_CACHE/models/mnist-lenet.pt, which the model spec "
                              "'mnist-lenet' reads; small-cnn needs one)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace the evofool model file at --out (never another file, "
+                             "a directory, a device, or a file inside a run or experiment)")
     parser.add_argument("--epochs", type=_positive_int, default=None,
                         help="training epochs (default: the recipe's)")
     parser.add_argument("--seed", type=int, default=0)
@@ -45,14 +48,17 @@ def run(args: argparse.Namespace) -> int:
             raise ConfigError("evofool train small-cnn needs --data (mnist or an image "
                               "folder) and --out (the checkpoint to write)")
         result = train_small_cnn(args.data, args.out, channels=args.channels, size=args.size,
-                                 epochs=args.epochs or DEFAULT_EPOCHS, seed=args.seed)
+                                 epochs=args.epochs or DEFAULT_EPOCHS, seed=args.seed,
+                                 overwrite=args.overwrite)
     else:
         from evofool.models.lenet import default_lenet_path
         from evofool.training.lenet_training import DEFAULT_EPOCHS, train_mnist_lenet
 
+        # the default path is the cache's own model, which a new one replaces
         result = train_mnist_lenet(args.out or default_lenet_path(),
                                    epochs=args.epochs or DEFAULT_EPOCHS, seed=args.seed,
-                                   data_dir=args.data_dir)
+                                   data_dir=args.data_dir,
+                                   overwrite=args.overwrite or args.out is None)
     print(json.dumps({"test_accuracy": result.test_accuracy, "path": str(result.path)}))
     return 0
 

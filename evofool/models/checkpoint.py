@@ -87,8 +87,12 @@ def save_checkpoint(network: nn.Module, info: CheckpointInfo, path: Path, *,
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
-    torch.save(payload, partial)
-    os.replace(partial, path)
+    try:
+        torch.save(payload, partial)
+        os.replace(partial, path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
 
 
 def load_checkpoint(path: Path, name: str, *, base_network: BaseNetwork | None = None

@@ -23,6 +23,7 @@ from evofool.training.fitting import (
     fit,
     test_accuracy,
 )
+from evofool.training.model_file import checked_model_path
 
 DEFAULT_EPOCHS = 4
 
@@ -33,16 +34,19 @@ def images_to_tensor(images: np.ndarray) -> torch.Tensor:
 
 
 def train_mnist_lenet(out: Path, *, epochs: int = DEFAULT_EPOCHS, seed: int = 0,
-                      data_dir: Path | None = None, progress: bool = True) -> TrainingResult:
+                      data_dir: Path | None = None, progress: bool = True,
+                      overwrite: bool = False) -> TrainingResult:
     """Train LeNet on the 60k training digits and save a self-describing checkpoint.
 
     Args:
-        out: checkpoint path (written atomically).
+        out: checkpoint path (written atomically; checked first by
+            evofool.training.model_file: ``overwrite`` replaces an evofool model file).
         epochs: passes over the training set.
         seed: seeds weight init and batch order; same seed, same model (on CPU).
         data_dir: optional directory of raw MNIST files (see ``load_mnist``).
         progress: show a tqdm bar on stderr.
     """
+    out = checked_model_path(out, overwrite=overwrite)
     mnist = load_mnist(data_dir)
     network = train_lenet(images_to_tensor(mnist.train_images),
                           torch.from_numpy(mnist.train_labels).long(),

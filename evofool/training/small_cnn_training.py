@@ -12,16 +12,19 @@ from evofool.models.checkpoint import CheckpointInfo, save_checkpoint
 from evofool.models.input_spec import InputSpec
 from evofool.models.small_cnn import SmallCnn
 from evofool.training.fitting import TrainingResult, as_unit_floats, fit, test_accuracy
+from evofool.training.model_file import checked_model_path
 
 DEFAULT_EPOCHS = 10
 
 
 def train_small_cnn(data: str, out: Path, *, channels: int = 3, size: int = 32,
-                    epochs: int = DEFAULT_EPOCHS, seed: int = 0,
-                    progress: bool = True) -> TrainingResult:
+                    epochs: int = DEFAULT_EPOCHS, seed: int = 0, progress: bool = True,
+                    overwrite: bool = False) -> TrainingResult:
     """Fit a small CNN to ``data`` (``mnist`` or an image folder, evofool.data.labelled) at
     ``channels`` x ``size`` x ``size`` and save a self-describing checkpoint whose classes
-    are the data's (other image sizes are resized to ``size``)."""
+    are the data's (other image sizes are resized to ``size``); ``out`` is checked first
+    (evofool.training.model_file: ``overwrite`` replaces an evofool model file)."""
+    out = checked_model_path(out, overwrite=overwrite)
     spec = InputSpec(channels=channels, height=size, width=size, resize=True)
     natural = load_labelled_images(data, spec.shape)
     torch.manual_seed(seed)
