@@ -26,15 +26,16 @@ images here: no clean accuracy).
 
 The last stdout line is the result as JSON; ``--markdown`` also writes the table.
 ``--run-set`` and ``--retrain-set`` override every run's and the n+1 experiment's
-config, ``--second-lenet`` brings the ensemble's second LeNet instead of training one,
-``--natural-images`` measures clean accuracy on fewer test digits and
+config, ``--encodings`` runs one of the two configs, ``--second-lenet`` brings the
+ensemble's second LeNet instead of training one, ``--natural-images`` measures clean
+accuracy on fewer test digits and
 ``--min-confidence`` lowers the bar for (a): what a smoke run on a budget of seconds
 needs.
 
     python benchmarks/defenses_mnist.py [--seeds 0 1 2 3 4] [--generations 2000]
         [--rounds 5] [--parallel 2] [--out runs/defenses-mnist] [--imagenet]
         [--run-set KEY=VALUE ...] [--retrain-set KEY=VALUE ...] [--second-lenet PATH]
-        [--natural-images N] [--min-confidence 0.99]
+        [--encodings cppn direct] [--natural-images N] [--min-confidence 0.99]
 """
 
 from __future__ import annotations
@@ -115,12 +116,15 @@ def main() -> None:
     parser.add_argument("--retrain-set", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--second-lenet", type=Path, default=None,
                         help="the ensemble's second LeNet (default: train one from seed 1)")
+    parser.add_argument("--encodings", nargs="+", choices=list(ENCODINGS),
+                        default=list(ENCODINGS))
     parser.add_argument("--natural-images", type=int, default=None,
                         help="clean accuracy on the first N test digits (default all)")
     parser.add_argument("--min-confidence", type=float, default=0.99,
                         help="ordinary champions scored under each defence (a)")
     args = parser.parse_args()
     threads = max(1, (os.cpu_count() or 1) // args.parallel)
+    encodings = {name: ENCODINGS[name] for name in args.encodings}
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
     second_lenet = args.second_lenet or out / "lenet-seed1.pt"
@@ -144,9 +148,9 @@ def main() -> None:
     for name, model in n_plus_one.items():
         through[name] = [f"model={model}", f"algorithm.classes={DIGITS}", *stop]
     jobs = [(out / f"{encoding}-ordinary-seed{seed}", config, [f"seed={seed}", *args.run_set])
-            for encoding, config in ENCODINGS.items() for seed in args.seeds]
+            for encoding, config in encodings.items() for seed in args.seeds]
     jobs += [(out / f"{encoding}-{slug(name)}-seed{seed}", config, [f"seed={seed}", *overrides])
-             for name, overrides in through.items() for encoding, config in ENCODINGS.items()
+             for name, overrides in through.items() for encoding, config in encodings.items()
              for seed in args.seeds]
     summaries = dict(zip([job[0] for job in jobs], commands.map_in_processes(
         run, jobs, processes=args.parallel, threads=threads), strict=True))
@@ -155,7 +159,7 @@ def main() -> None:
         "--natural-images", str(args.natural_images)]
     rows = []
     ordinary_under = {}
-    for encoding in ENCODINGS:
+    for encoding in encodings:
         report = json.loads(evofool(
             "defend", "mnist-lenet", "--fooling",
             *(str(out / f"{encoding}-ordinary-seed{seed}") for seed in args.seeds),
@@ -166,10 +170,10 @@ def main() -> None:
         for row in report["rows"]:
             ordinary_under.setdefault((row["defense"], encoding), []).append(row)
     rescored = {(defense, encoding): rescore(out, defense, encoding, args.seeds)
-                for defense in DEFENSES for encoding in ENCODINGS}
+                for defense in DEFENSES for encoding in encodings}
     for name in ["none", *through]:
         row = {"defense": name}
-        for encoding in ENCODINGS:
+        for encoding in encodings:
             under = ordinary_under.get((name, encoding))
             if under:
                 row[f"{encoding}_ordinary_share_at_0.99"] = round(statistics.mean(
@@ -188,7 +192,7 @@ def main() -> None:
     gate = "Mahalanobis gate (95 % TPR)"
     by_name[gate]["clean_accuracy"] = clean_accuracy(
         ["mnist-lenet"], args.natural_images,
-        gate_run=out / f"cppn-{slug(gate)}-seed{args.seeds[0]}")
+        gate_run=out / f"{args.encodings[0]}-{slug(gate)}-seed{args.seeds[0]}")
     by_name["ensemble of two LeNets (min)"]["clean_accuracy"] = clean_accuracy(
         ["mnist-lenet", str(second_lenet)], args.natural_images)
     for name, model in n_plus_one.items():

@@ -43,8 +43,8 @@ SMOKE = {  # script (":label" for a second way to run it): its smallest budget (
     "screen.py": ["RUN", "--generations", "2", "--engine", "torch-bf16", "--margins", "0.5"],
     "outcome_bounds.py": ["--seeds", "1"],
     "defenses_mnist.py": ["--seeds", "0", "--generations", "2", "--rounds", "1", "--parallel",
-                          "1", "--out", "defenses", "--second-lenet", "LENET",
-                          "--natural-images", "200", "--min-confidence", "0", "--run-set",
+                          "1", "--out", "defenses", "--encodings", "cppn", "--second-lenet",
+                          "LENET", "--natural-images", "200", "--min-confidence", "0", "--run-set",
                           "algorithm.batch_size=20", "--run-set", "generations=2",
                           *[f"--retrain-set={override}" for override in (
                               "evolution.generations=2", "training.epochs=1",

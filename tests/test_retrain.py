@@ -204,3 +204,18 @@ def test_finetune_mode_widens_the_previous_model(small_lenets, tmp_path):
     # Fine-tuning starts from round 0's weights: the first layer is still close to them.
     first, start = model.network.features[0].weight, original.network.features[0].weight
     assert (first - start).abs().mean() < 0.5 * start.abs().mean()
+
+
+@pytest.mark.parametrize("edit", [lambda text: text.replace("rounds: 2", "rounds: 3"),
+                                  lambda text: text + "\njunk: [\n"])
+def test_resume_refuses_an_edited_config_yaml_and_keeps_the_edit(tiny_retrain, tmp_path, cli,
+                                                                  edit):
+    """An experiment once ignored the edit and wrote the recorded config over it."""
+    experiment = shutil.copytree(tiny_retrain[0], tmp_path / "exp")
+    config = experiment / "config.yaml"
+    config.write_text(edit(config.read_text()))
+    edited = config.read_text()
+    result = cli("resume", str(experiment), "--quiet")
+    assert result.returncode == 2 and "was edited" in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert config.read_text() == edited

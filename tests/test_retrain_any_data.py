@@ -5,6 +5,7 @@ clear errors for data that cannot serve."""
 import csv
 import json
 import sqlite3
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -104,14 +105,18 @@ def test_mnist_saved_as_an_image_folder_gives_the_mnist_paths_round_zero(small_l
     assert load_classifier(str(round_model_path(tmp_path / "folder", 1))).num_classes == 11
 
 
-def test_the_n_plus_1_experiment_runs_on_an_rgb_folder_with_a_small_cnn(tmp_path, cli):
-    data = rgb_folder(tmp_path / "rgb")
-    model = tmp_path / "cnn.pt"
+def test_the_n_plus_1_experiment_runs_on_an_rgb_folder_with_a_small_cnn(tmp_path, cli,
+                                                                         monkeypatch):
+    """Started with relative paths (model, data, experiment), it resumes from another
+    working directory: an experiment once recorded them relative to where it started."""
+    monkeypatch.chdir(tmp_path)
+    data = rgb_folder(Path("rgb"))
+    model = Path("cnn.pt")
     trained = cli("train", "small-cnn", "--data", str(data), "--out", str(model),
                   "--size", "16", "--epochs", "15")
     assert trained.returncode == 0, trained.stderr
     assert json.loads(trained.stdout.splitlines()[-1])["test_accuracy"] > 0.9
-    result = cli("retrain", str(CONFIG), "--out", str(tmp_path / "exp"), "--quiet",
+    result = cli("retrain", str(CONFIG), "--out", "exp", "--quiet",
                  *[f"--set={override}" for override in (
                      f"model={model}", f"data={data}", "rounds=1", "evolution.generations=6",
                      "evolution.algorithm.batch_size=40", "training.epochs=2",
@@ -130,6 +135,11 @@ def test_the_n_plus_1_experiment_runs_on_an_rgb_folder_with_a_small_cnn(tmp_path
     finally:
         connection.close()
     assert {len(row[0]) for row in pixels} == {3 * 16 * 16}
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    result = cli("resume", "../exp", "--quiet", "--set", "rounds=2", "--force")
+    assert result.returncode == 0, result.stderr
+    assert [row["round"] for row in _rows(tmp_path / "exp")] == ["0", "1", "2"]
 
 
 def test_retrain_refuses_a_model_and_data_that_do_not_fit_in_one_line(small_lenets, tmp_path,

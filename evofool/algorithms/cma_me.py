@@ -37,6 +37,9 @@ from evofool.settings import positive, probability
 MIN_EMITTER_CHILDREN = 4  # a CMA-ES recombines the best half of a batch
 
 
+MAX_SIGMA = 100.0  # ten weight bounds: a larger first step only draws clipped weights
+
+
 @dataclass(frozen=True)
 class CmaMeSettings(MapElitesSettings):
     """``algorithm: {type: cma_me, ...}``: MapElitesSettings' keys, and ``emitters``
@@ -52,6 +55,9 @@ class CmaMeSettings(MapElitesSettings):
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        if self.sigma > MAX_SIGMA:
+            raise ConfigError(f"algorithm.sigma must be at most {MAX_SIGMA:g} (weights live in "
+                              f"+-weight_bound, 10 by default), not {self.sigma:g}")
         per_emitter = round(self.batch_size * self.emitter_share) // self.emitters
         if per_emitter < MIN_EMITTER_CHILDREN:
             raise ConfigError(

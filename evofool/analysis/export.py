@@ -4,21 +4,16 @@ Every export writes ``manifest.csv`` (one row per image, in the data's
 order) so each image can be traced to its run, class, confidence and genome.
 The export is built in a hidden sibling directory and renamed into place,
 so an interrupted export leaves nothing half-written (and a failed one removes
-its hidden directory), and ``--overwrite`` replaces only a previous export: a
-directory holding exactly the files its manifest lists, never a run, an
-experiment or a file the export did not write. ``--out`` is claimed when the
-export starts with the writer lock every run and experiment takes
-(store/writer_lock.py), and held until the export stands: a second export, or a
-run started into the same directory meanwhile, is refused instead of replaced.
+its hidden directory); what ``--out`` may hold and replace is
+evofool.analysis.export_destination's to say.
 """
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import os
 import shutil
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -26,22 +21,26 @@ from typing import Literal
 import numpy as np
 import torch
 
+from evofool.analysis.export_destination import (
+    MANIFEST,
+    MANIFEST_FIELDS,
+    OPENOOD_LIST,
+    check_output,
+    claimed,
+    move_into_place,
+    output_dir,
+)
 from evofool.archive.confidence import FOOLED_THRESHOLD
-from evofool.errors import EvofoolError, first_line, quoted
+from evofool.errors import EvofoolError
 from evofool.files.images import png_bytes, to_uint8
 from evofool.run.outputs import safe_name
 from evofool.run.stored import StoredRun, classes_agree
-from evofool.store import Champion, is_run_dir
-from evofool.store.retrain_layout import expand_run_dirs, is_retrain_dir
-from evofool.store.writer_lock import LOCK_FILE, RunBusyError, WriterLock, holds_files
+from evofool.store import Champion
+from evofool.store.retrain_layout import expand_run_dirs
 
 Format = Literal["imagefolder", "openood", "pt", "npz"]
 FORMATS = ("imagefolder", "openood", "pt", "npz")
 PNG_FORMATS = ("imagefolder", "openood")  # one PNG per image in <index>-<name>/ folders
-MANIFEST = "manifest.csv"
-OPENOOD_LIST = "openood.txt"  # OpenOOD's image list: "relative/path.png label" per line
-MANIFEST_FIELDS = ("index", "file", "run", "class", "class_name", "confidence", "generation",
-                   "genome_id", "model", "encoding")
 
 
 @dataclass(frozen=True)
@@ -66,11 +65,11 @@ def export(request: ExportRequest) -> int:
         EvofoolError: a bad run directory, an unknown class, mixed image sizes or
             class lists, an occupied output directory, or nothing to export.
     """
-    out = _output_dir(request.out)
-    _check_output(out, request.overwrite)
+    out = output_dir(request.out)
+    check_output(out, request.overwrite)
     expanded = expand_run_dirs(request.run_dirs, request.rounds)
     _refuse_repeats([run_dir for run_dir, _ in expanded])
-    with _claimed(out, request.overwrite):
+    with claimed(out, request.overwrite):
         return _export_into(out, request, expanded)
 
 
@@ -95,7 +94,7 @@ def _export_into(out: Path, request: ExportRequest,
         try:
             partial.mkdir(parents=True)
             _write(partial, request, selected, class_names)
-            _move_into_place(partial, out)
+            move_into_place(partial, out)
         except BaseException:
             shutil.rmtree(partial, ignore_errors=True)
             raise
@@ -103,87 +102,6 @@ def _export_into(out: Path, request: ExportRequest,
         for run in runs:
             run.close()
     return total
-
-
-def _output_dir(out: Path) -> Path:
-    """``out`` as an absolute path with a name (``.`` is the current directory's name), so
-    that the hidden sibling the export is built in lies beside it."""
-    if str(out) == "":
-        raise EvofoolError("--out is empty; name the directory to export into")
-    resolved = Path(os.path.abspath(out))
-    if resolved.name == "":
-        raise EvofoolError(f"--out {out} is the file system's root; export into a directory")
-    return resolved
-
-
-@contextlib.contextmanager
-def _claimed(out: Path, overwrite: bool) -> Iterator[None]:
-    """Hold ``out``'s writer lock for the export (making ``out`` if it is new), checked
-    again once held: what stands there then is what the export may replace. A failed
-    export leaves ``out`` as it found it (a directory it made is removed again)."""
-    created = not out.exists()
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        lock_was_there = (out / LOCK_FILE).exists()
-        lock = WriterLock.acquire(out)
-    except RunBusyError as error:
-        raise EvofoolError(f"--out {out} is being written by another process; nothing was "
-                           f"written ({first_line(error)})") from None
-    except OSError as error:
-        raise EvofoolError(f"cannot create --out {out}: {error.strerror or error}") from error
-    finished = False
-    try:
-        _check_output(out, overwrite)
-        yield
-        finished = True
-    finally:
-        lock.release()
-        with contextlib.suppress(OSError):
-            if not lock_was_there:
-                (out / LOCK_FILE).unlink(missing_ok=True)  # (gone with a replaced directory)
-            if created and not finished:
-                out.rmdir()
-
-
-def _check_output(out: Path, overwrite: bool) -> None:
-    if not out.exists():
-        return
-    if not out.is_dir():
-        raise EvofoolError(f"--out {out} exists and is not a directory")
-    if not holds_files(out):
-        return
-    if not overwrite:
-        raise EvofoolError(f"--out {out} is not empty; pass --overwrite to replace an "
-                           "earlier export there")
-    strangers = _files_not_exported(out)
-    if strangers:
-        raise EvofoolError(f"--overwrite replaces only an earlier evofool export, and {out} "
-                           f"is not one: {strangers}; choose another --out")
-
-
-def _files_not_exported(out: Path) -> str | None:
-    """Why ``out`` is not exactly an earlier export (its manifest lists what it wrote),
-    for a message; None when it is."""
-    if is_run_dir(out) or is_retrain_dir(out):
-        return "it is a run or an n+1 experiment"
-    try:
-        with open(out / MANIFEST, newline="", encoding="utf-8") as handle:
-            reader = csv.DictReader(handle)
-            if tuple(reader.fieldnames or ()) != MANIFEST_FIELDS:
-                return f"its {MANIFEST} is not an export's"
-            files = {row["file"] for row in reader}
-    except FileNotFoundError:
-        return f"it has no {MANIFEST}"
-    except (OSError, UnicodeDecodeError, csv.Error) as error:
-        return f"its {MANIFEST} is unreadable ({type(error).__name__})"
-    folders = {file.split("/")[0] for file in files if file.count("/") == 1}
-    written = {MANIFEST, OPENOOD_LIST, LOCK_FILE} | files | folders
-    for path in sorted(out.rglob("*")):
-        relative = path.relative_to(out).as_posix()
-        if relative not in written or path.is_symlink() or (
-                path.is_dir() != (relative in folders)):
-            return f"it holds {quoted(relative)}, which no export there wrote"
-    return None
 
 
 def _refuse_repeats(run_dirs: list[Path]) -> None:
@@ -271,19 +189,3 @@ def _write_png(out: Path, run_number: int, run_label: str, image: Champion,
     return f"{folder}/{name}"
 
 
-def _move_into_place(partial: Path, out: Path) -> None:
-    """Rename the finished export into place; what stood there (empty, or an earlier export
-    checked to hold only its own files, and unchanged since: this export holds its writer
-    lock) is moved aside first and removed once the new one stands."""
-    old = None
-    if out.exists():
-        old = out.parent / f".{out.name}.old-{os.getpid()}"
-        os.replace(out, old)
-    try:
-        os.replace(partial, out)
-    except OSError:
-        if old is not None:
-            os.replace(old, out)
-        raise
-    if old is not None:
-        shutil.rmtree(old)

@@ -18,7 +18,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
@@ -44,6 +44,7 @@ from evofool.browse.run_files import (
     serve_run_file,
     unreadable_run,
 )
+from evofool.browse.untrusted import DAMAGED, SafeJSONResponse
 from evofool.encodings.genome_codec import record_to_json
 from evofool.errors import EvofoolError, quoted
 from evofool.files.images import png_bytes
@@ -52,7 +53,6 @@ from evofool.run.stored import StoredRun
 HERE = Path(__file__).parent
 IMMUTABLE = {"Cache-Control": "public, max-age=31536000, immutable"}
 TOP_NAMES = 5
-MAX_ID = 2**63 - 1  # SQLite's largest integer
 
 
 def create_app(roots: list[Path], hosts: tuple[str, ...] = ()) -> BrowserGuard:
@@ -63,16 +63,12 @@ def create_app(roots: list[Path], hosts: tuple[str, ...] = ()) -> BrowserGuard:
     templates.env.globals["fooled"] = fooled_keys()  # read by the pages' script (browse.js)
 
     def entry_for(request: Request, kind: str | None = None) -> CatalogEntry:
-        """The catalogued run a request names; 404 for anything else, including ids out of
-        SQLite's range (a request is untrusted input)."""
+        """The catalogued run a request names; 404 for anything else (ids in paths are
+        bounded by their convertor, evofool.browse.untrusted.BoundedId)."""
         entry = catalog.find(request.path_params["slug"])
         if entry is None or (kind is not None and entry.kind != kind):
             raise HTTPException(404, f"no run called {quoted(request.path_params['slug'])} "
                                      "here")
-        for key in ("genome_id", "class_index"):
-            if request.path_params.get(key, 0) > MAX_ID:
-                raise HTTPException(404, f"no {key.replace('_', ' ')} "
-                                         f"{quoted(request.path_params[key])} here")
         return entry
 
     def open_run(entry: CatalogEntry) -> StoredRun:
@@ -86,7 +82,7 @@ def create_app(roots: list[Path], hosts: tuple[str, ...] = ()) -> BrowserGuard:
         return templates.TemplateResponse(request, "index.html", {"roots": roots})
 
     def api_runs(request: Request) -> Response:
-        return JSONResponse([describe(entry) for entry in catalog.entries()], headers=NO_STORE)
+        return SafeJSONResponse([describe(entry) for entry in catalog.entries()], headers=NO_STORE)
 
     def run_page(request: Request) -> Response:
         entry = entry_for(request)
@@ -98,7 +94,7 @@ def create_app(roots: list[Path], hosts: tuple[str, ...] = ()) -> BrowserGuard:
     def api_run(request: Request) -> Response:
         entry = entry_for(request)
         if entry.kind == "retrain":
-            return JSONResponse(retrain_json(entry), headers=NO_STORE)
+            return SafeJSONResponse(retrain_json(entry), headers=NO_STORE)
         row = describe(entry)
         if "error" in row:  # listed as unreadable: say the same here
             raise HTTPException(404 if entry.kind == "missing" else UNREADABLE,
@@ -115,7 +111,7 @@ def create_app(roots: list[Path], hosts: tuple[str, ...] = ()) -> BrowserGuard:
                          for c in run.champions() if c.class_index in in_play]
         finally:
             run.close()
-        return JSONResponse({**row, "champions": champions, "passing_detector": passing,
+        return SafeJSONResponse({**row, "champions": champions, "passing_detector": passing,
                              "transfer": result_json(entry, "transfer"),
                              "ood": result_json(entry, "ood"),
                              "defend": result_json(entry, "defend")}, headers=NO_STORE)
@@ -143,7 +139,7 @@ def create_app(roots: list[Path], hosts: tuple[str, ...] = ()) -> BrowserGuard:
         finally:
             run.close()
         genome = champion.genome_id
-        return JSONResponse({
+        return SafeJSONResponse({
             "run": entry.slug, "class": class_index, "name": names[class_index],
             "confidence": champion.confidence, "generation": champion.generation,
             "genome_id": genome, "parent_id": champion.parent_id,
@@ -216,14 +212,16 @@ def create_app(roots: list[Path], hosts: tuple[str, ...] = ()) -> BrowserGuard:
     def run_file(request: Request) -> Response:
         return serve_run_file(entry_for(request), request.path_params["path"])
 
-    async def unreadable(request: Request, error: EvofoolError) -> Response:
-        """A run whose files cannot be read (a damaged store): said, not a traceback."""
-        return await not_found(request, HTTPException(
-            UNREADABLE, f"cannot read this run: {printable(str(error))}"))
+    async def unreadable(request: Request, error: Exception) -> Response:
+        """A run whose files cannot be read (a damaged store, a crafted file: text in a
+        number's place, NaN where JSON was): said, not a traceback."""
+        why = printable(str(error)) if isinstance(error, EvofoolError) else \
+            f"a file in it is damaged ({type(error).__name__})"
+        return await not_found(request, HTTPException(UNREADABLE, f"cannot read this run: {why}"))
 
     async def not_found(request: Request, error: HTTPException) -> Response:
         if request.url.path.startswith("/api/") or "." in request.url.path.rsplit("/", 1)[-1]:
-            return JSONResponse({"error": error.detail}, status_code=error.status_code)
+            return SafeJSONResponse({"error": error.detail}, status_code=error.status_code)
         return templates.TemplateResponse(request, "error.html", {"message": error.detail},
                                           status_code=error.status_code)
 
@@ -231,17 +229,18 @@ def create_app(roots: list[Path], hosts: tuple[str, ...] = ()) -> BrowserGuard:
         Route("/", index),
         Route("/api/runs", api_runs),
         Route("/api/runs/{slug}", api_run),
-        Route("/api/runs/{slug}/classes/{class_index:int}", api_champion),
+        Route("/api/runs/{slug}/classes/{class_index:id}", api_champion),
         Route("/runs/{slug}", run_page),
-        Route("/runs/{slug}/classes/{class_index:int}", champion_page),
-        Route("/runs/{slug}/genomes/{genome_id:int}.png", genome_image),
-        Route("/runs/{slug}/genomes/{genome_id:int}/genome", genome_download),
+        Route("/runs/{slug}/classes/{class_index:id}", champion_page),
+        Route("/runs/{slug}/genomes/{genome_id:id}.png", genome_image),
+        Route("/runs/{slug}/genomes/{genome_id:id}/genome", genome_download),
         Route("/runs/{slug}/plots/confidence.png", confidence_plot),
-        Route("/runs/{slug}/plots/class-{class_index:int}.png", class_plot),
+        Route("/runs/{slug}/plots/class-{class_index:id}.png", class_plot),
         Route("/runs/{slug}/plots/rounds.png", rounds_plot),
         Route("/runs/{slug}/files/{path:path}", run_file),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
-    ], exception_handlers={HTTPException: not_found, EvofoolError: unreadable}), hosts)
+    ], exception_handlers={HTTPException: not_found,
+                           **dict.fromkeys((EvofoolError, *DAMAGED), unreadable)}), hosts)
 
 
 def _png(figure: Any) -> Response:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from evofool.archive.confidence import FOOLED_KEY, classes_fooled, median_confidence
+from evofool.browse.untrusted import DAMAGED
 from evofool.errors import EvofoolError
 from evofool.retrain.store import RetrainStore
 from evofool.run.metrics import latest_row
@@ -88,6 +89,8 @@ def describe(entry: CatalogEntry) -> dict[str, Any]:
                    else _describe_run(entry.path))
     except EvofoolError as error:
         row["error"] = printable(str(error))
+    except DAMAGED as error:  # a crafted metrics.csv or store value: this run, not the list
+        row["error"] = f"a file in it is damaged ({type(error).__name__})"
     return row
 
 

@@ -7,7 +7,6 @@ nothing (or a 4xx that says why), never a 500.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from urllib.parse import quote
 
@@ -16,6 +15,7 @@ from starlette.responses import FileResponse, Response
 
 from evofool.archive.confidence import FOOLED_KEY
 from evofool.browse.catalog import CatalogEntry, describe, printable
+from evofool.browse.untrusted import read_json
 from evofool.errors import EvofoolError
 from evofool.retrain.store import RetrainStore
 from evofool.store.layout import SUMMARY_FILE
@@ -85,10 +85,7 @@ def detector_verdicts(entry: CatalogEntry
     many classes' champions are >= 0.99 and pass, and each final champion's detector
     score and whether it passes, keyed by (class, genome id) so that a champion replaced
     since (a resumed run) gets none. (None, {}) for other runs."""
-    try:
-        summary = json.loads((entry.path / SUMMARY_FILE).read_text())
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
-        return None, {}
+    summary = read_json(entry.path / SUMMARY_FILE)
     if not isinstance(summary, dict) or "detector" not in summary:
         return None, {}
     try:  # a summary.json someone edited or crafted: shown as no verdicts, never a 500
@@ -105,13 +102,7 @@ def detector_verdicts(entry: CatalogEntry
 def result_json(entry: CatalogEntry, name: str) -> dict[str, Any] | None:
     """What `evofool transfer`, `ood` or `defend` (``name``) wrote to its default place in
     the run directory, NAME/NAME.json, with its NAME.png figure's address; None if none."""
-    path = entry.path / name / f"{name}.json"
-    if not path.exists():
-        return None
-    try:
-        result = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
-        return None
+    result = read_json(entry.path / name / f"{name}.json")
     if not isinstance(result, dict):  # not what the command writes: not shown
         return None
     return {**result, "heatmap": f"{run_url(entry)}/files/{name}/{name}.png"}

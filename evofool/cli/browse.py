@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
                   f"{f' and {len(others) - 5} more' if len(others) > 5 else ''} in {root}",
                   file=sys.stderr)
     print(f"evofool: browsing {', '.join(map(str, args.paths))} at "
-          f"http://{args.host}:{args.port}/ (Ctrl-C stops)", file=sys.stderr)
+          f"http://{url_host(args.host)}:{args.port}/ (Ctrl-C stops)", file=sys.stderr)
     listening = _bound_socket(args.host, args.port)
     app = create_app(list(args.paths), hosts=(args.host, *args.allow_host))
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
@@ -74,3 +74,8 @@ def _bound_socket(host: str, port: int) -> socket.socket:
         raise EvofoolError(f"cannot serve on {host}:{port}: {error.strerror or error}"
                            ) from error
     return listening
+
+
+def url_host(host: str) -> str:
+    """``host`` as a URL writes it: an IPv6 address in brackets (http://[::1]:8768/)."""
+    return f"[{host}]" if ":" in host else host

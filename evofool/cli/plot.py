@@ -34,9 +34,15 @@ def run(args: argparse.Namespace) -> int:
     out = args.out or args.run_dir / "plots"
     figures = _retrain_figures(args.run_dir) if is_retrain_dir(args.run_dir) \
         else _run_figures(args.run_dir)
+    created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
-    for name, figure in figures.items():
-        write_atomically(out / name, to_png(figure))
+    try:
+        for name, figure in figures.items():
+            write_atomically(out / name, to_png(figure))
+    except BaseException:
+        if created and not any(out.iterdir()):
+            out.rmdir()  # a failed plot leaves no empty --out behind
+        raise
     print(f"evofool: wrote {', '.join(figures)} to {out}", file=sys.stderr)
     print(json.dumps({"out": str(out), "files": sorted(figures)}))
     return 0

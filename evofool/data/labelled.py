@@ -12,6 +12,7 @@ model's channel count (grayscale or RGB) and resized to its height and width
 from __future__ import annotations
 
 import dataclasses
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from PIL import Image
 
 from evofool.errors import DataUnavailableError, ImageReadError
 from evofool.files.images import pil_pixels, read_pixels
+from evofool.models.class_names import class_name_problem
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".ppm", ".tif", ".tiff", ".webp")
 TEST_EVERY = 5  # without train/ and test/: each class's 5th, 10th, ... image is a test image
@@ -123,7 +125,15 @@ def _class_files(directory: Path) -> dict[str, list[Path]]:
                                   and not path.is_symlink() and not path.name.startswith("."))
                for entry in directory.iterdir()
                if entry.is_dir() and not entry.is_symlink() and not entry.name.startswith(".")}
+    empty = sorted(name for name, files in classes.items() if not files)
+    if empty:
+        print(f"evofool: {directory}: skipping {len(empty)} class folder(s) without images: "
+              f"{', '.join(map(repr, empty[:5]))}{', ...' if len(empty) > 5 else ''}",
+              file=sys.stderr)
     classes = {name: files for name, files in classes.items() if files}
+    problem = next(filter(None, map(class_name_problem, classes)), None)
+    if problem is not None:
+        raise DataUnavailableError(f"{directory}: class folder name {problem}; rename it")
     if len(classes) < 2:
         raise DataUnavailableError(f"{directory}: an image folder needs at least two class "
                                    f"sub-directories with images ({', '.join(IMAGE_SUFFIXES)})")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import os
+import stat
 import warnings
 from pathlib import Path
 
@@ -31,6 +33,8 @@ def read_pixels(path: Path, *, channels: int, size: tuple[int, int] | None = Non
         ImageReadError: the file is missing or not an image PIL can decode.
     """
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO would block the read forever
+            raise ImageReadError(f"not a regular file: {path}")
         with warnings.catch_warnings():
             # PIL only warns between 1x and 2x its pixel limit; decoding that is ~1 GB
             warnings.simplefilter("error", Image.DecompressionBombWarning)

@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from evofool.errors import InputShapeError, ModelLoadError, first_line
+from evofool.models.class_names import class_names_problem
 from evofool.models.input_spec import InputSpec
 
 
@@ -27,11 +28,18 @@ class Classifier(torch.nn.Module):
         input_spec: what ``network`` expects.
         class_names: K names, index-aligned with the logits.
         name: the model spec this classifier was loaded from, for records.
+
+    Raises:
+        ModelLoadError: ``class_names`` that are not all class names
+            (evofool.models.class_names).
     """
 
     def __init__(self, network: torch.nn.Module, *, input_spec: InputSpec,
                  class_names: Sequence[str], name: str) -> None:
         super().__init__()
+        problem = class_names_problem(class_names)
+        if problem is not None:
+            raise ModelLoadError(f"{name}: {problem}")
         self.network = network.eval()
         self.input_spec = input_spec
         self.class_names = tuple(class_names)

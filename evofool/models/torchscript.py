@@ -46,8 +46,12 @@ def load_torchscript(path: Path, *, name: str, input_spec: InputSpec | None = No
     if sidecar.exists():
         try:
             metadata = json.loads(sidecar.read_text())
+            if not isinstance(metadata, dict):
+                raise TypeError(f"it holds a {type(metadata).__name__}, not an object")
             if input_spec is None and "input_spec" in metadata:
                 input_spec = InputSpec.from_dict(metadata["input_spec"])
+        except RecursionError:
+            raise ModelLoadError(f"bad sidecar {sidecar}: nested too deep") from None
         except (ValueError, TypeError) as error:
             raise ModelLoadError(f"bad sidecar {sidecar}: {first_line(error)}") from error
     if input_spec is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -87,6 +88,25 @@ class RetrainConfig:
         raw = dataclasses.asdict(self)
         del raw["evolution"]["model"], raw["evolution"]["seed"]
         return raw
+
+    def round_run_config(self, round_index: int, model: str, natural_classes: int, *,
+                         held_out: bool = False) -> RunConfig:
+        """The config of round ``round_index``'s run (or held-out run) against ``model``:
+        the evolution section with the round's name and seed, over the natural classes
+        only (no cell, no target for the garbage class)."""
+        seed = self.seed + round_index + (self.held_out.seed_offset if held_out else 0)
+        algorithm = self.evolution.algorithm.among_classes(list(range(natural_classes)))
+        name = f"round-{round_index:02d}" + ("-held-out" if held_out else "")
+        return dataclasses.replace(self.evolution, name=name, model=model, seed=seed,
+                                   algorithm=algorithm)
+
+    def with_absolute_inputs(self) -> RetrainConfig:
+        """This config with round 0's model file and the image folder as absolute paths, so
+        the experiment resumes from any working directory (other specs stay as they are)."""
+        model, data = Path(self.model).expanduser(), Path(self.data).expanduser()
+        return dataclasses.replace(
+            self, model=os.path.abspath(model) if model.is_file() else self.model,
+            data=os.path.abspath(data) if self.data != "mnist" and data.is_dir() else self.data)
 
 
 def load_retrain_config(path: Path, overrides: list[str] = ()) -> RetrainConfig:

@@ -15,6 +15,7 @@ through the run's own checkpoints.
 from __future__ import annotations
 
 import dataclasses
+import os
 import sys
 import time
 from pathlib import Path
@@ -29,14 +30,17 @@ from evofool.archive.confidence import (
 from evofool.data import LabelledImages, load_labelled_images
 from evofool.errors import EvofoolError
 from evofool.models import load_classifier
-from evofool.retrain.config import RetrainConfig, retrain_config_from_dict
+from evofool.retrain.config import (
+    RetrainConfig,
+    load_retrain_config,
+    retrain_config_from_dict,
+)
 from evofool.retrain.garbage import collect_garbage, garbage_share, natural_fooling
 from evofool.retrain.held_out import held_out_images, measure_held_out
-from evofool.retrain.report import write_report
+from evofool.retrain.report import round_table, write_report
 from evofool.retrain.retraining import check_retrainable, train_round
 from evofool.retrain.store import RetrainStore, RoundRecord
 from evofool.run.builder import build_classifier
-from evofool.run.config import RunConfig
 from evofool.run.directory import RunDirectory, resumed_config
 from evofool.run.job import EvolutionJob
 from evofool.run.outputs import write_config
@@ -78,6 +82,8 @@ class RetrainExperiment:
                 without a linear output layer or whose classes are not the data's, an
                 encoding that draws at another size, or GA targets out of range.
         """
+        directory = Path(os.path.abspath(directory))  # its round runs name their models
+        config = config.with_absolute_inputs()         # and inputs from anywhere
         RunDirectory.check_unused(directory, is_kind=is_retrain_dir, kind="experiment")
         classifier = build_classifier(dataclasses.replace(config.evolution, model=config.model))
         check_retrainable(classifier, config)
@@ -108,12 +114,16 @@ class RetrainExperiment:
 
         Raises:
             RunBusyError: another process is writing the experiment.
+            EvofoolError: an edited config.yaml, or a change without ``force``.
         """
+        directory = Path(os.path.abspath(directory))
         run_directory = RunDirectory.reopen(directory, is_kind=is_retrain_dir, kind="experiment")
         with run_directory.released_on_error():
             store = RetrainStore(directory)
             stored = retrain_config_from_dict(store.get_meta("config"))
             try:
+                run_directory.check_config_file(
+                    stored.to_dict(), lambda path: load_retrain_config(path).to_dict())
                 config = resumed_config(stored.to_dict(), overrides,
                                         parse=retrain_config_from_dict, force=force,
                                         what="experiment")
@@ -159,17 +169,9 @@ class RetrainExperiment:
             self.run_directory.release()
 
     def table(self) -> list[dict[str, Any]]:
-        """One row per round; the held-out AUROC as one column per detector."""
-        trainings = self.store.trainings()
-        detectors = self.config.held_out.detectors if self.config.held_out.enabled else []
-        rows = []
-        for record in self.store.rounds():
-            row = record.as_row()
-            auroc = row.pop("held_out_auroc") or {}
-            rows.append({**row, **{f"held_out_auroc_{name}": auroc.get(name)
-                                   for name in detectors},
-                         "train_seconds": trainings.get(record.round, {}).get("seconds")})
-        return rows
+        """One row per round (evofool.retrain.report.round_table)."""
+        return round_table(self.store, self.config.held_out.detectors
+                           if self.config.held_out.enabled else [])
 
     def model_spec(self, round_index: int) -> str:
         if round_index == 0:
@@ -191,20 +193,12 @@ class RetrainExperiment:
             what = "held-out images" if held_out else "evolving"
             print(f"evofool: round {round_index}/{self.config.rounds}: {what} against "
                   f"{self.model_spec(round_index)}", file=sys.stderr)
-            job = EvolutionJob.start(self._run_config(round_index, held_out), run_dir,
+            config = self.config.round_run_config(round_index, self.model_spec(round_index),
+                                                  len(self.natural_names), held_out=held_out)
+            job = EvolutionJob.start(config, run_dir,
                                      progress=self.progress)
         job.run()
         return job.stop_signal is None
-
-    def _run_config(self, round_index: int, held_out: bool = False) -> RunConfig:
-        evolution = self.config.evolution
-        seed = self.config.seed + round_index + (self.config.held_out.seed_offset
-                                                 if held_out else 0)
-        # no cell, no target for the garbage class
-        algorithm = evolution.algorithm.among_classes(list(range(len(self.natural_names))))
-        name = f"round-{round_index:02d}" + ("-held-out" if held_out else "")
-        return dataclasses.replace(evolution, name=name, model=self.model_spec(round_index),
-                                   seed=seed, algorithm=algorithm)
 
     def _record_round(self, round_index: int) -> None:
         natural = len(self.natural_names)

@@ -1,4 +1,4 @@
-"""The n+1 experiment's per-round table as CSV and JSON, and the figure of its trends."""
+"""The n+1 experiment's per-round table, as CSV and JSON, and the figure of its trends."""
 
 from __future__ import annotations
 
@@ -11,6 +11,19 @@ from typing import Any
 from evofool.analysis.figure_style import to_png
 from evofool.analysis.plots import rounds_figure
 from evofool.files.atomic import write_atomically
+from evofool.retrain.store import RetrainStore
+
+
+def round_table(store: RetrainStore, detectors: list[str]) -> list[dict[str, Any]]:
+    """One row per round; the held-out AUROC as one column per detector."""
+    trainings = store.trainings()
+    rows = []
+    for record in store.rounds():
+        row = record.as_row()
+        auroc = row.pop("held_out_auroc") or {}
+        rows.append({**row, **{f"held_out_auroc_{name}": auroc.get(name) for name in detectors},
+                     "train_seconds": trainings.get(record.round, {}).get("seconds")})
+    return rows
 
 
 def write_report(directory: Path, table: list[dict[str, Any]], *, natural_classes: int) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 import torch
 
 from evofool.data import load_labelled_images
+from evofool.errors import ConfigError
 from evofool.models.checkpoint import CheckpointInfo, save_checkpoint
 from evofool.models.input_spec import InputSpec
 from evofool.models.small_cnn import SmallCnn
@@ -15,6 +16,7 @@ from evofool.training.fitting import TrainingResult, as_unit_floats, fit, test_a
 from evofool.training.model_file import checked_model_path
 
 DEFAULT_EPOCHS = 10
+MIN_SIZE, MAX_SIZE = 4, 512
 
 
 def train_small_cnn(data: str, out: Path, *, channels: int = 3, size: int = 32,
@@ -24,6 +26,9 @@ def train_small_cnn(data: str, out: Path, *, channels: int = 3, size: int = 32,
     ``channels`` x ``size`` x ``size`` and save a self-describing checkpoint whose classes
     are the data's (other image sizes are resized to ``size``); ``out`` is checked first
     (evofool.training.model_file: ``overwrite`` replaces an evofool model file)."""
+    if not MIN_SIZE <= size <= MAX_SIZE:
+        raise ConfigError(f"small-cnn size must be {MIN_SIZE}..{MAX_SIZE} pixels, not {size} "
+                          "(two 2x2 poolings need 4; larger sizes train slowly for nothing)")
     out = checked_model_path(out, overwrite=overwrite)
     spec = InputSpec(channels=channels, height=size, width=size, resize=True)
     natural = load_labelled_images(data, spec.shape)
