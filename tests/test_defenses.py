@@ -235,7 +235,6 @@ def test_ten_crop_key_keeps_working():
     assert len(both.evaluator.defenses) == 1  # what the run records stays as written
 
 
-@pytest.mark.slow
 def test_defend_scores_a_runs_images_and_the_browser_shows_them(
         cli, trained_lenet, tiny_cppn_run, tmp_path):
     run_dir = tmp_path / "run"

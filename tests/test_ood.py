@@ -75,7 +75,6 @@ def test_image_sets_name_their_problems(tmp_path):
     assert noise.images.shape == (7, 1, 28, 28) and noise.images.dtype == torch.uint8
 
 
-@pytest.mark.slow
 def test_cli_scores_a_runs_fooling_images_and_the_browser_shows_them(
         cli, trained_lenet, tiny_cppn_run, tmp_path):
     run_dir = tmp_path / "run"

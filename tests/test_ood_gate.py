@@ -70,7 +70,6 @@ class WritesAFile:
         return (Path.write_text, (Path(self.path), "pwned"))
 
 
-@pytest.mark.slow
 def test_a_crafted_detector_file_is_refused_and_runs_no_code(small_lenets, tmp_path, cli):
     run_dir = tmp_path / "run"
     EvolutionJob.start(gated_config(small_lenets[0], "cppn", "map_elites", 2), run_dir,
@@ -111,7 +110,6 @@ def results(run_dir):
             [(run_dir / name).read_bytes() for name in genomes])
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("encoding, algorithm", [("cppn", "map_elites"), ("direct", "ga")])
 def test_gated_run_resumes_exactly_and_reports_who_passes(small_lenets, tmp_path, encoding,
                                                           algorithm):
@@ -158,7 +156,6 @@ def test_detector_config_errors_are_one_line(cli, tmp_path, small_lenets):
         assert "Traceback" not in result.stderr and not (tmp_path / "run").exists()
 
 
-@pytest.mark.slow
 def test_the_n_plus_1_loop_evolves_past_the_detector_too(small_lenets, tmp_path):
     from conftest import RETRAIN_CONFIG, tiny_retrain_overrides
 

@@ -68,7 +68,6 @@ def champions_of(run_dir, encoding):
 
 @pytest.mark.numerics
 @pytest.mark.processes
-@pytest.mark.slow
 @pytest.mark.parametrize("encoding, engine, history, screen", [
     ("cppn", "onnxruntime", "all", False), ("direct", "torch", "milestones", False),
     ("cppn", "onnxruntime", "all", True)])
@@ -113,7 +112,6 @@ def test_killed_and_resumed_run_ends_bitwise_equal(tmp_path, trained_lenet, enco
         assert kinds.count(b"") > 0 and kinds.count(b"U") > 0
 
 
-@pytest.mark.slow
 def test_sigterm_checkpoints_and_says_how_to_resume(tmp_path, trained_lenet):
     out = tmp_path / "run"
     process = evofool(*run_args("cppn", trained_lenet["path"], out, generations=100000))

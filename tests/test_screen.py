@@ -40,7 +40,6 @@ def results(run_dir):
 
 
 @pytest.mark.numerics
-@pytest.mark.slow
 def test_only_exact_scores_reach_the_archive_and_resume_is_exact(small_lenets, tmp_path):
     model = small_lenets[0]
     summary = EvolutionJob.start(screened_config(model, 12), tmp_path / "whole",
@@ -129,7 +128,6 @@ def test_a_generation_is_screened_only_where_the_last_one_says_it_pays():
     assert restored.expected_cost() == screen.expected_cost() == pytest.approx(0.5)
 
 
-@pytest.mark.slow
 def test_a_run_that_screens_where_it_pays_resumes_exactly(small_lenets, tmp_path):
     pays = "evaluator.screen.when=pays"
     whole = screened_config(small_lenets[0], 12, pays)

@@ -8,6 +8,7 @@ bytes), or holds a control character (a newline would cut messages and CSV rows 
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Sequence
 from typing import Any
 
 
@@ -27,6 +28,6 @@ def class_name_problem(name: Any) -> str | None:
 
 def class_names_problem(names: Any) -> str | None:
     """Why ``names`` cannot be a model's class names (a list of class names), or None."""
-    if isinstance(names, str | bytes) or not isinstance(names, list | tuple):
+    if isinstance(names, bytes) or not isinstance(names, Sequence):
         return f"class_names must be a list of names, not {type(names).__name__}"
     return next((problem for problem in map(class_name_problem, names) if problem), None)

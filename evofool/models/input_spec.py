@@ -37,8 +37,10 @@ class InputSpec:
     def __post_init__(self) -> None:
         if self.channels not in (1, 3):
             raise ValueError(f"channels must be 1 or 3, not {self.channels}")
-        if not (1 <= self.height <= MAX_SIDE and 1 <= self.width <= MAX_SIDE):
-            raise ValueError(f"input size must be 1..{MAX_SIDE} pixels a side, not "
+        if self.height < 1 or self.width < 1:
+            raise ValueError(f"input size must be positive, not {self.height}x{self.width}")
+        if self.height > MAX_SIDE or self.width > MAX_SIDE:
+            raise ValueError(f"input size must be at most {MAX_SIDE} pixels a side, not "
                              f"{self.height}x{self.width}")
         if len(self.value_range) != 2 or self.value_range[0] >= self.value_range[1]:
             raise ValueError(f"value_range must be (low, high) with low < high: {self.value_range}")
