@@ -166,11 +166,14 @@ def test_interrupted_between_and_within_rounds_resumes_exactly(experiment, small
     assert len(table) == 2  # stopped inside round 2
     monkeypatch.setattr(RunRecorder, "record_generation", record)
 
-    RetrainExperiment.resume(directory, progress=False).run()
-    strip = [{k: v for k, v in row.items() if k not in TIMING} for row in _rows(directory)]
+    # Resumed as a copy, the original moved away: the copy uses its own round models.
+    copy = shutil.copytree(directory, tmp_path / "copy")
+    directory.rename(tmp_path / "moved-away")
+    RetrainExperiment.resume(copy, progress=False).run()
+    strip = [{k: v for k, v in row.items() if k not in TIMING} for row in _rows(copy)]
     expected = [{k: v for k, v in row.items() if k not in TIMING} for row in _rows(reference)]
     assert strip == expected
-    assert _garbage(directory) == _garbage(reference)
+    assert _garbage(copy) == _garbage(reference)
 
 
 def _rows_in_store(directory):

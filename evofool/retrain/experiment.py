@@ -15,6 +15,7 @@ through the run's own checkpoints.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import sys
 import time
@@ -188,7 +189,10 @@ class RetrainExperiment:
             store.close()
             if status == "finished":
                 return True
-            job = EvolutionJob.resume(run_dir, progress=self.progress)
+            # its model by this experiment's path: a copied or moved experiment's own file
+            # (the model fingerprint still has to match the one the run started with)
+            model = json.dumps(self.model_spec(round_index))
+            job = EvolutionJob.resume(run_dir, [f"model={model}"], progress=self.progress)
         else:
             what = "held-out images" if held_out else "evolving"
             print(f"evofool: round {round_index}/{self.config.rounds}: {what} against "

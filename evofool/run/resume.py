@@ -76,8 +76,9 @@ class RecordedRun:
         """
         recorded = self.config.to_dict()
         directory.check_config_file(recorded, lambda path: load_config(path).to_dict())
+        # the model's path may change (a moved file): its fingerprint decides (restore_search)
         config = resumed_config(recorded, overrides, parse=config_from_dict,
-                                free=STOP_CONDITIONS, force=force, what="run")
+                                free=(*STOP_CONDITIONS, "model"), force=force, what="run")
         return (config, *engines_on_resume(self.config, config, self.engine,
                                            self.screen_engine))
 
