@@ -80,7 +80,9 @@ def test_killed_and_resumed_run_ends_bitwise_equal(tmp_path, trained_lenet, enco
         pytest.importorskip("onnxruntime")
     model = trained_lenet["path"]
     options = {"engine": engine, "history": history, "screen": screen}
-    whole = evofool(*run_args(encoding, model, tmp_path / "whole", **options))  # alongside
+    whole = evofool(*run_args(encoding, model, tmp_path / "whole", **options))  # alongside,
+    while whole.poll() is None and latest_generation(tmp_path / "whole") < 1:  # once the
+        time.sleep(0.01)  # engines' timing it measured (screen.csv's cost_ratio) is cached
     killed = tmp_path / "killed"
     process = evofool(*run_args(encoding, model, killed, **options))
     kills = 0
