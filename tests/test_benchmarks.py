@@ -130,7 +130,14 @@ def smoke_runs(tmp_path_factory, trained_lenet) -> dict[str, Future]:
         yield {script: pool.submit(smoke, script) for script in sorted(SMOKE)}
 
 
-@pytest.mark.parametrize("script", sorted(SMOKE))
+# Smoke runs that take over 20 s on a 2-core Zen 5, and why.
+SLOW = {"defenses_mnist.py": "18 runs, a one-round n+1 experiment and 9 defend reports",
+        "imagenet.py": "EfficientNet-Lite0 exported, its engines and screens timed, then run"}
+
+
+@pytest.mark.parametrize("script", [
+    pytest.param(script, marks=pytest.mark.slow(SLOW[script])) if script in SLOW else script
+    for script in sorted(SMOKE)])
 def test_benchmark_runs_and_ends_with_its_whole_json_result(script, smoke_runs):
     result = smoke_runs[script].result()
     assert result.returncode == 0, result.stderr[-2000:]

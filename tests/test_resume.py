@@ -68,6 +68,7 @@ def champions_of(run_dir, encoding):
 
 @pytest.mark.numerics
 @pytest.mark.processes
+@pytest.mark.slow("five processes: a whole run beside a run killed three times and resumed")
 @pytest.mark.parametrize("encoding, engine, history, screen", [
     ("cppn", "onnxruntime", "all", False), ("direct", "torch", "milestones", False),
     ("cppn", "onnxruntime", "all", True)])
