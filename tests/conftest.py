@@ -71,7 +71,7 @@ def mnist():
 def trained_lenet(tmp_path_factory, mnist) -> dict:
     """Train LeNet for one epoch through the real CLI; returns its final JSON line."""
     out = tmp_path_factory.mktemp("models") / "lenet.pt"
-    result = run_in_process("train", "mnist-lenet", "--epochs", "1", "--out", str(out))
+    result = run_cli("train", "mnist-lenet", "--epochs", "1", "--out", str(out))
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
 
@@ -154,7 +154,7 @@ def tiny_retrain(tmp_path_factory, small_lenets):
     args = ["retrain", str(RETRAIN_CONFIG), "--out", str(directory), "--quiet"]
     for override in tiny_retrain_overrides(small_lenets[0]):
         args += ["--set", override]
-    result = run_in_process(*args)
+    result = run_cli(*args)
     assert result.returncode == 0, result.stderr
     return directory, json.loads(result.stdout.splitlines()[-1])
 
