@@ -48,6 +48,12 @@ _QUOTE.maxlist = _QUOTE.maxdict = 6
 _QUOTE.maxlevel = 2
 
 
+def printable(text: str) -> str:
+    """``text`` with the bytes of a file name that is not UTF-8 written as ``\\xff``:
+    Python holds them as lone surrogates, which no page, JSON answer or message can encode."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 def quoted(value: object) -> str:
     """``repr(value)``, bounded: what an error quotes of user input (a YAML document that
     expands through aliases can hold a value whose full repr is hundreds of MB)."""

@@ -31,7 +31,7 @@ from evofool.analysis.plots import (
     rounds_figure,
 )
 from evofool.archive.confidence import fooled_keys
-from evofool.browse.catalog import CatalogEntry, RunCatalog, describe, printable
+from evofool.browse.catalog import CatalogEntry, RunCatalog, describe
 from evofool.browse.guard import BrowserGuard
 from evofool.browse.run_files import (
     NO_STORE,
@@ -46,7 +46,7 @@ from evofool.browse.run_files import (
 )
 from evofool.browse.untrusted import DAMAGED, SafeJSONResponse
 from evofool.encodings.genome_codec import record_to_json
-from evofool.errors import EvofoolError, quoted
+from evofool.errors import EvofoolError, printable, quoted
 from evofool.files.images import png_bytes
 from evofool.run.stored import StoredRun
 

@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from evofool.archive.confidence import FOOLED_KEY, classes_fooled, median_confidence
 from evofool.browse.untrusted import DAMAGED
-from evofool.errors import EvofoolError
+from evofool.errors import EvofoolError, printable
 from evofool.retrain.store import RetrainStore
 from evofool.run.metrics import latest_row
 from evofool.store import RunStore, StoreError, is_run_dir
@@ -98,12 +98,6 @@ def _slug_part(name: str) -> str:
     """A directory name as part of a URL: bytes that are not UTF-8 become U+FFFD (a
     backslash, as ``printable`` writes them, reads as '/' in a URL)."""
     return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-
-
-def printable(text: str) -> str:
-    """``text`` with the bytes of a file name that is not UTF-8 written as ``\\xff``:
-    Python holds them as lone surrogates, which no page or JSON answer can encode."""
-    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def _describe_run(path: Path) -> dict[str, Any]:

@@ -14,9 +14,9 @@ from starlette.exceptions import HTTPException
 from starlette.responses import FileResponse, Response
 
 from evofool.archive.confidence import FOOLED_KEY
-from evofool.browse.catalog import CatalogEntry, describe, printable
+from evofool.browse.catalog import CatalogEntry, describe
 from evofool.browse.untrusted import read_json
-from evofool.errors import EvofoolError
+from evofool.errors import EvofoolError, printable
 from evofool.retrain.store import RetrainStore
 from evofool.store.layout import SUMMARY_FILE
 

@@ -95,6 +95,23 @@ def save_checkpoint(network: nn.Module, info: CheckpointInfo, path: Path, *,
         raise
 
 
+def read_checkpoint_payload(path: Path) -> dict[str, Any]:
+    """What :func:`save_checkpoint` wrote at ``path``, read without running code.
+
+    Raises:
+        ModelLoadError: the file is unreadable or not an evofool checkpoint.
+    """
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # torch raises many types for a corrupt file
+        raise ModelLoadError(
+            f"cannot read model file {path}: corrupt, truncated, or not a PyTorch checkpoint "
+            f"({type(error).__name__})") from error
+    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
+        raise ModelLoadError(f"{path} is not an evofool classifier checkpoint")
+    return payload
+
+
 def load_checkpoint(path: Path, name: str, *, base_network: BaseNetwork | None = None
                     ) -> Classifier:
     """Load a checkpoint written by :func:`save_checkpoint` as a Classifier.
@@ -106,14 +123,7 @@ def load_checkpoint(path: Path, name: str, *, base_network: BaseNetwork | None =
         ModelLoadError: the file is unreadable, not an evofool checkpoint, or
             its weights do not fit the architecture it names.
     """
-    try:
-        payload: dict[str, Any] = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # torch raises many types for a corrupt file
-        raise ModelLoadError(
-            f"cannot read model file {path}: corrupt, truncated, or not a PyTorch checkpoint "
-            f"({type(error).__name__})") from error
-    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
-        raise ModelLoadError(f"{path} is not an evofool classifier checkpoint")
+    payload = read_checkpoint_payload(path)
     architecture = payload.get("architecture")
     known = (*ARCHITECTURES, WIDENED)
     if payload.get("version") != CHECKPOINT_VERSION or architecture not in known:

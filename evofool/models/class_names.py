@@ -11,6 +11,8 @@ import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
+from evofool.errors import printable
+
 
 def class_name_problem(name: Any) -> str | None:
     """Why ``name`` cannot be a class name, or None when it can."""
@@ -19,8 +21,7 @@ def class_name_problem(name: Any) -> str | None:
     try:
         name.encode("utf-8")
     except UnicodeEncodeError:
-        shown = name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-        return f"{shown!r} is not UTF-8 text"
+        return f"{printable(name)!r} is not UTF-8 text"
     if any(unicodedata.category(character) == "Cc" for character in name):
         return f"{name!r} holds a control character"
     return None

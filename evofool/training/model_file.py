@@ -12,10 +12,8 @@ import os
 import stat
 from pathlib import Path
 
-import torch
-
-from evofool.errors import EvofoolError
-from evofool.models.checkpoint import CHECKPOINT_FORMAT
+from evofool.errors import EvofoolError, ModelLoadError
+from evofool.models.checkpoint import read_checkpoint_payload
 from evofool.store import is_run_dir
 from evofool.store.retrain_layout import is_retrain_dir
 
@@ -51,15 +49,10 @@ def checked_model_path(out: Path | str, *, overwrite: bool = False) -> Path:
     if not overwrite:
         raise EvofoolError(f"--out {out} exists; pass --overwrite to replace an evofool "
                            "model file")
-    if not _is_evofool_model(path):
+    try:
+        read_checkpoint_payload(path)
+    except ModelLoadError:
         raise EvofoolError(f"--out {out} is not an evofool model file; --overwrite replaces "
-                           "only those")
+                           "only those") from None
     return path
 
-
-def _is_evofool_model(path: Path) -> bool:
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception:  # noqa: BLE001 - torch raises many types for what is no checkpoint
-        return False
-    return isinstance(payload, dict) and payload.get("format") == CHECKPOINT_FORMAT
