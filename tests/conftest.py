@@ -173,6 +173,13 @@ def cli():
     return run_in_process
 
 
+def refused_in_one_line(result: subprocess.CompletedProcess, message: str) -> None:
+    """A user mistake: exit 2 and one line of stderr that says ``message``."""
+    assert result.returncode == 2, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and message in result.stderr, \
+        result.stderr
+
+
 def run_in_process(*args: str) -> subprocess.CompletedProcess:
     from evofool.cli.main import run_captured
 

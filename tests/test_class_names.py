@@ -7,16 +7,10 @@ import os
 
 import pytest
 import torch
-from conftest import MNIST_SPEC, rgb_folder
+from conftest import MNIST_SPEC, refused_in_one_line, rgb_folder
 
 from evofool.models import LeNet
 from evofool.models.checkpoint import CheckpointInfo, save_checkpoint
-
-
-def _one_line(result, message):
-    assert result.returncode == 2, result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1 and message in result.stderr, \
-        result.stderr
 
 
 @pytest.mark.parametrize("name, message", [(b"caf\xe9", "is not UTF-8 text"),
@@ -27,7 +21,7 @@ def test_a_class_folder_whose_name_is_no_text_is_refused_before_training(tmp_pat
     os.rename(data / "red", os.path.join(bytes(data), name))
     result = cli("train", "small-cnn", "--data", str(data), "--out", str(tmp_path / "m.pt"),
                  "--size", "8", "--epochs", "1")
-    _one_line(result, message)
+    refused_in_one_line(result, message)
     assert not (tmp_path / "m.pt").exists()
 
 
@@ -46,7 +40,7 @@ def test_a_checkpoint_whose_class_names_are_no_text_leaves_no_run(tmp_path, cli)
                                             test_accuracy=None, seed=0, epochs=0), model)
     result = cli("run", "configs/mnist_cppn.yaml", "--out", str(tmp_path / "run"), "--quiet",
                  "--set", f"model={model}", "--set", "generations=1")
-    _one_line(result, "int 0 is not text")
+    refused_in_one_line(result, "int 0 is not text")
     assert not (tmp_path / "run").exists()
 
 
@@ -55,10 +49,10 @@ def test_a_checkpoint_whose_class_names_are_no_text_leaves_no_run(tmp_path, cli)
      "class_names must be a list of names"),
     ("[" * 100_000 + "]" * 100_000, "nested too deep"),
     ([1, 2], "not an object")])
-def test_a_crafted_sidecar_is_one_line(tmp_path, cli, sidecar, message):
+def test_a_crafted_sidecar_isrefused_in_one_line(tmp_path, cli, sidecar, message):
     model = tmp_path / "net.pt"
     torch.jit.script(LeNet()).save(str(model))
     text = sidecar if isinstance(sidecar, str) else json.dumps(sidecar)
     (tmp_path / "net.json").write_text(text)
     result = cli("classify", str(model), str(tmp_path / "net.json"))
-    _one_line(result, message)
+    refused_in_one_line(result, message)

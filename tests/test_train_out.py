@@ -7,7 +7,7 @@ import shutil
 import stat
 
 import pytest
-from conftest import rgb_folder
+from conftest import refused_in_one_line, rgb_folder
 
 from evofool.models import load_classifier
 
@@ -16,18 +16,14 @@ def _train(cli, out, *extra):
     return cli("train", "mnist-lenet", "--epochs", "1", "--out", str(out), *extra)
 
 
-def _refused(result, message):
-    assert result.returncode == 2, result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1 and message in result.stderr, \
-        result.stderr
-
 
 @pytest.mark.parametrize("inside", ["run.sqlite", "config.yaml", "model.pt"])
 def test_a_file_inside_a_run_is_never_written(tiny_cppn_run, tmp_path, cli, inside):
     run = shutil.copytree(tiny_cppn_run, tmp_path / "run")
     before = {path: path.read_bytes() for path in run.rglob("*") if path.is_file()}
     for overwrite in ([], ["--overwrite"]):
-        _refused(_train(cli, run / inside, *overwrite), "lies inside the run or experiment")
+        refused_in_one_line(_train(cli, run / inside, *overwrite),
+                            "lies inside the run or experiment")
     assert {path: path.read_bytes() for path in run.rglob("*") if path.is_file()} == before
 
 
@@ -35,7 +31,7 @@ def test_an_experiments_round_model_is_never_written(tiny_retrain, tmp_path, cli
     experiment = shutil.copytree(tiny_retrain[0], tmp_path / "exp")
     model = experiment / "models" / "round-01.pt"
     before = model.read_bytes()
-    _refused(_train(cli, model, "--overwrite"), "lies inside the run or experiment")
+    refused_in_one_line(_train(cli, model, "--overwrite"), "lies inside the run or experiment")
     assert model.read_bytes() == before
 
 
@@ -43,14 +39,14 @@ def test_an_experiments_round_model_is_never_written(tiny_retrain, tmp_path, cli
     ("", "directory"), (".", "is a directory"), ("/", "names a directory"),
     ("/dev/null", "not a regular file"), ("/proc/version", "exists; pass --overwrite")])
 def test_paths_that_name_no_new_model_file_are_one_line(cli, out, message):
-    _refused(_train(cli, out), message)
+    refused_in_one_line(_train(cli, out), message)
     assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
 
 
 def test_a_directory_is_refused_and_no_partial_file_is_left(tmp_path, cli):
     folder = tmp_path / "models"
     folder.mkdir()
-    _refused(_train(cli, folder), "is a directory")
+    refused_in_one_line(_train(cli, folder), "is a directory")
     assert list(tmp_path.iterdir()) == [folder] and not any(folder.iterdir())
 
 
@@ -58,12 +54,12 @@ def test_an_existing_file_needs_overwrite_and_must_be_an_evofool_model(tmp_path,
                                                                       small_lenets):
     stranger = tmp_path / "notes.pt"
     stranger.write_text("my notes")
-    _refused(_train(cli, stranger), "exists; pass --overwrite")
-    _refused(_train(cli, stranger, "--overwrite"), "not an evofool model file")
+    refused_in_one_line(_train(cli, stranger), "exists; pass --overwrite")
+    refused_in_one_line(_train(cli, stranger, "--overwrite"), "not an evofool model file")
     assert stranger.read_text() == "my notes"
     model = tmp_path / "mine.pt"
     shutil.copy(small_lenets[0], model)
-    _refused(_train(cli, model), "exists; pass --overwrite")
+    refused_in_one_line(_train(cli, model), "exists; pass --overwrite")
     data = rgb_folder(tmp_path / "rgb", per_class=5)
     result = cli("train", "small-cnn", "--data", str(data), "--out", str(model), "--size", "8",
                  "--epochs", "1", "--overwrite")
