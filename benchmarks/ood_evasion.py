@@ -13,7 +13,7 @@ same seeds, also stopped once all ten digits reach 0.99): the baseline.
 The last stdout line is the result as JSON.
 
     python benchmarks/ood_evasion.py [--generations 2000] [--seeds 0 1 2 3 4]
-        [--detectors mahalanobis energy] [--out runs/ood-evasion]
+        [--detectors mahalanobis energy] [--out runs/ood-evasion] [--natural-images 10000]
 """
 
 from __future__ import annotations
@@ -38,9 +38,11 @@ def run(config: Path, run_dir: Path, generations: int, seed: int, *overrides: st
     return json.loads((run_dir / "summary.json").read_text())
 
 
-def champion_metrics(detector: str, run_dirs: list[Path], out: Path) -> dict[str, dict]:
+def champion_metrics(detector: str, run_dirs: list[Path], out: Path,
+                     natural_images: int) -> dict[str, dict]:
     """pytorch-ood's AUROC and FPR at 95 % TPR on each run's final champions >= 0.99."""
     report = json.loads(evofool("ood", "mnist-lenet", "--in-distribution", "mnist-test",
+                                "--natural-images", str(natural_images),
                                 "--fooling", *map(str, run_dirs), "--champions-only",
                                 "--min-confidence", "0.99", "--detectors", detector,
                                 "--out", str(out)).splitlines()[-1])
@@ -55,6 +57,8 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--detectors", nargs="+", default=["mahalanobis", "energy"])
     parser.add_argument("--out", type=Path, default=Path("runs") / "ood-evasion")
+    parser.add_argument("--natural-images", type=int, default=10000,
+                        help="test digits the detectors should keep")
     args = parser.parse_args()
     ungated = [args.out / f"ungated-seed{seed}" for seed in args.seeds]
     ungated_generations = [run(UNGATED, run_dir, args.generations, seed)["generations"]
@@ -71,10 +75,12 @@ def main() -> None:
                          "generations": summary["generations"],
                          "wall_seconds": summary["wall_seconds"],
                          "threshold": summary["detector"]["threshold"]})
-        metrics = champion_metrics(detector, gated, args.out / f"ood-{detector}")
+        metrics = champion_metrics(detector, gated, args.out / f"ood-{detector}",
+                                   args.natural_images)
         results[detector] = [{**row, **metrics.get(run_dir.name, {})}
                              for row, run_dir in zip(rows, gated, strict=True)]
-        metrics = champion_metrics(detector, ungated, args.out / f"ood-ungated-{detector}")
+        metrics = champion_metrics(detector, ungated, args.out / f"ood-ungated-{detector}",
+                                   args.natural_images)
         baseline[detector] = [{"seed": seed, "generations": generations,
                                **metrics.get(run_dir.name, {})}
                               for seed, generations, run_dir in zip(

@@ -8,7 +8,7 @@ its own OOD set) against the 10,000 MNIST test digits, feature detectors fit on
 per detector, encoding (mean, min and max over the seeds) and noise baseline.
 
     python benchmarks/ood_mnist.py [--generations 300] [--seeds 0 1 2 3 4]
-        [--out runs/ood-mnist] [--fit-images 20000]
+        [--out runs/ood-mnist] [--fit-images 20000] [--natural-images 10000]
 """
 
 from __future__ import annotations
@@ -35,6 +35,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("runs") / "ood-mnist")
     parser.add_argument("--fit-images", type=int, default=20000,
                         help="training digits the feature detectors are fit on")
+    parser.add_argument("--natural-images", type=int, default=10000,
+                        help="test digits the detectors keep (and noise images of each kind)")
     args = parser.parse_args()
     runs = {}
     for encoding in ("cppn", "direct"):
@@ -46,7 +48,8 @@ def main() -> None:
                         "--set", f"seed={seed}")
             runs[str(run_dir)] = encoding
     result = json.loads(evofool("ood", "mnist-lenet", "--in-distribution", "mnist-test",
-                                "--fooling", *runs, "--fit-images", str(args.fit_images), "--out",
+                                "--fooling", *runs, "--fit-images", str(args.fit_images),
+                                "--natural-images", str(args.natural_images), "--out",
                                 str(args.out / "ood")).splitlines()[-1])
     values: dict[str, dict[str, list[float]]] = {}
     for row in result["rows"]:

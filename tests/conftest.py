@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from benchmark_smoke import smoke_runs_started
 from example_algorithm import StickyParents, StickySettings
 from example_encoding import TilesEncoding, TilesSettings
 from example_engine import TORCH_FLOAT64
@@ -74,6 +75,28 @@ def trained_lenet(tmp_path_factory, mnist) -> dict:
     result = run_cli("train", "mnist-lenet", "--epochs", "1", "--out", str(out))
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+BENCHMARK_TESTS = "test_benchmarks.py"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The benchmarks' tests last: their smoke runs go on in the background from the
+    session's first test (``benchmark_smoke_runs``), and the rest of the suite runs beside
+    them instead of waiting for them."""
+    items.sort(key=lambda item: item.path.name == BENCHMARK_TESTS)  # stable: else as collected
+
+
+@pytest.fixture(scope="session", autouse=True)
+def benchmark_smoke_runs(request, tmp_path_factory):
+    """The benchmarks' smoke runs (tests/benchmark_smoke.py), started with the session
+    where any of its tests will read them: script -> its finished process."""
+    if not any(item.path.name == BENCHMARK_TESTS for item in request.session.items):
+        yield {}
+        return
+    lenet = Path(request.getfixturevalue("trained_lenet")["path"])
+    with smoke_runs_started(tmp_path_factory.mktemp("benchmarks"), lenet) as runs:
+        yield runs
 
 
 @pytest.fixture(scope="session")

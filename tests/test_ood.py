@@ -81,7 +81,7 @@ def test_cli_scores_a_runs_fooling_images_and_the_browser_shows_them(
     shutil.copytree(tiny_cppn_run, run_dir)
     result = cli("ood", trained_lenet["path"], "--fooling", str(run_dir),
                  "--detectors", "msp,mahalanobis", "--fit-images", "3000",
-                 "--min-confidence", "0.5")
+                 "--natural-images", "2000", "--min-confidence", "0.5")
     assert result.returncode == 0, result.stderr
     out = run_dir / "ood"  # the default for one run: where the browser looks
     rows = json.loads(result.stdout.splitlines()[-1])["rows"]
@@ -93,6 +93,8 @@ def test_cli_scores_a_runs_fooling_images_and_the_browser_shows_them(
     assert by["mahalanobis", "uniform-noise"] > 0.99
     summary = json.loads((out / "ood.json").read_text())
     assert summary["fit_on"] == {"set": "mnist-train", "images": 3000, "labels": "given"}
+    assert summary["in_distribution"] == {"set": "mnist-test", "images": 2000}
+    assert summary["sets"]["uniform-noise"] == summary["sets"]["gaussian-noise"] == 2000
     client = browser_client([run_dir])
     shown = client.get("/api/runs/run").json()["ood"]
     assert shown["rows"] == rows and client.get(shown["heatmap"]).content[:4] == b"\x89PNG"
@@ -101,7 +103,9 @@ def test_cli_scores_a_runs_fooling_images_and_the_browser_shows_them(
 def test_cli_errors_are_one_line(cli, tmp_path):
     for args, message in ((["--detectors", "msp,typo", "--ood", "uniform-noise", "--out",
                             str(tmp_path / "o")], "unknown typo"),
-                          (["--ood", "uniform-noise"], "--out is needed")):
+                          (["--ood", "uniform-noise"], "--out is needed"),
+                          (["--ood", "uniform-noise", "--out", str(tmp_path / "o"),
+                            "--natural-images", "0"], "--natural-images must be positive")):
         result = cli("ood", *args)
         assert result.returncode == 2 and message in result.stderr
         assert "Traceback" not in result.stderr

@@ -25,6 +25,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--in-distribution", default="mnist-test", metavar="SET",
                         help="natural images the detectors should keep: mnist-test (default) "
                              "or a .pt with an 'images' uint8 tensor")
+    parser.add_argument("--natural-images", type=int, default=None, metavar="N",
+                        help="only the first N images of --in-distribution (default all); the "
+                             "noise baselines hold as many")
     parser.add_argument("--fit-on", default="mnist-train", metavar="SET",
                         help="natural training images the feature detectors are fit on "
                              "(default mnist-train)")
@@ -56,14 +59,16 @@ def run(args: argparse.Namespace) -> int:
         raise EvofoolError(f"--detectors: unknown {', '.join(unknown) or '(none given)'} "
                            f"(known: {', '.join(DETECTORS)})")
     check_min_confidence(args.min_confidence)
-    if args.fit_images < 1:
-        raise EvofoolError(f"--fit-images must be positive, got {args.fit_images}")
+    for option, value in (("--fit-images", args.fit_images),
+                          ("--natural-images", args.natural_images)):
+        if value is not None and value < 1:
+            raise EvofoolError(f"{option} must be positive, got {value}")
     out = report_dir(args.out, args.ood, "ood")
     say = stage_printer("ood")
     say(f"loading {args.model}, {args.in_distribution} and the image sets")
     classifier = load_classifier(args.model).eval()
     shape = classifier.input_spec.shape
-    natural = load_image_set(args.in_distribution, shape=shape)
+    natural = load_image_set(args.in_distribution, shape=shape, limit=args.natural_images)
     sets = [load_image_set(spec, shape=shape, min_confidence=args.min_confidence,
                            include_history=not args.champions_only) for spec in args.ood]
     sets += [load_image_set(kind, shape=shape, limit=len(natural)) for kind in NOISE]

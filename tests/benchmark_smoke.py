@@ -1,0 +1,141 @@
+"""The benchmarks' smoke runs: every script in benchmarks/ on its smallest budget, as a user
+runs it (``python benchmarks/NAME.py ...``), started in the background when the test session
+starts (conftest.py) so that the rest of the suite runs beside them; tests/test_benchmarks.py,
+collected last, reads their results.
+
+Each runs against a cache of its own that shares the downloads (MNIST, wheels, ONNX files)
+but holds the tests' 1-epoch LeNet as the default ``mnist-lenet``, so no benchmark trains one.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+
+from evofool.files.cache import cache_dir
+
+CONFIGS = Path(__file__).parents[1] / "configs"
+
+BENCHMARKS = Path(__file__).parents[1] / "benchmarks"
+MNIST = str(CONFIGS / "mnist_cppn.yaml")
+# Overrides that make an ImageNet config's run a few seconds: 8 children, torch, no screen.
+TINY_IMAGENET = ["algorithm.batch_size=8", "evaluator.engine=torch", "evaluator.screen=null"]
+SMOKE = {  # script (":label" for a second way to run it): its smallest budget ("RUN": a
+    # finished 3-generation screened run, "LENET": the tests' LeNet)
+    "checkpoint_cost.py": ["--warmup", "1", "--between", "1", "--configs", "mnist_cppn.yaml"],
+    "cppn_render.py": ["--repeats", "1"],
+    "cppn_render_imagenet.py": ["--rounds", "2", "--repeats", "1"],
+    "cppn_stall.py": ["--probe-at", "3", "--children", "50", "--max-generations", "6"],
+    "engine_chunks.py": ["--model", "mnist-lenet", "--images", "8", "--chunks", "4", "8",
+                         "--repeats", "1", "--engines", "torch", "onnxruntime-int8"],
+    "engines.py": ["--models", "mnist-lenet", "--repeats", "1", "--images", "8"],
+    "engines.py:resolutions": ["--models", "torchvision:mobilenet_v3_small@random", "--repeats",
+                               "1", "--images", "4", "--resolutions", "160"],
+    "evaluator.py": ["--images", "64", "--repeats", "1"],
+    "gpu.py": [],
+    "memory.py": ["--generations", "20"],
+    "overhead.py": ["--generations", "3", "--warmup", "1", "--repeats", "1"],
+    "reproduce_mnist.py": ["--seeds", "0", "--max-generations", "3"],
+    "screen.py": ["RUN", "--generations", "2", "--engine", "torch-bf16", "--margins", "0.5"],
+    "outcome_bounds.py": ["--seeds", "1"],
+    "defenses_mnist.py": ["--seeds", "0", "--generations", "2", "--rounds", "1", "--parallel",
+                          "1", "--out", "defenses", "--encodings", "cppn", "--second-lenet",
+                          "LENET", "--natural-images", "200", "--min-confidence", "0", "--run-set",
+                          "algorithm.batch_size=20", "--run-set", "generations=2",
+                          *[f"--retrain-set={override}" for override in (
+                              "evolution.generations=2", "training.epochs=1",
+                              "training.natural_images=500", "garbage.per_round=10")]],
+    "imagenet.py": ["--device", "cpu", "--batch", "8", "--generations", "1", "--warmup", "1",
+                    "--encodings", "cppn"],
+    "imagenet_run.py": ["--minutes", "0.05", "--every-minutes", "0.02", "--out", "run",
+                        *[f"--set={override}" for override in TINY_IMAGENET]],
+    "imagenet_search.py": ["--evaluations", "16", "--seeds", "0", "--parallel", "1",
+                           "--out", "search", "--variant",
+                           "default=" + ",".join([str(CONFIGS / "imagenet_cppn.yaml"),
+                                                  *TINY_IMAGENET])],
+    "ood_evasion.py": ["--generations", "2", "--seeds", "0", "--detectors", "energy",
+                       "--out", "evasion", "--natural-images", "500"],
+    "ood_mnist.py": ["--generations", "2", "--seeds", "0", "--out", "ood", "--fit-images",
+                     "1000", "--natural-images", "500"],
+    "ray_scaling.py": ["--config", MNIST, "--actors", "1", "--generations", "1", "--nodes", "1",
+                       "--set", "evaluator.screen={engine: torch-bf16, when: always}"],
+    "retrain_mnist.py": ["--out", "retrain", *[f"--set={override}" for override in (
+        "rounds=1", "evolution.generations=2", "training.epochs=1",
+        "training.natural_images=500", "held_out.enabled=false", "garbage.per_round=10")]],
+    "retrain_rgb.py": ["--out", "retrain-rgb", "--per-class", "10", "--epochs", "1",
+                       *[f"--set={override}" for override in (
+                           "rounds=1", "evolution.generations=2", "training.epochs=1",
+                           "held_out.enabled=false", "garbage.per_round=10")]],
+    "retrain_rgb.py:imagenet-model": [
+        "--out", "retrain-imagenet", "--per-class", "5", "--model",
+        "torchvision:mobilenet_v3_small@random", *[f"--set={override}" for override in (
+            "rounds=1", "evolution.generations=2", "evolution.algorithm.batch_size=20",
+            "evolution.evaluator.engine=torch",
+            "training.epochs=1", "training.layers=head", "held_out.enabled=false",
+            "garbage.threshold=0.001", "garbage.per_round=10")]],
+    "store_growth.py": ["--model", "mnist-lenet", "--warmup", "1", "--measure", "1",
+                        "--cases", "mnist_direct.yaml:all"],
+    "transfer_mnist.py": ["--generations", "2", "--model-b", "LENET"],
+    "vs_pyribs.py": ["--evaluations", "400"],
+}
+
+
+# Two scripts at a time, one torch thread each, beside the rest of the suite: much of a smoke
+# run is a new process importing torch and loading a model on one core, and much of the
+# suite leaves a core idle (2-core AMD EPYC Zen 5: the 28 smoke runs took 197 s one after
+# another with two threads each, 136 s two at once with one thread each, before the rest of
+# the suite; see BENCHMARKS.md, "The test suite's time").
+AT_ONCE = 2
+# At the lowest priority, so that they take only what the rest of the suite leaves idle.
+NICENESS = 19
+
+
+@contextmanager
+def smoke_runs_started(root: Path, lenet: Path) -> Iterator[dict[str, Future]]:
+    """Every script's smoke run, started now, ``AT_ONCE`` at a time, each in a directory of
+    its own under ``root``: script -> its finished process. Runs not yet started when the
+    block ends are cancelled.
+
+    They share the real cache's downloads, with ``lenet`` as the default model; screen.py
+    reads a small screened run, made first."""
+    cache = root / "benchmark-cache"
+    cache.mkdir(parents=True)
+    for shared in ("mnist", "wheels", "onnx", "torchvision"):
+        (cache_dir() / shared).mkdir(parents=True, exist_ok=True)
+        (cache / shared).symlink_to(cache_dir() / shared)
+    (cache / "models").mkdir()
+    default_lenet = cache / "models" / "mnist-lenet.pt"
+    shutil.copy(lenet, default_lenet)
+    env = {**os.environ, "EVOFOOL_CACHE": str(cache), "OMP_NUM_THREADS": "1"}
+    run = root / "screened-run"
+
+    def screened_run() -> None:
+        subprocess.run([sys.executable, "-m", "evofool", "run",
+                        str(CONFIGS / "mnist_cppn.yaml"), "--out", str(run), "--quiet",
+                        "--set", "generations=3", "--set", "evaluator.engine=torch",
+                        "--set", "evaluator.screen={engine: torch-bf16}"],
+                       env=env, check=True, capture_output=True,
+                       preexec_fn=lambda: os.nice(NICENESS))
+
+    def smoke(script: str) -> subprocess.CompletedProcess:
+        if "RUN" in SMOKE[script]:
+            made.result()
+        args = [{"RUN": str(run), "LENET": str(default_lenet)}.get(arg, arg)
+                for arg in SMOKE[script]]
+        workdir = root / script.replace(".py", "").replace(":", "-")
+        workdir.mkdir()
+        return subprocess.run([sys.executable, str(BENCHMARKS / script.split(":")[0]), *args],
+                              cwd=workdir, env=env, capture_output=True, text=True,
+                              timeout=600, preexec_fn=lambda: os.nice(NICENESS))
+
+    pool = ThreadPoolExecutor(AT_ONCE)
+    try:
+        made = pool.submit(screened_run)  # first, so a script that waits for it cannot
+        # hold the pool's last worker while it waits in the queue
+        yield {script: pool.submit(smoke, script) for script in sorted(SMOKE)}
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
