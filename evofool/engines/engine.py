@@ -10,6 +10,7 @@ promising ones the exact engine then scores again.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +23,12 @@ import torch
 from evofool.models.classifier import Classifier
 
 EXACT_TOLERANCE = 1e-5  # what an exact engine promises: probabilities within this of torch's
+
+
+def installed(*packages: str) -> bool:
+    """Whether every package is installed, found without importing it: importing onnx alone
+    costs half a second, which every run that asks would pay even with its ONNX file cached."""
+    return all(importlib.util.find_spec(package) is not None for package in packages)
 
 
 class Forward(Protocol):

@@ -6,18 +6,13 @@ from pathlib import Path
 
 import torch
 
-from evofool.engines.engine import EXACT_TOLERANCE, Engine
+from evofool.engines.engine import EXACT_TOLERANCE, Engine, installed
 from evofool.engines.onnx_export import INPUT_NAME, EngineError, export_onnx
 from evofool.models.classifier import Classifier
 
 
 def onnxruntime_available() -> bool:
-    try:
-        import onnx  # noqa: F401  (torch's exporter needs it)
-        import onnxruntime  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    return installed("onnx", "onnxruntime")  # onnx: torch's exporter needs it
 
 
 class OnnxRuntimeForward:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from evofool.engines.engine import EXACT_TOLERANCE, Engine, cpu_flags
+from evofool.engines.engine import EXACT_TOLERANCE, Engine, cpu_flags, installed
 from evofool.engines.onnx_export import EngineError, export_onnx
 from evofool.models.classifier import Classifier
 
@@ -23,12 +23,7 @@ BF16_TOLERANCE = 0.5  # what the bf16 screen may be off by (measured: max |dp| 0
 
 
 def openvino_available() -> bool:
-    try:
-        import onnx  # noqa: F401  (torch's exporter needs it)
-        import openvino  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    return installed("onnx", "openvino")  # onnx: torch's exporter needs it
 
 
 def bf16_available() -> bool:
