@@ -44,13 +44,21 @@ def _rows(directory):
                 for row in csv.DictReader(handle)]
 
 
-def test_an_image_folder_holds_the_same_images_and_labels_in_class_order(tmp_path):
-    mnist = mnist_folder(tmp_path / "mnist", train_count=300)
-    loaded = load_labelled_images(str(tmp_path / "mnist"), (1, 28, 28))
+@pytest.fixture(scope="module")
+def digits_folder(tmp_path_factory):
+    """MNIST's test digits and its first 3,000 training digits as an image folder, written
+    once (13,000 PNGs): (folder, the MNIST arrays)."""
+    root = tmp_path_factory.mktemp("digits")
+    return root, mnist_folder(root, train_count=3000)
+
+
+def test_an_image_folder_holds_the_same_images_and_labels_in_class_order(digits_folder):
+    root, mnist = digits_folder
+    loaded = load_labelled_images(str(root), (1, 28, 28))
     order = np.argsort(mnist.test_labels, kind="stable")  # class by class, MNIST's order
     assert np.array_equal(loaded.test_images[:, 0], mnist.test_images[order])
     assert np.array_equal(loaded.test_labels, mnist.test_labels[order])
-    assert loaded.class_names == tuple("0123456789") and len(loaded.train_images) == 300
+    assert loaded.class_names == tuple("0123456789") and len(loaded.train_images) == 3000
     relabelled = loaded.labelled_as(tuple("9876543210"))  # the model's order, by name
     assert np.array_equal(relabelled.test_labels, 9 - loaded.test_labels)
     wider = loaded.labelled_as(("x", *"0123456789", "y"))  # some of a model's classes
@@ -86,13 +94,12 @@ def test_data_that_cannot_serve_is_named_in_one_line(tmp_path):
 
 
 def test_mnist_saved_as_an_image_folder_gives_the_mnist_paths_round_zero(small_lenets,
-                                                                        tmp_path):
+                                                                        digits_folder, tmp_path):
     """Round 0 (the same model, evolution and test digits) is the MNIST path's; Mahalanobis
     is fit on the same 3,000 digits in another order, so its AUROC may differ in rounding.
     Round 1 trains on those digits class by class, so it differs."""
-    mnist_folder(tmp_path / "digits", train_count=3000)
     tables = {}
-    for name, data in (("arrays", "mnist"), ("folder", str(tmp_path / "digits"))):
+    for name, data in (("arrays", "mnist"), ("folder", str(digits_folder[0]))):
         config = load_retrain_config(CONFIG, [*tiny(small_lenets[0]), "rounds=1",
                                               f"data={data}", "held_out.fit_images=3000"])
         RetrainExperiment.start(config, tmp_path / name, progress=False).run()
