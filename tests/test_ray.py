@@ -142,6 +142,31 @@ def test_a_killed_actor_loses_no_evaluation(small_lenets, capsys):
 
 
 @pytest.mark.numerics
+def test_a_module_from_python_travels_to_the_actors(tmp_path):
+    """``evofool.evolve(module)`` on Ray: the actors get the module itself, a class they
+    cannot import (defined here, as in a notebook), and score as the local run does."""
+    import evofool
+
+    class NotebookNet(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.linear = torch.nn.Linear(3 * 8 * 8, 4)
+
+        def forward(self, images):
+            return self.linear(images.flatten(1))
+
+    torch.manual_seed(0)
+    module = NotebookNet()
+    runs = [evofool.evolve(module, "mnist_cppn", out=tmp_path / backend, progress=False,
+                           input_shape=(3, 8, 8), generations=3, **{
+                               "evaluator.backend": backend, "evaluator.ray_actors": 2,
+                               "algorithm.batch_size": 50, "evaluator.max_batch": 25})
+            for backend in ("local", "ray")]
+    assert runs[0].summary["classes"] == runs[1].summary["classes"]
+    assert runs[1].summary["evaluations"] == 150
+
+
+@pytest.mark.numerics
 @pytest.mark.parametrize("encoding, defenses", [
     ("cppn", []), ("direct", []), ("direct", ["noise_average:sigma=0.2,samples=3", "jpeg"])])
 def test_a_ray_evaluation_equals_a_local_one(small_lenets, encoding, defenses):

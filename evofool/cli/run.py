@@ -19,7 +19,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Evolve fooling images into a new run directory. The last stdout line is "
                     f"JSON with the run directory, median confidence and classes at >= "
                     f"{FOOLED_THRESHOLD:g}.")
-    run_parser.add_argument("config", type=Path, help="YAML config (see configs/)")
+    run_parser.add_argument("config", type=Path,
+                            help="YAML config, or a shipped config's name (mnist_cppn, "
+                                 "imagenet_cppn, ...: see configs/)")
     run_parser.add_argument("--out", type=Path, default=None,
                             help="run directory, new or empty (default: runs/<name>-<timestamp>)")
     _add_common(run_parser)
@@ -58,22 +60,18 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from evofool.run.config import load_config  # torch (the registered parts): only when used
-    from evofool.run.directory import RunDirectory, new_run_path
-    from evofool.run.job import EvolutionJob
-    from evofool.store import is_run_dir
+    from evofool.api.configs import config_path, run_config  # torch: only when used
+    from evofool.api.run_path import start_run
 
-    config = load_config(args.config, args.overrides)
-    run_dir = new_run_path(config.name, args.out)
-    RunDirectory.check_unused(run_dir, is_kind=is_run_dir, kind="run")
-    job = EvolutionJob.start(config, run_dir, progress=not args.quiet)
-    return _report(run_dir, job.run(), quiet=args.quiet)
+    config = run_config(config_path(args.config), overrides=args.overrides)
+    run_dir, summary = start_run(config, args.out, progress=not args.quiet)
+    return _report(run_dir, summary, quiet=args.quiet)
 
 
 def ascent(args: argparse.Namespace) -> int:
-    from evofool.run.config import load_config  # torch (the registered parts): only when used
+    from evofool.api.configs import config_path, run_config  # torch: only when used
 
-    config = load_config(args.config, args.overrides)
+    config = run_config(config_path(args.config), overrides=args.overrides)
     if config.algorithm.type != "ascent":
         raise ConfigError(f"{args.config} has algorithm.type {config.algorithm.type}; "
                           "`evofool ascent` needs ascent (use `evofool run` for evolution)")
@@ -81,8 +79,8 @@ def ascent(args: argparse.Namespace) -> int:
 
 
 def resume(args: argparse.Namespace) -> int:
+    from evofool.api.run_path import resume_run
     from evofool.retrain.experiment import RetrainExperiment
-    from evofool.run.job import EvolutionJob
     from evofool.run.stop_rules import RunAlreadyFinished
     from evofool.store.retrain_layout import is_retrain_dir
 
@@ -91,12 +89,12 @@ def resume(args: argparse.Namespace) -> int:
                                               progress=not args.quiet)
         return retrain.report(args.run_dir, experiment.run())
     try:
-        job = EvolutionJob.resume(args.run_dir, args.overrides, force=args.force,
-                                  progress=not args.quiet)
+        summary = resume_run(args.run_dir, args.overrides, force=args.force,
+                             progress=not args.quiet)
     except RunAlreadyFinished as finished:  # nothing to do is no failure: a retry loop may end
         print(f"evofool: {finished}", file=sys.stderr)
         return 0
-    return _report(args.run_dir, job.run(), quiet=args.quiet)
+    return _report(args.run_dir, summary, quiet=args.quiet)
 
 
 def _report(run_dir: Path, summary: dict[str, Any], *, quiet: bool) -> int:

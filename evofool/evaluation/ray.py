@@ -55,6 +55,7 @@ from evofool.evaluation.scorer import chunk_size, screening_max_batch
 from evofool.evaluation.screen import Screen
 from evofool.evaluation.settings import EvaluatorSettings
 from evofool.evaluation.unit import Evaluation, MustBeat, scored
+from evofool.models.in_memory import held, is_module_spec
 from evofool.ood.gate import SCORE_CHUNK, DetectorGate
 
 log = logging.getLogger(__name__)
@@ -124,6 +125,8 @@ class RayEvaluator:
             units.append(chunk_size(screening_max_batch(settings, screen.engine), chain.samples))
         self.shard_unit = math.lcm(*units)
         self._options = dict(encoding=encoding, model_specs=model_specs, settings=settings,
+                             model_objects=[held(spec) for spec in model_specs
+                                            if is_module_spec(spec)],
                              device=device.type, engine=self.engine,
                              threads=torch.get_num_threads(), seed=seed,
                              gate_state=None if gate is None else gate.state(),

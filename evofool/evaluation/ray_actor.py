@@ -57,10 +57,14 @@ class ShardEvaluator:
 
     def __init__(self, encoding: Encoding, model_specs: list[str], settings: EvaluatorSettings,
                  device: str, engine: str, threads: int, seed: int,
-                 gate_state: dict[str, Any] | None, screen_engine: str | None) -> None:
+                 gate_state: dict[str, Any] | None, screen_engine: str | None,
+                 model_objects: list[Any]) -> None:
         from evofool.models import load_classifiers  # in the actor's process
+        from evofool.models.in_memory import hold
 
         torch.set_num_threads(threads)
+        for classifier in model_objects:  # handed over from Python: they travel by value
+            hold(classifier)
         classifier = load_classifiers(model_specs, settings.combine)
         scorer = scorer_for(classifier, settings, engine=engine, device=device)
         gate = None if gate_state is None else DetectorGate.from_state(gate_state, classifier)

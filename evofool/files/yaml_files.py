@@ -104,6 +104,15 @@ def override_dict(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
     return raw
 
 
+def set_values(raw: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``raw`` with ``values`` set, keys dotted for sections: the overrides of the
+    Python API (``evofool.evolve(..., generations=5)``), which come as objects, not text."""
+    raw = copy.deepcopy(raw)
+    for key, value in values.items():
+        _set(raw, key, copy.deepcopy(value))
+    return raw
+
+
 def _apply_override(raw: dict[str, Any], override: str) -> None:
     key, separator, text = override.partition("=")
     if not separator or not key:
@@ -112,10 +121,14 @@ def _apply_override(raw: dict[str, Any], override: str) -> None:
         value = yaml.load(text, Loader=StrictLoader)  # noqa: S506 - safe
     except yaml.YAMLError as error:
         raise ConfigError(f"--set {key}: cannot read value {quoted(text)}") from error
+    _set(raw, key, value)
+
+
+def _set(raw: dict[str, Any], key: str, value: Any) -> None:
     *parents, leaf = key.split(".")
     node = raw
     for part in parents:
         node = node.setdefault(part, {})
         if not isinstance(node, dict):
-            raise ConfigError(f"--set {key}: {part} is not a section")
+            raise ConfigError(f"{key}: {part} is not a section")
     node[leaf] = value

@@ -8,6 +8,7 @@ Specs:
     ...@random              (after torchvision:/timm:) the same architecture, random weights,
                             drawn from seed 0: every load (a resume, an n+1 round) the same
     PATH                    an evofool checkpoint, or a TorchScript archive with a sidecar JSON
+    module:NAME             a model object handed over in this process (evofool.evolve(net))
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from evofool.models.checkpoint import BaseNetwork, load_checkpoint
 from evofool.models.classifier import Classifier, probe_num_outputs
 from evofool.models.ensemble import ClassifierEnsemble
 from evofool.models.imagenet import load_efficientnet_lite0, load_timm_model, load_torchvision_model
+from evofool.models.in_memory import held, is_module_spec
 from evofool.models.input_spec import InputSpec
 from evofool.models.lenet import default_lenet_path
 from evofool.models.torchscript import is_torchscript_archive, load_torchscript
@@ -63,6 +65,8 @@ def _base_network(spec: str) -> nn.Module:
 
 def _load(spec: str, input_spec: InputSpec | None, class_names: Sequence[str] | None, *,
           base_network: BaseNetwork | None) -> Classifier:
+    if is_module_spec(spec):
+        return held(spec)
     if spec == "mnist-lenet":
         path = default_lenet_path()
         if not path.exists():

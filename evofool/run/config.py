@@ -12,6 +12,7 @@ several sections; each section checks its own keys.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from evofool.encodings.cppn.encoding import CppnSettings
 from evofool.encodings.registry import ENCODINGS
 from evofool.errors import ConfigError, quoted
 from evofool.evaluation.settings import EvaluatorSettings
-from evofool.files.yaml_files import override_dict, read_yaml_mapping
+from evofool.files.yaml_files import override_dict, read_yaml_mapping, set_values
 from evofool.run.checkpoints import CheckpointSettings
 from evofool.settings import build_section, chosen_from, positive, probability
 from evofool.store.history import StoreSettings
@@ -56,17 +57,26 @@ class RunConfig:
         return dataclasses.asdict(self)
 
 
-def load_config(path: Path, overrides: list[str] = ()) -> RunConfig:
+def load_config(path: Path, overrides: Sequence[str] = (),
+                values: Mapping[str, Any] | None = None) -> RunConfig:
     """Read, override and validate a YAML config.
 
     Raises:
         ConfigError: unreadable YAML, unknown key, wrong type or out-of-range value.
     """
-    raw = read_yaml_mapping(path)
+    return config_from_mapping(read_yaml_mapping(path), overrides, values, where=str(path))
+
+
+def config_from_mapping(raw: Mapping[str, Any], overrides: Sequence[str] = (),
+                        values: Mapping[str, Any] | None = None, *,
+                        where: str = "the config") -> RunConfig:
+    """A config's mapping with ``values`` set (objects, keys dotted for sections: the Python
+    API's) and ``overrides`` applied (``key=value`` text: ``--set``), validated."""
     if "rounds" in raw and "evolution" in raw:
-        raise ConfigError(f"{path} is an n+1 (retrain) experiment config; run it with "
-                          f"`evofool retrain {path}`")
-    return config_from_dict(override_dict(raw, overrides))
+        raise ConfigError(f"{where} is an n+1 (retrain) experiment config; run it with "
+                          "`evofool retrain` (evofool.retrain from Python)")
+    return config_from_dict(override_dict(set_values(dict(raw), dict(values or {})),
+                                          list(overrides)))
 
 
 def config_from_dict(raw: dict[str, Any]) -> RunConfig:

@@ -38,10 +38,11 @@ class EvolutionJob:
 
     def __init__(self, config: RunConfig, run_dir: Path, *, progress: bool,
                  resuming: bool = False, engine: str | None = None,
-                 screen_engine: str | None = None) -> None:
+                 screen_engine: str | None = None, bar: bool = False) -> None:
         self.config = config
         self.run_dir = run_dir
         self.progress = progress
+        self.bar = bar
         (self.gate, self.screen, self.encoding, self.evaluator, self.algorithm,
          self.fingerprint) = build_run(config, run_dir, resuming=resuming, engine=engine,
                                        screen_engine=screen_engine)
@@ -54,9 +55,11 @@ class EvolutionJob:
         self.identity: RunIdentity | None = None
 
     @classmethod
-    def start(cls, config: RunConfig, run_dir: Path, *, progress: bool = True) -> EvolutionJob:
-        """A new run in an empty ``run_dir``: config, store and a generation-0 checkpoint."""
-        job = cls(config, run_dir, progress=progress)
+    def start(cls, config: RunConfig, run_dir: Path, *, progress: bool = True,
+              bar: bool = False) -> EvolutionJob:
+        """A new run in an empty ``run_dir``: config, store and a generation-0 checkpoint.
+        ``bar``: a progress bar even where stderr is no terminal (evofool.run.progress)."""
+        job = cls(config, run_dir, progress=progress, bar=bar)
         job.directory = RunDirectory.create(run_dir, is_kind=is_run_dir, kind="run")
         with job.directory.released_on_error():
             write_config(config, run_dir)
@@ -77,7 +80,7 @@ class EvolutionJob:
 
     @classmethod
     def resume(cls, run_dir: Path, overrides: list[str] = (), *, force: bool = False,
-               progress: bool = True) -> EvolutionJob:
+               progress: bool = True, bar: bool = False) -> EvolutionJob:
         """Continue ``run_dir`` from its newest usable checkpoint; nothing in it changes
         before the checks (evofool.run.resume) have passed.
 
@@ -89,16 +92,17 @@ class EvolutionJob:
         """
         directory = RunDirectory.reopen(run_dir, is_kind=is_run_dir, kind="run")
         with directory.released_on_error():
-            return cls._resume_locked(directory, overrides, force=force, progress=progress)
+            return cls._resume_locked(directory, overrides, force=force, progress=progress,
+                                      bar=bar)
 
     @classmethod
     def _resume_locked(cls, directory: RunDirectory, overrides: list[str], *,
-                       force: bool, progress: bool) -> EvolutionJob:
+                       force: bool, progress: bool, bar: bool) -> EvolutionJob:
         run_dir = directory.path
         recorded = RecordedRun.read(run_dir)
         config, engine, screen_engine = recorded.resumed(directory, overrides, force=force)
         job = cls(config, run_dir, progress=progress, resuming=True, engine=engine,
-                  screen_engine=screen_engine)
+                  screen_engine=screen_engine, bar=bar)
         job.directory = directory
         job.elapsed_before, path = restore_search(run_dir, recorded, job.algorithm,
                                                   config=config, fingerprint=job.fingerprint,
@@ -122,7 +126,7 @@ class EvolutionJob:
     def run(self) -> dict[str, Any]:
         """Evolve until a stop condition or a stop signal; return the summary."""
         reporter = ProgressReporter(total_generations=self.config.generations,
-                                    enabled=self.progress)
+                                    enabled=self.progress, bar=self.bar)
         try:
             with StopSignals() as signals:
                 summary = self._evolve(reporter, signals)

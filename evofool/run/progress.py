@@ -1,4 +1,5 @@
-"""Per-generation progress: a tqdm bar on a terminal, plain log lines otherwise."""
+"""Per-generation progress: a tqdm bar on a terminal (or, from the Python API, tqdm.auto's:
+a widget in Jupyter), plain log lines otherwise."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import time
 from typing import Any
 
 from tqdm import tqdm
+from tqdm.auto import tqdm as auto_tqdm
 
 from evofool.archive.confidence import format_confidence
 
@@ -19,12 +21,15 @@ class ProgressReporter:
     Args:
         total_generations: the bar's length when generations bound the run (ETA then).
         enabled: False silences everything.
+        bar: a bar even where stderr is no terminal (a notebook), through tqdm.auto.
     """
 
-    def __init__(self, *, total_generations: int | None, enabled: bool = True) -> None:
+    def __init__(self, *, total_generations: int | None, enabled: bool = True,
+                 bar: bool = False) -> None:
         self.enabled = enabled
-        self.interactive = enabled and sys.stderr.isatty()
-        self.bar = tqdm(total=total_generations, unit="gen", file=sys.stderr,
+        self.interactive = enabled and (bar or sys.stderr.isatty())
+        kind = auto_tqdm if bar else tqdm
+        self.bar = kind(total=total_generations, unit="gen", file=sys.stderr,
                         desc="evolving") if self.interactive else None
         self.last_log = time.monotonic()
 

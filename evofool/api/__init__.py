@@ -1,0 +1,9 @@
+"""evofool from Python: fool a model object (or any model spec) and read the run back.
+
+The command line's ``run`` and ``resume`` go through the same functions (evofool.api.evolve).
+"""
+
+from evofool.api.evolve import evolve, open_run
+from evofool.api.run import Champion, Run
+
+__all__ = ["Champion", "Run", "evolve", "open_run"]
