@@ -6,12 +6,12 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test benchmarks
+.PHONY: install demo test docs benchmarks
 
 $(STAMP): pyproject.toml requirements/constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check \
-		-c requirements/constraints.txt -e '.[test,ray,onnx,ood,openvino,qd]'
+		-c requirements/constraints.txt -e '.[test,ray,onnx,ood,openvino,qd,docs]'
 	touch $@
 
 install: $(STAMP)
@@ -27,9 +27,17 @@ demo: $(STAMP)
 # and resumed runs) run on the first other path only. Every test has a time limit
 # (pyproject.toml), so a hang fails instead of stalling CI.
 PYTEST := $(BIN)/python -m pytest -q
+SITE ?= site
+
+# The documentation site, from docs/ (mkdocs.yml): the configuration reference is generated
+# from the settings classes and the API reference from the docstrings as it builds.
+docs: $(STAMP)
+	$(BIN)/mkdocs build --strict --site-dir $(SITE)
+	@echo "docs: open $(SITE)/index.html (or: $(BIN)/mkdocs serve)"
 
 test: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mkdocs build --strict --quiet --site-dir $(SITE)
 	$(PYTEST) --durations=10
 	MKL_CBWR=COMPATIBLE ONEDNN_MAX_CPU_ISA=AVX2 EVOFOOL_AUTO_ENGINE=torch \
 		$(PYTEST) -m numerics
@@ -38,7 +46,7 @@ test: $(STAMP)
 		$(PYTEST) -m "numerics and not processes"
 
 benchmarks: $(STAMP)
-	$(BIN)/python -m pip install --quiet -c requirements/constraints.txt -e '.[test,ray,onnx,ood,openvino,qd]'
+	$(BIN)/python -m pip install --quiet -c requirements/constraints.txt -e '.[test,ray,onnx,ood,openvino,qd,docs]'
 	$(BIN)/python benchmarks/evaluator.py
 	$(BIN)/python benchmarks/overhead.py
 	$(BIN)/python benchmarks/cppn_render.py

@@ -24,7 +24,7 @@ class StickySettings(ComponentSettings):
     """``algorithm: {type: sticky, batch_size: 16}``."""
 
     type: Literal["sticky"] = "sticky"
-    batch_size: int = positive(16)
+    batch_size: int = positive(16)  # children per generation
 
 
 class StickyParents(Evolution):

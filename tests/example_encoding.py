@@ -21,8 +21,8 @@ class TilesSettings(ComponentSettings):
     """``encoding: {type: tiles, tiles: 4, step: 0.1}``."""
 
     type: Literal["tiles"] = "tiles"
-    height: int | None = positive()
-    width: int | None = positive()
+    height: int | None = positive()  # None: the model's input size
+    width: int | None = positive()  # None: the model's input size
     tiles: int = positive(4)  # the image is tiles x tiles flat squares per channel
     step: float = probability(0.1)  # each tile's mutation: uniform in [-step, step]
 

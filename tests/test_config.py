@@ -25,7 +25,8 @@ def test_shipped_configs_load(tmp_path):
     assert {c.name for c in configs} >= {"mnist_direct.yaml", "mnist_cppn.yaml", "mnist_ga.yaml"}
     for config in configs:
         if "retrain" in config.name:
-            assert load_retrain_config(config).rounds == 15
+            rounds = {"mnist_retrain.yaml": 15, "folder_retrain.yaml": 5}[config.name]
+            assert load_retrain_config(config).rounds == rounds
         else:
             load_config(config)
 
@@ -164,3 +165,14 @@ def test_sizes_that_cannot_fit_are_refused_before_a_run_directory_exists(
     assert result.returncode == 2 and f"evofool: error: {key}: this search would hold" \
         in result.stderr, result.stderr
     assert not run_dir.exists()
+
+
+def test_every_config_key_has_help_for_the_generated_reference():
+    """The configuration reference (docs) is generated from the settings classes; a key
+    without help (the comment on its line or right above it) would show an empty cell."""
+    from evofool.api.config_reference import markdown, missing_help
+
+    assert missing_help() == []
+    reference = markdown()
+    for key in ("`mutation_rate`", "`ray_actors`", "`n+1: held_out`", "`per_round`"):
+        assert key in reference

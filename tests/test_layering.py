@@ -40,7 +40,7 @@ def module_imports(*, module_level_only: bool = False) -> dict[str, set[str]]:
     return graph
 
 
-# The packages from the bottom up, as data flows (README's structure section): shared
+# The packages from the bottom up, as data flows (docs/development.md, "How the parts fit"): shared
 # basics; files; what genomes, models and data are; what a run stores and keeps; what
 # scores images and gates them; evaluations turn genomes into scores; algorithms search
 # through them; a run composes it all; then what reads runs, n+1 experiments, the browser
@@ -152,24 +152,24 @@ def test_no_module_is_long():
     assert not long, long
 
 
-README = Path(__file__).parents[1] / "README.md"
+DEVELOPMENT = Path(__file__).parents[1] / "docs" / "development.md"
 
 
 def _structure_section() -> str:
-    text = README.read_text()
-    start = text.index("### How the parts fit")
-    return text[start:text.index("\n### ", start + 1) if "\n### " in text[start + 1:]
+    text = DEVELOPMENT.read_text()
+    start = text.index("## How the parts fit")
+    return text[start:text.index("\n## ", start + 1) if "\n## " in text[start + 1:]
                 else len(text)]
 
 
-def test_readme_package_table_is_the_layers_from_the_top():
-    """README's package table lists every package and top-level module, in LAYERS' order
-    from the top down: it cannot drift from the code."""
+def test_the_package_table_is_the_layers_from_the_top():
+    """The development guide's package table lists every package and top-level module, in
+    LAYERS' order from the top down: it cannot drift from the code."""
     rows = re.findall(r"^\| `([\w.]+?)/?` \|", _structure_section(), flags=re.M)
     assert [row.removesuffix(".py") for row in rows] == list(reversed(LAYERS))
 
 
-def test_readme_structure_names_only_files_that_exist():
+def test_the_structure_diagram_names_only_files_that_exist():
     """Every module path the diagram names (``run/job.py``, ``store/``) is in the package."""
     diagram = _structure_section().split("```")[1]
     paths = set(re.findall(r"\b[a-z_]+/(?:[a-z_]+\.py)?", diagram))

@@ -1,4 +1,5 @@
-"""README's Python blocks, run as written in a fresh interpreter, as a reader would paste them."""
+"""The Python blocks of README and of the documentation pages, run as written in a fresh
+interpreter, as a reader would paste them."""
 
 import re
 import shutil
@@ -8,16 +9,28 @@ from pathlib import Path
 
 import pytest
 
-README = Path(__file__).parents[1] / "README.md"
+ROOT = Path(__file__).parents[1]
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+
+# what each page's blocks print, in order; a page with Python blocks must be listed
+EXPECTED = {
+    "README.md": ["[('0', "],
+    "docs/guide/export.md": ["fooling images of shape (1, 28, 28), target -1"],
+    "docs/python.md": ["4 champions; best True", "accuracy", "images in 10 classes"],
+}
 
 
-def python_blocks() -> list[str]:
-    return re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+def python_blocks(page: Path) -> list[str]:
+    return re.findall(r"```python\n(.*?)```", page.read_text(), flags=re.S)
+
+
+BLOCKS = [(str(page.relative_to(ROOT)), index, block) for page in PAGES
+          for index, block in enumerate(python_blocks(page))]
 
 
 @pytest.fixture
 def reader_home(tmp_path, trained_lenet, mnist, tiny_cppn_run, cli):
-    """A working directory with the README's datasets/fooling-mnist export, and a cache
+    """A working directory with the guide's datasets/fooling-mnist export, and a cache
     holding the MNIST arrays and the default LeNet (no download, no training)."""
     cache = tmp_path / "cache"
     (cache / "mnist").mkdir(parents=True)
@@ -31,19 +44,19 @@ def reader_home(tmp_path, trained_lenet, mnist, tiny_cppn_run, cli):
     return tmp_path, cache
 
 
-def test_readme_has_the_python_blocks():
-    assert len(python_blocks()) == len(EXPECTED)
+def test_every_page_with_python_blocks_says_what_they_print():
+    found = {}
+    for page, _, _ in BLOCKS:
+        found[page] = found.get(page, 0) + 1
+    assert found == {page: len(prints) for page, prints in EXPECTED.items()}
 
 
-# what each block prints, in README order
-EXPECTED = ["fooling images of shape (1, 28, 28), target -1", "accuracy", "images in 10 classes"]
-
-
-@pytest.mark.parametrize("index", range(len(EXPECTED)))
-def test_readme_python_block_runs_as_written(reader_home, index):
+@pytest.mark.parametrize("page, index, block", BLOCKS, ids=[f"{p}-{i}" for p, i, _ in BLOCKS])
+def test_python_block_runs_as_written(reader_home, page, index, block):
     home, cache = reader_home
-    result = subprocess.run([sys.executable, "-c", python_blocks()[index]], cwd=home,
+    result = subprocess.run([sys.executable, "-c", block], cwd=home,
                             capture_output=True, text=True, timeout=300,
-                            env={"EVOFOOL_CACHE": str(cache), "PATH": "/usr/bin:/bin"})
+                            env={"EVOFOOL_CACHE": str(cache), "PATH": "/usr/bin:/bin",
+                                 "MPLBACKEND": "Agg"})
     assert result.returncode == 0, result.stderr
-    assert EXPECTED[index] in result.stdout
+    assert EXPECTED[page][index] in result.stdout

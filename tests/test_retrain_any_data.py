@@ -123,7 +123,7 @@ def test_the_n_plus_1_experiment_runs_on_an_rgb_folder_with_a_small_cnn(tmp_path
                   "--size", "16", "--epochs", "15")
     assert trained.returncode == 0, trained.stderr
     assert json.loads(trained.stdout.splitlines()[-1])["test_accuracy"] > 0.9
-    result = cli("retrain", str(CONFIG), "--out", "exp", "--quiet",
+    result = cli("retrain", "folder_retrain", "--out", "exp", "--quiet",  # shipped, by name
                  *[f"--set={override}" for override in (
                      f"model={model}", f"data={data}", "rounds=1", "evolution.generations=6",
                      "evolution.algorithm.batch_size=40", "training.epochs=2",

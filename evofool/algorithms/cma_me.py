@@ -49,9 +49,9 @@ class CmaMeSettings(MapElitesSettings):
     encodings: ClassVar[frozenset[str]] = frozenset({"cppn"})  # it searches over weights
 
     type: Literal["cma_me"] = "cma_me"
-    emitters: int = positive(8)
-    emitter_share: float = probability(0.5)
-    sigma: float = positive(0.2)
+    emitters: int = positive(8)  # CMA-ES emitters, each following its own class
+    emitter_share: float = probability(0.5)  # share of each generation's children from emitters
+    sigma: float = positive(0.2)  # the emitters' initial step size, in weight units
 
     def __post_init__(self) -> None:
         super().__post_init__()

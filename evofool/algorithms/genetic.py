@@ -32,13 +32,14 @@ class GeneticSettings(ComponentSettings):
     classes_field: ClassVar[str] = "targets"
 
     type: Literal["ga"] = "ga"
+    # the classes evolved, one population each
     targets: list[int] = field(default_factory=lambda: [0])
-    population: int = positive(100)
-    offspring: int = positive(100)
-    selection: Literal["tournament", "truncation"] = "tournament"
-    tournament_size: int = positive(3)
-    truncation_fraction: float = probability(0.5)
-    elites: int = 1
+    population: int = positive(100)  # genomes per target class
+    offspring: int = positive(100)  # children per population and generation
+    selection: Literal["tournament", "truncation"] = "tournament"  # how parents are chosen
+    tournament_size: int = positive(3)  # contestants per tournament
+    truncation_fraction: float = probability(0.5)  # the best share that may parent
+    elites: int = 1  # best genomes kept unchanged into the next generation
 
     def __post_init__(self) -> None:
         if not self.targets:

@@ -37,9 +37,9 @@ class AscentSettings(ComponentSettings):
 
     type: Literal["ascent"] = "ascent"
     targets: list[int] | None = None  # None: every class
-    learning_rate: float = positive(0.05)
+    learning_rate: float = positive(0.05)  # Adam's step size on the pixels
     l2_decay: float = 0.001  # pulls pixels toward mid-grey, the analogue of a zero-mean image
-    steps_per_generation: int = positive(10)
+    steps_per_generation: int = positive(10)  # gradient steps between recorded generations
 
     def __post_init__(self) -> None:
         if self.targets is not None and not self.targets:

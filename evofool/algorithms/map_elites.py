@@ -27,7 +27,7 @@ class MapElitesSettings(ComponentSettings):
     classes_field: ClassVar[str] = "classes"
 
     type: Literal["map_elites"] = "map_elites"
-    batch_size: int = positive(200)
+    batch_size: int = positive(200)  # children per generation
     classes: list[int] | None = None  # cells for these classes only; None: every class
     brightness_bins: int = positive(1)  # stepping stones: parent cells per class
     parents: Literal["uniform", "curiosity"] = "uniform"  # how parent cells are drawn

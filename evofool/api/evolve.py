@@ -34,8 +34,12 @@ def evolve(model: nn.Module | str, config: str | Path | Mapping[str, Any] | None
             or a dict; None: the MNIST CPPN config.
         out: the run directory, new or empty (default ``runs/<name>-<timestamp>``).
         progress: a progress bar (tqdm.auto: a widget in Jupyter); False prints nothing.
-        input_shape, class_names, mean, std: what the module takes and its classes, where
-            it does not record them itself (timm models do: ``pretrained_cfg``).
+        input_shape: (channels, height, width) the module takes, where it does not record
+            it itself (timm models do: ``pretrained_cfg``).
+        class_names: its classes' names, in output order (default "0", "1", ...).
+        mean: per-channel mean the module's inputs are normalised with (with ``std``).
+        std: per-channel standard deviation, with ``mean``.
+        outputs: "logits", or "probabilities" for a module that ends in a softmax.
         settings: config keys, as ``--set`` overrides them: ``generations=50``,
             ``encoding={"type": "direct"}``, or dotted as ``**{"evaluator.engine": "torch"}``.
 

@@ -37,8 +37,8 @@ class Run:
 
     Example:
         >>> run = evofool.open_run("runs/mnist-cppn-20261207-120000")  # doctest: +SKIP
-        >>> [(c.name, round(c.confidence, 4)) for c in run.champions][:2]  # doctest: +SKIP
-        [('0', 0.9999), ('1', 0.9987)]
+        >>> run.champions[0]  # doctest: +SKIP
+        Champion(class_index=0, name='0', confidence=0.9999, generation=187, genome_id=3021)
         >>> run.montage()  # a matplotlib Figure; shows inline in Jupyter  # doctest: +SKIP
 
     Raises:
@@ -81,15 +81,11 @@ class Run:
 
     def montage(self) -> Figure:
         """The champions in a grid, each captioned with its class and confidence."""
-        from evofool.analysis.run_figures import run_figures
-
-        return run_figures(self.run_dir)["montage.png"]
+        return _figure(self.run_dir, "montage.png")
 
     def curve(self) -> Figure:
         """Best, median and worst champion confidence, and classes at >= 0.99, per generation."""
-        from evofool.analysis.run_figures import run_figures
-
-        return run_figures(self.run_dir)["confidence.png"]
+        return _figure(self.run_dir, "confidence.png")
 
     def export(self, out: str | Path, *,
                format: Literal["imagefolder", "openood", "pt", "npz"] = "imagefolder",
@@ -139,3 +135,14 @@ class Run:
         from evofool.run.stored import StoredRun
 
         return closing(StoredRun(self.run_dir))
+
+
+def _figure(run_dir: Path, name: str) -> Figure:
+    """One of the run's figures (evofool.analysis.run_figures), shown by Jupyter as a PNG even
+    where pyplot, whose inline backend displays figures, was never imported."""
+    from evofool.analysis.figure_style import to_png
+    from evofool.analysis.run_figures import run_figures
+
+    figure = run_figures(run_dir)[name]
+    figure._repr_png_ = lambda: to_png(figure)
+    return figure

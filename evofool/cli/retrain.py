@@ -15,11 +15,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "retrain", help="the n+1 experiment: evolve, add a garbage class, retrain, K rounds",
         description="Run the paper's n+1 experiment into a new directory: each round evolves "
                     "fooling images against the current model, adds them to a garbage class "
-                    "and retrains. Writes rounds.csv, rounds.json and rounds.png; "
+                    "and retrains it on the natural images: MNIST, or an image folder of your "
+                    "own (data=FOLDER: a folder per class, or train/ and test/ of them; any "
+                    "size, RGB or grey). Writes rounds.csv, rounds.json and rounds.png; "
                     "`evofool resume DIR` continues an interrupted experiment. The last "
                     "stdout line is JSON with the directory and the final round's measures.")
     parser.add_argument("config", type=Path,
-                        help="YAML retrain config (see configs/mnist_retrain.yaml)")
+                        help="YAML retrain config, or a shipped one's name: mnist_retrain "
+                             "(MNIST digits) or folder_retrain (your image folder and a model "
+                             "trained on it: --set data=FOLDER --set model=PATH)")
     parser.add_argument("--out", type=Path, default=None,
                         help="experiment directory, new or empty "
                              "(default: runs/<name>-<timestamp>)")
@@ -30,10 +34,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from evofool.retrain.config import load_retrain_config  # torch: only when used
+    from evofool.api.configs import config_path  # torch: only when used
+    from evofool.retrain.config import load_retrain_config
     from evofool.retrain.experiment import RetrainExperiment
 
-    config = load_retrain_config(args.config, args.overrides)
+    config = load_retrain_config(config_path(args.config), args.overrides)
     directory = args.out or Path("runs") / f"{config.name}-{datetime.now():%Y%m%d-%H%M%S}"
     experiment = RetrainExperiment.start(config, directory, progress=not args.quiet)
     return report(directory, experiment.run())

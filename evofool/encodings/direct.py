@@ -108,9 +108,11 @@ class DirectSettings(ComponentSettings):
 
     type: Literal["direct"] = "direct"
     height: int | None = positive()  # None: the model's input size
-    width: int | None = positive()
-    mutation_rate: float = probability(DirectEncoding.mutation_rate)
+    width: int | None = positive()  # None: the model's input size
+    mutation_rate: float = probability(DirectEncoding.mutation_rate)  # share of genes mutated
+    # the mutation rate halves every this many generations (the paper's schedule); None: fixed
     halving_generations: int | None = positive(DirectEncoding.halving_generations)
-    eta: float = DirectEncoding.eta
+    eta: float = DirectEncoding.eta  # polynomial-mutation index: larger, smaller steps
+    # share of children first crossed with a mate
     crossover_rate: float = probability(DirectEncoding.crossover_rate)
-    crossover_eta: float = DirectEncoding.crossover_eta
+    crossover_eta: float = DirectEncoding.crossover_eta  # simulated-binary crossover's index

@@ -24,9 +24,9 @@ class DetectorSettings:
 
     type: Literal[GATE_DETECTORS] = "mahalanobis"
     fit_on: str = "mnist-train"  # natural images feature detectors are fit on
-    fit_images: int = positive(20000)
-    threshold_on: str = "mnist-test"
-    tpr: float = probability(0.95)
+    fit_images: int = positive(20000)  # the first N images of fit_on
+    threshold_on: str = "mnist-test"  # natural images the threshold is set on
+    tpr: float = probability(0.95)  # share of threshold_on images the gate lets pass
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ class ScreenSettings:
     bf16, else onnxruntime-int8; ``choose_screen``), else no screen; also none where a
     screen cannot serve the run (``screen_blocker``), where a named engine is refused."""
 
-    engine: str = one_of(screen_choices, "auto")
+    engine: str = one_of(screen_choices, "auto")  # the screening engine; auto: see above
     # log-odds added to a screened score; None: the screening engine's own (its measured
     # error: 0.5 for bf16, 2.0 for int8; benchmarks/screen.py)
     margin: float | None = positive(None)
@@ -55,9 +55,9 @@ def _defenses(value: Any, key: str) -> list[DefenseSettings]:
 
 @dataclass(frozen=True)
 class EvaluatorSettings:
-    device: str = "auto"
-    max_batch: int = positive(1024)
-    amp: bool = False
+    device: str = "auto"  # auto (CUDA when present), cpu, cuda, cuda:N or mps
+    max_batch: int = positive(1024)  # images per forward pass (memory, not results)
+    amp: bool = False  # bf16 autocast on CUDA
     combine: Literal["min", "mean"] = "min"  # fitness over several models (see RunConfig.model)
     ten_crop: bool = False  # the paper's ImageNet fitness: 10 crops, softmax averaged
     backend: Literal["local", "ray"] = "local"  # ray: score on Ray actors (evofool[ray])

@@ -28,10 +28,10 @@ class TrainingSettings:
     (``all`` or ``head``: the last layer only) says what fine-tuning trains.
     """
 
-    mode: Literal["scratch", "finetune"] = "scratch"
-    layers: Literal["all", "head"] = "all"
-    epochs: int = positive(3)
-    learning_rate: float = positive(1e-3)
+    mode: Literal["scratch", "finetune"] = "scratch"  # a fresh network per round, or go on
+    layers: Literal["all", "head"] = "all"  # what fine-tuning trains
+    epochs: int = positive(3)  # per round
+    learning_rate: float = positive(1e-3)  # Adam's
     natural_images: int | None = None  # the first N training images only; None: all
 
 
@@ -45,9 +45,9 @@ class GarbageSettings:
     the size of an average natural class, so it neither dominates nor vanishes.
     """
 
-    threshold: float = FOOLED_THRESHOLD
-    per_round: int = positive(1000)
-    include_history: bool = True
+    threshold: float = FOOLED_THRESHOLD  # champions at this confidence or above join
+    per_round: int = positive(1000)  # at most this many images join per round
+    include_history: bool = True  # earlier champions fill up to per_round
 
 
 @dataclass(frozen=True)
@@ -63,25 +63,28 @@ class HeldOutSettings:
     the natural test images. An empty ``detectors`` list needs no pytorch-ood.
     """
 
-    enabled: bool = True
-    seed_offset: int = 1000
+    enabled: bool = True  # false: no held-out evolution (half the evolution time)
+    seed_offset: int = 1000  # held-out runs evolve with seed + seed_offset + round
+    # OOD detectors scored on each round's held-out images (evofool ood's names)
     detectors: list[str] = field(default_factory=lambda: ["msp", "energy", "mahalanobis"])
-    fit_images: int = positive(20000)
+    fit_images: int = positive(20000)  # natural training images feature detectors fit on
 
 
 @dataclass(frozen=True)
 class RetrainConfig:
-    name: str = "retrain"
+    name: str = "retrain"  # the experiment directory's name under runs/
     # round 0's model: any model spec with a linear output layer; data: mnist or an image
     # folder (evofool.data.labelled) of the model's classes, or some of them
     model: str = "mnist-lenet"
+    # natural images: mnist, or an image folder (class folders, or train/ and test/ of them)
     data: str = "mnist"
     seed: int = 0  # round r evolves with seed + r and trains with seed + r
     rounds: int = positive(15)  # retrained models; rounds 0..rounds each evolve once
+    # each round's run: a run config's keys (evolution.generations, evolution.encoding, ...)
     evolution: RunConfig = field(default_factory=lambda: RunConfig(generations=500))
-    training: TrainingSettings = field(default_factory=TrainingSettings)
-    garbage: GarbageSettings = field(default_factory=GarbageSettings)
-    held_out: HeldOutSettings = field(default_factory=HeldOutSettings)
+    training: TrainingSettings = field(default_factory=TrainingSettings)  # section below
+    garbage: GarbageSettings = field(default_factory=GarbageSettings)  # section below
+    held_out: HeldOutSettings = field(default_factory=HeldOutSettings)  # section below
 
     def to_dict(self) -> dict[str, Any]:
         """As YAML would hold it; the rounds set the evolution's model and seed."""

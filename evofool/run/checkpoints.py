@@ -38,9 +38,9 @@ DIGEST_SUFFIX = ".sha256"  # each checkpoint's SHA-256, checked before it is loa
 
 @dataclass(frozen=True)
 class CheckpointSettings:
-    every_generations: int | None = positive(100)
+    every_generations: int | None = positive(100)  # a checkpoint every N generations
     every_seconds: float | None = positive(120.0)  # a kill loses at most ~2 min (BENCHMARKS.md)
-    keep: int = positive(3)
+    keep: int = positive(3)  # the newest checkpoints kept
 
     def due(self, generation: int, seconds_since_last: float) -> bool:
         """Whether a checkpoint is due after ``generation``, by count or by time."""

@@ -31,18 +31,19 @@ from evofool.store.history import StoreSettings
 
 @dataclass(frozen=True)
 class RunConfig:
-    name: str = "run"
+    name: str = "run"  # the run directory's name under runs/ (NAME-TIMESTAMP)
     model: str | list[str] = "mnist-lenet"  # a list: fool all at once (evaluator.combine)
-    seed: int = 0
+    seed: int = 0  # the one seed every random draw of the run comes from
+    # stop conditions: the first one met stops the run; resume --set may move them
     generations: int | None = positive()
-    evaluations: int | None = positive()
-    wall_seconds: float | None = positive()
+    evaluations: int | None = positive()  # exact scores, all children counted
+    wall_seconds: float | None = positive()  # run time, resumed parts added
     stop_when_all_at: float | None = probability()  # stop once every class is this confident
     encoding: Any = chosen_from(ENCODINGS, CppnSettings)  # any registered encoding's settings
-    algorithm: Any = chosen_from(ALGORITHMS, MapElitesSettings)
-    evaluator: EvaluatorSettings = field(default_factory=EvaluatorSettings)
-    checkpoint: CheckpointSettings = field(default_factory=CheckpointSettings)
-    store: StoreSettings = field(default_factory=StoreSettings)
+    algorithm: Any = chosen_from(ALGORITHMS, MapElitesSettings)  # any registered algorithm's
+    evaluator: EvaluatorSettings = field(default_factory=EvaluatorSettings)  # how to score
+    checkpoint: CheckpointSettings = field(default_factory=CheckpointSettings)  # when
+    store: StoreSettings = field(default_factory=StoreSettings)  # what run.sqlite keeps
 
     @property
     def model_specs(self) -> list[str]:

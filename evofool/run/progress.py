@@ -8,7 +8,6 @@ import time
 from typing import Any
 
 from tqdm import tqdm
-from tqdm.auto import tqdm as auto_tqdm
 
 from evofool.archive.confidence import format_confidence
 
@@ -28,9 +27,8 @@ class ProgressReporter:
                  bar: bool = False) -> None:
         self.enabled = enabled
         self.interactive = enabled and (bar or sys.stderr.isatty())
-        kind = auto_tqdm if bar else tqdm
-        self.bar = kind(total=total_generations, unit="gen", file=sys.stderr,
-                        desc="evolving") if self.interactive else None
+        self.bar = _bar_kind(bar)(total=total_generations, unit="gen", file=sys.stderr,
+                                  desc="evolving") if self.interactive else None
         self.last_log = time.monotonic()
 
     def update(self, row: dict[str, Any], *, final: bool = False) -> None:
@@ -49,6 +47,21 @@ class ProgressReporter:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+
+
+def _bar_kind(anywhere: bool) -> type[tqdm]:
+    """tqdm's terminal bar, or with ``anywhere`` tqdm.auto's: a widget in Jupyter (a text
+    bar there without ipywidgets, which tqdm would warn about on every import)."""
+    if not anywhere:
+        return tqdm
+    import warnings
+
+    from tqdm import TqdmWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TqdmWarning)
+        from tqdm.auto import tqdm as auto_tqdm
+    return auto_tqdm
 
 
 def _confidences(best: float, median: float, worst: float) -> str:

@@ -32,7 +32,7 @@ class StoreSettings:
     auto: milestones for genomes over 64 KiB (ImageNet direct), else all.
     """
 
-    history: Literal["auto", "all", "milestones"] = "auto"
+    history: Literal["auto", "all", "milestones"] = "auto"  # what replaced champions keep: above
 
 
 NINES_PER_LEVEL = 1.0

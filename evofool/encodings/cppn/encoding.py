@@ -143,17 +143,19 @@ class CppnSettings(ComponentSettings):
 
     type: Literal["cppn"] = "cppn"
     height: int | None = positive()  # None: the model's input size
-    width: int | None = positive()
-    max_hidden: int = positive(CppnEncoding.max_hidden)
-    weight_bound: float = positive(CppnEncoding.weight_bound)  # 3.0 in the faithful preset
-    eta: float = positive(CppnEncoding.eta)  # 15.0 in the faithful preset
-    add_connection: float = probability(CppnMutationRates.add_connection)
-    delete_connection: float = probability(CppnMutationRates.delete_connection)
-    add_node: float = probability(CppnMutationRates.add_node)
-    delete_node: float = probability(CppnMutationRates.delete_node)
-    weight_rate: float = probability(CppnMutationRates.weight)
-    activation_rate: float = probability(CppnMutationRates.activation)
-    crossover: float = probability(0.0)
+    width: int | None = positive()  # None: the model's input size
+    max_hidden: int = positive(CppnEncoding.max_hidden)  # hidden-node capacity of a genome
+    # weights live in [-weight_bound, weight_bound] (3.0 in the faithful preset)
+    weight_bound: float = positive(CppnEncoding.weight_bound)
+    # polynomial-mutation index for weights: larger, smaller steps (15.0 in the faithful preset)
+    eta: float = positive(CppnEncoding.eta)
+    add_connection: float = probability(CppnMutationRates.add_connection)  # per child
+    delete_connection: float = probability(CppnMutationRates.delete_connection)  # per child
+    add_node: float = probability(CppnMutationRates.add_node)  # per child: splits a connection
+    delete_node: float = probability(CppnMutationRates.delete_node)  # per child
+    weight_rate: float = probability(CppnMutationRates.weight)  # per connection: a weight mutates
+    activation_rate: float = probability(CppnMutationRates.activation)  # per node: a new function
+    crossover: float = probability(0.0)  # share of children first crossed with a mate (paper: 0)
 
     def check(self, config: Any) -> None:
         # The CPU renderer's sin is exact to an ulp or so while |z| <= 1e4 (float32_math);
