@@ -3,9 +3,9 @@
 After Nguyen, Yosinski & Clune, "Deep Neural Networks are Easily Fooled" (CVPR 2015).
 
 The Python API (evofool.api): ``evofool.evolve(model, config, **settings)`` runs evolution
-against a ``torch.nn.Module`` or a model spec and returns a ``Run``; ``evofool.open_run``
-opens an existing run. They load on first use, so ``import evofool`` (and the command
-line) stays quick.
+against a ``torch.nn.Module`` or a model spec and returns a ``Run``; ``evofool.n_plus_one`` runs
+the n+1 experiment (an ``Experiment``); ``evofool.open_run`` opens either. They load on first
+use, so ``import evofool`` (and the command line) stays quick.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
-__all__ = ["EvofoolError", "Run", "evolve", "open_run"]
+__all__ = ["EvofoolError", "Experiment", "Run", "evolve", "open_run", "retrain"]
 
 if TYPE_CHECKING:
-    from evofool.api import Run, evolve, open_run
+    from evofool.api import Experiment, Run, evolve, open_run, retrain
     from evofool.errors import EvofoolError
 
 

@@ -118,3 +118,18 @@ def test_the_command_line_takes_a_shipped_config_by_name(tmp_path, cli, trained_
     assert json.loads(result.stdout.splitlines()[-1])["generations"] == 2
     result = cli("run", "mnist_nothing", "--out", str(tmp_path / "other"))
     assert result.returncode == 2 and "no shipped config" in result.stderr
+
+
+def test_the_n_plus_1_experiment_from_python(tmp_path, small_lenets):
+    experiment = evofool.retrain(small_lenets[0], "mnist_retrain", out=tmp_path / "exp",
+                                 progress=False, rounds=1, **{
+                                     "evolution.generations": 4,
+                                     "evolution.algorithm.batch_size": 40,
+                                     "training.epochs": 1, "training.natural_images": 1000,
+                                     "held_out.enabled": False, "garbage.per_round": 10})
+    assert [row["round"] for row in experiment.table] == [0, 1]
+    assert isinstance(evofool.open_run(experiment.run_dir), evofool.Experiment)
+    assert [run.summary["generations"] for run in experiment.runs()] == [4, 4]
+    assert isinstance(experiment.figure(), Figure)
+    with pytest.raises(EvofoolError, match="model spec or file"):
+        evofool.retrain(FixedProjection(), progress=False)

@@ -5,7 +5,7 @@ from evofool.algorithms.genetic import GeneticSettings
 from evofool.encodings.cppn.encoding import CppnSettings
 from evofool.encodings.direct import DirectSettings
 from evofool.errors import ConfigError
-from evofool.retrain.config import load_retrain_config
+from evofool.n_plus_one.config import load_retrain_config
 from evofool.run.config import load_config
 
 

@@ -47,7 +47,7 @@ def module_imports(*, module_level_only: bool = False) -> dict[str, set[str]]:
 # and the command line. A package imports only packages listed before it.
 LAYERS = ("errors", "randomness", "vision_libs", "settings", "files", "encodings", "models",
           "data", "store", "archive", "defenses", "engines", "ood", "training", "evaluation",
-          "algorithms", "run", "analysis", "retrain", "browse", "api", "cli")
+          "algorithms", "run", "analysis", "n_plus_one", "browse", "api", "cli")
 TOP = ("__init__", "__main__")  # the package's door: version, and ``python -m evofool``
 
 

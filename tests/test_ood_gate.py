@@ -159,8 +159,8 @@ def test_detector_config_errors_are_one_line(cli, tmp_path, small_lenets):
 def test_the_n_plus_1_loop_evolves_past_the_detector_too(small_lenets, tmp_path):
     from conftest import RETRAIN_CONFIG, tiny_retrain_overrides
 
-    from evofool.retrain.config import load_retrain_config
-    from evofool.retrain.experiment import RetrainExperiment
+    from evofool.n_plus_one.config import load_retrain_config
+    from evofool.n_plus_one.experiment import RetrainExperiment
 
     overrides = [*tiny_retrain_overrides(small_lenets[0]), "rounds=1", "held_out.enabled=false",
                  "evolution.evaluator.detector={type: energy}"]

@@ -13,10 +13,10 @@ from conftest import tiny_retrain_overrides as tiny
 
 from evofool.errors import EvofoolError
 from evofool.models import load_classifier
-from evofool.retrain import experiment as experiment_module
-from evofool.retrain.config import load_retrain_config
-from evofool.retrain.experiment import RetrainExperiment
-from evofool.retrain.store import RetrainStore
+from evofool.n_plus_one import experiment as experiment_module
+from evofool.n_plus_one.config import load_retrain_config
+from evofool.n_plus_one.experiment import RetrainExperiment
+from evofool.n_plus_one.store import RetrainStore
 from evofool.run.recorder import RunRecorder
 from evofool.store.retrain_layout import round_model_path
 

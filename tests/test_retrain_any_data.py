@@ -17,8 +17,8 @@ from PIL import Image
 from evofool.data import load_labelled_images, load_mnist
 from evofool.errors import DataUnavailableError
 from evofool.models import load_classifier
-from evofool.retrain.config import load_retrain_config
-from evofool.retrain.experiment import RetrainExperiment
+from evofool.n_plus_one.config import load_retrain_config
+from evofool.n_plus_one.experiment import RetrainExperiment
 from evofool.store.retrain_layout import round_model_path
 
 TIMING = ("evolve_seconds", "train_seconds", "model")

@@ -4,6 +4,7 @@ The command line's ``run`` and ``resume`` go through the same functions (evofool
 """
 
 from evofool.api.evolve import evolve, open_run
+from evofool.api.retrain import Experiment, retrain
 from evofool.api.run import Champion, Run
 
-__all__ = ["Champion", "Run", "evolve", "open_run"]
+__all__ = ["Champion", "Experiment", "Run", "evolve", "open_run", "retrain"]

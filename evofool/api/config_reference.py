@@ -18,7 +18,7 @@ import tokenize
 import typing
 from typing import Any, NamedTuple
 
-from evofool.retrain.config import RetrainConfig
+from evofool.n_plus_one.config import RetrainConfig
 from evofool.run.config import RunConfig
 
 

@@ -10,9 +10,9 @@ from typing import Any
 from torch import nn
 
 from evofool.api.configs import run_config
+from evofool.api.retrain import Experiment
 from evofool.api.run import Run
 from evofool.api.run_path import quiet_unless, start_run
-from evofool.errors import EvofoolError
 from evofool.models.in_memory import hold, module_classifier
 from evofool.store.retrain_layout import is_retrain_dir
 
@@ -63,8 +63,9 @@ def evolve(model: nn.Module | str, config: str | Path | Mapping[str, Any] | None
     return Run(run_dir)
 
 
-def open_run(run_dir: str | Path) -> Run:
-    """An existing run, to read, plot, export or resume.
+def open_run(run_dir: str | Path) -> Run | Experiment:
+    """An existing run (a ``Run``) or n+1 experiment (an ``Experiment``), to read, plot,
+    export or resume.
 
     Example:
         >>> run = evofool.open_run("runs/mnist-cppn-20261207-120000")  # doctest: +SKIP
@@ -72,11 +73,7 @@ def open_run(run_dir: str | Path) -> Run:
         torch.Size([10, 1, 28, 28])
 
     Raises:
-        EvofoolError: not a run directory (an n+1 experiment's runs are under its
-            ``rounds/`` folder).
+        EvofoolError: neither.
     """
     path = Path(run_dir)
-    if is_retrain_dir(path):
-        raise EvofoolError(f"{path} is an n+1 experiment; its runs are "
-                           f"{path}/rounds/*/evolution (open one of those)")
-    return Run(path)
+    return Experiment(path) if is_retrain_dir(path) else Run(path)

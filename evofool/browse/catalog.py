@@ -11,7 +11,7 @@ from typing import Any, Literal
 from evofool.archive.confidence import FOOLED_KEY, classes_fooled, median_confidence
 from evofool.browse.untrusted import DAMAGED
 from evofool.errors import EvofoolError, printable
-from evofool.retrain.store import RetrainStore
+from evofool.n_plus_one.store import RetrainStore
 from evofool.run.metrics import latest_row
 from evofool.store import RunStore, StoreError, is_run_dir
 from evofool.store.layout import METRICS_FILE

@@ -17,7 +17,7 @@ from evofool.archive.confidence import FOOLED_KEY
 from evofool.browse.catalog import CatalogEntry, describe
 from evofool.browse.untrusted import read_json
 from evofool.errors import EvofoolError, printable
-from evofool.retrain.store import RetrainStore
+from evofool.n_plus_one.store import RetrainStore
 from evofool.store.layout import SUMMARY_FILE
 
 NO_STORE = {"Cache-Control": "no-store"}

@@ -28,10 +28,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from evofool.analysis.figure_style import to_png  # matplotlib: only when plotting
     from evofool.analysis.run_figures import run_figures
+    from evofool.api.retrain import experiment_figures
     from evofool.store.retrain_layout import is_retrain_dir
 
     out = args.out or args.run_dir / "plots"
-    figures = _retrain_figures(args.run_dir) if is_retrain_dir(args.run_dir) \
+    figures = experiment_figures(args.run_dir) if is_retrain_dir(args.run_dir) \
         else run_figures(args.run_dir)
     created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
@@ -45,16 +46,3 @@ def run(args: argparse.Namespace) -> int:
     print(f"evofool: wrote {', '.join(figures)} to {out}", file=sys.stderr)
     print(json.dumps({"out": str(out), "files": sorted(figures)}))
     return 0
-
-
-def _retrain_figures(directory: Path) -> dict:
-    from evofool.analysis.plots import rounds_figure
-    from evofool.retrain.store import RetrainStore
-
-    store = RetrainStore(directory, read_only=True)
-    try:
-        table = [record.as_row() for record in store.rounds()]
-        natural = len(store.get_meta("class_names"))
-    finally:
-        store.close()
-    return {"rounds.png": rounds_figure(table, natural)}

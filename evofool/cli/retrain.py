@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,13 +34,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from evofool.api.configs import config_path  # torch: only when used
-    from evofool.retrain.config import load_retrain_config
-    from evofool.retrain.experiment import RetrainExperiment
+    from evofool.api.retrain import start_experiment
+    from evofool.n_plus_one.config import load_retrain_config
 
     config = load_retrain_config(config_path(args.config), args.overrides)
-    directory = args.out or Path("runs") / f"{config.name}-{datetime.now():%Y%m%d-%H%M%S}"
-    experiment = RetrainExperiment.start(config, directory, progress=not args.quiet)
-    return report(directory, experiment.run())
+    directory, table = start_experiment(config, args.out, progress=not args.quiet)
+    return report(directory, table)
 
 
 def report(directory: Path, table: list[dict[str, Any]]) -> int:

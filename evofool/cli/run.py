@@ -80,7 +80,7 @@ def ascent(args: argparse.Namespace) -> int:
 
 def resume(args: argparse.Namespace) -> int:
     from evofool.api.run_path import resume_run
-    from evofool.retrain.experiment import RetrainExperiment
+    from evofool.n_plus_one.experiment import RetrainExperiment
     from evofool.run.stop_rules import RunAlreadyFinished
     from evofool.store.retrain_layout import is_retrain_dir
 

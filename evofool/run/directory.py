@@ -1,6 +1,6 @@
 """A long job's directory: created empty or reopened, written only under its writer lock,
 and resumed only with the config it recorded. Evolution runs (evofool.run.job) and n+1
-experiments (evofool.retrain.experiment) both live in one.
+experiments (evofool.n_plus_one.experiment) both live in one.
 
 What a resume may change: the keys a job names as free (a run's stop conditions), and
 anything else with ``--force``; a ``config.yaml`` someone edited is refused rather than

@@ -36,7 +36,7 @@ from evofool.store.layout import (
 
 class DictConfig(Protocol):
     """A resolved config that writes itself out: a run's (RunConfig) or an n+1
-    experiment's (evofool.retrain.config, which builds on this layer)."""
+    experiment's (evofool.n_plus_one.config, which builds on this layer)."""
 
     def to_dict(self) -> dict[str, Any]: ...
 

@@ -1,7 +1,7 @@
 """Held-out fooling images: what the n+1 experiment measures on images no model trained on.
 
 A round's held-out images come from an independent run against the same model
-(evofool.retrain.experiment starts it), picked as the garbage set is picked,
+(evofool.n_plus_one.experiment starts it), picked as the garbage set is picked,
 and are never added to training. The next round's model says how many of them
 it calls garbage, and OOD detectors (evofool ood) are scored on each round's.
 """
@@ -16,8 +16,8 @@ import torch
 
 from evofool.data import LabelledImages
 from evofool.models import Classifier
-from evofool.retrain.config import GarbageSettings, HeldOutSettings
-from evofool.retrain.garbage import collect_garbage, garbage_share, natural_fooling
+from evofool.n_plus_one.config import GarbageSettings, HeldOutSettings
+from evofool.n_plus_one.garbage import collect_garbage, garbage_share, natural_fooling
 from evofool.run.stored import StoredRun
 
 

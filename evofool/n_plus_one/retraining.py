@@ -33,11 +33,11 @@ from evofool.models.checkpoint import (
 )
 from evofool.models.classifier import Logits
 from evofool.models.output_layer import output_layer, output_width, widen_output
+from evofool.n_plus_one.config import RetrainConfig
+from evofool.n_plus_one.garbage import balanced_epoch
+from evofool.n_plus_one.store import RetrainStore
 from evofool.ood.detectors import FEATURE_DETECTORS, LOGIT_DETECTORS
 from evofool.ood.representations import network_head
-from evofool.retrain.config import RetrainConfig
-from evofool.retrain.garbage import balanced_epoch
-from evofool.retrain.store import RetrainStore
 from evofool.store.retrain_layout import round_model_path
 from evofool.training.fitting import as_unit_floats, fit, test_accuracy
 

@@ -11,7 +11,7 @@ from typing import Any
 from evofool.analysis.figure_style import to_png
 from evofool.analysis.plots import rounds_figure
 from evofool.files.atomic import write_atomically
-from evofool.retrain.store import RetrainStore
+from evofool.n_plus_one.store import RetrainStore
 
 
 def round_table(store: RetrainStore, detectors: list[str]) -> list[dict[str, Any]]:

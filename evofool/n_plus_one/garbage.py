@@ -6,8 +6,8 @@ import numpy as np
 import torch
 
 from evofool.files.images import to_uint8
-from evofool.retrain.config import GarbageSettings
-from evofool.retrain.store import GarbageImage
+from evofool.n_plus_one.config import GarbageSettings
+from evofool.n_plus_one.store import GarbageImage
 from evofool.run.stored import StoredRun
 from evofool.store import Champion
 from evofool.training.fitting import as_unit_floats, predict

@@ -31,16 +31,16 @@ from evofool.archive.confidence import (
 from evofool.data import LabelledImages, load_labelled_images
 from evofool.errors import EvofoolError
 from evofool.models import load_classifier
-from evofool.retrain.config import (
+from evofool.n_plus_one.config import (
     RetrainConfig,
     load_retrain_config,
     retrain_config_from_dict,
 )
-from evofool.retrain.garbage import collect_garbage, garbage_share, natural_fooling
-from evofool.retrain.held_out import held_out_images, measure_held_out
-from evofool.retrain.report import round_table, write_report
-from evofool.retrain.retraining import check_retrainable, train_round
-from evofool.retrain.store import RetrainStore, RoundRecord
+from evofool.n_plus_one.garbage import collect_garbage, garbage_share, natural_fooling
+from evofool.n_plus_one.held_out import held_out_images, measure_held_out
+from evofool.n_plus_one.report import round_table, write_report
+from evofool.n_plus_one.retraining import check_retrainable, train_round
+from evofool.n_plus_one.store import RetrainStore, RoundRecord
 from evofool.run.builder import build_classifier
 from evofool.run.directory import RunDirectory, resumed_config
 from evofool.run.job import EvolutionJob
@@ -170,7 +170,7 @@ class RetrainExperiment:
             self.run_directory.release()
 
     def table(self) -> list[dict[str, Any]]:
-        """One row per round (evofool.retrain.report.round_table)."""
+        """One row per round (evofool.n_plus_one.report.round_table)."""
         return round_table(self.store, self.config.held_out.detectors
                            if self.config.held_out.enabled else [])
 

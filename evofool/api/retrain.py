@@ -1,0 +1,131 @@
+"""``retrain`` and ``Experiment``: the n+1 experiment from Python, on the path
+``evofool retrain`` takes (the command line calls ``start_experiment``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from evofool.api.configs import config_path
+from evofool.api.run import Run
+from evofool.api.run_path import quiet_unless
+from evofool.errors import EvofoolError
+from evofool.files.yaml_files import set_values
+from evofool.n_plus_one.config import RetrainConfig, load_retrain_config, retrain_config_from_dict
+from evofool.n_plus_one.experiment import RetrainExperiment
+from evofool.n_plus_one.store import RetrainStore
+from evofool.store.retrain_layout import is_retrain_dir, round_runs
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+
+def retrain(model: str | Path, config: str | Path | Mapping[str, Any] = "mnist_retrain", *,
+            data: str | Path | None = None, out: str | Path | None = None,
+            progress: bool = True, **settings: Any) -> Experiment:
+    """Run the n+1 experiment: rounds of evolving fooling images against the model, adding
+    them to a garbage class and retraining; the finished experiment.
+
+    Args:
+        model: the round-0 model, a spec or file as ``evofool run`` takes (a module object:
+            save it first, ``torch.jit.script(net).save(path)`` with its sidecar JSON, as
+            each round's model is rebuilt from a file).
+        config: a shipped config's name ("mnist_retrain", "folder_retrain"), a path or a dict.
+        data: the natural images: "mnist" or an image folder (the config's by default).
+        out: the experiment directory, new or empty (default runs/NAME-TIMESTAMP).
+        settings: config keys, dotted for sections (``rounds=2``,
+            ``**{"evolution.generations": 100}``).
+
+    Example:
+        >>> experiment = evofool.retrain("models/photos-cnn.pt", "folder_retrain",
+        ...                              data="photos", rounds=2)  # doctest: +SKIP
+        >>> experiment.table[-1]["test_accuracy"]  # doctest: +SKIP
+        0.97
+    """
+    if not isinstance(model, (str, Path)):
+        raise EvofoolError("evofool.n_plus_one takes a model spec or file (each round's model is "
+                           "rebuilt from one): save a module with torch.jit.script(net)"
+                           ".save(PATH) and its sidecar JSON, or as evofool train does")
+    values = {**settings, "model": str(model), **({} if data is None else {"data": str(data)})}
+    if isinstance(config, Mapping):
+        chosen = retrain_config_from_dict(set_values(dict(config), values))
+    else:
+        chosen = retrain_config_from_dict(set_values(
+            load_retrain_config(config_path(config)).to_dict(), values))
+    with quiet_unless(progress):
+        directory, _ = start_experiment(chosen, None if out is None else Path(out),
+                                        progress=progress)
+    return Experiment(directory)
+
+
+def start_experiment(config: RetrainConfig, out: Path | None, *,
+                     progress: bool) -> tuple[Path, list[dict[str, Any]]]:
+    """A new experiment in ``out`` (default runs/NAME-TIMESTAMP), run to its last round:
+    its directory and per-round table."""
+    directory = out or Path("runs") / f"{config.name}-{datetime.now():%Y%m%d-%H%M%S}"
+    experiment = RetrainExperiment.start(config, directory, progress=progress)
+    return directory, experiment.run()
+
+
+class Experiment:
+    """An n+1 experiment directory: its per-round table, figure and round runs.
+
+    Raises:
+        EvofoolError: ``directory`` is not an n+1 experiment.
+    """
+
+    def __init__(self, directory: str | Path) -> None:
+        self.run_dir = Path(directory)
+        if not is_retrain_dir(self.run_dir):
+            raise EvofoolError(f"{self.run_dir} is not an evofool n+1 experiment directory")
+
+    def __repr__(self) -> str:
+        return f"Experiment({str(self.run_dir)!r}, rounds done={len(self.table)})"
+
+    @property
+    def table(self) -> list[dict[str, Any]]:
+        """One row per round done: fooled classes, median confidence, test accuracy, garbage
+        added, held-out measures (rounds.csv's columns)."""
+        store = RetrainStore(self.run_dir, read_only=True)
+        try:
+            return [record.as_row() for record in store.rounds()]
+        finally:
+            store.close()
+
+    def runs(self) -> list[Run]:
+        """Each round's evolution run, in round order."""
+        return [Run(path) for _, path in round_runs(self.run_dir)]
+
+    def figure(self) -> Figure:
+        """The rounds figure (``rounds.png``): what retraining did, round by round."""
+        from evofool.analysis.figure_style import to_png
+
+        figure = experiment_figures(self.run_dir)["rounds.png"]
+        figure._repr_png_ = lambda: to_png(figure)
+        return figure
+
+    def resume(self, *, progress: bool = True, force: bool = False, **settings: Any
+               ) -> Experiment:
+        """Continue where it stopped; ``rounds=`` may extend it."""
+        import json
+
+        overrides = [f"{key}={json.dumps(value)}" for key, value in settings.items()]
+        with quiet_unless(progress):
+            RetrainExperiment.resume(self.run_dir, overrides, force=force,
+                                     progress=progress).run()
+        return self
+
+
+def experiment_figures(directory: Path) -> dict[str, Figure]:
+    """An experiment's figures by file name: ``rounds.png``."""
+    from evofool.analysis.plots import rounds_figure
+
+    store = RetrainStore(directory, read_only=True)
+    try:
+        table = [record.as_row() for record in store.rounds()]
+        natural = len(store.get_meta("class_names"))
+    finally:
+        store.close()
+    return {"rounds.png": rounds_figure(table, natural)}
