@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from benchmark_smoke import smoke_runs_started
+from background_runs import background_runs_started
 from example_algorithm import StickyParents, StickySettings
 from example_encoding import TilesEncoding, TilesSettings
 from example_engine import TORCH_FLOAT64
@@ -77,25 +77,25 @@ def trained_lenet(tmp_path_factory, mnist) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-BENCHMARK_TESTS = "test_benchmarks.py"
+BACKGROUND_TESTS = ("test_benchmarks.py", "test_tutorials.py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The benchmarks' tests last: their smoke runs go on in the background from the
-    session's first test (``benchmark_smoke_runs``), and the rest of the suite runs beside
-    them instead of waiting for them."""
-    items.sort(key=lambda item: item.path.name == BENCHMARK_TESTS)  # stable: else as collected
+    """The tests of what runs in the background last: the benchmarks' smoke runs and the
+    tutorials go on from the session's first test (``background_runs``), and the rest of
+    the suite runs beside them instead of waiting for them."""
+    items.sort(key=lambda item: item.path.name in BACKGROUND_TESTS)  # stable: else as collected
 
 
 @pytest.fixture(scope="session", autouse=True)
-def benchmark_smoke_runs(request, tmp_path_factory):
-    """The benchmarks' smoke runs (tests/benchmark_smoke.py), started with the session
-    where any of its tests will read them: script -> its finished process."""
-    if not any(item.path.name == BENCHMARK_TESTS for item in request.session.items):
+def background_runs(request, tmp_path_factory):
+    """The benchmarks' smoke runs and the tutorials (tests/background_runs.py), started with
+    the session where any of their tests will read them: name -> its finished process."""
+    if not any(item.path.name in BACKGROUND_TESTS for item in request.session.items):
         yield {}
         return
     lenet = Path(request.getfixturevalue("trained_lenet")["path"])
-    with smoke_runs_started(tmp_path_factory.mktemp("benchmarks"), lenet) as runs:
+    with background_runs_started(tmp_path_factory.mktemp("background"), lenet) as runs:
         yield runs
 
 

@@ -1,4 +1,4 @@
-"""Benchmarks run: each script in benchmarks/ on its smallest budget (tests/benchmark_smoke.py,
+"""Benchmarks run: each script in benchmarks/ on its smallest budget (tests/background_runs.py,
 started in the background when the session starts), its last stdout line its whole JSON
 result, so a change that breaks a benchmark fails here instead of in a later session.
 
@@ -8,7 +8,7 @@ Every script is smoke-run, or in NOT_YET with the reason (a test says so).
 import json
 
 import pytest
-from benchmark_smoke import BENCHMARKS, SMOKE
+from background_runs import BENCHMARKS, SMOKE
 
 # Smoke runs that take over 20 s on a 2-core Zen 5, and why.
 SLOW = {"defenses_mnist.py": "18 runs, a one-round n+1 experiment and 9 defend reports",
@@ -18,8 +18,8 @@ SLOW = {"defenses_mnist.py": "18 runs, a one-round n+1 experiment and 9 defend r
 @pytest.mark.parametrize("script", [
     pytest.param(script, marks=pytest.mark.slow(SLOW[script])) if script in SLOW else script
     for script in sorted(SMOKE)])
-def test_benchmark_runs_and_ends_with_its_whole_json_result(script, benchmark_smoke_runs):
-    result = benchmark_smoke_runs[script].result()
+def test_benchmark_runs_and_ends_with_its_whole_json_result(script, background_runs):
+    result = background_runs[script].result()
     assert result.returncode == 0, result.stderr[-2000:]
     last = json.loads(result.stdout.strip().splitlines()[-1])
     assert isinstance(last, dict) and last, result.stdout[-500:]

@@ -82,7 +82,8 @@ def markdown() -> str:
            "(`generations=50`, `**{\"evaluator.engine\": \"torch\"}`). A section picked by "
            "`type` takes the keys of that type only.", ""]
     for prefix, cls in sections():
-        title = prefix.rstrip(".") or "run config (top level)"
+        title = {"": "run config (top level)", "n+1: ": "n+1 experiment config (top level)"
+                 }.get(prefix, prefix.rstrip("."))
         out += [f"## `{title}`", "", _summary(cls), "",
                 "| key | type | default | range | what it does |", "|---|---|---|---|---|"]
         out += [f"| `{key.key}` | {key.type} | {key.default} | {key.range} | {key.help} |"
@@ -122,7 +123,7 @@ def _summary(cls: type) -> str:
 
 def _type_name(kind: Any) -> str:
     text = getattr(kind, "__name__", None) if not typing.get_args(kind) else None
-    return f"`{text or str(kind).replace('typing.', '')}`".replace("|", "\\|")
+    return f"`{text or str(kind).replace('typing.', '')}`".replace(" | ", " or ")
 
 
 def _default(field: dataclasses.Field) -> str:
@@ -134,7 +135,7 @@ def _default(field: dataclasses.Field) -> str:
             return "(section)"
     else:
         return "required"
-    return f"`{value!r}`".replace("|", "\\|")
+    return f"`{value!r}`".replace("|", "/")
 
 
 def _range(field: dataclasses.Field) -> str:

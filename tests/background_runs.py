@@ -1,12 +1,14 @@
-"""The benchmarks' smoke runs: every script in benchmarks/ on its smallest budget, as a user
-runs it (``python benchmarks/NAME.py ...``), started in the background when the test session
-starts (conftest.py) so that the rest of the suite runs beside them; tests/test_benchmarks.py,
-collected last, reads their results.
+"""What the suite runs in the background from its start (conftest.py), at the lowest CPU
+priority, so that the rest of it runs beside them: the benchmarks' smoke runs, every script in
+benchmarks/ on its smallest budget as a user runs it (``python benchmarks/NAME.py ...``), and
+the tutorials, each executed as a notebook on a small budget (tutorial_runner.py).
+tests/test_benchmarks.py and tests/test_tutorials.py, collected last, read their results.
 
 Each runs against a cache of its own that shares the downloads (MNIST, wheels, ONNX files)
 but holds the tests' 1-epoch LeNet as the default ``mnist-lenet``, so no benchmark trains one.
 """
 
+import json
 import os
 import shutil
 import subprocess
@@ -19,6 +21,14 @@ from pathlib import Path
 from evofool.files.cache import cache_dir
 
 CONFIGS = Path(__file__).parents[1] / "configs"
+TUTORIALS = Path(__file__).parents[1] / "docs" / "tutorials"
+TUTORIAL_BUDGETS = {  # the parameters cell each runs with here, and the figures it shows
+    "fool_your_model.py": ({"TRAIN_IMAGES": 3000, "GENERATIONS": 8}, 3),
+    "n_plus_1_on_a_folder.py": ({"PER_CLASS": 15, "EPOCHS": 3, "GENERATIONS": 4,
+                                 "ROUNDS": 1}, 2),
+    "imagenet_on_a_cpu.py": ({"MINUTES": 0.03, "SETTINGS": {
+        "algorithm.batch_size": 8, "evaluator.engine": "torch", "evaluator.screen": None}}, 2),
+}
 
 BENCHMARKS = Path(__file__).parents[1] / "benchmarks"
 MNIST = str(CONFIGS / "mnist_cppn.yaml")
@@ -95,10 +105,11 @@ NICENESS = 19
 
 
 @contextmanager
-def smoke_runs_started(root: Path, lenet: Path) -> Iterator[dict[str, Future]]:
-    """Every script's smoke run, started now, ``AT_ONCE`` at a time, each in a directory of
-    its own under ``root``: script -> its finished process. Runs not yet started when the
-    block ends are cancelled.
+def background_runs_started(root: Path, lenet: Path) -> Iterator[dict[str, Future]]:
+    """Every script's smoke run and every tutorial, started now, ``AT_ONCE`` at a time, each
+    in a directory of its own under ``root``: script (or ``tutorials/NAME``) -> its finished
+    process (a tutorial's executed notebook is ``notebook.ipynb`` in its ``cwd``). Runs not
+    yet started when the block ends are cancelled.
 
     They share the real cache's downloads, with ``lenet`` as the default model; screen.py
     reads a small screened run, made first."""
@@ -132,10 +143,20 @@ def smoke_runs_started(root: Path, lenet: Path) -> Iterator[dict[str, Future]]:
                               cwd=workdir, env=env, capture_output=True, text=True,
                               timeout=600, preexec_fn=lambda: os.nice(NICENESS))
 
+    def tutorial(name: str) -> subprocess.CompletedProcess:
+        workdir = root / f"tutorial-{name.removesuffix('.py')}"
+        workdir.mkdir()
+        return subprocess.run([sys.executable, str(Path(__file__).parent / "tutorial_runner.py"),
+                               str(TUTORIALS / name), json.dumps(TUTORIAL_BUDGETS[name][0]),
+                               str(workdir / "notebook.ipynb")],
+                              cwd=workdir, env=env, capture_output=True, text=True,
+                              timeout=600, preexec_fn=lambda: os.nice(NICENESS))
+
     pool = ThreadPoolExecutor(AT_ONCE)
     try:
         made = pool.submit(screened_run)  # first, so a script that waits for it cannot
         # hold the pool's last worker while it waits in the queue
-        yield {script: pool.submit(smoke, script) for script in sorted(SMOKE)}
+        runs = {f"tutorials/{name}": pool.submit(tutorial, name) for name in TUTORIAL_BUDGETS}
+        yield runs | {script: pool.submit(smoke, script) for script in sorted(SMOKE)}
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
