@@ -32,12 +32,12 @@ SITE ?= site
 # The documentation site, from docs/ (mkdocs.yml): the configuration reference is generated
 # from the settings classes and the API reference from the docstrings as it builds.
 docs: $(STAMP)
-	$(BIN)/mkdocs build --strict --site-dir $(SITE)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir $(SITE)
 	@echo "docs: open $(SITE)/index.html (or: $(BIN)/mkdocs serve)"
 
 test: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mkdocs build --strict --quiet --site-dir $(SITE)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir $(SITE)
 	$(PYTEST) --durations=10
 	MKL_CBWR=COMPATIBLE ONEDNN_MAX_CPU_ISA=AVX2 EVOFOOL_AUTO_ENGINE=torch \
 		$(PYTEST) -m numerics

@@ -133,3 +133,30 @@ def test_the_n_plus_1_experiment_from_python(tmp_path, small_lenets):
     assert isinstance(experiment.figure(), Figure)
     with pytest.raises(EvofoolError, match="model spec or file"):
         evofool.retrain(FixedProjection(), progress=False)
+
+
+def test_an_interrupt_leaves_the_run_resumable_exactly(tmp_path):
+    """A kernel interrupt (SIGINT) mid-run: evolve returns the run, stopped after its
+    generation and checkpointed, and its resume ends as an uninterrupted run."""
+    import os
+    import signal
+    import threading
+    import time
+
+    whole = fooled(FixedProjection(), tmp_path / "whole", generations=60)
+    metrics = tmp_path / "part" / "metrics.csv"
+
+    def interrupt_once_running():
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and (
+                not metrics.exists() or len(metrics.read_text().splitlines()) < 3):
+            time.sleep(0.005)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    threading.Thread(target=interrupt_once_running, daemon=True).start()
+    part = fooled(FixedProjection(), tmp_path / "part", generations=60)
+    stopped_at = part.summary["generations"]
+    assert 2 <= stopped_at < 60
+    part.resume(model=FixedProjection(), progress=False)
+    assert part.summary["generations"] == 60
+    assert part.summary["classes"] == whole.summary["classes"]
