@@ -152,11 +152,32 @@ def test_auto_caches_its_timing_decision(tmp_path, monkeypatch, random_lenet):
     monkeypatch.setenv("EVOFOOL_CACHE", str(tmp_path))
     monkeypatch.delenv(FORCED_AUTO, raising=False)
     chosen = attach_engine(random_lenet, engine="auto", device=CPU, batch=64)
-    decisions = json.loads((tmp_path / "onnx" / "auto-decisions.json").read_text())
-    (verdict,) = decisions.values()
+    (verdict,) = [json.loads(path.read_text())
+                  for path in (tmp_path / "onnx" / "auto-decisions").glob("*.json")]
     seconds = verdict["seconds"]
     assert "torch" in seconds and chosen == min(seconds, key=seconds.get)
     assert (random_lenet.engine is not None) == (chosen != "torch")
+
+
+def test_the_first_timing_verdict_written_stands(tmp_path, monkeypatch, random_lenet):
+    """Processes that time one model at once all go on with the first verdict written:
+    one shared decisions file lost verdicts (read, time, write over the other's), so two
+    runs of one model could score on different engines and differ in the last bits."""
+    from evofool.files.atomic import write_once
+
+    monkeypatch.setenv("EVOFOOL_CACHE", str(tmp_path))
+    monkeypatch.delenv(FORCED_AUTO, raising=False)
+    first = attach_engine(random_lenet, engine="auto", device=CPU, batch=64)
+    (path,) = (tmp_path / "onnx" / "auto-decisions").glob("*.json")
+    written = path.read_text()
+    assert write_once(path, '{"seconds": {}}') == written  # a later writer reads the first
+    other = "torch" if first != "torch" else "onnxruntime"
+    verdict = json.loads(written)
+    verdict["seconds"][other] = min(verdict["seconds"].values()) / 10
+    path.write_text(json.dumps(verdict))  # as if another process had found `other` fastest
+    random_lenet.engine = None
+    assert attach_engine(random_lenet, engine="auto", device=CPU, batch=64) == other
+    assert sorted(p.name for p in path.parent.iterdir()) == [path.name]  # no partial left
 
 
 @pytest.mark.numerics
@@ -219,7 +240,7 @@ def test_a_forced_auto_engine_is_attached_without_timing(tmp_path, monkeypatch, 
     monkeypatch.setenv(FORCED_AUTO, "onnxruntime")
     assert attach_engine(random_lenet, engine="auto", device=CPU, batch=8) == "onnxruntime"
     assert random_lenet.engine is not None
-    assert not (tmp_path / "onnx" / "auto-decisions.json").exists()  # nothing was timed
+    assert not (tmp_path / "onnx" / "auto-decisions").exists()  # nothing was timed
     monkeypatch.setenv(FORCED_AUTO, "openvino-bf16")
     with pytest.raises(EngineError, match="EVOFOOL_AUTO_ENGINE=openvino-bf16 names no exact"):
         attach_engine(random_lenet, engine="auto", device=CPU, batch=8)

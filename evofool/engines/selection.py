@@ -24,7 +24,7 @@ import torch
 from evofool.engines.engine import Engine, Forward
 from evofool.engines.onnx_export import EngineError, onnx_path
 from evofool.engines.registry import engine_named, engines
-from evofool.files.atomic import write_atomically
+from evofool.files.atomic import write_once
 from evofool.files.cache import cache_dir
 from evofool.models.classifier import Classifier
 
@@ -171,9 +171,8 @@ def _timings(members: list[Classifier], built: dict[str, list[Forward]],
     key = hashlib.sha256("|".join([*(str(onnx_path(member)) for member in members),
                                    *sorted(built), str(torch.get_num_threads()),
                                    str(batch)]).encode()).hexdigest()[:24]
-    decisions_file = cache_dir() / "onnx" / "auto-decisions.json"
-    decisions = json.loads(decisions_file.read_text()) if decisions_file.exists() else {}
-    if key not in decisions:
+    verdict = cache_dir() / "onnx" / "auto-decisions" / f"{key}.json"
+    if not verdict.exists():
         print(f"evofool: timing {', '.join(built)} against torch for "
               f"{', '.join(member.name for member in members)} at batch {batch} (once; the "
               "verdict is cached)", file=sys.stderr, flush=True)
@@ -189,11 +188,13 @@ def _timings(members: list[Classifier], built: dict[str, list[Forward]],
             for _ in range(TIMING_REPEATS):  # interleaved, so load on the machine hits all
                 for name, call in calls.items():
                     best[name] = min(best[name], _seconds_per_call(call))
-        decisions[key] = {"models": [member.name for member in members], "batch": batch,
-                          "seconds": best}
-        decisions_file.parent.mkdir(parents=True, exist_ok=True)
-        write_atomically(decisions_file, json.dumps(decisions, indent=1))
-    return decisions[key]["seconds"]
+        verdict.parent.mkdir(parents=True, exist_ok=True)
+        # one file per verdict, and the first one written stands: processes timing the
+        # same model at once (two runs, an experiment's rounds and its copy) then score
+        # on the same engine, and none loses another's verdict (one shared file lost them)
+        write_once(verdict, json.dumps({"models": [member.name for member in members],
+                                        "batch": batch, "seconds": best}))
+    return json.loads(verdict.read_text())["seconds"]
 
 
 def _seconds_per_call(work) -> float:

@@ -42,6 +42,21 @@ def write_atomically(path: Path, data: str | bytes, *, durable: bool = True) -> 
         stream.write(data.encode() if isinstance(data, str) else data)
 
 
+def write_once(path: Path, data: str) -> str:
+    """Create ``path`` holding ``data`` unless it exists, in one step, and return what it
+    holds: the first writer's ``data`` wins, so processes that raced to decide one thing
+    (an engine verdict) all go on with the same decision, and none overwrites another's."""
+    partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
+    partial.write_text(data, encoding="utf-8")
+    try:
+        os.link(partial, path)  # fails where the path exists: the first link wins
+    except FileExistsError:
+        pass
+    finally:
+        partial.unlink(missing_ok=True)
+    return path.read_text(encoding="utf-8")
+
+
 def _fsync_directory(directory: Path) -> None:
     descriptor = os.open(directory, os.O_RDONLY)
     try:
