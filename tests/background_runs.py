@@ -100,8 +100,9 @@ SMOKE = {  # script (":label" for a second way to run it): its smallest budget (
 # another with two threads each, 136 s two at once with one thread each, before the rest of
 # the suite; see BENCHMARKS.md, "The test suite's time").
 AT_ONCE = 2
-# At the lowest priority, so that they take only what the rest of the suite leaves idle.
-NICENESS = 19
+# At the lowest priority, so that they take only what the rest of the suite leaves idle
+# (through nice(1): a preexec_fn is unsafe in a process with threads, as pytest's is).
+NICE = ["nice", "-n", "19"]
 
 
 @contextmanager
@@ -125,12 +126,11 @@ def background_runs_started(root: Path, lenet: Path) -> Iterator[dict[str, Futur
     run = root / "screened-run"
 
     def screened_run() -> None:
-        subprocess.run([sys.executable, "-m", "evofool", "run",
+        subprocess.run([*NICE, sys.executable, "-m", "evofool", "run",
                         str(CONFIGS / "mnist_cppn.yaml"), "--out", str(run), "--quiet",
                         "--set", "generations=3", "--set", "evaluator.engine=torch",
                         "--set", "evaluator.screen={engine: torch-bf16}"],
-                       env=env, check=True, capture_output=True,
-                       preexec_fn=lambda: os.nice(NICENESS))
+                       env=env, check=True, capture_output=True)
 
     def smoke(script: str) -> subprocess.CompletedProcess:
         if "RUN" in SMOKE[script]:
@@ -139,18 +139,19 @@ def background_runs_started(root: Path, lenet: Path) -> Iterator[dict[str, Futur
                 for arg in SMOKE[script]]
         workdir = root / script.replace(".py", "").replace(":", "-")
         workdir.mkdir()
-        return subprocess.run([sys.executable, str(BENCHMARKS / script.split(":")[0]), *args],
-                              cwd=workdir, env=env, capture_output=True, text=True,
-                              timeout=600, preexec_fn=lambda: os.nice(NICENESS))
+        return subprocess.run([*NICE, sys.executable, str(BENCHMARKS / script.split(":")[0]),
+                               *args], cwd=workdir, env=env, capture_output=True, text=True,
+                              timeout=600)
 
     def tutorial(name: str) -> subprocess.CompletedProcess:
         workdir = root / f"tutorial-{name.removesuffix('.py')}"
         workdir.mkdir()
-        return subprocess.run([sys.executable, str(Path(__file__).parent / "tutorial_runner.py"),
+        return subprocess.run([*NICE, sys.executable,
+                               str(Path(__file__).parent / "tutorial_runner.py"),
                                str(TUTORIALS / name), json.dumps(TUTORIAL_BUDGETS[name][0]),
                                str(workdir / "notebook.ipynb")],
                               cwd=workdir, env=env, capture_output=True, text=True,
-                              timeout=600, preexec_fn=lambda: os.nice(NICENESS))
+                              timeout=600)
 
     pool = ThreadPoolExecutor(AT_ONCE)
     try:

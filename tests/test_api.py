@@ -124,6 +124,7 @@ def test_the_n_plus_1_experiment_from_python(tmp_path, small_lenets):
     experiment = evofool.retrain(small_lenets[0], "mnist_retrain", out=tmp_path / "exp",
                                  progress=False, rounds=1, **{
                                      "evolution.generations": 4,
+                                     "evolution.evaluator.engine": "onnxruntime",
                                      "evolution.algorithm.batch_size": 40,
                                      "training.epochs": 1, "training.natural_images": 1000,
                                      "held_out.enabled": False, "garbage.per_round": 10})
