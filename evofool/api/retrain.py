@@ -12,8 +12,8 @@ from evofool.api.configs import config_path
 from evofool.api.run import Run
 from evofool.api.run_path import quiet_unless
 from evofool.errors import EvofoolError
-from evofool.files.yaml_files import set_values
-from evofool.n_plus_one.config import RetrainConfig, load_retrain_config, retrain_config_from_dict
+from evofool.files.yaml_files import read_yaml_mapping, set_values
+from evofool.n_plus_one.config import RetrainConfig, retrain_config_from_dict
 from evofool.n_plus_one.experiment import RetrainExperiment
 from evofool.n_plus_one.store import RetrainStore
 from evofool.store.retrain_layout import is_retrain_dir, round_runs
@@ -49,11 +49,8 @@ def retrain(model: str | Path, config: str | Path | Mapping[str, Any] = "mnist_r
                            "rebuilt from one): save a module with torch.jit.script(net)"
                            ".save(PATH) and its sidecar JSON, or as evofool train does")
     values = {**settings, "model": str(model), **({} if data is None else {"data": str(data)})}
-    if isinstance(config, Mapping):
-        chosen = retrain_config_from_dict(set_values(dict(config), values))
-    else:
-        chosen = retrain_config_from_dict(set_values(
-            load_retrain_config(config_path(config)).to_dict(), values))
+    raw = dict(config) if isinstance(config, Mapping) else read_yaml_mapping(config_path(config))
+    chosen = retrain_config_from_dict(set_values(raw, values))
     with quiet_unless(progress):
         directory, _ = start_experiment(chosen, None if out is None else Path(out),
                                         progress=progress)
@@ -88,11 +85,7 @@ class Experiment:
     def table(self) -> list[dict[str, Any]]:
         """One row per round done: fooled classes, median confidence, test accuracy, garbage
         added, held-out measures (rounds.csv's columns)."""
-        store = RetrainStore(self.run_dir, read_only=True)
-        try:
-            return [record.as_row() for record in store.rounds()]
-        finally:
-            store.close()
+        return _rounds(self.run_dir)[0]
 
     def runs(self) -> list[Run]:
         """Each round's evolution run, in round order."""
@@ -100,11 +93,9 @@ class Experiment:
 
     def figure(self) -> Figure:
         """The rounds figure (``rounds.png``): what retraining did, round by round."""
-        from evofool.analysis.figure_style import to_png
+        from evofool.analysis.figure_style import shown_inline
 
-        figure = experiment_figures(self.run_dir)["rounds.png"]
-        figure._repr_png_ = lambda: to_png(figure)
-        return figure
+        return shown_inline(experiment_figures(self.run_dir)["rounds.png"])
 
     def resume(self, *, progress: bool = True, force: bool = False, **settings: Any
                ) -> Experiment:
@@ -122,10 +113,13 @@ def experiment_figures(directory: Path) -> dict[str, Figure]:
     """An experiment's figures by file name: ``rounds.png``."""
     from evofool.analysis.plots import rounds_figure
 
+    return {"rounds.png": rounds_figure(*_rounds(directory))}
+
+
+def _rounds(directory: Path) -> tuple[list[dict[str, Any]], int]:
+    """The experiment's per-round rows, and how many natural classes it has."""
     store = RetrainStore(directory, read_only=True)
     try:
-        table = [record.as_row() for record in store.rounds()]
-        natural = len(store.get_meta("class_names"))
+        return [record.as_row() for record in store.rounds()], len(store.get_meta("class_names"))
     finally:
         store.close()
-    return {"rounds.png": rounds_figure(table, natural)}

@@ -81,11 +81,17 @@ class Run:
 
     def montage(self) -> Figure:
         """The champions in a grid, each captioned with its class and confidence."""
-        return _figure(self.run_dir, "montage.png")
+        from evofool.analysis.figure_style import shown_inline
+        from evofool.analysis.run_figures import montage_figure
+
+        return shown_inline(montage_figure(self.run_dir))
 
     def curve(self) -> Figure:
         """Best, median and worst champion confidence, and classes at >= 0.99, per generation."""
-        return _figure(self.run_dir, "confidence.png")
+        from evofool.analysis.figure_style import shown_inline
+        from evofool.analysis.run_figures import curve_figure
+
+        return shown_inline(curve_figure(self.run_dir))
 
     def export(self, out: str | Path, *,
                format: Literal["imagefolder", "openood", "pt", "npz"] = "imagefolder",
@@ -118,13 +124,11 @@ class Run:
         from evofool.run.stop_rules import RunAlreadyFinished
 
         overrides = [f"{key}={json.dumps(value)}" for key, value in stop.items()]
-        feeding = {} if model is None else {"mean": mean, "std": std, "outputs": outputs,
-                                            **({} if input_shape is None
-                                               else {"input_shape": input_shape})}
         with quiet_unless(progress):
             try:
-                resume_run(self.run_dir, overrides, model=model, progress=progress,
-                           force=force, bar=True, **feeding)
+                resume_run(self.run_dir, overrides, model=model, input_shape=input_shape,
+                           mean=mean, std=std, outputs=outputs, progress=progress,
+                           force=force, bar=True)
             except RunAlreadyFinished:
                 pass
         return self
@@ -136,13 +140,3 @@ class Run:
 
         return closing(StoredRun(self.run_dir))
 
-
-def _figure(run_dir: Path, name: str) -> Figure:
-    """One of the run's figures (evofool.analysis.run_figures), shown by Jupyter as a PNG even
-    where pyplot, whose inline backend displays figures, was never imported."""
-    from evofool.analysis.figure_style import to_png
-    from evofool.analysis.run_figures import run_figures
-
-    figure = run_figures(run_dir)[name]
-    figure._repr_png_ = lambda: to_png(figure)
-    return figure

@@ -30,11 +30,12 @@ def start_run(config: RunConfig, out: Path | None, *, progress: bool,
 
 
 def resume_run(run_dir: Path, overrides: Sequence[str] = (), *, model: nn.Module | None = None,
-               progress: bool = True, force: bool = False, bar: bool = False,
-               **feeding: Any) -> dict[str, Any]:
-    """Continue a run until it stops again: its summary. ``model`` (with how it is fed,
-    ``feeding``: input_shape, mean, std, outputs): the module a run made from a model object
-    needs again.
+               input_shape: Sequence[int] | None = None, mean: Sequence[float] | None = None,
+               std: Sequence[float] | None = None, outputs: str = "logits",
+               progress: bool = True, force: bool = False, bar: bool = False) -> dict[str, Any]:
+    """Continue a run until it stops again: its summary. ``model`` (fed as at the start:
+    ``input_shape``, by default the run's image shape, ``mean``, ``std``, ``outputs``): the
+    module a run made from a model object needs again.
 
     Raises:
         RunAlreadyFinished: its stop conditions are met (``overrides`` may move them).
@@ -45,9 +46,9 @@ def resume_run(run_dir: Path, overrides: Sequence[str] = (), *, model: nn.Module
 
         stored = StoredRun(run_dir)
         stored.close()
-        feeding.setdefault("input_shape", stored.image_shape)
-        hold(module_classifier(model, class_names=stored.class_names, **feeding),
-             stored.model)
+        hold(module_classifier(model, input_shape=input_shape or stored.image_shape,
+                               class_names=stored.class_names, mean=mean, std=std,
+                               outputs=outputs), stored.model)
     job = EvolutionJob.resume(run_dir, list(overrides), force=force, progress=progress,
                               bar=bar)
     return job.run()

@@ -56,8 +56,9 @@ def module_classifier(module: nn.Module, *, input_shape: Sequence[int] | None = 
     if len(shape) != 3:
         raise EvofoolError(f"{type(module).__name__}: give input_shape=(channels, height, "
                            "width); the module does not record one")
-    mean = mean if mean is not None else recorded.get("mean") if input_shape is None else None
-    std = std if std is not None else recorded.get("std") if input_shape is None else None
+    if input_shape is None:  # the shape it records: its normalisation too, unless given
+        mean = recorded.get("mean") if mean is None else mean
+        std = recorded.get("std") if std is None else std
     try:
         spec = InputSpec(channels=int(shape[0]), height=int(shape[1]), width=int(shape[2]),
                          mean=None if mean is None else tuple(float(v) for v in mean),
