@@ -59,10 +59,17 @@ SMOKE = {  # script (":label" for a second way to run it): its smallest budget (
                           *[f"--retrain-set={override}" for override in (
                               "evolution.generations=2", "training.epochs=1",
                               "training.natural_images=500", "garbage.per_round=10")]],
+    "gradient_steps.py": ["RUN", "--parents", "4", "--steps", "0.01", "--resolutions", "0", "8",
+                          "--mutants", "2"],
     "imagenet.py": ["--device", "cpu", "--batch", "8", "--generations", "1", "--warmup", "1",
                     "--encodings", "cppn"],
     "imagenet_run.py": ["--minutes", "0.05", "--every-minutes", "0.02", "--out", "run",
                         *[f"--set={override}" for override in TINY_IMAGENET]],
+    "imagenet_gradient.py": ["--minutes", "0.04", "--every-minutes", "0.02", "--seeds", "0",
+                             "--out", "gradient", *[f"--set={override}" for override in (
+                                 *TINY_IMAGENET, "algorithm.batch_size=8")],
+                             "--variant", "gradient=algorithm.gradient={parents: 1, "
+                             "children: 4, resolution: 16}"],
     "imagenet_search.py": ["--evaluations", "16", "--seeds", "0", "--parallel", "1",
                            "--out", "search", "--variant",
                            "default=" + ",".join([str(CONFIGS / "imagenet_cppn.yaml"),

@@ -18,6 +18,7 @@ from evofool.algorithms import Search
 from evofool.algorithms.cma_me import CmaMeSettings
 from evofool.algorithms.genetic import GeneticSettings
 from evofool.algorithms.gradient_ascent import AscentSettings
+from evofool.algorithms.gradient_variation import GradientSettings
 from evofool.algorithms.map_elites import MapElitesSettings
 from evofool.encodings import ENCODINGS as ENCODING_REGISTRY
 from evofool.encodings import encoding_for_shape
@@ -47,20 +48,31 @@ ALGORITHMS.update({
     "map_elites_bands": MapElitesSettings(batch_size=16, classes=[0, 1, 3], brightness_bins=3),
     "map_elites_learning": MapElitesSettings(batch_size=16, brightness_bins=2,
                                              parents="curiosity", mutation_strength="adaptive"),
+    "map_elites_gradient": MapElitesSettings(batch_size=16, brightness_bins=2, gradient=(
+        GradientSettings(parents=2, children=3, steps=2, normalise="adam", resolution=6))),
     "cma_me": CmaMeSettings(batch_size=24, emitters=2, sigma=2.0),
     "ga": GeneticSettings(targets=[0, 2], population=6, offspring=8),
     "ga_truncation": GeneticSettings(targets=[4], population=5, offspring=5,
                                      selection="truncation", truncation_fraction=0.4, elites=2),
     "ascent": AscentSettings(targets=[1, 3], steps_per_generation=2),
 })
-# gradient ascent changes pixels: the direct encoding only; CMA-ME searches over CPPN weights
-PAIRS = [(algorithm, encoding) for algorithm, encoding in itertools.product(ALGORITHMS, ENCODINGS)
-         if (encoding == "direct" or not ALGORITHMS[algorithm].needs_gradients)
-         and ALGORITHMS[algorithm].encodings in (None, {ENCODINGS[encoding].type})]
 
 
 def make_encoding(name: str):
     return encoding_for_shape(ENCODINGS[name], SHAPE)
+
+
+def _fits(algorithm: str, encoding: str) -> bool:
+    """Gradient ascent changes pixels: the direct encoding only; CMA-ME searches over CPPN
+    weights; gradient children need an encoding with a gradient (not the example's tiles)."""
+    settings = ALGORITHMS[algorithm]
+    return ((encoding == "direct" or not settings.needs_gradients)
+            and settings.encodings in (None, {ENCODINGS[encoding].type})
+            and (getattr(settings, "gradient", None) is None
+                 or hasattr(make_encoding(encoding), "gradient_direction")))
+
+
+PAIRS = [pair for pair in itertools.product(ALGORITHMS, ENCODINGS) if _fits(*pair)]
 
 
 def build(algorithm: str, encoding: str, evaluator, seed: int = 0) -> Search:

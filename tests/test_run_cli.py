@@ -21,7 +21,8 @@ def test_tiny_run_writes_champions_and_summary(cli, trained_lenet, tmp_path, con
     assert final["run_dir"] == str(out) and final["generations"] == 4
     summary = json.loads((out / "summary.json").read_text())
     assert set(summary) == {"generations", "evaluations", "wall_seconds", "median_confidence",
-                            "classes_at_0.99", "classes", "engine", "evaluations_per_s_overall"}
+                            "classes_at_0.99", "classes", "engine", "evaluations_per_s_overall",
+                            "gradient_steps"}
     assert summary["classes_at_0.99"] == sum(c["confidence"] >= 0.99 for c in summary["classes"])
     assert summary["engine"] in [engine.name for engine in engines() if engine.exact]
     classes = summary["classes"]

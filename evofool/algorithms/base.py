@@ -71,6 +71,7 @@ class Search(ABC):
         self.archive = ChampionArchive(len(evaluator.class_names), rng.device)
         self.generation = 0
         self.evaluations = 0
+        self.gradient_steps = 0  # images differentiated (backward passes), beside evaluations
         self.next_genome_id = 0
         self.last_screen: ScreenStats | None = None  # what the screen did last generation
 
@@ -103,6 +104,7 @@ class Search(ABC):
         """All search state: archive, counters, randomness and the algorithm's own."""
         return {"archive": self.archive.state_dict(), "generation": self.generation,
                 "evaluations": self.evaluations, "next_genome_id": self.next_genome_id,
+                "gradient_steps": self.gradient_steps,
                 "rng": self.rng.get_state(), **self._extra_state(),
                 **({} if self.screen is None else {"screen": self.screen.state_dict()})}
 
@@ -111,6 +113,7 @@ class Search(ABC):
         self.generation = state["generation"]
         self.evaluations = state["evaluations"]
         self.next_genome_id = state["next_genome_id"]
+        self.gradient_steps = state.get("gradient_steps", 0)  # older checkpoints: none
         self.rng.set_state(state["rng"])
         self._load_extra_state(state)
         if self.screen is not None and "screen" in state:  # none in checkpoints before 0.2

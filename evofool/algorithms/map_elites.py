@@ -9,9 +9,10 @@ from typing import Any, ClassVar, Literal
 import torch
 
 from evofool.algorithms.base import Evolution, Outcome, Proposal, check_classes
+from evofool.algorithms.gradient_variation import GradientSettings, GradientVariation
 from evofool.algorithms.parent_choice import Curiosity, StepSizes
 from evofool.archive.champions import EMPTY, ChampionArchive
-from evofool.encodings.genome_batch import GenomeBatch, take
+from evofool.encodings.genome_batch import GenomeBatch, concat, take
 from evofool.encodings.protocol import Encoding
 from evofool.errors import ConfigError
 from evofool.evaluation.unit import Evaluator, brightness_bands
@@ -32,10 +33,19 @@ class MapElitesSettings(ComponentSettings):
     brightness_bins: int = positive(1)  # stepping stones: parent cells per class
     parents: Literal["uniform", "curiosity"] = "uniform"  # how parent cells are drawn
     mutation_strength: Literal["fixed", "adaptive"] = "fixed"  # per parent cell, or the encoding's
+    # children placed along the model's gradient (torch differentiates; null: none)
+    gradient: GradientSettings | None = None
 
     def __post_init__(self) -> None:
         if self.classes is not None and not self.classes:
             raise ConfigError("algorithm.classes must name at least one class (or be null)")
+        if self.gradient is not None:
+            self.gradient.check(self.batch_size)
+
+    def check(self, config: Any) -> None:
+        if self.gradient is not None and config.evaluator.defense_chain:
+            raise ConfigError("algorithm.gradient: input defences block the model's gradient; "
+                              "set algorithm.gradient: null to evolve without it")
 
     def memory_plan(self, *, genome_bytes: int, image_bytes: int, num_classes: int
                     ) -> dict[str, int]:
@@ -101,6 +111,8 @@ class MapElites(Evolution):
             else None
         self.step_sizes = StepSizes(pool_cells, rng.device) \
             if settings.mutation_strength == "adaptive" else None
+        self.gradient = None if settings.gradient is None else GradientVariation(
+            settings.gradient, encoding=encoding, evaluator=evaluator)
 
     @property
     def classes_in_play(self) -> torch.Tensor:
@@ -118,6 +130,9 @@ class MapElites(Evolution):
                             eligible=self._eligible, must_beat=self._thresholds,
                             with_brightness=banded)
         children, parent_ids, parents = self._mutants(count)
+        if self.gradient is not None:
+            children, parent_ids, parents = self._with_gradient_children(
+                children, parent_ids, parents)
         return Proposal(children, parent_ids, eligible=self._eligible, parent_cells=parents,
                         must_beat=self._thresholds, with_brightness=banded)
 
@@ -136,6 +151,25 @@ class MapElites(Evolution):
         children = self.encoding.offspring(take(pool.genomes, parents), mates, self.rng,
                                            self.generation, **adaptive)
         return children, pool.genome_id[parents], parents
+
+    def _with_gradient_children(self, children: GenomeBatch, parent_ids: torch.Tensor,
+                                parents: torch.Tensor
+                                ) -> tuple[GenomeBatch, torch.Tensor, torch.Tensor]:
+        """The batch with its first ``gradient.count`` mutants replaced by gradient children
+        of the first ``gradient.parents`` parent cells, each toward its cell's class."""
+        settings = self.gradient.settings
+        pool = self._parent_pool()
+        cells = parents[:settings.parents]
+        targets = cells % len(self.evaluator.class_names)  # a banded cell is band * K + class
+        gradient_children, steps = self.gradient.children(
+            take(pool.genomes, cells), targets, self.rng, self.generation)
+        self.gradient_steps += steps
+        count = settings.count
+        from_cells = cells.repeat_interleave(settings.children)
+        return (concat([gradient_children, take(children, torch.arange(
+                    count, parent_ids.numel(), device=parent_ids.device))]),
+                torch.cat([pool.genome_id[from_cells], parent_ids[count:]]),
+                torch.cat([from_cells, parents[count:]]))
 
     def tell(self, proposal: Proposal, outcome: Outcome) -> None:
         """Offer the children to their bands' stepping stones; teach the per-cell learners

@@ -86,6 +86,18 @@ class DirectEncoding:
                                       rate=self.rate_at(generation), rng=rng)
         return {"pixels": mutated}
 
+    def gradient_direction(self, genomes: GenomeBatch, pixel_gradients: torch.Tensor, *,
+                           resolution: int | None) -> GenomeBatch:
+        """The genome is the image: its gradient is the pixels' (``resolution`` is a
+        CPPN's; a direct genome has one size)."""
+        return {"pixels": pixel_gradients}
+
+    def stepped(self, genomes: GenomeBatch, direction: GenomeBatch,
+                lengths: torch.Tensor) -> GenomeBatch:
+        """``genomes`` moved ``lengths`` (P,) along ``direction``, clipped to [0, 1]."""
+        moved = genomes["pixels"] + lengths.view(-1, 1, 1, 1) * direction["pixels"]
+        return {"pixels": moved.clamp(0.0, 1.0)}
+
     def render(self, genomes: GenomeBatch, buffer: ImageBuffer | None = None) -> torch.Tensor:
         return genomes["pixels"]
 

@@ -48,6 +48,7 @@ class LocalEvaluator:
         self.device = scorer.device
         self.engine = scorer.engine
         self.image_buffer = ImageBuffer()  # one generation's images at a time
+        self._gradient_scorer: ImageScorer | None = None
 
     @property
     def class_names(self) -> tuple[str, ...]:
@@ -88,5 +89,15 @@ class LocalEvaluator:
     def log_probability_gradient(self, images: torch.Tensor, targets: torch.Tensor
                                  ) -> tuple[torch.Tensor, torch.Tensor]:
         """Probabilities (N, K) of ``images`` and each image's gradient of log p(target),
-        from the exact engine (torch; gradient ascent's config refuses others)."""
-        return self.scorer.log_probability_gradient(images, targets)
+        in torch: the exact engine where it is torch (gradient ascent), else a torch twin of
+        it made on first use, so MAP-Elites' gradient children can come from torch while
+        every child is scored on the fast exact engine."""
+        return self.gradient_scorer.log_probability_gradient(images, targets)
+
+    @property
+    def gradient_scorer(self) -> ImageScorer:
+        """The exact scorer's torch twin (itself where it runs torch), made on first use;
+        images it differentiates are not counted as scored."""
+        if self._gradient_scorer is None:
+            self._gradient_scorer = self.scorer.torch_twin()
+        return self._gradient_scorer

@@ -53,6 +53,7 @@ class ImageScorer:
         if max_batch < 1:
             raise ValueError(f"max_batch must be at least 1, not {max_batch}")
         self.device = resolve_device(device)
+        self.source = classifier  # as handed over: what a torch twin copies
         self.classifier = private_copy(classifier, device=self.device,
                                        memory_format=torch.channels_last).eval()
         self.max_batch = max_batch
@@ -66,6 +67,15 @@ class ImageScorer:
     @property
     def class_names(self) -> tuple[str, ...]:
         return self.classifier.class_names
+
+    def torch_twin(self) -> ImageScorer:
+        """This scorer where it runs torch, else one like it that does (same classifier,
+        device, chunks, autocast and defences): what differentiates where an engine
+        without gradients scores."""
+        if self.engine == "torch":
+            return self
+        return ImageScorer(self.source, device=str(self.device), max_batch=self.max_batch,
+                           amp=self.amp, defenses=self.defenses.settings, engine="torch")
 
     def score(self, images: torch.Tensor, keys: list[int] | None = None) -> torch.Tensor:
         """Probabilities (N, K), float32 on the evaluator's device, for [0, 1] images (N, C, H, W).

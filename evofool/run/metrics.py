@@ -10,8 +10,10 @@ from typing import Any
 from evofool.archive.confidence import FOOLED_KEY
 from evofool.store.layout import METRICS_FILE, SCREEN_FILE
 
+# gradient_steps: images differentiated so far (algorithm.gradient), counted apart from
+# evaluations; runs made before it have no such column
 COLUMNS = ("generation", "evaluations", "best", "median", "min", FOOLED_KEY,
-           "evaluations_per_s", "wall_seconds")
+           "evaluations_per_s", "wall_seconds", "gradient_steps")
 SCREEN_COLUMNS = ("generation", "screened", "confirmed", "true_improvers", "missed",
                   "decision", "expected_cost", "cost_ratio")
 
@@ -83,8 +85,8 @@ def latest_row(run_dir: Path) -> dict[str, str] | None:
         lines = stream.read().decode(errors="replace").splitlines()
     for line in reversed(lines):
         values = line.split(",")
-        if values[0].isdigit() and len(values) == len(COLUMNS):
-            return dict(zip(COLUMNS, values, strict=True))
+        if values[0].isdigit() and len(COLUMNS) - 1 <= len(values) <= len(COLUMNS):
+            return dict(zip(COLUMNS, values, strict=False))
     return None
 
 

@@ -87,7 +87,7 @@ class RunRecorder:
                "best": max(values), "median": median_confidence(values), "min": min(values),
                FOOLED_KEY: classes_fooled(values),
                "evaluations_per_s": round(evaluated / max(step_seconds, 1e-9), 1),
-               "wall_seconds": round(elapsed, 3)}
+               "wall_seconds": round(elapsed, 3), "gradient_steps": search.gradient_steps}
         self.metrics.record(row)
         if self.screen_log is not None and search.last_screen is not None:
             # numbered as metrics.csv is: the row of the generation the step completed
@@ -145,6 +145,7 @@ class RunRecorder:
                             generations=search.generation,
                             evaluations=search.evaluations, wall_seconds=wall_seconds)
         summary["engine"] = engine
+        summary["gradient_steps"] = search.gradient_steps  # images differentiated, not scored
         # Over the whole loop, persistence, checkpoints and these end-of-run writes
         # included (model loading comes before and is not); metrics.csv's
         # evaluations_per_s times only each generation's step, so it is higher.

@@ -11,6 +11,7 @@ from evofool.encodings.cppn import crossover, mutation, records
 from evofool.encodings.cppn.layout import capacity
 from evofool.encodings.cppn.mutation import CppnMutationRates
 from evofool.encodings.cppn.render import render_population
+from evofool.encodings.cppn.weight_gradient import pooled_gradient, weight_gradients
 from evofool.encodings.genome_batch import GenomeBatch
 from evofool.encodings.image_buffer import ImageBuffer
 from evofool.encodings.protocol import RecordFormat
@@ -121,6 +122,22 @@ class CppnEncoding:
         children["weight"][children["connected"]] = weights.clamp(
             -self.weight_bound, self.weight_bound).to(children["weight"].dtype).flatten()
         return children
+
+    def gradient_direction(self, genomes: GenomeBatch, pixel_gradients: torch.Tensor, *,
+                           resolution: int | None) -> GenomeBatch:
+        """``{"weight": (P, S, S)}``: the gradient of each genome's image against
+        ``pixel_gradients`` with respect to its connection weights, the backward pass drawn
+        at ``resolution`` x ``resolution`` (None: the images' own size)."""
+        pooled = pooled_gradient(pixel_gradients, resolution)
+        return {"weight": weight_gradients(genomes, pooled, outputs=self.channels)}
+
+    def stepped(self, genomes: GenomeBatch, direction: GenomeBatch,
+                lengths: torch.Tensor) -> GenomeBatch:
+        """``genomes`` with their weights moved ``lengths`` (P,) along ``direction``,
+        clipped to the weight bound; the topology as it was."""
+        weight = genomes["weight"] + lengths.view(-1, 1, 1) * direction["weight"]
+        weight = weight.clamp(-self.weight_bound, self.weight_bound)
+        return {**genomes, "weight": torch.where(genomes["connected"], weight, 0.0)}
 
     def render(self, genomes: GenomeBatch, buffer: ImageBuffer | None = None) -> torch.Tensor:
         return render_population(genomes, outputs=self.channels, height=self.height,
