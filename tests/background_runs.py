@@ -66,7 +66,8 @@ SMOKE = {  # script (":label" for a second way to run it): its smallest budget (
     "imagenet_run.py": ["--minutes", "0.05", "--every-minutes", "0.02", "--out", "run",
                         *[f"--set={override}" for override in TINY_IMAGENET]],
     "imagenet_gradient.py": ["--minutes", "0.04", "--every-minutes", "0.02", "--seeds", "0",
-                             "--out", "gradient", *[f"--set={override}" for override in (
+                             "--out", "gradient", "--slots", "4", "--batch", "8",
+                             *[f"--set={override}" for override in (
                                  *TINY_IMAGENET, "algorithm.batch_size=8")],
                              "--variant", "gradient=algorithm.gradient={parents: 1, "
                              "children: 4, resolution: 16}"],

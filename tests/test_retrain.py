@@ -2,7 +2,6 @@
 
 import csv
 import json
-import os
 import shutil
 import signal
 import sqlite3
@@ -158,7 +157,7 @@ def test_interrupted_between_and_within_rounds_resumes_exactly(experiment, small
     def signal_at_generation_six(self, search, **kwargs):
         row = record(self, search, **kwargs)
         if self.run_dir.name == "round-02" and search.generation == 6:
-            os.kill(os.getpid(), signal.SIGINT)
+            signal.raise_signal(signal.SIGINT)  # to this (the main) thread
         return row
 
     monkeypatch.setattr(RunRecorder, "record_generation", signal_at_generation_six)

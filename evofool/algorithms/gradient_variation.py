@@ -23,7 +23,7 @@ from typing import Literal
 import torch
 
 from evofool.encodings.genome_batch import GenomeBatch
-from evofool.encodings.protocol import Encoding
+from evofool.encodings.protocol import DifferentiableEncoding, Encoding
 from evofool.errors import ConfigError
 from evofool.evaluation.unit import Evaluator
 from evofool.randomness import RunRandomness
@@ -75,7 +75,7 @@ class GradientVariation:
 
     Args:
         settings: the operator's settings.
-        encoding: must offer ``gradient_direction`` and ``stepped`` (CPPN and direct do).
+        encoding: a DifferentiableEncoding (CPPN and direct are; another is refused).
         evaluator: gives log-probability gradients (``log_probability_gradient``) in torch.
     """
 
@@ -85,7 +85,7 @@ class GradientVariation:
             raise ConfigError(f"algorithm.gradient: the {type(encoding).__name__} has no "
                               "gradient; set algorithm.gradient: null")
         self.settings = settings
-        self.encoding = encoding
+        self.encoding: DifferentiableEncoding = encoding
         self.evaluator = evaluator
 
     def children(self, parents: GenomeBatch, targets: torch.Tensor, rng: RunRandomness,

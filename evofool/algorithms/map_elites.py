@@ -86,6 +86,9 @@ class MapElites(Evolution):
         mutation_strength: ``fixed`` mutates with the encoding's own step;
             ``adaptive`` gives each parent cell its own step, grown when its
             children are kept and shrunk when not (``parent_choice.StepSizes``).
+        gradient: where set, some children are placed along the model's gradient
+            instead of mutated (``gradient_variation``); off by default, since on
+            ImageNet it lost to mutation alone at equal time (BENCHMARKS.md).
     """
 
     def __init__(self, settings: MapElitesSettings, *, encoding: Encoding,

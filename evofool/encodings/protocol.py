@@ -49,3 +49,18 @@ class Encoding(Protocol):
 
     def from_record(self, record: Any) -> GenomeBatch:
         """A one-genome batch from ``to_record``'s output."""
+
+
+class DifferentiableEncoding(Encoding, Protocol):
+    """An encoding whose continuous genes the model's gradient can move (CPPN weights, direct
+    pixels): what gradient children (evofool.algorithms.gradient_variation) need."""
+
+    def gradient_direction(self, genomes: GenomeBatch, pixel_gradients: torch.Tensor, *,
+                           resolution: int | None) -> GenomeBatch:
+        """The gradient of each genome's image against ``pixel_gradients`` (N, C, H, W) with
+        respect to its continuous genes, as a batch holding those genes' keys only; a CPPN
+        draws its backward pass at ``resolution`` (None: the images' size)."""
+
+    def stepped(self, genomes: GenomeBatch, direction: GenomeBatch,
+                lengths: torch.Tensor) -> GenomeBatch:
+        """``genomes`` moved ``lengths`` (N,) along ``direction``, kept within their bounds."""
