@@ -44,10 +44,10 @@ class GradientSettings:
     children: int = positive(8)  # children placed along each parent's gradient
     steps: int = positive(1)  # gradient steps a parent walks before its children are placed
     walk_step: float = positive(0.01)  # length of each walking step (steps > 1)
-    # children's step lengths along the normalised gradient are log-uniform in [step_min,
-    # step_max], in the genome's own units (L2 over a CPPN's weights or a direct image's pixels)
-    step_min: float = positive(0.003)  # the shortest step
-    step_max: float = positive(0.05)  # the longest step
+    # shortest step along the normalised gradient; children's steps are log-uniform up to
+    # step_max, in L2 over a CPPN's weights or a direct image's pixels
+    step_min: float = positive(0.003)
+    step_max: float = positive(0.05)  # longest step along the normalised gradient
     # unit: the gradient scaled to length 1; sign: its signs, scaled to length 1;
     # adam: Adam's update over the walk (as sign for one step), scaled to length 1
     normalise: Literal["unit", "sign", "adam"] = "sign"
