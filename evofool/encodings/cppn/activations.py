@@ -35,16 +35,24 @@ def _sin(z: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
 
 
 def _sigmoid(z: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
+    if out is None:
+        return torch.sigmoid(z) * 2.0 - 1.0
     return torch.sigmoid(z, out=out).mul_(2.0).sub_(1.0)
 
 
 def _gaussian(z: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
+    if out is None:
+        return torch.exp(-torch.square(z))
     return torch.square(z, out=out).neg_().exp_()
 
 
 def _linear(z: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
+    if out is None:
+        return torch.clamp(z, -3.0, 3.0) / 3.0
     return torch.clamp(z, -3.0, 3.0, out=out).div_(3.0)
 
 
-# Each takes an optional ``out`` so the batched renderer writes straight into its table.
+# Each takes an optional ``out`` so the batched renderer writes straight into its table;
+# without one it computes out of place (the same operations), so autograd can follow it
+# (evofool.encodings.cppn.weight_gradient differentiates a CPPN through these).
 ACTIVATION_FUNCTIONS = (_sin, _sigmoid, _gaussian, _linear)

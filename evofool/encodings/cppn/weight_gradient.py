@@ -15,7 +15,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from evofool.encodings.cppn.activations import GAUSSIAN, LINEAR, SIGMOID, SIN
+from evofool.encodings.cppn.activations import ACTIVATION_FUNCTIONS
 from evofool.encodings.cppn.grid import coordinate_inputs
 from evofool.encodings.cppn.layout import NUM_INPUTS
 from evofool.encodings.genome_batch import GenomeBatch
@@ -64,19 +64,7 @@ def _draw(genome: GenomeBatch, dst: torch.Tensor, src: torch.Tensor, weights: to
         else:
             sources = torch.stack([values[int(s)] for s in src[incoming]])
             z = (weights[incoming].unsqueeze(1) * sources).sum(0)
-        values[node] = _activate(z, int(activation[node]))
+        values[node] = ACTIVATION_FUNCTIONS[int(activation[node])](z)
     image = torch.stack([values[NUM_INPUTS + channel] for channel in range(outputs)])
     return image.abs().clamp(max=1.0)
 
-
-def _activate(z: torch.Tensor, code: int) -> torch.Tensor:
-    """The node functions of ``activations``, out of place (autograd needs their inputs)."""
-    if code == SIN:
-        return torch.sin(z)
-    if code == SIGMOID:
-        return 2.0 * torch.sigmoid(z) - 1.0
-    if code == GAUSSIAN:
-        return torch.exp(-z * z)
-    if code == LINEAR:
-        return z.clamp(-3.0, 3.0) / 3.0
-    raise ValueError(f"unknown activation code {code}")
