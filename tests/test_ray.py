@@ -6,6 +6,8 @@ raylets on this machine), so actors run on other nodes than the driver; skips, s
 without Ray.
 """
 
+import contextlib
+import ctypes
 import json
 import sqlite3
 
@@ -30,10 +32,32 @@ def two_node_cluster():
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 0})
     for _ in range(2):
         cluster.add_node(num_cpus=1)
-    ray.init(address=cluster.address, include_dashboard=False, log_to_driver=False)
-    yield
-    ray.shutdown()
+    with _main_thread_signal_stack_kept():
+        ray.init(address=cluster.address, include_dashboard=False, log_to_driver=False)
+        yield
+        ray.shutdown()
     cluster.shutdown()
+
+
+class _SignalStack(ctypes.Structure):
+    _fields_ = [("ss_sp", ctypes.c_void_p), ("ss_flags", ctypes.c_int),
+                ("ss_size", ctypes.c_size_t)]
+
+
+@contextlib.contextmanager
+def _main_thread_signal_stack_kept():
+    """Ray's driver gives the main thread an alternate signal stack (its failure signal
+    handler) and frees it at ``ray.shutdown()`` without taking it back: the next signal
+    this process handles (a test's SIGINT, CPython's handlers run on that stack) is then
+    delivered onto freed memory and the test process dies of SIGSEGV. The stack the
+    process had before (faulthandler's) is put back after the shutdown."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    before = _SignalStack()
+    libc.sigaltstack(None, ctypes.byref(before))
+    try:
+        yield
+    finally:
+        libc.sigaltstack(ctypes.byref(before), None)
 
 
 def _config(model, backend, generations=8):
