@@ -54,11 +54,14 @@ SMOKE = {  # script (":label" for a second way to run it): its smallest budget (
     "outcome_bounds.py": ["--seeds", "1"],
     "defenses_mnist.py": ["--seeds", "0", "--generations", "2", "--rounds", "1", "--parallel",
                           "1", "--out", "defenses", "--encodings", "cppn", "--second-lenet",
-                          "LENET", "--natural-images", "200", "--min-confidence", "0", "--run-set",
-                          "algorithm.batch_size=20", "--run-set", "generations=2",
+                          "LENET", "--natural-images", "200", "--min-confidence", "0",
+                          *[f"--run-set={override}" for override in (
+                              "algorithm.batch_size=20", "generations=2",
+                              "evaluator.engine=onnxruntime")],  # no timing per model
                           *[f"--retrain-set={override}" for override in (
-                              "evolution.generations=2", "training.epochs=1",
-                              "training.natural_images=500", "garbage.per_round=10")]],
+                              "evolution.generations=2", "evolution.evaluator.engine=onnxruntime",
+                              "training.epochs=1", "training.natural_images=500",
+                              "training.test_images=200", "garbage.per_round=10")]],
     "gradient_steps.py": ["RUN", "--parents", "4", "--steps", "0.01", "--resolutions", "0", "8",
                           "--mutants", "2"],
     "imagenet.py": ["--device", "cpu", "--batch", "8", "--generations", "1", "--warmup", "1",
@@ -83,7 +86,8 @@ SMOKE = {  # script (":label" for a second way to run it): its smallest budget (
                        "--set", "evaluator.screen={engine: torch-bf16, when: always}"],
     "retrain_mnist.py": ["--out", "retrain", *[f"--set={override}" for override in (
         "rounds=1", "evolution.generations=2", "training.epochs=1",
-        "training.natural_images=500", "held_out.enabled=false", "garbage.per_round=10")]],
+        "training.natural_images=500", "training.test_images=200", "held_out.enabled=false",
+        "garbage.per_round=10")]],
     "retrain_rgb.py": ["--out", "retrain-rgb", "--per-class", "10", "--epochs", "1",
                        *[f"--set={override}" for override in (
                            "rounds=1", "evolution.generations=2", "training.epochs=1",

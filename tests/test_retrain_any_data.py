@@ -15,7 +15,7 @@ from conftest import tiny_retrain_overrides as tiny
 from PIL import Image
 
 from evofool.data import load_labelled_images, load_mnist
-from evofool.errors import DataUnavailableError
+from evofool.errors import ConfigError, DataUnavailableError
 from evofool.models import load_classifier
 from evofool.n_plus_one.config import load_retrain_config
 from evofool.n_plus_one.experiment import RetrainExperiment
@@ -101,7 +101,8 @@ def test_mnist_saved_as_an_image_folder_gives_the_mnist_paths_round_zero(small_l
     tables = {}
     for name, data in (("arrays", "mnist"), ("folder", str(digits_folder[0]))):
         config = load_retrain_config(CONFIG, [*tiny(small_lenets[0]), "rounds=1",
-                                              f"data={data}", "held_out.fit_images=3000"])
+                                              f"data={data}", "held_out.fit_images=3000",
+                                              "training.test_images=null"])  # same set
         RetrainExperiment.start(config, tmp_path / name, progress=False).run()
         tables[name] = _rows(tmp_path / name)
     fitted = "held_out_auroc_mahalanobis"
@@ -110,6 +111,22 @@ def test_mnist_saved_as_an_image_folder_gives_the_mnist_paths_round_zero(small_l
     assert folder == arrays
     assert float(tables["folder"][1]["test_accuracy"]) > 0.8
     assert load_classifier(str(round_model_path(tmp_path / "folder", 1))).num_classes == 11
+
+
+def test_fewer_test_images_cover_every_class_of_a_folder_sorted_by_class(
+        small_lenets, digits_folder, tmp_path):
+    """``training.test_images``: accuracy and held-out AUROC on N test images spread over
+    the test set (a folder's come class by class; its first 30 are all zeros)."""
+    overrides = [*tiny(small_lenets[0]), f"data={digits_folder[0]}"]
+    experiment = RetrainExperiment.start(load_retrain_config(CONFIG, [
+        *overrides, "training.test_images=30"]), tmp_path / "exp", progress=False)
+    try:
+        labels = experiment.natural.test_labels
+    finally:
+        experiment.store.close()
+    assert len(labels) == 30 and set(labels.tolist()) == set(range(10))
+    with pytest.raises(ConfigError, match="training.test_images must be at least 10"):
+        load_retrain_config(CONFIG, [*overrides, "training.test_images=5"])
 
 
 def test_the_n_plus_1_experiment_runs_on_an_rgb_folder_with_a_small_cnn(tmp_path, cli,

@@ -39,6 +39,16 @@ class LabelledImages:
     class_names: tuple[str, ...]
     source: str
 
+    def with_test_images(self, count: int | None) -> LabelledImages:
+        """The same with ``count`` test images spread evenly over the test set (a folder's
+        come class by class, so each class keeps its share); all where ``count`` is None
+        or at least as many."""
+        if count is None or count >= len(self.test_labels):
+            return self
+        keep = np.linspace(0, len(self.test_labels) - 1, num=count).round().astype(np.int64)
+        return dataclasses.replace(self, test_images=self.test_images[keep],
+                                   test_labels=self.test_labels[keep])
+
     def labelled_as(self, class_names: tuple[str, ...]) -> LabelledImages:
         """The same images with labels indexing ``class_names`` (a model's classes): by
         name where these images' class names are among them (in any order; some of an

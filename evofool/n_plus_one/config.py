@@ -33,6 +33,9 @@ class TrainingSettings:
     epochs: int = positive(3)  # per round
     learning_rate: float = positive(1e-3)  # Adam's
     natural_images: int | None = None  # the first N training images only; None: all
+    # test accuracy and the held-out detectors' AUROC on N test images spread evenly over
+    # the test set (every class of a folder sorted by class); None: all
+    test_images: int | None = None
 
 
 @dataclass(frozen=True)
@@ -129,8 +132,9 @@ def retrain_config_from_dict(raw: dict[str, Any]) -> RetrainConfig:
                               "config; each round evolves against its own model and seed")
     config = build_section(RetrainConfig, raw)
     validate_run_config(config.evolution)
-    if config.training.natural_images is not None and config.training.natural_images < 10:
-        raise ConfigError("training.natural_images must be at least 10 (or null for all)")
+    for key in ("natural_images", "test_images"):
+        if (getattr(config.training, key) or 10) < 10:
+            raise ConfigError(f"training.{key} must be at least 10 (or null for all)")
     if config.training.layers == "head" and config.training.mode != "finetune":
         raise ConfigError("training.layers head fine-tunes the last layer: it needs "
                           "training.mode finetune (scratch trains every layer anew)")

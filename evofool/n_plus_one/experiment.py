@@ -89,7 +89,8 @@ class RetrainExperiment:
         classifier = build_classifier(dataclasses.replace(config.evolution, model=config.model))
         check_retrainable(classifier, config)
         shape = classifier.input_spec.shape
-        natural = load_labelled_images(config.data, shape).labelled_as(classifier.class_names)
+        natural = load_labelled_images(config.data, shape).labelled_as(
+            classifier.class_names).with_test_images(config.training.test_images)
         run_directory = RunDirectory.create(directory, is_kind=is_retrain_dir, kind="experiment")
         with run_directory.released_on_error():
             store = RetrainStore(directory, create=True)
@@ -104,8 +105,8 @@ class RetrainExperiment:
     def natural(self) -> LabelledImages:
         """The natural images, at the models' shape, labelled as the models' classes."""
         if self._natural is None:
-            self._natural = load_labelled_images(self.config.data, self.image_shape
-                                                 ).labelled_as(self.natural_names)
+            self._natural = load_labelled_images(self.config.data, self.image_shape).labelled_as(
+                self.natural_names).with_test_images(self.config.training.test_images)
         return self._natural
 
     @classmethod

@@ -8,8 +8,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-from evofool.analysis.figure_style import to_png
-from evofool.analysis.plots import rounds_figure
 from evofool.files.atomic import write_atomically
 from evofool.n_plus_one.store import RetrainStore
 
@@ -28,6 +26,11 @@ def round_table(store: RetrainStore, detectors: list[str]) -> list[dict[str, Any
 
 def write_report(directory: Path, table: list[dict[str, Any]], *, natural_classes: int) -> None:
     """``rounds.csv``, ``rounds.json`` and ``rounds.png`` in ``directory``, each atomically."""
+    # matplotlib loads here, where a figure is drawn: ``evofool run`` imports this module
+    # (through evofool.api) and would otherwise spend half a second loading it
+    from evofool.analysis.figure_style import to_png
+    from evofool.analysis.plots import rounds_figure
+
     if not table:
         return
     rows = io.StringIO()
