@@ -4,7 +4,9 @@ After Nguyen, Yosinski & Clune, "Deep Neural Networks are Easily Fooled" (CVPR 2
 
 The Python API (evofool.api): ``evofool.evolve(model, config, **settings)`` runs evolution
 against a ``torch.nn.Module`` or a model spec and returns a ``Run``; ``evofool.n_plus_one`` runs
-the n+1 experiment (an ``Experiment``); ``evofool.open_run`` opens either. They load on first
+the n+1 experiment (an ``Experiment``); ``evofool.open_run`` opens either; ``evofool.ood_report``,
+``evofool.defend`` and ``evofool.transfer`` score fooling images on OOD detectors, under input
+defences and on other models. They load on first
 use, so ``import evofool`` (and the command line) stays quick.
 """
 
@@ -13,10 +15,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
-__all__ = ["EvofoolError", "Experiment", "Run", "evolve", "open_run", "retrain"]
+__all__ = ["EvofoolError", "Experiment", "Run", "defend", "evolve", "ood_report", "open_run",
+           "retrain", "transfer"]
 
 if TYPE_CHECKING:
-    from evofool.api import Experiment, Run, evolve, open_run, retrain
+    from evofool.api import Experiment, Run, defend, evolve, ood_report, open_run, retrain, transfer
     from evofool.errors import EvofoolError
 
 

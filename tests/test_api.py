@@ -161,3 +161,37 @@ def test_an_interrupt_leaves_the_run_resumable_exactly(tmp_path):
     part.resume(model=FixedProjection(), progress=False)
     assert part.summary["generations"] == 60
     assert part.summary["classes"] == whole.summary["classes"]
+
+
+def test_detectors_defences_and_other_models_from_python(tmp_path):
+    """``evofool.ood_report``, ``defend`` and ``transfer`` take the module itself; a run's reports
+    go where the browser shows them."""
+    module = FixedProjection()
+    run = fooled(module, tmp_path / "run", generations=10)
+    images = torch.randint(0, 256, (64, *FAKE_SHAPE), dtype=torch.uint8,
+                           generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        labels = module(images.float() / 255).argmax(dim=1)
+    natural = tmp_path / "natural.pt"
+    torch.save({"images": images, "labels": labels}, natural)
+    fed = {"input_shape": FAKE_SHAPE, "class_names": NAMES, "progress": False,
+           "in_distribution": str(natural), "min_confidence": 0}
+
+    report = evofool.ood_report(module, run, detectors=["msp", "energy"], **fed)
+    assert {(row["detector"], row["ood_set"]) for row in report.rows} >= {
+        ("energy", "uniform-noise"), ("msp", "gaussian-noise")}
+    assert json.loads((run.run_dir / "ood" / "ood.json").read_text())["rows"] == report.rows
+    defended = evofool.defend(module, [run], defenses=["jpeg:quality=25"], **fed)
+    assert defended.row("none", str(run.run_dir))["clean_accuracy"] == 1.0  # its own labels
+    assert (run.run_dir / "defend" / "defend.json").exists()
+
+    negated = FixedProjection()
+    with torch.no_grad():
+        negated.weight.neg_()  # ranks every class the other way round
+    matrix = evofool.transfer(run, [module, negated])
+    assert matrix.confidence[1] == pytest.approx(matrix.confidence[0], abs=1e-6)
+    assert matrix.top1[1] == matrix.top1[0] and matrix.agreement(0) > 0
+    assert matrix.agreement(2) == 0
+    assert (run.run_dir / "transfer" / "transfer.json").exists()
+    with pytest.raises(EvofoolError, match="unknown typo"):
+        evofool.ood_report(module, run, detectors=["typo"], **fed)

@@ -265,7 +265,7 @@ def test_defend_scores_a_runs_images_and_the_browser_shows_them(
     (["--defenses", "blur"], "unknown defence 'blur'"),
     (["--defenses", "grayscale"], "grayscale needs 3-channel images"),
     (["--defenses", "jpeg:quality=101"], "quality must be in 1..100"),
-    (["--natural-images", "0"], "--natural-images must be positive")])
+    (["--natural-images", "0"], "(--natural-images) must be positive")])
 def test_defend_errors_are_one_line_and_write_nothing(cli, small_lenets, tmp_path, args,
                                                      problem):
     out = tmp_path / "out"

@@ -63,7 +63,7 @@ def test_defend_refuses_a_pickle_bearing_pt(small_lenets, pickle_file, tmp_path,
 def test_ood_fit_images_must_be_positive(small_lenets, tmp_path, capsys, count):
     code = main(["ood", str(small_lenets[0]), "--fooling", "uniform-noise", "--out",
                  str(tmp_path / "o"), "--fit-images", count])
-    assert "--fit-images must be positive" in one_line_error(capsys, code)
+    assert "(--fit-images) must be positive" in one_line_error(capsys, code)
 
 
 HUGE_NOISE = "noise_average:sigma=0.1,samples=100000000000"

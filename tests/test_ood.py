@@ -105,7 +105,7 @@ def test_cli_errors_are_one_line(cli, tmp_path):
                             str(tmp_path / "o")], "unknown typo"),
                           (["--ood", "uniform-noise"], "--out is needed"),
                           (["--ood", "uniform-noise", "--out", str(tmp_path / "o"),
-                            "--natural-images", "0"], "--natural-images must be positive")):
+                            "--natural-images", "0"], "(--natural-images) must be positive")):
         result = cli("ood", *args)
         assert result.returncode == 2 and message in result.stderr
         assert "Traceback" not in result.stderr

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
@@ -22,12 +23,14 @@ from evofool.analysis.transfer_matrix import TransferMatrix
 from evofool.errors import EvofoolError
 from evofool.evaluation.scorer import ImageScorer
 from evofool.files.atomic import write_atomically
-from evofool.models import load_classifier
+from evofool.models import Classifier, load_classifier
 from evofool.run.stored import StoredRun, classes_agree
 
 
-def transfer_matrix(run_dir: Path, models: list[str], *, device: str = "auto") -> TransferMatrix:
-    """Score ``run_dir``'s champions on its own model(s) and on ``models``.
+def transfer_matrix(run_dir: Path, models: Sequence[str | Classifier], *,
+                    device: str = "auto") -> TransferMatrix:
+    """Score ``run_dir``'s champions on its own model(s) and on ``models`` (specs, or
+    classifiers already built: modules handed over from Python, named by their ``name``).
 
     Champions of classes some model lacks (the garbage class of an n+1
     model, scored on an n-class one) are left out.
@@ -39,8 +42,9 @@ def transfer_matrix(run_dir: Path, models: list[str], *, device: str = "auto") -
     run = StoredRun(run_dir)
     try:
         own = run.config.model_specs
-        specs = [*own, *models]
-        classifiers = [load_classifier(spec) for spec in specs]
+        specs = [*own, *(model if isinstance(model, str) else model.name for model in models)]
+        classifiers = [load_classifier(model) if isinstance(model, str) else model
+                       for model in [*own, *models]]
         for spec, classifier in zip(specs, classifiers, strict=True):
             _check_compatible(classifier.class_names, run.class_names, spec, run_dir)
         if not run.evolved_against(classifiers[:len(own)]):

@@ -13,11 +13,11 @@ from evofool.api.configs import run_config
 from evofool.api.retrain import Experiment
 from evofool.api.run import Run
 from evofool.api.run_path import quiet_unless, start_run
-from evofool.models.in_memory import hold, module_classifier
+from evofool.models.in_memory import model_spec
 from evofool.store.retrain_layout import is_retrain_dir
 
 
-def evolve(model: nn.Module | str, config: str | Path | Mapping[str, Any] | None = None, *,
+def evolve(model: nn.Module | str | Path, config: str | Path | Mapping[str, Any] | None = None, *,
            out: str | Path | None = None, progress: bool = True,
            input_shape: Sequence[int] | None = None, class_names: Sequence[str] | None = None,
            mean: Sequence[float] | None = None, std: Sequence[float] | None = None,
@@ -53,9 +53,8 @@ def evolve(model: nn.Module | str, config: str | Path | Mapping[str, Any] | None
         EvofoolError (ConfigError, ModelLoadError, ...): what ``evofool run`` refuses in one
             line; a run interrupted (Ctrl-C, a kernel interrupt) returns, resumable.
     """
-    spec = model if isinstance(model, str) else hold(module_classifier(
-        model, input_shape=input_shape, class_names=class_names, mean=mean, std=std,
-        outputs=outputs))
+    spec = model_spec(model, input_shape=input_shape, class_names=class_names, mean=mean,
+                      std=std, outputs=outputs)
     chosen = run_config(config, {**settings, "model": spec})
     with quiet_unless(progress):
         run_dir, _ = start_run(chosen, None if out is None else Path(out), progress=progress,

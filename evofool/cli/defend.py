@@ -8,11 +8,8 @@ import json
 import sys
 from pathlib import Path
 
+from evofool.analysis.report_defaults import DEFAULT_DEFENSES
 from evofool.archive.confidence import FOOLED_THRESHOLD
-
-DEFAULT_DEFENSES = ("noise_average:sigma=0.1,samples=16", "noise_average:sigma=0.3,samples=16",
-                    "jpeg:quality=75", "jpeg:quality=25", "bit_depth:bits=4", "bit_depth:bits=1",
-                    "median:window=2", "median:window=3")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -53,30 +50,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from evofool.analysis.defense_report import FOOLED_SHARE_KEY, defend, write_report
-    from evofool.cli.fooling_sets import check_min_confidence, report_dir, stage_printer
-    from evofool.defenses import DefenseChain, defense_settings
-    from evofool.errors import EvofoolError
-    from evofool.models import load_classifier
-    from evofool.run.image_sets import load_image_set
+    from evofool.analysis.defense_report import FOOLED_SHARE_KEY
+    from evofool.api.analyses import defend  # torch: only when used
+    from evofool.cli.fooling_sets import report_dir
 
-    defenses = [defense_settings(spec, f"--defenses {spec}") for spec in args.defenses]
-    check_min_confidence(args.min_confidence)
-    if args.natural_images is not None and args.natural_images < 1:
-        raise EvofoolError(f"--natural-images must be positive, got {args.natural_images}")
     out = report_dir(args.out, args.fooling, "defend")
-    say = stage_printer("defend")
-    say(f"loading {args.model}, {args.in_distribution} and the fooling sets")
-    classifier = load_classifier(args.model).eval()
-    DefenseChain(defenses, classifier.input_spec)  # one line for a defence this model refuses
-    shape = classifier.input_spec.shape
-    natural = None if args.in_distribution == "none" else load_image_set(
-        args.in_distribution, shape=shape, limit=args.natural_images)
-    sets = [load_image_set(spec, shape=shape, min_confidence=args.min_confidence,
-                           include_history=not args.champions_only) for spec in args.fooling]
-    report = defend(classifier, fooling_sets=sets, natural=natural, defenses=defenses,
-                    detect=args.detect, say=say)
-    write_report(report, out)
+    report = defend(args.model, args.fooling, defenses=args.defenses,
+                    in_distribution=args.in_distribution, natural_images=args.natural_images,
+                    min_confidence=args.min_confidence, champions_only=args.champions_only,
+                    detect=args.detect, out=out)
     for row in report.rows:
         print(f"evofool: {row['defense']:>36} on {Path(row['fooling_set']).name}: "
               f"{row[FOOLED_SHARE_KEY]:.1%} still >= {FOOLED_THRESHOLD:g}, "

@@ -24,11 +24,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from evofool.analysis.transfer import transfer_matrix, write_transfer  # torch: only when used
+    from evofool.api.analyses import transfer  # torch: only when used
 
-    matrix = transfer_matrix(args.run_dir, args.models, device=args.device)
     out = args.out or args.run_dir / "transfer"
-    write_transfer(matrix, out)
+    matrix = transfer(args.run_dir, args.models, out=out, device=args.device)
     for model in matrix.models:
         if model.endswith("(changed since the run)"):
             print(f"evofool: warning: {model.removesuffix(' (changed since the run)')} now "

@@ -14,6 +14,8 @@ import copy
 import hashlib
 import json
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -92,6 +94,19 @@ class _ProbabilitiesAsLogits(nn.Module):
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.network(images).float().clamp_min(1e-30).log()
+
+
+def model_spec(model: nn.Module | str | Path, **fed: Any) -> str:
+    """``model`` as the spec every loader takes: a spec or file as given, a module held in
+    this process (``fed``: ``module_classifier``'s input_shape, class_names, mean, std,
+    outputs).
+
+    Raises:
+        EvofoolError: as ``module_classifier``.
+    """
+    if isinstance(model, (str, Path)):
+        return str(model)
+    return hold(module_classifier(model, **fed))
 
 
 def hold(classifier: Classifier, recorded: str | None = None) -> str:
