@@ -1,7 +1,10 @@
 """The Python blocks of README and of the documentation pages, run as written in a fresh
-interpreter, as a reader would paste them."""
+interpreter, as a reader would paste them; every ``evofool`` command their shell blocks show,
+parsed by the command line's own parser (their runs take minutes to hours: the quick start's
+run in full elsewhere, tests/test_run_cli.py)."""
 
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -46,6 +49,33 @@ def reader_home(tmp_path, trained_lenet, mnist, tiny_cppn_run, cli):
                  "0", "--out", str(tmp_path / "datasets" / "fooling-mnist"))
     assert result.returncode == 0, result.stderr
     return tmp_path, cache
+
+
+def shell_commands(page: Path) -> list[str]:
+    """The ``evofool ...`` commands of the page's bash blocks, continuation lines joined,
+    comments and what follows ``&&`` or a pipe cut; a synopsis (``[--out DIR]``) is not one."""
+    commands = []
+    for block in re.findall(r"```bash\n(.*?)```", page.read_text(), flags=re.S):
+        for line in block.replace("\\\n", " ").splitlines():
+            if "evofool " in line and "[--" not in line:
+                line = re.split(r" #|&&|\|", line)[0].strip()
+                # a command substitution stands for one argument
+                commands.append(re.sub(r"\"?\$\(.*", "IMAGE", line[line.index("evofool "):]))
+    return commands
+
+
+COMMANDS = [(str(page.relative_to(ROOT)), command) for page in PAGES
+            for command in shell_commands(page)]
+
+
+@pytest.mark.parametrize("page, command", COMMANDS)
+def test_shell_commands_of_the_pages_parse(page, command):
+    from evofool.cli.main import build_parser
+
+    try:
+        build_parser().parse_args(shlex.split(command)[1:])
+    except SystemExit as exit_:
+        pytest.fail(f"{page}: {command!r} does not parse (exit {exit_.code})")
 
 
 def test_every_page_with_python_blocks_says_what_they_print():
