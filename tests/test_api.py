@@ -9,7 +9,7 @@ from matplotlib.figure import Figure
 
 import evofool
 from evofool.errors import ConfigError, EvofoolError, ModelLoadError
-from evofool.models import in_memory
+from evofool.models import in_memory, load_classifier
 
 NAMES = [f"shape {index}" for index in range(FAKE_CLASSES)]
 
@@ -132,8 +132,30 @@ def test_the_n_plus_1_experiment_from_python(tmp_path, small_lenets):
     assert isinstance(evofool.open_run(experiment.run_dir), evofool.Experiment)
     assert [run.summary["generations"] for run in experiment.runs()] == [4, 4]
     assert isinstance(experiment.figure(), Figure)
-    with pytest.raises(EvofoolError, match="model spec or file"):
-        evofool.retrain(FixedProjection(), progress=False)
+
+
+def test_the_n_plus_1_experiment_of_a_module_resumes_with_that_module(tmp_path, monkeypatch):
+    """A module of no evofool architecture, from a notebook, is fine-tuned round by round (the
+    object is left as it was); its widened rounds rest on it, so a new process needs it
+    again to go on."""
+    torch.manual_seed(0)
+    network = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(28 * 28, 10))
+    weights = {key: value.clone() for key, value in network.state_dict().items()}
+    settings = {"evolution.generations": 3, "evolution.evaluator.engine": "onnxruntime",
+                "evolution.algorithm.batch_size": 40, "training.epochs": 1,
+                "training.mode": "finetune", "training.natural_images": 500,
+                "training.test_images": 500, "held_out.enabled": False,
+                "garbage.per_round": 10}
+    experiment = evofool.retrain(network, "mnist_retrain", out=tmp_path / "exp", rounds=1,
+                                 input_shape=(1, 28, 28), progress=False, **settings)
+    assert [row["round"] for row in experiment.table] == [0, 1]
+    assert all(torch.equal(weights[key], value) for key, value in network.state_dict().items())
+    monkeypatch.setattr(in_memory, "_HELD", {})  # as in a new Python process
+    with pytest.raises(ModelLoadError, match="resume"):
+        experiment.resume(rounds=2, force=True, progress=False)
+    experiment.resume(model=network, rounds=2, force=True, progress=False)
+    assert [row["round"] for row in experiment.table] == [0, 1, 2]
+    assert load_classifier(str(experiment.run_dir / "models" / "round-02.pt")).num_classes == 11
 
 
 def test_an_interrupt_leaves_the_run_resumable_exactly(tmp_path):

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -13,6 +13,7 @@ from evofool.api.run import Run
 from evofool.api.run_path import quiet_unless
 from evofool.errors import EvofoolError
 from evofool.files.yaml_files import read_yaml_mapping, set_values
+from evofool.models.in_memory import hold, model_spec, module_classifier
 from evofool.n_plus_one.config import RetrainConfig, retrain_config_from_dict
 from evofool.n_plus_one.experiment import RetrainExperiment
 from evofool.n_plus_one.store import RetrainStore
@@ -20,18 +21,27 @@ from evofool.store.retrain_layout import is_retrain_dir, round_runs
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
+    from torch import nn
 
 
-def retrain(model: str | Path, config: str | Path | Mapping[str, Any] = "mnist_retrain", *,
+def retrain(model: nn.Module | str | Path,
+            config: str | Path | Mapping[str, Any] = "mnist_retrain", *,
             data: str | Path | None = None, out: str | Path | None = None,
-            progress: bool = True, **settings: Any) -> Experiment:
+            progress: bool = True, input_shape: Sequence[int] | None = None,
+            class_names: Sequence[str] | None = None, mean: Sequence[float] | None = None,
+            std: Sequence[float] | None = None, outputs: str = "logits",
+            **settings: Any) -> Experiment:
     """Run the n+1 experiment: rounds of evolving fooling images against the model, adding
     them to a garbage class and retraining; the finished experiment.
 
     Args:
-        model: the round-0 model, a spec or file as ``evofool run`` takes (a module object:
-            save it first, ``torch.jit.script(net).save(path)`` with its sidecar JSON, as
-            each round's model is rebuilt from a file).
+        model: the round-0 model: a spec or file as ``evofool run`` takes, or a
+            ``torch.nn.Module`` fed as ``evofool.evolve`` feeds one (``input_shape``,
+            ``class_names``, ``mean``, ``std``, ``outputs``; its classes are the data's, by
+            name or in order). A module is fine-tuned (``training.mode: finetune``: evofool
+            builds anew only its own architectures); each round's model is saved as the
+            module's weights, widened, and resuming in another process needs the module
+            again (``Experiment.resume(model=...)``). The module itself is not changed.
         config: a shipped config's name ("mnist_retrain", "folder_retrain"), a path or a dict.
         data: the natural images: "mnist" or an image folder (the config's by default).
         out: the experiment directory, new or empty (default runs/NAME-TIMESTAMP).
@@ -44,11 +54,9 @@ def retrain(model: str | Path, config: str | Path | Mapping[str, Any] = "mnist_r
         >>> experiment.table[-1]["test_accuracy"]  # doctest: +SKIP
         0.97
     """
-    if not isinstance(model, (str, Path)):
-        raise EvofoolError("evofool.n_plus_one takes a model spec or file (each round's model is "
-                           "rebuilt from one): save a module with torch.jit.script(net)"
-                           ".save(PATH) and its sidecar JSON, or as evofool train does")
-    values = {**settings, "model": str(model), **({} if data is None else {"data": str(data)})}
+    spec = model_spec(model, input_shape=input_shape, class_names=class_names, mean=mean,
+                      std=std, outputs=outputs)
+    values = {**settings, "model": spec, **({} if data is None else {"data": str(data)})}
     raw = dict(config) if isinstance(config, Mapping) else read_yaml_mapping(config_path(config))
     chosen = retrain_config_from_dict(set_values(raw, values))
     with quiet_unless(progress):
@@ -97,11 +105,26 @@ class Experiment:
 
         return shown_inline(experiment_figures(self.run_dir)["rounds.png"])
 
-    def resume(self, *, progress: bool = True, force: bool = False, **settings: Any
-               ) -> Experiment:
-        """Continue where it stopped; ``rounds=`` may extend it."""
+    def resume(self, *, model: nn.Module | None = None, progress: bool = True,
+               force: bool = False, input_shape: Sequence[int] | None = None,
+               mean: Sequence[float] | None = None, std: Sequence[float] | None = None,
+               outputs: str = "logits", **settings: Any) -> Experiment:
+        """Continue where it stopped; ``rounds=`` may extend it. An experiment started from
+        a module object needs that module again in a new process (``model=``, fed as at
+        the start: ``input_shape``, by default the experiment's image shape, ``mean``,
+        ``std``, ``outputs``)."""
         import json
 
+        if model is not None:
+            store = RetrainStore(self.run_dir)
+            try:
+                recorded = store.get_meta("config")["model"]
+                fed = {"input_shape": input_shape or store.get_meta("image_shape"),
+                       "class_names": store.get_meta("class_names")}
+            finally:
+                store.close()
+            hold(module_classifier(model, mean=mean, std=std, outputs=outputs, **fed),
+                 recorded)
         overrides = [f"{key}={json.dumps(value)}" for key, value in settings.items()]
         with quiet_unless(progress):
             RetrainExperiment.resume(self.run_dir, overrides, force=force,
