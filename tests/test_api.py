@@ -213,7 +213,7 @@ def test_detectors_defences_and_other_models_from_python(tmp_path):
     matrix = evofool.transfer(run, [module, negated])
     assert matrix.confidence[1] == pytest.approx(matrix.confidence[0], abs=1e-6)
     assert matrix.top1[1] == matrix.top1[0] and matrix.agreement(0) > 0
-    assert matrix.agreement(2) == 0
+    assert matrix.agreement(2) == 0 and matrix.models[2].endswith("(models[1])")
     assert (run.run_dir / "transfer" / "transfer.json").exists()
     with pytest.raises(EvofoolError, match="unknown typo"):
         evofool.ood_report(module, run, detectors=["typo"], **fed)

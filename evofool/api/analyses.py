@@ -10,7 +10,7 @@ into ``out``, or, where the images are one run's and ``out`` is not given, into 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Union
 
@@ -161,7 +161,8 @@ def transfer(run: str | Path | Run, models: Sequence[nn.Module | str | Path], *,
     Args:
         run: a ``Run`` or run directory.
         models: model specs, files or modules; a module is fed the run's images and takes
-            its class names (as many outputs as the run has classes).
+            its class names (as many outputs as the run has classes); its row is named
+            ``module:CLASS-HASH (models[i])``.
         device: "auto", "cpu", "cuda", "cuda:N" or "mps".
 
     Example:
@@ -184,8 +185,11 @@ def transfer(run: str | Path | Run, models: Sequence[nn.Module | str | Path], *,
             fed = {"input_shape": stored.image_shape, "class_names": stored.class_names}
         finally:
             stored.close()
-    matrix = transfer_matrix(run_dir, [_classifier_or_spec(model, fed) for model in models],
-                             device=device)
+    chosen = [_classifier_or_spec(model, fed) for model in models]
+    for index, classifier in enumerate(chosen):
+        if not isinstance(classifier, str):  # its row says which argument it is: two
+            classifier.name += f" (models[{index}])"  # modules of one class share a name
+    matrix = transfer_matrix(run_dir, chosen, device=device)
     write_transfer(matrix, Path(out) if out is not None else run_dir / "transfer")
     return matrix
 
@@ -199,7 +203,11 @@ def _prepared(model: nn.Module | str | Path, module_args: dict[str, Any],
     if not 0 <= min_confidence <= 1:
         raise EvofoolError(f"min_confidence (--min-confidence) must be in [0, 1], got "
                            f"{min_confidence}")
-    say = _stage_printer(command) if progress else (lambda message: None)
+
+    def say(message: str) -> None:
+        if progress:
+            print(f"evofool: {command}: {message}", file=sys.stderr, flush=True)
+
     say(f"loading {model if isinstance(model, (str, Path)) else type(model).__name__}, {what}")
     classifier = _classifier_or_spec(model, module_args)
     return (load_classifier(classifier) if isinstance(classifier, str) else classifier
@@ -238,10 +246,3 @@ def report_dir(out: str | Path | None, sets: list[str], name: str) -> Path | Non
     if len(sets) == 1 and is_run_dir(Path(sets[0])):
         return Path(sets[0]) / name
     return None
-
-
-def _stage_printer(command: str) -> Callable[[str], None]:
-    def say(message: str) -> None:
-        print(f"evofool: {command}: {message}", file=sys.stderr, flush=True)
-
-    return say
