@@ -167,7 +167,7 @@ def transfer(run: str | Path | Run, models: Sequence[nn.Module | str | Path], *,
 
     Example:
         >>> matrix = evofool.transfer(run, ["mnist-lenet", other_net])  # doctest: +SKIP
-        >>> matrix.agreement(1)  # the share other_net also labels as fooled  # doctest: +SKIP
+        >>> matrix.agreement(2)  # row 0: the run's own model; 2: other_net  # doctest: +SKIP
         0.4
 
     Raises:
