@@ -42,9 +42,10 @@ def transfer_matrix(run_dir: Path, models: Sequence[str | Classifier], *,
     run = StoredRun(run_dir)
     try:
         own = run.config.model_specs
-        specs = [*own, *(model if isinstance(model, str) else model.name for model in models)]
+        chosen = [*own, *models]
+        specs = [model if isinstance(model, str) else model.name for model in chosen]
         classifiers = [load_classifier(model) if isinstance(model, str) else model
-                       for model in [*own, *models]]
+                       for model in chosen]
         for spec, classifier in zip(specs, classifiers, strict=True):
             _check_compatible(classifier.class_names, run.class_names, spec, run_dir)
         if not run.evolved_against(classifiers[:len(own)]):

@@ -1,5 +1,5 @@
-"""``ood_report``, ``defend`` and ``transfer`` from Python: what fooling images do to OOD detectors,
-to input defences and to other models.
+"""``ood_report``, ``defend`` and ``transfer`` from Python: what fooling images do to OOD
+detectors, to input defences and to other models.
 
 ``evofool ood``, ``evofool defend`` and ``evofool transfer`` call these, so the command line
 and Python share one path. Each returns its report; it is also written (CSV, JSON, a PNG)
@@ -34,11 +34,11 @@ FoolingSet = Union[str, Path, "Run", "Experiment"]
 
 
 def ood_report(model: nn.Module | str | Path, fooling: FoolingSet | Sequence[FoolingSet], *,
-        detectors: Sequence[str] = DEFAULT_DETECTORS, in_distribution: str = "mnist-test",
-        natural_images: int | None = None, fit_on: str = "mnist-train", fit_images: int = 20000,
-        min_confidence: float = 0.9, champions_only: bool = False,
-        out: str | Path | None = None, progress: bool = True,
-        **module_args: Any) -> OodReport:
+               detectors: Sequence[str] = DEFAULT_DETECTORS, in_distribution: str = "mnist-test",
+               natural_images: int | None = None, fit_on: str = "mnist-train",
+               fit_images: int = 20000, min_confidence: float = 0.9,
+               champions_only: bool = False, out: str | Path | None = None,
+               progress: bool = True, **module_args: Any) -> OodReport:
     """How well pytorch-ood's detectors tell ``fooling`` images (and uniform and Gaussian
     noise, always added) from natural ones: AUROC, AUPR and FPR at 95 % TPR per detector
     and set (``report.rows``; ``report.auroc(detector, set)``). Needs ``evofool[ood]``.
