@@ -40,12 +40,19 @@ class LabelledImages:
     source: str
 
     def with_test_images(self, count: int | None) -> LabelledImages:
-        """The same with ``count`` test images spread evenly over the test set (a folder's
-        come class by class, so each class keeps its share); all where ``count`` is None
-        or at least as many."""
+        """The same with ``count`` of the test images: each class's share of them (its
+        share of the test set), the first of that class in the data's order, so the choice
+        does not depend on how the classes interleave (MNIST's arrays and the same digits
+        saved as a folder, class by class, give the same images); all where ``count`` is
+        None or at least as many."""
         if count is None or count >= len(self.test_labels):
             return self
-        keep = np.linspace(0, len(self.test_labels) - 1, num=count).round().astype(np.int64)
+        sizes = np.bincount(self.test_labels)
+        quota = count * sizes / sizes.sum()
+        per_class = np.floor(quota).astype(np.int64)  # then the largest remainders get one
+        per_class[np.argsort(per_class - quota, kind="stable")[:count - per_class.sum()]] += 1
+        keep = np.sort(np.concatenate([np.flatnonzero(self.test_labels == label)[:take]
+                                       for label, take in enumerate(per_class) if take]))
         return dataclasses.replace(self, test_images=self.test_images[keep],
                                    test_labels=self.test_labels[keep])
 

@@ -33,8 +33,8 @@ class TrainingSettings:
     epochs: int = positive(3)  # per round
     learning_rate: float = positive(1e-3)  # Adam's
     natural_images: int | None = None  # the first N training images only; None: all
-    # test accuracy and the held-out detectors' AUROC on N test images spread evenly over
-    # the test set (every class of a folder sorted by class); None: all
+    # test accuracy and the held-out detectors' AUROC on N test images, each class's share
+    # (the first of each class: the same images however the classes interleave); None: all
     test_images: int | None = None
 
 
