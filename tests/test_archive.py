@@ -78,3 +78,30 @@ def test_state_round_trip():
     for name in ("confidence", "genome_id", "top_classes", "evaluations_to_threshold"):
         assert torch.equal(getattr(copy, name), getattr(archive, name))
     assert torch.equal(copy.genomes["pixels"], archive.genomes["pixels"])
+
+
+class CountingEncoding:
+    """Draws a genome ``v`` as a 2x2 grey image of ``v / 10``, counting what it draws."""
+
+    def __init__(self):
+        self.drawn = 0
+
+    def render(self, batch):
+        self.drawn += len(batch["pixels"])
+        return batch["pixels"].view(-1, 1, 1, 1).expand(-1, 1, 2, 2) / 10
+
+
+def test_a_genome_that_holds_several_cells_is_drawn_once_into_each_cells_file(tmp_path):
+    from evofool.files.images import png_bytes
+    from evofool.run.outputs import ChampionImageWriter
+
+    archive = ChampionArchive(4, torch.device("cpu"))
+    add(archive, [[0.5, 0.6, 0.7, 0.1], [0.1, 0.1, 0.1, 0.2]], ids=[3, 5])
+    encoding = CountingEncoding()
+    writer = ChampionImageWriter(tmp_path, encoding, ("a", "b", "c", "d"))
+    writer.update(archive)
+    files = sorted((tmp_path / "champions").glob("*.png"))
+    assert [path.name.split("-")[-1] for path in files] == ["g3.png"] * 3 + ["g5.png"]
+    assert encoding.drawn == 2
+    assert {path.read_bytes() for path in files[:3]} == {png_bytes(torch.full((1, 2, 2), 0.3))}
+    assert files[3].read_bytes() == png_bytes(torch.full((1, 2, 2), 0.5))

@@ -110,22 +110,32 @@ class ChampionImageWriter:
             int(path.name.split("-")[1]): path.name for path in self.folder.glob("class-*.png")}
 
     def update(self, archive: ChampionArchive) -> None:
-        """Draw the champions whose file name changed; remove replaced champions' files."""
+        """Draw the champions whose file name changed; remove replaced champions' files.
+
+        A genome that holds several cells (one child takes every class where it beats the
+        champion: early in an ImageNet run, hundreds) is drawn and encoded once."""
         self.folder.mkdir(exist_ok=True)
-        wanted = {cell.index: champion_image_name(cell.index, self.class_names[cell.index],
-                                                  cell.confidence, cell.genome_id)
-                  for cell in archive.cells()}
+        cells = {cell.index: cell for cell in archive.cells()}
+        wanted = {index: champion_image_name(index, self.class_names[index], cell.confidence,
+                                             cell.genome_id)
+                  for index, cell in cells.items()}
         changed = [index for index, name in wanted.items() if self.written.get(index) != name]
         if len(changed) > self.PROGRESS_AFTER:
             print(f"evofool: writing {len(changed)} champion images to {self.folder}",
                   file=sys.stderr)
-        for start in range(0, len(changed), RENDER_CHUNK):
-            chunk = changed[start:start + RENDER_CHUNK]
+        cells_of_genome: dict[int, list[int]] = {}
+        for index in changed:
+            cells_of_genome.setdefault(cells[index].genome_id, []).append(index)
+        drawn = [indices[0] for indices in cells_of_genome.values()]
+        for start in range(0, len(drawn), RENDER_CHUNK):
+            chunk = drawn[start:start + RENDER_CHUNK]
             images = self.encoding.render(take(archive.genomes, torch.tensor(
                 chunk, device=archive.occupied.device))).cpu()
-            for image, index in zip(images, chunk, strict=True):
-                write_atomically(self.folder / wanted[index], png_bytes(image), durable=False)
-                self.written[index] = wanted[index]
+            for image, first in zip(images, chunk, strict=True):
+                encoded = png_bytes(image)
+                for index in cells_of_genome[cells[first].genome_id]:
+                    write_atomically(self.folder / wanted[index], encoded, durable=False)
+                    self.written[index] = wanted[index]
         names = set(wanted.values())
         for stale in self.folder.glob("class-*.png"):
             if stale.name not in names:
