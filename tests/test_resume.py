@@ -54,6 +54,7 @@ def run_args(encoding, model, out, generations=45, engine="auto", history="auto"
              screen=False):
     return ["run", str(CONFIGS / f"mnist_{encoding}.yaml"), "--out", str(out), "--quiet",
             "--set", f"model={model}", "--set", f"generations={generations}",
+            "--set", "algorithm.batch_size=60",  # a generation in a few milliseconds
             "--set", "checkpoint.every_generations=7", "--set", f"evaluator.engine={engine}",
             "--set", f"store.history={history}",
             *(["--set", "evaluator.screen={engine: torch-bf16, audit_every: 10, when: always}"]
