@@ -1,7 +1,7 @@
-"""What the suite runs in the background from its start (conftest.py), at the lowest CPU
+"""What the suite runs in the background from its start (conftest.py), at idle CPU
 priority, so that the rest of it runs beside them: the benchmarks' smoke runs, every script in
 benchmarks/ on its smallest budget as a user runs it (``python benchmarks/NAME.py ...``, in a
-process forked from one that has imported torch and evofool), and the tutorials, each
+process forked from one that has imported torch and evofool: preloaded.py), and the tutorials, each
 executed as a notebook on a small budget (tutorial_runner.py).
 tests/test_benchmarks.py and tests/test_tutorials.py, collected last, read their results.
 
@@ -10,9 +10,7 @@ but holds the tests' 1-epoch LeNet as the default ``mnist-lenet``, so no benchma
 """
 
 import json
-import multiprocessing
 import os
-import runpy
 import shutil
 import subprocess
 import sys
@@ -21,7 +19,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
-import torch
+from preloaded import run_python
 
 from evofool.files.cache import cache_dir
 
@@ -117,48 +115,12 @@ SMOKE = {  # script (":label" for a second way to run it): its smallest budget (
 # another with two threads each, 136 s two at once with one thread each, before the rest of
 # the suite; see BENCHMARKS.md, "The test suite's time").
 AT_ONCE = 2
-# At the lowest priority, so that they take only what the rest of the suite leaves idle
-# (through nice(1): a preexec_fn is unsafe in a process with threads, as pytest's is).
-NICE = ["nice", "-n", "19"]
-
-
-# The benchmarks' smoke runs are forked from a server that has imported what they all import
-# (a new interpreter spends about 2 s of CPU importing torch, ONNX Runtime and evofool, as
-# much as many a smoke run's own work): each runs as ``python benchmarks/NAME.py ARGS`` would,
-# in a process of its own, from that point on.
-SMOKE_PRELOAD = ["numpy", "torch", "onnxruntime", "evofool.api", "evofool.cli.main",
-                 "background_runs"]
-_FORKSERVER = multiprocessing.get_context("forkserver")
-_FORKSERVER.set_forkserver_preload(SMOKE_PRELOAD)
-
-
-def run_script(script: Path, args: list[str], workdir: Path, env: dict[str, str],
-               timeout: float = 600) -> subprocess.CompletedProcess:
-    """``python SCRIPT ARGS`` in ``workdir`` with ``env``, at the lowest priority, forked
-    from the preloaded server: its exit code and output."""
-    process = _FORKSERVER.Process(target=_script_main, args=(script, args, workdir, env))
-    process.start()
-    process.join(timeout)
-    if process.is_alive():
-        process.kill()
-        process.join()
-    output = [(workdir / name).read_text(errors="replace") for name in ("stdout", "stderr")]
-    return subprocess.CompletedProcess([sys.executable, str(script), *args], process.exitcode,
-                                       *output)
-
-
-def _script_main(script: Path, args: list[str], workdir: Path, env: dict[str, str]) -> None:
-    """What ``python SCRIPT ARGS`` does, in this (forked) process."""
-    os.nice(19)
-    os.chdir(workdir)
-    os.environ.clear()
-    os.environ.update(env)
-    torch.set_num_threads(int(env.get("OMP_NUM_THREADS", torch.get_num_threads())))
-    for name, stream in (("stdout", 1), ("stderr", 2)):
-        os.dup2(os.open(workdir / name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC), stream)
-    sys.argv = [str(script), *args]
-    sys.path.insert(0, str(script.parent))  # as for a script: its helpers (commands.py)
-    runpy.run_path(str(script), run_name="__main__")
+# At idle priority (SCHED_IDLE, through chrt(1): a preexec_fn is unsafe in a process with
+# threads, as pytest's is), so that they take only what the rest of the suite leaves idle.
+# Not nice 19: a niced process that wakes from a sleep may still preempt the suite, and a
+# notebook kernel's many wakeups made an in-process run of tiny torch ops ten times slower
+# (tests/test_api.py's interrupt test, 1.3 s alone, 14 s beside the tutorials).
+IDLE_PRIORITY = ["chrt", "--idle", "0"]
 
 
 @contextmanager
@@ -182,11 +144,12 @@ def background_runs_started(root: Path, lenet: Path) -> Iterator[dict[str, Futur
     run = root / "screened-run"
 
     def screened_run() -> None:
-        subprocess.run([*NICE, sys.executable, "-m", "evofool", "run",
-                        str(CONFIGS / "mnist_cppn.yaml"), "--out", str(run), "--quiet",
-                        "--set", "generations=3", "--set", "evaluator.engine=torch",
-                        "--set", "evaluator.screen={engine: torch-bf16}"],
-                       env=env, check=True, capture_output=True)
+        made = run_python(["-m", "evofool", "run", str(CONFIGS / "mnist_cppn.yaml"), "--out",
+                           str(run), "--quiet", "--set", "generations=3", "--set",
+                           "evaluator.engine=torch", "--set",
+                           "evaluator.screen={engine: torch-bf16}"],
+                          root, env, root / "screened-run-output", idle_priority=True)
+        assert made.returncode == 0, made.stderr
 
     def smoke(script: str) -> subprocess.CompletedProcess:
         if "RUN" in SMOKE[script]:
@@ -195,12 +158,13 @@ def background_runs_started(root: Path, lenet: Path) -> Iterator[dict[str, Futur
                 for arg in SMOKE[script]]
         workdir = root / script.replace(".py", "").replace(":", "-")
         workdir.mkdir()
-        return run_script(BENCHMARKS / script.split(":")[0], args, workdir, env)
+        return run_python([str(BENCHMARKS / script.split(":")[0]), *args], workdir, env,
+                          workdir, idle_priority=True)
 
     def tutorial(name: str) -> subprocess.CompletedProcess:
         workdir = root / f"tutorial-{name.removesuffix('.py')}"
         workdir.mkdir()
-        return subprocess.run([*NICE, sys.executable,
+        return subprocess.run([*IDLE_PRIORITY, sys.executable,
                                str(Path(__file__).parent / "tutorial_runner.py"),
                                str(TUTORIALS / name), json.dumps(TUTORIAL_BUDGETS[name][0]),
                                str(workdir / "notebook.ipynb")],

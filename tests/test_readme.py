@@ -1,17 +1,17 @@
-"""The Python blocks of README and of the documentation pages, run as written in a fresh
-interpreter, as a reader would paste them; every ``evofool`` command their shell blocks show,
+"""The Python blocks of README and of the documentation pages, run as written as a reader
+would paste them, each in a process of its own (forked from one that has imported torch and
+evofool: preloaded.py); every ``evofool`` command their shell blocks show,
 parsed by the command line's own parser (their runs take minutes to hours: the quick start's
 run in full elsewhere, tests/test_run_cli.py)."""
 
 import re
 import shlex
 import shutil
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
+from preloaded import run_python
 
 ROOT = Path(__file__).parents[1]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
@@ -88,9 +88,8 @@ def test_every_page_with_python_blocks_says_what_they_print():
 @pytest.mark.parametrize("page, index, block", BLOCKS, ids=[f"{p}-{i}" for p, i, _ in BLOCKS])
 def test_python_block_runs_as_written(reader_home, page, index, block):
     home, cache = reader_home
-    result = subprocess.run([sys.executable, "-c", block], cwd=home,
-                            capture_output=True, text=True, timeout=300,
-                            env={"EVOFOOL_CACHE": str(cache), "PATH": "/usr/bin:/bin",
-                                 "MPLBACKEND": "Agg"})
+    result = run_python(["-c", block], home,
+                        {"EVOFOOL_CACHE": str(cache), "PATH": "/usr/bin:/bin",
+                         "MPLBACKEND": "Agg"}, home / "block-output", timeout=300)
     assert result.returncode == 0, result.stderr
     assert EXPECTED[page][index] in result.stdout
