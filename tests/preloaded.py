@@ -1,5 +1,6 @@
 """``python ARGS`` without the interpreter's first two seconds: a process forked from a server
-that has imported what the suite's scripts all import (torch, ONNX Runtime, evofool).
+that has imported what the suite's scripts import (torch, ONNX Runtime, evofool, and through
+evofool's shim torchvision, timm and pytorch-ood).
 
 A new interpreter spends about 2 s of CPU importing them, as much as many a smoke run's or a
 documentation block's own work. Forked from the preloaded server, each runs as
@@ -17,7 +18,8 @@ from pathlib import Path
 
 import torch
 
-PRELOAD = ["numpy", "torch", "onnxruntime", "evofool.api", "evofool.cli.main", "preloaded"]
+PRELOAD = ["numpy", "torch", "onnxruntime", "evofool.api", "evofool.cli.main", "vision_preload",
+           "preloaded"]
 _FORKSERVER = multiprocessing.get_context("forkserver")
 _FORKSERVER.set_forkserver_preload(PRELOAD)
 
