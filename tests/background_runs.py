@@ -14,7 +14,8 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -123,15 +124,24 @@ AT_ONCE = 2
 IDLE_PRIORITY = ["chrt", "--idle", "0"]
 
 
-@contextmanager
-def background_runs_started(root: Path, lenet: Path) -> Iterator[dict[str, Future]]:
-    """Every script's smoke run and every tutorial, started now, ``AT_ONCE`` at a time, each
-    in a directory of its own under ``root``: script (or ``tutorials/NAME``) -> its finished
-    process (a tutorial's executed notebook is ``notebook.ipynb`` in its ``cwd``). Runs not
-    yet started when the block ends are cancelled.
+# What needs no LeNet (ImageNet models, the tutorials' own networks): these start while the
+# suite trains its LeNet, the rest once it is there.
+WITHOUT_LENET = ("cppn_render_imagenet.py", "engines.py:resolutions", "gpu.py", "imagenet.py",
+                 "imagenet_gradient.py", "imagenet_run.py", "imagenet_search.py",
+                 "retrain_rgb.py:imagenet-model")
 
-    They share the real cache's downloads, with ``lenet`` as the default model; screen.py
-    reads a small screened run, made first."""
+
+@contextmanager
+def background_runs_started(root: Path) -> Iterator[tuple[dict[str, Future],
+                                                          Callable[[Path], None]]]:
+    """Every script's smoke run and every tutorial, started now, ``AT_ONCE`` at a time, each
+    in a directory of its own under ``root``: (script (or ``tutorials/NAME``) -> its finished
+    process (a tutorial's executed notebook is ``notebook.ipynb`` in its ``cwd``), and the
+    function to call with the suite's LeNet once it is trained). Runs not yet started when
+    the block ends are cancelled.
+
+    They share the real cache's downloads, with that LeNet as the default model (those that
+    need it wait for it); screen.py reads a small screened run, made first."""
     cache = root / "benchmark-cache"
     cache.mkdir(parents=True)
     for shared in ("mnist", "wheels", "onnx", "torchvision"):
@@ -139,11 +149,17 @@ def background_runs_started(root: Path, lenet: Path) -> Iterator[dict[str, Futur
         (cache / shared).symlink_to(cache_dir() / shared)
     (cache / "models").mkdir()
     default_lenet = cache / "models" / "mnist-lenet.pt"
-    shutil.copy(lenet, default_lenet)
+    lenet_there = threading.Event()
+
+    def lenet_trained(lenet: Path) -> None:
+        shutil.copy(lenet, default_lenet)
+        lenet_there.set()
+
     env = {**os.environ, "EVOFOOL_CACHE": str(cache), "OMP_NUM_THREADS": "1"}
     run = root / "screened-run"
 
     def screened_run() -> None:
+        lenet_there.wait()
         made = run_python(["-m", "evofool", "run", str(CONFIGS / "mnist_cppn.yaml"), "--out",
                            str(run), "--quiet", "--set", "generations=3", "--set",
                            "evaluator.engine=torch", "--set",
@@ -152,6 +168,8 @@ def background_runs_started(root: Path, lenet: Path) -> Iterator[dict[str, Futur
         assert made.returncode == 0, made.stderr
 
     def smoke(script: str) -> subprocess.CompletedProcess:
+        if script not in WITHOUT_LENET:
+            lenet_there.wait()
         if "RUN" in SMOKE[script]:
             made.result()
         args = [{"RUN": str(run), "LENET": str(default_lenet)}.get(arg, arg)
@@ -173,9 +191,13 @@ def background_runs_started(root: Path, lenet: Path) -> Iterator[dict[str, Futur
 
     pool = ThreadPoolExecutor(AT_ONCE)
     try:
-        made = pool.submit(screened_run)  # first, so a script that waits for it cannot
-        # hold the pool's last worker while it waits in the queue
         runs = {f"tutorials/{name}": pool.submit(tutorial, name) for name in TUTORIAL_BUDGETS}
-        yield runs | {script: pool.submit(smoke, script) for script in sorted(SMOKE)}
+        runs |= {script: pool.submit(smoke, script) for script in WITHOUT_LENET}
+        made = pool.submit(screened_run)  # before the scripts that wait for it, so none
+        # holds the pool's last worker while it waits in the queue
+        runs |= {script: pool.submit(smoke, script) for script in sorted(SMOKE)
+                 if script not in WITHOUT_LENET}
+        yield runs, lenet_trained
     finally:
+        lenet_there.set()  # a session that ends before the LeNet: let waiting runs go on
         pool.shutdown(wait=True, cancel_futures=True)

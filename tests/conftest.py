@@ -70,9 +70,13 @@ def mnist():
 
 @pytest.fixture(scope="session")
 def trained_lenet(tmp_path_factory, mnist) -> dict:
-    """Train LeNet for one epoch through the real CLI; returns its final JSON line."""
+    """Train LeNet for one epoch through the real CLI; returns its final JSON line.
+
+    On one thread: as fast here as on two for half the CPU (60,000 digits in ~14 s on a
+    2-core AMD EPYC Zen 5), while the background runs that need no LeNet use the other."""
     out = tmp_path_factory.mktemp("models") / "lenet.pt"
-    result = run_cli("train", "mnist-lenet", "--epochs", "1", "--out", str(out))
+    result = run_cli("train", "mnist-lenet", "--epochs", "1", "--out", str(out),
+                     env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
 
@@ -94,8 +98,8 @@ def background_runs(request, tmp_path_factory):
     if not any(item.path.name in BACKGROUND_TESTS for item in request.session.items):
         yield {}
         return
-    lenet = Path(request.getfixturevalue("trained_lenet")["path"])
-    with background_runs_started(tmp_path_factory.mktemp("background"), lenet) as runs:
+    with background_runs_started(tmp_path_factory.mktemp("background")) as (runs, lenet_trained):
+        lenet_trained(Path(request.getfixturevalue("trained_lenet")["path"]))
         yield runs
 
 
@@ -228,6 +232,7 @@ def browser_client(roots):
     return TestClient(create_app(list(roots)), base_url="http://localhost")
 
 
-def run_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+def run_cli(*args: str, timeout: float = 300, env: dict[str, str] | None = None
+            ) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "evofool", *args], capture_output=True,
-                          text=True, timeout=timeout, env=dict(os.environ))
+                          text=True, timeout=timeout, env=dict(os.environ) if env is None else env)
