@@ -13,6 +13,7 @@ print(*[hashlib.sha1(torch.log(u).numpy().tobytes()).hexdigest() for _ in range(
 
 
 @pytest.mark.processes
+@pytest.mark.slow("twelve fresh interpreters one after another: the race needs them one at a time")
 def test_a_fresh_process_computes_its_first_parallel_log_as_every_later_one():
     """MKL chose its vector-math path during the first parallel torch.log when nothing
     settled it before (importing evofool.randomness does), and in 1 process of 8 (Intel Xeon, 2
