@@ -13,7 +13,7 @@ from evofool.api.run import Run
 from evofool.api.run_path import quiet_unless
 from evofool.errors import EvofoolError
 from evofool.files.yaml_files import read_yaml_mapping, set_values
-from evofool.models.in_memory import hold, model_spec, module_classifier
+from evofool.models.in_memory import hold_again, model_spec
 from evofool.n_plus_one.config import RetrainConfig, retrain_config_from_dict
 from evofool.n_plus_one.experiment import RetrainExperiment
 from evofool.n_plus_one.store import RetrainStore
@@ -119,12 +119,12 @@ class Experiment:
             store = RetrainStore(self.run_dir)
             try:
                 recorded = store.get_meta("config")["model"]
-                fed = {"input_shape": input_shape or store.get_meta("image_shape"),
-                       "class_names": store.get_meta("class_names")}
+                stored = {"image_shape": store.get_meta("image_shape"),
+                          "class_names": store.get_meta("class_names")}
             finally:
                 store.close()
-            hold(module_classifier(model, mean=mean, std=std, outputs=outputs, **fed),
-                 recorded)
+            hold_again(model, recorded, input_shape=input_shape, mean=mean, std=std,
+                       outputs=outputs, **stored)
         overrides = [f"{key}={json.dumps(value)}" for key, value in settings.items()]
         with quiet_unless(progress):
             RetrainExperiment.resume(self.run_dir, overrides, force=force,

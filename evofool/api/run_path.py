@@ -11,7 +11,7 @@ from typing import Any
 
 from torch import nn
 
-from evofool.models.in_memory import hold, module_classifier
+from evofool.models.in_memory import hold_again
 from evofool.run.config import RunConfig
 from evofool.run.directory import RunDirectory, new_run_path
 from evofool.run.job import EvolutionJob
@@ -46,9 +46,9 @@ def resume_run(run_dir: Path, overrides: Sequence[str] = (), *, model: nn.Module
 
         stored = StoredRun(run_dir)
         stored.close()
-        hold(module_classifier(model, input_shape=input_shape or stored.image_shape,
-                               class_names=stored.class_names, mean=mean, std=std,
-                               outputs=outputs), stored.model)
+        hold_again(model, stored.model, image_shape=stored.image_shape,
+                   class_names=stored.class_names, input_shape=input_shape, mean=mean, std=std,
+                   outputs=outputs)
     job = EvolutionJob.resume(run_dir, list(overrides), force=force, progress=progress,
                               bar=bar)
     return job.run()

@@ -125,6 +125,22 @@ def hold(classifier: Classifier, recorded: str | None = None) -> str:
     return classifier.name
 
 
+def hold_again(module: nn.Module, recorded: str, *, image_shape: Sequence[int],
+               class_names: Sequence[str], input_shape: Sequence[int] | None = None,
+               mean: Sequence[float] | None = None, std: Sequence[float] | None = None,
+               outputs: str = "logits") -> None:
+    """Hold the module a run or experiment made from a module object needs to resume in a
+    new process: fed as at the start (``input_shape``, by default the stored
+    ``image_shape``; the stored ``class_names``), under the name it ``recorded``.
+
+    Raises:
+        EvofoolError: as ``module_classifier``; another module, or the same fed otherwise.
+    """
+    hold(module_classifier(module, input_shape=input_shape or image_shape,
+                           class_names=class_names, mean=mean, std=std, outputs=outputs),
+         recorded)
+
+
 def held(spec: str) -> Classifier:
     """The classifier held under ``spec``, a copy without an engine attached.
 
